@@ -1,0 +1,3 @@
+"""Concord coordination server."""
+
+__version__ = "0.1.0"

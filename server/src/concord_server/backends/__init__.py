@@ -1,0 +1,1 @@
+"""Storage engines behind the ports, chosen by URL scheme (see `registry`)."""

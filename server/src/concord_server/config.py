@@ -1,0 +1,52 @@
+"""Server settings from environment variables (prefix CONCORD_) or a .env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the server. Storage is chosen per capability by URL scheme."""
+
+    model_config = SettingsConfigDict(env_prefix="CONCORD_", env_file=".env", extra="ignore")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    grpc_port: int = 9090
+    data_dir: Path = Path(".scratch/data")
+
+    # Storage URLs: memory://, sqlite:///path (empty path = <data_dir>/concord.db),
+    # redis://host:port/db, postgresql://user@host:port/db, etcd://host:port.
+    locks_url: str = "sqlite://"
+    cache_url: str = "memory://"
+    discovery_url: str = "memory://"
+    events_url: str = "sqlite://"
+    sagas_url: str = "sqlite://"
+    rbac_url: str = "sqlite://"
+    ratelimit_url: str = "memory://"
+
+    # Auth: JWT verification key(s) and the first-start admin credential.
+    jwt_algorithm: str = "HS256"
+    jwt_secret: str = Field(default="", repr=False)
+    jwt_public_key: str = Field(default="", repr=False)
+    jwt_private_key: str = Field(default="", repr=False)
+    jwt_issuer: str = "concord"
+    jwt_audience: str = "concord"
+    bootstrap_admin_key: str = Field(default="", repr=False)
+
+    # Limits and HTTP behaviour.
+    rate_limit_per_second: float = 200.0
+    rate_limit_burst: int = 400
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = 1_048_576
+    ws_max_queue: int = 1000
+    test_hooks: bool = False
+    log_level: str = "INFO"
+
+    def sqlite_path(self, url: str) -> Path:
+        """The file of a sqlite:// URL; the default file lives in the data folder."""
+        path = url.removeprefix("sqlite://")
+        return Path(path) if path else self.data_dir / "concord.db"

@@ -1,0 +1,32 @@
+"""Per-call facts shared by every transport: who calls, the request id, the idempotency key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: its subject, how it authenticated, and its scopes."""
+
+    subject: str
+    credential_type: str  # "API_KEY" or "JWT"
+    scopes: tuple[str, ...] = ("*",)
+    key_id: str = ""
+    expires_at: datetime | None = None
+    is_bootstrap_admin: bool = False
+
+
+ANONYMOUS = Principal(subject="", credential_type="", scopes=())
+
+
+@dataclass
+class CallContext:
+    """Everything a handler may need besides the request message."""
+
+    request_id: str
+    principal: Principal = ANONYMOUS
+    idempotency_key: str = ""
+    transport: str = "rest"  # "rest", "grpc" or "ws"
+    headers: dict[str, str] = field(default_factory=dict)
