@@ -29,7 +29,7 @@ class Subscription(Generic[T]):
         self._hub = hub
         self._match = match
         self._limit = limit
-        self._queue: asyncio.Queue[T] = asyncio.Queue(maxsize=limit)
+        self._queue: asyncio.Queue[object] = asyncio.Queue()  # bounded by `offer`
         self._overflowed = False
         self._closed = False
 
@@ -37,20 +37,18 @@ class Subscription(Generic[T]):
         """Queues an item if it matches; marks the subscriber slow when the queue is full."""
         if self._closed or not self._match(item):
             return
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
+        if self._queue.qsize() >= self._limit:
             self._overflowed = True
             self.close()
+            return
+        self._queue.put_nowait(item)
 
     def close(self) -> None:
         """Stops delivery and wakes a waiting reader."""
         if not self._closed:
             self._closed = True
             self._hub.discard(self)
-            self._queue._queue.append(_STOP)  # type: ignore[attr-defined]  # bypass maxsize
-            self._queue._unfinished_tasks += 1  # type: ignore[attr-defined]
-            self._queue._wakeup_next(self._queue._getters)  # type: ignore[attr-defined]
+            self._queue.put_nowait(_STOP)
 
     async def get(self) -> T:
         """The next item; raises SlowConsumerError after an overflow, StopAsyncIteration at close."""
@@ -59,7 +57,7 @@ class Subscription(Generic[T]):
             if self._overflowed:
                 raise SlowConsumerError(self._limit)
             raise StopAsyncIteration
-        return item
+        return item  # type: ignore[return-value]
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self
