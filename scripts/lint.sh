@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `make lint`: ruff check, ruff format --check and mypy --strict for each Python package
+# that exists (generator/, server/), each run inside the package so its pyproject.toml
+# config applies; shellcheck on the build scripts when shellcheck is installed.
+# Runs every check, then fails if any failed. Generated protoc stubs (_gen/) are excluded.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$CONCORD_ROOT"
+TAG=lint
+BIN="${CONCORD_BIN:-$CONCORD_ROOT/.venv/bin}" # tox passes its own
+FAILED=()
+
+check() { # NAME DIR CMD...
+  local name="$1" dir="$2"
+  shift 2
+  log "$TAG" "$name"
+  (cd "$dir" && "$@") || FAILED+=("$name")
+}
+
+for pkg in generator server; do
+  if [[ ! -f $pkg/pyproject.toml ]]; then
+    log "$TAG" "skipped $pkg: $pkg/ does not exist yet"
+    continue
+  fi
+  check "ruff check $pkg" "$pkg" "$BIN/ruff" check --extend-exclude _gen .
+  check "ruff format --check $pkg" "$pkg" "$BIN/ruff" format --check --extend-exclude _gen .
+  if [[ -d $pkg/src ]]; then
+    check "mypy --strict $pkg/src" "$pkg" "$BIN/mypy" --strict --exclude '/_gen/' src
+  fi
+done
+
+if command -v shellcheck >/dev/null 2>&1; then
+  check "shellcheck scripts .ci/run" . shellcheck -x scripts/*.sh .ci/run
+else
+  log "$TAG" "skipped shellcheck: not installed (scripts/setup.sh apt installs it)"
+fi
+
+if [[ ${#FAILED[@]} -gt 0 ]]; then
+  log "$TAG" "FAILED: ${FAILED[*]}"
+  exit 1
+fi
+log "$TAG" "clean"
