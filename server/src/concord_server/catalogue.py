@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from concord_server._gen.concord.v1 import common_pb2, options_pb2
 from concord_server.errors import ErrorCode, ErrorRule
@@ -17,7 +18,7 @@ def error_rules() -> dict[ErrorCode, ErrorRule]:
     for value in common_pb2.ErrorCode.DESCRIPTOR.values:
         if value.number == 0:
             continue
-        rule = value.GetOptions().Extensions[options_pb2.error_rule]
+        rule: Any = value.GetOptions().Extensions[options_pb2.error_rule]  # type: ignore[index]
         code = ErrorCode(value.name.removeprefix(_PREFIX))
         rules[code] = ErrorRule(rule.http_status, rule.grpc_code, rule.retryable)
     return rules

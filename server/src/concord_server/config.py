@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     ws_max_queue: int = 1000
     test_hooks: bool = False
+    openapi_path: str = ""
+    swagger_ui_dir: str = ""
     log_level: str = "INFO"
 
     def sqlite_path(self, url: str) -> Path:

@@ -51,7 +51,7 @@ class Subscription(Generic[T]):
             self._queue.put_nowait(_STOP)
 
     async def get(self) -> T:
-        """The next item; raises SlowConsumerError after an overflow, StopAsyncIteration at close."""
+        """The next item; SlowConsumerError after an overflow, StopAsyncIteration at close."""
         item = await self._queue.get()
         if item is _STOP:
             if self._overflowed:

@@ -53,7 +53,7 @@ class Connections:
 
     async def sqlite(self, path: Path) -> aiosqlite.Connection:
         """One aiosqlite connection per database file (WAL mode, foreign keys on)."""
-        key = f"sqlite:{path.resolve()}"
+        key = f"sqlite:{path}"
         async with self._lock:
             if key not in self._clients:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,8 +63,8 @@ class Connections:
                 await conn.execute("PRAGMA foreign_keys=ON")
                 await conn.execute("PRAGMA busy_timeout=5000")
                 self._clients[key] = conn
-            conn: aiosqlite.Connection = self._clients[key]
-            return conn
+            client: aiosqlite.Connection = self._clients[key]
+            return client
 
     async def close(self) -> None:
         """Closes every client opened so far."""

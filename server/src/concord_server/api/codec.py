@@ -1,0 +1,244 @@
+"""The contract's JSON mapping (docs/contract.md) between protobuf messages and JSON values."""
+
+from __future__ import annotations
+
+import base64
+import math
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
+
+from concord_server.errors import invalid_argument
+
+# Descriptors are reflective objects (C++/upb or Python); their stubs do not line up.
+FieldDesc = Any
+EnumDesc = Any
+
+_WKT_JSON = {
+    "google.protobuf.Timestamp",
+    "google.protobuf.Duration",
+    "google.protobuf.Value",
+    "google.protobuf.Struct",
+    "google.protobuf.ListValue",
+}
+_INT_RANGES = {
+    FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SINT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_FIXED32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
+    FieldDescriptor.TYPE_FIXED64: (0, 2**64 - 1),
+}
+
+
+def enum_prefix(enum: EnumDesc) -> str:
+    """The prefix stripped from wire names: `ExpectedStreamState` -> `EXPECTED_STREAM_STATE_`."""
+    out = [("_" + c if c.isupper() and i else c) for i, c in enumerate(enum.name)]
+    return "".join(out).upper() + "_"
+
+
+def enum_wire_name(enum: EnumDesc, number: int) -> str | None:
+    """The wire name of an enum number, or None for 0 / unknown numbers."""
+    value = enum.values_by_number.get(number)
+    if value is None or number == 0:
+        return None
+    return str(value.name).removeprefix(enum_prefix(enum))
+
+
+def is_map(field: FieldDesc) -> bool:
+    """Whether a field is a map field."""
+    msg = field.message_type
+    return msg is not None and msg.GetOptions().map_entry
+
+
+def _is_repeated(field: FieldDesc) -> bool:
+    return bool(field.is_repeated)
+
+
+def to_json(message: Message) -> dict[str, Any]:
+    """A message as a JSON object: proto field names, int64 as numbers, stripped enum names."""
+    out: dict[str, Any] = {}
+    desc: Any = message.DESCRIPTOR
+    for field in desc.fields:
+        if field.has_presence and not _is_repeated(field) and not message.HasField(field.name):
+            continue
+        raw = getattr(message, field.name)
+        if is_map(field):
+            value_field = field.message_type.fields_by_name["value"]
+            out[field.name] = {k: _scalar_out(value_field, v) for k, v in raw.items()}
+        elif _is_repeated(field):
+            out[field.name] = [_scalar_out(field, v) for v in raw]
+        else:
+            value = _scalar_out(field, raw)
+            if value is not None or field.type != FieldDescriptor.TYPE_ENUM:
+                out[field.name] = value
+    return out
+
+
+def _scalar_out(field: FieldDesc, raw: Any) -> Any:
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        if field.message_type.full_name in _WKT_JSON:
+            return integral_numbers(json_format.MessageToDict(raw))
+        return to_json(raw)
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        return enum_wire_name(field.enum_type, raw)
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return base64.b64encode(raw).decode()
+    return raw
+
+
+def integral_numbers(value: Any) -> Any:
+    """JSON with integral floats as ints (protobuf's Value stores every number as a double)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    if isinstance(value, list):
+        return [integral_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: integral_numbers(v) for k, v in value.items()}
+    return value
+
+
+def from_json(data: Any, message: Message, path: str = "") -> Message:
+    """Fills a message from a JSON object, rejecting unknown fields and wrong types."""
+    if not isinstance(data, dict):
+        raise invalid_argument(f"{path or 'body'} must be a JSON object", path or "body")
+    desc: Any = message.DESCRIPTOR
+    for key, value in data.items():
+        field = desc.fields_by_name.get(key)
+        where = f"{path}.{key}" if path else key
+        if field is None:
+            raise invalid_argument(f"unknown field {where!r}", where)
+        if value is None and not _is_json_value(field):
+            continue
+        _assign(message, field, value, where)
+    return message
+
+
+def _is_json_value(field: FieldDesc) -> bool:
+    msg = field.message_type
+    return msg is not None and msg.full_name == "google.protobuf.Value" and not field.is_repeated
+
+
+def _assign(message: Message, field: FieldDesc, value: Any, where: str) -> None:
+    if is_map(field):
+        if not isinstance(value, dict):
+            raise invalid_argument(f"{where} must be a JSON object", where)
+        value_field = field.message_type.fields_by_name["value"]
+        target = getattr(message, field.name)
+        for k, v in value.items():
+            target[k] = _scalar_in(value_field, v, f"{where}.{k}")
+    elif _is_repeated(field):
+        if not isinstance(value, list):
+            raise invalid_argument(f"{where} must be a JSON array", where)
+        items = [_scalar_in(field, v, f"{where}[{i}]") for i, v in enumerate(value)]
+        target = getattr(message, field.name)
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            for item in items:
+                target.add().CopyFrom(item)
+        else:
+            target.extend(items)
+    elif field.type == FieldDescriptor.TYPE_MESSAGE:
+        getattr(message, field.name).CopyFrom(_scalar_in(field, value, where))
+    else:
+        setattr(message, field.name, _scalar_in(field, value, where))
+
+
+def _scalar_in(field: FieldDesc, value: Any, where: str) -> Any:
+    kind = field.type
+    if kind == FieldDescriptor.TYPE_MESSAGE:
+        return _message_in(field, value, where)
+    if kind == FieldDescriptor.TYPE_ENUM:
+        return _enum_in(field.enum_type, value, where)
+    if kind == FieldDescriptor.TYPE_STRING:
+        if not isinstance(value, str):
+            raise invalid_argument(f"{where} must be a string", where)
+        return value
+    if kind == FieldDescriptor.TYPE_BOOL:
+        if not isinstance(value, bool):
+            raise invalid_argument(f"{where} must be true or false", where)
+        return value
+    if kind in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise invalid_argument(f"{where} must be a finite number", where)
+        return float(value)
+    if kind == FieldDescriptor.TYPE_BYTES:
+        return _bytes_in(value, where)
+    return _int_in(kind, value, where)
+
+
+def _int_in(kind: int, value: Any, where: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid_argument(f"{where} must be an integer", where)
+    low, high = _INT_RANGES[kind]
+    if not low <= value <= high:
+        raise invalid_argument(f"{where} is out of range [{low}, {high}]", where)
+    return value
+
+
+def _bytes_in(value: Any, where: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (TypeError, ValueError) as exc:
+        raise invalid_argument(f"{where} must be base64", where) from exc
+
+
+def _enum_in(enum: EnumDesc, value: Any, where: str) -> int:
+    prefix = enum_prefix(enum)
+    allowed = [v.name.removeprefix(prefix) for v in enum.values if v.number != 0]
+    if isinstance(value, str) and value in allowed:
+        return int(enum.values_by_name[prefix + value].number)
+    raise invalid_argument(f"{where} must be one of {allowed}", where, allowed=allowed)
+
+
+def _message_in(field: FieldDesc, value: Any, where: str) -> Message:
+    target: Message = GetMessageClass(field.message_type)()
+    full_name = field.message_type.full_name
+    if full_name not in _WKT_JSON:
+        return from_json(value, target, where)
+    if full_name in ("google.protobuf.Timestamp", "google.protobuf.Duration"):
+        if not isinstance(value, str):
+            raise invalid_argument(f"{where} must be a string", where)
+    elif full_name == "google.protobuf.Struct" and not isinstance(value, dict):
+        raise invalid_argument(f"{where} must be a JSON object", where)
+    try:
+        json_format.ParseDict(value, target)
+    except (json_format.ParseError, ValueError, TypeError) as exc:
+        raise invalid_argument(f"{where} is invalid: {_short(exc)}", where) from exc
+    return target
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).split("\n", 1)[0][:200]
+
+
+def parse_text(field: FieldDesc, text: str, where: str) -> Any:
+    """A query or path parameter's text converted to the field's JSON value."""
+    kind = field.type
+    if kind == FieldDescriptor.TYPE_BOOL:
+        if text not in ("true", "false"):
+            raise invalid_argument(f"{where} must be true or false", where)
+        return text == "true"
+    if kind in _INT_RANGES:
+        try:
+            return int(text)
+        except ValueError as exc:
+            raise invalid_argument(f"{where} must be an integer", where) from exc
+    if kind in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
+        try:
+            return float(text)
+        except ValueError as exc:
+            raise invalid_argument(f"{where} must be a number", where) from exc
+    return text

@@ -1,0 +1,105 @@
+"""One entry point for every transport: validate, authenticate, limit, authorise, invoke."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, Protocol
+
+from google.protobuf.message import Message
+
+from concord_server.api.faults import FaultInjector
+from concord_server.api.rpcs import Rpc, all_rpcs, resource_of
+from concord_server.api.validation import validate
+from concord_server.context import CallContext, Principal
+from concord_server.errors import ConcordError, ErrorCode
+
+log = logging.getLogger("concord.dispatch")
+
+
+class Guard(Protocol):
+    """Authentication and authorisation, as `api/security.py` provides them."""
+
+    async def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        """The caller's principal, or UNAUTHENTICATED."""
+        ...
+
+    async def authorize(self, principal: Principal, action: str, resource: str) -> None:
+        """Returns when allowed; raises PERMISSION_DENIED otherwise."""
+        ...
+
+
+RateCheck = Callable[[str], Any]  # async (key) -> None, raising RATE_LIMITED
+
+
+class Dispatcher:
+    """Serves every RPC of the contract from the registered handler objects."""
+
+    def __init__(
+        self,
+        handlers: list[object],
+        guard: Guard,
+        rate_check: RateCheck | None = None,
+        faults: FaultInjector | None = None,
+    ) -> None:
+        self._guard = guard
+        self._rate_check = rate_check
+        self._faults = faults
+        self._methods: dict[str, Callable[..., Any]] = {}
+        by_service = {getattr(h, "SERVICE", ""): h for h in handlers}
+        for rpc in all_rpcs():
+            handler = by_service.get(rpc.service)
+            method = getattr(handler, rpc.name, None) if handler is not None else None
+            if method is not None:
+                self._methods[rpc.grpc_path] = method
+
+    @property
+    def rpcs(self) -> tuple[Rpc, ...]:
+        """Every RPC of the contract."""
+        return all_rpcs()
+
+    def missing(self) -> list[str]:
+        """RPCs of the contract that no handler implements."""
+        return [r.grpc_path for r in all_rpcs() if r.grpc_path not in self._methods]
+
+    async def _admit(self, rpc: Rpc, request: Message, ctx: CallContext) -> Callable[..., Any]:
+        method = self._methods.get(rpc.grpc_path)
+        if method is None:
+            raise ConcordError(ErrorCode.UNAVAILABLE, f"{rpc.name} is not served by this server")
+        if self._faults is not None:
+            self._faults.maybe_fail(ctx.headers)
+        validate(request)
+        if not rpc.public:
+            ctx.principal = await self._guard.authenticate(ctx.headers)
+            if self._rate_check is not None:
+                await self._rate_check(f"{ctx.principal.subject}|{ctx.principal.key_id}")
+            await self._guard.authorize(ctx.principal, rpc.action, resource_of(rpc, request))
+        return method
+
+    async def call(self, rpc: Rpc, request: Message, ctx: CallContext) -> Message:
+        """Runs a unary RPC."""
+        method = await self._admit(rpc, request, ctx)
+        try:
+            response: Message = await method(request, ctx)
+        except ConcordError:
+            raise
+        except Exception as exc:
+            log.exception("unexpected failure in %s", rpc.name)
+            raise ConcordError(ErrorCode.INTERNAL, "internal error") from exc
+        return response
+
+    async def stream(self, rpc: Rpc, request: Message, ctx: CallContext) -> AsyncIterator[Message]:
+        """Runs a server-streaming RPC: admission happens before the first message."""
+        method = await self._admit(rpc, request, ctx)
+        return _guarded(rpc, method(request, ctx))
+
+
+async def _guarded(rpc: Rpc, source: AsyncIterator[Message]) -> AsyncIterator[Message]:
+    try:
+        async for item in source:
+            yield item
+    except ConcordError:
+        raise
+    except Exception as exc:
+        log.exception("unexpected failure in stream %s", rpc.name)
+        raise ConcordError(ErrorCode.INTERNAL, "internal error") from exc

@@ -1,0 +1,1 @@
+"""gRPC transport (grpc.aio) over the dispatcher, with health and reflection."""

@@ -1,0 +1,135 @@
+"""A grpc.aio server whose handlers are generated from the contract's RPC table."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2, struct_pb2
+from google.protobuf.message import Message
+from google.rpc import status_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from concord_server._gen.concord.v1 import common_pb2
+from concord_server.api.dispatch import Dispatcher
+from concord_server.api.rest.request_id import new_request_id
+from concord_server.api.rpcs import Rpc
+from concord_server.catalogue import rule_of
+from concord_server.context import CallContext
+from concord_server.errors import ConcordError
+
+log = logging.getLogger("concord.grpc")
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+
+def call_context(context: grpc.aio.ServicerContext[Any, Any]) -> CallContext:
+    """The call context from gRPC metadata (keys are lower-case already)."""
+    headers = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
+    request_id = headers.get("x-request-id") or new_request_id()
+    context.set_trailing_metadata((("x-request-id", request_id),))
+    return CallContext(
+        request_id=request_id,
+        idempotency_key=headers.get("idempotency-key", ""),
+        transport="grpc",
+        headers=headers,
+    )
+
+
+async def abort_with(
+    context: grpc.aio.ServicerContext[Any, Any], err: ConcordError, request_id: str
+) -> None:
+    """Aborts the call with the catalogue's status and the Error body in the status details."""
+    rule = rule_of(err.code)
+    body = common_pb2.Error(
+        code="ERROR_CODE_" + err.code.value,
+        message=err.message,
+        request_id=request_id,
+    )
+    body.details.CopyFrom(_struct(err.details))
+    detail = any_pb2.Any()
+    detail.Pack(body)
+    code = getattr(grpc.StatusCode, rule.grpc_code)
+    status = status_pb2.Status(code=code.value[0], message=err.message, details=[detail])
+    trailers = [(STATUS_DETAILS_KEY, status.SerializeToString()), ("x-request-id", request_id)]
+    trailers += [(k.lower(), v) for k, v in err.headers.items()]
+    await context.abort(code, err.message, trailing_metadata=tuple(trailers))
+
+
+def _struct(details: dict[str, Any]) -> struct_pb2.Struct:
+    s = struct_pb2.Struct()
+    try:
+        s.update(details)
+    except (TypeError, ValueError):
+        s.update({k: str(v) for k, v in details.items()})
+    return s
+
+
+def _unary(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., Awaitable[Message]]:
+    async def handle(request: Message, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
+        ctx = call_context(context)
+        try:
+            return await dispatcher.call(rpc, request, ctx)
+        except ConcordError as err:
+            await abort_with(context, err, ctx.request_id)
+            raise  # abort raises; this is never reached
+
+    return handle
+
+
+def _streaming(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., AsyncIterator[Message]]:
+    async def handle(
+        request: Message, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[Message]:
+        ctx = call_context(context)
+        try:
+            async for item in await dispatcher.stream(rpc, request, ctx):
+                yield item
+        except ConcordError as err:
+            await abort_with(context, err, ctx.request_id)
+
+    return handle
+
+
+def service_handlers(dispatcher: Dispatcher) -> list[grpc.GenericRpcHandler]:
+    """One generic handler per Concord service."""
+    by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
+    for rpc in dispatcher.rpcs:
+        codec = {
+            "request_deserializer": rpc.request_cls.FromString,
+            "response_serializer": rpc.response_cls.SerializeToString,
+        }
+        if rpc.server_streaming:
+            handler = grpc.unary_stream_rpc_method_handler(_streaming(rpc, dispatcher), **codec)
+        else:
+            handler = grpc.unary_unary_rpc_method_handler(_unary(rpc, dispatcher), **codec)
+        by_service.setdefault(rpc.service, {})[rpc.name] = handler
+    return [grpc.method_handlers_generic_handler(s, m) for s, m in by_service.items()]
+
+
+def build_grpc_server(dispatcher: Dispatcher, address: str) -> tuple[grpc.aio.Server, int]:
+    """A server with the Concord services, standard health and reflection, bound to `address`."""
+    server = grpc.aio.server(options=[("grpc.max_receive_message_length", 4 * 1024 * 1024)])
+    server.add_generic_rpc_handlers(tuple(service_handlers(dispatcher)))
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = sorted({r.service for r in dispatcher.rpcs})
+    reflection.enable_server_reflection(
+        [*names, reflection.SERVICE_NAME, "grpc.health.v1.Health"], server
+    )
+    port = server.add_insecure_port(address)
+    server.health_servicer = health_servicer
+    return server, port
+
+
+async def set_serving(server: grpc.aio.Server, serving: bool) -> None:
+    """Updates the standard health service for the whole server and each service."""
+    servicer = server.health_servicer
+    status = (
+        health_pb2.HealthCheckResponse.SERVING
+        if serving
+        else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    await servicer.set("", status)

@@ -1,0 +1,1 @@
+"""RPC handlers: map contract messages to domain calls, one class per service."""

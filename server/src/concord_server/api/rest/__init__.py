@@ -1,0 +1,1 @@
+"""REST transport: routes transcoded from the contract's HTTP bindings."""

@@ -1,0 +1,148 @@
+"""Turns the contract's `google.api.http` bindings into Starlette routes over the dispatcher."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from concord_server.api import codec
+from concord_server.api.dispatch import Dispatcher
+from concord_server.api.rest.sse import sse_events
+from concord_server.api.rpcs import Rpc
+from concord_server.context import CallContext
+from concord_server.errors import ConcordError, ErrorCode, invalid_argument
+
+JSON = "application/json"
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def request_context(request: Request, transport: str = "rest") -> CallContext:
+    """The call context of an HTTP request (headers lower-cased)."""
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return CallContext(
+        request_id=request.scope.get("state", {}).get("request_id", ""),
+        idempotency_key=headers.get("idempotency-key", ""),
+        transport=transport,
+        headers=headers,
+    )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, or PAYLOAD_TOO_LARGE as soon as it passes the limit."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> ConcordError:
+    return ConcordError(
+        ErrorCode.PAYLOAD_TOO_LARGE, f"request body exceeds {limit} bytes", {"limit_bytes": limit}
+    )
+
+
+def _parse_json(raw: bytes) -> Any:
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise invalid_argument(f"request body is not valid JSON: {exc}", "body") from exc
+
+
+def _query_into(rpc: Rpc, request: Request, message: Message) -> None:
+    fields: Any = message.DESCRIPTOR.fields_by_name
+    data: dict[str, Any] = {}
+    for key in request.query_params:
+        field = fields.get(key)
+        if field is None or key in rpc.path_params or rpc.http_body == "*":
+            raise invalid_argument(f"unknown query parameter {key!r}", key)
+        if field.type == FieldDescriptor.TYPE_MESSAGE and not _is_text_message(field):
+            raise invalid_argument(f"{key} cannot be given as a query parameter", key)
+        values = [codec.parse_text(field, v, key) for v in request.query_params.getlist(key)]
+        if not field.is_repeated and len(values) > 1:
+            raise invalid_argument(f"{key} is given more than once", key)
+        data[key] = values if field.is_repeated else values[0]
+    codec.from_json(data, message)
+
+
+def _is_text_message(field: Any) -> bool:
+    return field.message_type.full_name in (
+        "google.protobuf.Timestamp",
+        "google.protobuf.Duration",
+    )
+
+
+def _path_into(rpc: Rpc, request: Request, message: Message) -> None:
+    for name in rpc.path_params:
+        value = request.path_params[name]
+        field: Any = message.DESCRIPTOR.fields_by_name[name]
+        current = getattr(message, name)
+        if current and current != value:
+            raise invalid_argument(f"{name} in the body differs from the path", name)
+        codec.from_json({name: codec.parse_text(field, value, name)}, message)
+
+
+async def build_request(rpc: Rpc, request: Request, body_limit: int) -> Message:
+    """The request message from the path, the query and the JSON body."""
+    message = rpc.request_cls()
+    if rpc.http_body == "*":
+        codec.from_json(_parse_json(await read_body(request, body_limit)), message)
+    _query_into(rpc, request, message)
+    _path_into(rpc, request, message)
+    return message
+
+
+def json_response(message: Message, status: int = 200) -> Response:
+    """A 200 JSON response of a message in the contract's JSON mapping."""
+    body = json.dumps(codec.to_json(message), separators=(",", ":")).encode()
+    return Response(body, status_code=status, media_type=JSON)
+
+
+def _status_for(rpc: Rpc, response: Message) -> int:
+    if rpc.name == "GetReadiness" and codec.to_json(response).get("status") != "SERVING":
+        return 503
+    return 200
+
+
+def make_endpoint(rpc: Rpc, dispatcher: Dispatcher, body_limit: int) -> Endpoint:
+    """The Starlette endpoint of one RPC."""
+
+    async def endpoint(request: Request) -> Response:
+        message = await build_request(rpc, request, body_limit)
+        ctx = request_context(request)
+        if rpc.server_streaming:
+            stream = await dispatcher.stream(rpc, message, ctx)
+            return StreamingResponse(
+                sse_events(stream, ctx.request_id),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
+        response = await dispatcher.call(rpc, message, ctx)
+        return json_response(response, _status_for(rpc, response))
+
+    endpoint.__name__ = rpc.name
+    return endpoint
+
+
+def contract_routes(dispatcher: Dispatcher, body_limit: int) -> list[Route]:
+    """One route per RPC; custom-verb paths first so they win over `{param}` paths."""
+    rpcs = sorted(dispatcher.rpcs, key=lambda r: ":" not in r.http_path.rsplit("/", 1)[-1])
+    return [
+        Route(r.http_path, make_endpoint(r, dispatcher, body_limit), methods=[r.http_method])
+        for r in rpcs
+    ]

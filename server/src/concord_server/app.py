@@ -1,0 +1,95 @@
+"""The ASGI application: contract routes, WebSocket, docs, metrics, errors and middleware."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from concord_server.api.rest.docs import docs_routes
+from concord_server.api.rest.problem import problem_response
+from concord_server.api.rest.request_id import RequestIdMiddleware
+from concord_server.api.rest.transcoder import contract_routes
+from concord_server.api.ws import websocket_route
+from concord_server.config import Settings
+from concord_server.errors import ConcordError, ErrorCode
+from concord_server.middleware.metrics import MetricsMiddleware, metrics_route
+from concord_server.runtime import Runtime
+
+log = logging.getLogger("concord.app")
+_HTTP_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.INVALID_ARGUMENT}
+
+
+def _request_id(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+async def _concord_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ConcordError)
+    return problem_response(exc, _request_id(request))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, ErrorCode.INVALID_ARGUMENT)
+    message = f"no route for {request.method} {request.url.path}"
+    if exc.status_code == 405:
+        message = f"method {request.method} is not allowed on {request.url.path}"
+    return problem_response(ConcordError(code, message), _request_id(request))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        ConcordError(ErrorCode.INTERNAL, "internal error"), _request_id(request)
+    )
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """The application; its lifespan starts the runtime (storage, domains, gRPC)."""
+    rt = runtime or Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        dispatcher = await rt.start()
+        app.router.routes[:0] = contract_routes(dispatcher, settings.max_body_bytes)
+        app.router.routes.append(websocket_route(dispatcher, settings))
+        if settings.grpc_port >= 0:
+            port = await rt.start_grpc()
+            log.info("gRPC listening on %s:%d", settings.http_host, port)
+        try:
+            yield
+        finally:
+            await rt.stop()
+
+    app = FastAPI(
+        title="Concord",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.runtime = rt
+    for route in [*docs_routes(settings), metrics_route()]:
+        app.router.routes.append(route)
+    app.add_exception_handler(ConcordError, _concord_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(MetricsMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,1 @@
+"""Cross-cutting HTTP middleware: metrics and logging."""

@@ -1,0 +1,109 @@
+"""Assembles a running server: storage, domains, security, dispatcher, REST app and gRPC."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from concord_server.api.dispatch import Dispatcher
+from concord_server.api.faults import FaultInjector
+from concord_server.api.handlers.health import HealthHandlers
+from concord_server.backends.connections import Connections
+from concord_server.backends.registry import open_backend
+from concord_server.clock import Clock, SystemClock
+from concord_server.component import Component, Wired
+from concord_server.config import Settings
+
+log = logging.getLogger("concord.runtime")
+
+DOMAIN_WIRES = (
+    "concord_server.api.handlers.locks:wire",
+    "concord_server.api.handlers.events:wire",
+    "concord_server.api.handlers.sagas:wire",
+    "concord_server.api.handlers.cache:wire",
+    "concord_server.api.handlers.discovery:wire",
+)
+WireFn = Callable[[Settings, Connections, Clock], Awaitable[Wired]]
+
+
+def _load(target: str) -> Any:
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+@dataclass
+class Runtime:
+    """Everything a running server owns, started and stopped as one."""
+
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    connections: Connections = field(default_factory=Connections)
+    components: list[Component] = field(default_factory=list)
+    dispatcher: Dispatcher | None = None
+    grpc_server: grpc.aio.Server | None = None
+    grpc_port: int = 0
+
+    async def start(self) -> Dispatcher:
+        """Opens storage, wires every domain, builds the dispatcher and starts components."""
+        handlers: list[object] = []
+        for target in DOMAIN_WIRES:
+            wired: Wired = await _load(target)(self.settings, self.connections, self.clock)
+            handlers += wired.handlers
+            self.components += wired.components
+        guard, security_wired = await _load("concord_server.api.security:wire_security")(
+            self.settings, self.connections, self.clock
+        )
+        handlers += security_wired.handlers
+        self.components += security_wired.components
+        handlers.append(HealthHandlers(self.components))
+        self.dispatcher = Dispatcher(handlers, guard, await self._rate_check(), self._faults())
+        missing = self.dispatcher.missing()
+        if missing:
+            raise RuntimeError(f"RPCs without a handler: {missing}")
+        for component in self.components:
+            await component.start()
+        return self.dispatcher
+
+    async def _rate_check(self) -> Callable[[str], Awaitable[None]]:
+        limiter = await open_backend(
+            "ratelimit", self.settings.ratelimit_url, self.settings, self.connections
+        )
+        enforce = _load("concord_server.domain.ratelimit:enforce")
+
+        async def check(key: str) -> None:
+            await enforce(limiter, key)
+
+        return check
+
+    def _faults(self) -> FaultInjector | None:
+        if not self.settings.test_hooks:
+            return None
+        log.warning("test hooks are ON (CONCORD_TEST_HOOKS): never use this in production")
+        return FaultInjector()
+
+    async def start_grpc(self) -> int:
+        """Starts the gRPC server on the configured port; returns the bound port."""
+        from concord_server.api.grpc.server import build_grpc_server, set_serving
+
+        assert self.dispatcher is not None
+        address = f"{self.settings.http_host}:{self.settings.grpc_port}"
+        self.grpc_server, self.grpc_port = build_grpc_server(self.dispatcher, address)
+        await self.grpc_server.start()
+        await set_serving(self.grpc_server, True)
+        return self.grpc_port
+
+    async def stop(self) -> None:
+        """Stops gRPC (with a grace period), every component, then the connections."""
+        if self.grpc_server is not None:
+            await self.grpc_server.stop(grace=2.0)
+        for component in reversed(self.components):
+            try:
+                await component.stop()
+            except Exception:
+                log.exception("stopping %s failed", component.name)
+        await self.connections.close()
