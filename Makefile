@@ -37,7 +37,11 @@ run: setup-python ## Run the server (data under .scratch/data)
 	@if [[ ! -f server/pyproject.toml ]]; then \
 	  echo "make run: server/ does not exist yet; nothing to run" >&2; exit 1; fi
 	@mkdir -p $(SCRATCH)/data
-	CONCORD_DATA_DIR="$(CURDIR)/$(SCRATCH)/data" $(PY) -m concord_server
+	@key="$${CONCORD_BOOTSTRAP_ADMIN_KEY:-dev-admin-key}"; \
+	echo "Concord: REST http://127.0.0.1:8080 (docs at /docs), gRPC 127.0.0.1:9090"; \
+	echo "Concord: bootstrap admin API key for this dev server: $$key (header X-API-Key)"; \
+	CONCORD_DATA_DIR="$(CURDIR)/$(SCRATCH)/data" CONCORD_BOOTSTRAP_ADMIN_KEY="$$key" \
+	  exec $(PY) -m concord_server
 
 # ---------------------------------------------------------------- test
 test: ## Everything CI runs: setup, services, spec-lint, check-generated, lint, tests
