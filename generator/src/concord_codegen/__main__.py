@@ -1,0 +1,5 @@
+"""Entry point for `python -m concord_codegen`."""
+
+from concord_codegen.cli import main
+
+raise SystemExit(main())
