@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +47,21 @@ def test_real_openapi_validates(real_config: Config) -> None:
     assert len(operations) == len(rpcs)
 
 
-def test_real_stubs_generate(real_config: Config) -> None:
+def test_real_stubs_import(real_config: Config) -> None:
     outcome = Generator(real_config, [discover()["python-grpc"]]).generate()
-    assert outcome.ok
-    generated = Path(real_config.root / real_config.grpc_out / "concord" / "v1")
-    assert (generated / "locks_pb2_grpc.py").is_file()
+    assert outcome.ok, [str(d) for d in outcome.diagnostics.errors]
+    package = Path(real_config.root / real_config.grpc_out / "concord" / "v1")
+    modules = sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__")
+    assert {f"{p.stem}_pb2_grpc" for p in CONTRACT} <= set(modules)
+    script = (
+        "import importlib, sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "for name in sys.argv[2:]:\n"
+        "    importlib.import_module('concord_server._gen.concord.v1.' + name)\n"
+        "print('ok')\n"
+    )
+    src = str(real_config.root / "server" / "src")
+    result = subprocess.run(
+        [sys.executable, "-c", script, src, *modules], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr

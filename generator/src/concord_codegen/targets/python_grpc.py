@@ -8,7 +8,7 @@ from pathlib import Path
 
 from concord_codegen.config import Config
 from concord_codegen.headers import with_header
-from concord_codegen.loader.protoc import run_protoc
+from concord_codegen.loader.protoc import include_args, run_protoc
 from concord_codegen.targets.base import GeneratedFile, TargetContext, TargetError
 
 SOURCE_PACKAGE = "concord"
@@ -71,14 +71,18 @@ class PythonGrpcTarget:
 
 
 def _run(context: TargetContext, out: Path) -> Path:
-    """protoc --python_out --grpc_python_out --pyi_out over the loaded descriptor set."""
-    descriptors = out / "descriptor_set.pb"
-    descriptors.write_bytes(context.spec.descriptor_set.SerializeToString())
+    """protoc --python_out --grpc_python_out --pyi_out over the contract sources.
+
+    Compiled from source rather than from the loaded descriptor set: a set written by
+    `--descriptor_set_out` carries explicit json_name values, which would change the
+    serialized descriptors embedded in the stubs.
+    """
+    config = context.config
     stubs = out / "stubs"
     stubs.mkdir()
     result = run_protoc(
         [
-            f"--descriptor_set_in={descriptors}",
+            *include_args([config.proto_root, config.third_party_root]),
             f"--python_out={stubs}",
             f"--grpc_python_out={stubs}",
             f"--pyi_out={stubs}",
