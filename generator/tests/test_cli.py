@@ -54,6 +54,9 @@ def test_ir_dumps_json(make_root: MakeRoot, capsys: pytest.CaptureFixture[str]) 
     methods = {m["name"]: m for s in data["services"] for m in s["methods"]}
     assert methods["ListWidgets"]["pagination"]["items_field"] == "widgets"
     assert methods["GetWidget"]["http"]["path_params"] == ["name"]
+    assert methods["UpdateWidget"]["http"]["body_fields"] == ["ttl", "expected_revision"]
+    widget = next(m for m in data["messages"] if m["name"] == "Widget")
+    assert widget["fields"][0]["json_name"] == "name"
     assert data["errors"][0]["code"] == "INVALID_ARGUMENT"
 
 

@@ -41,13 +41,14 @@ def test_body_star_with_path_param(api: Api) -> None:
     assert http is not None
     assert (http.verb, http.path, http.body) == ("POST", "/v1/locks/{name}:acquire", "*")
     assert http.path_params == ("name",)
+    assert http.body_fields == ("ttl", "expected")
     assert http.query_params == ()
 
 
 def test_get_query_params_flatten_one_level(api: Api) -> None:
     http = method(api, "ListLocks").http
     assert http is not None
-    assert http.body is None
+    assert (http.body, http.body_fields) == (None, ())
     names = [q.name for q in http.query_params]
     assert names == ["page_size", "page_token", "filter.prefix", "filter.states", "names"]
     states = http.query_params[3].field
@@ -57,7 +58,7 @@ def test_get_query_params_flatten_one_level(api: Api) -> None:
 def test_body_field_leaves_rest_to_query(api: Api) -> None:
     http = method(api, "PutLabel").http
     assert http is not None
-    assert http.body == "label"
+    assert (http.body, http.body_fields) == ("label", ("label",))
     assert http.path_params == ("name",)
     assert [q.name for q in http.query_params] == ["force"]
 

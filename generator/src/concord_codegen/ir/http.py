@@ -62,17 +62,22 @@ def build_binding(
     """The IR binding of `rule`: path params, body field and flattened query params."""
     params = tuple(name for name, _ in path_variables(rule.path))
     body = rule.body or None
+    in_path = {p.split(".", 1)[0] for p in params}
+    rest = [f for f in request.fields if f.name not in in_path] if request else []
     query: tuple[QueryParam, ...] = ()
-    if request is not None and body != "*":
-        taken = {p.split(".", 1)[0] for p in params} | ({body} if body else set())
-        rest = [f for f in request.fields if f.name not in taken]
-        query = _query_params(rest, lookup, diagnostics, location)
+    if body == "*":
+        body_fields = tuple(f.name for f in rest)
+    else:
+        body_fields = (body,) if body else ()
+        others = [f for f in rest if f.name not in body_fields]
+        query = _query_params(others, lookup, diagnostics, location)
     return HttpBinding(
         verb=rule.verb,
         path=openapi_path(rule.path),
         template=rule.path,
         path_params=params,
         body=body,
+        body_fields=body_fields,
         query_params=query,
         response_body=rule.response_body or None,
     )

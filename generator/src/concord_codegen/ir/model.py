@@ -76,12 +76,13 @@ class Field:
     output_only: bool = False
     behaviors: tuple[str, ...] = ()
     rules: FieldRules = field(default_factory=FieldRules)
+    json_name: str = ""
     location: Location = field(default_factory=Location, compare=False)
 
-    @property
-    def json_name(self) -> str:
-        """The JSON name: the proto name (contract.md: snake_case on the wire)."""
-        return self.name
+    def __post_init__(self) -> None:
+        # contract.md: JSON names are the proto names (snake_case), never lowerCamelCase.
+        if not self.json_name:
+            object.__setattr__(self, "json_name", self.name)
 
 
 @dataclass(frozen=True)
@@ -149,13 +150,18 @@ class QueryParam:
 
 @dataclass(frozen=True)
 class HttpBinding:
-    """REST mapping of an RPC. `body` is "*", a field name, or None (no body)."""
+    """REST mapping of an RPC. `body` is "*", a field name, or None (no body).
+
+    `body_fields` are the top-level request fields sent in the body; the rest go in the path
+    (`path_params`, possibly dotted) or the query string (`query_params`).
+    """
 
     verb: str
     path: str
     template: str
     path_params: tuple[str, ...] = ()
     body: str | None = None
+    body_fields: tuple[str, ...] = ()
     query_params: tuple[QueryParam, ...] = ()
     response_body: str | None = None
 
