@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from concord_codegen.config import Config
@@ -51,3 +53,21 @@ def fixture_protos(name: str) -> dict[str, str]:
     """The protos of `tests/fixtures/<name>/concord/v1/` by file name."""
     folder = FIXTURES / name / "concord" / "v1"
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.proto"))}
+
+
+def python_in_generated_server(config: Config, script: str, *args: str) -> str:
+    """Run `script` in a fresh interpreter that imports `concord_server` from `config.root`.
+
+    The root gets a `concord_server/__init__.py`, so its package wins over any installed one.
+    """
+    src = config.root / "server" / "src"
+    (src / "concord_server" / "__init__.py").touch()
+    prelude = f"import sys\nsys.path.insert(0, {str(src)!r})\n"
+    result = subprocess.run(
+        [sys.executable, "-c", prelude + script, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +11,7 @@ from concord_codegen.pipeline import Generator
 from concord_codegen.targets.python_grpc import TARGET as PYTHON_GRPC
 from concord_codegen.targets.python_grpc import rewrite_imports
 from tests.conftest import MakeRoot
-from tests.helpers import fixture_protos
+from tests.helpers import fixture_protos, python_in_generated_server
 
 
 def test_rewrite_both_import_forms() -> None:
@@ -68,8 +65,6 @@ def test_layout_headers_and_imports(generated: Config) -> None:
 def test_stubs_import_and_contain_the_services(generated: Config) -> None:
     script = textwrap.dedent(
         """
-        import sys
-        sys.path.insert(0, sys.argv[1])
         from concord_server._gen.concord.v1 import widgets_pb2, widgets_pb2_grpc, common_pb2
         service = widgets_pb2.DESCRIPTOR.services_by_name["WidgetService"]
         print(sorted(m.name for m in service.methods))
@@ -79,12 +74,7 @@ def test_stubs_import_and_contain_the_services(generated: Config) -> None:
         print(widgets_pb2.Widget.__module__)
         """
     )
-    src = Path(generated.root / "server" / "src")
-    result = subprocess.run(
-        [sys.executable, "-c", script, str(src)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    lines = python_in_generated_server(generated, script).splitlines()
     assert "CreateWidget" in lines[0] and "WatchWidgets" in lines[0]
     assert lines[1] == "WidgetServiceStub WidgetServiceServicer"
     assert lines[2] == "ERROR_CODE_WIDGET_CONFLICT"
