@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{GENERATOR_NAME}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     targets = _select(registry, getattr(args, "target", "all"))
-    generator = Generator(config, targets)
+    generator = Generator(config, targets, list(registry.values()))
     if args.command == "generate":
         return _generate(generator, verbose=args.verbose)
     if args.command == "check":

@@ -29,9 +29,9 @@ class Manifest:
         """The manifest of a list of generated files."""
         return cls({f.path: sha256(f.content) for f in files})
 
-    def merged(self, previous: Manifest | None, keep: set[str]) -> Manifest:
+    def merged(self, previous: Manifest, keep: set[str]) -> Manifest:
         """This manifest plus the `keep` entries of `previous` (targets not run this time)."""
-        kept = {p: h for p, h in (previous.files if previous else {}).items() if p in keep}
+        kept = {p: h for p, h in previous.files.items() if p in keep}
         return Manifest({**kept, **self.files}, self.version)
 
     def render(self) -> str:

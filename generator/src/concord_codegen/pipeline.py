@@ -11,7 +11,7 @@ from concord_codegen.diagnostics import Diagnostics, Location
 from concord_codegen.drift import DriftReport, compare
 from concord_codegen.ir import Api, build_api, validate
 from concord_codegen.manifest import Manifest, missing_headers, read_manifest
-from concord_codegen.targets import GeneratedFile, Target, TargetContext
+from concord_codegen.targets import GeneratedFile, Target, TargetContext, discover
 from concord_codegen.targets.base import TargetError, owns
 from concord_codegen.writer import remove_files, stale_files, write_files
 
@@ -36,9 +36,15 @@ class Outcome:
 class Generator:
     """Runs the selected targets over the contract under `config.root`."""
 
-    def __init__(self, config: Config, targets: Sequence[Target]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        targets: Sequence[Target],
+        registry: Sequence[Target] | None = None,
+    ) -> None:
         self.config = config
         self.targets = list(targets)
+        self.registry = list(registry if registry is not None else discover().values())
 
     def build(self) -> Outcome:
         """Load, build and validate the IR, then produce every target's files in memory."""
@@ -62,11 +68,12 @@ class Generator:
         outcome = self.build()
         if not outcome.ok:
             return outcome
-        outcome.manifest = self._merged_manifest(outcome.files)
         root = self.config.root
-        previous = read_manifest(root / self.config.manifest)
-        mine = {p for p in (previous.files if previous else {}) if owns(self._outputs(), p)}
-        outcome.removed = stale_files(root, set(outcome.manifest.files), mine, self._outputs())
+        previous = read_manifest(root / self.config.manifest) or Manifest()
+        kept = self._idle_entries(previous)
+        outcome.manifest = Manifest.of(outcome.files).merged(previous, kept)
+        listed = set(previous.files) - kept
+        outcome.removed = stale_files(root, set(outcome.manifest.files), listed, self._outputs())
         remove_files(root, outcome.removed)
         outcome.written = write_files(root, [*outcome.files, self._manifest_file(outcome.manifest)])
         return outcome
@@ -99,11 +106,12 @@ class Generator:
             diagnostics.error(Location(path), "generated file lacks the generated-by header")
         return sorted(files, key=lambda f: f.path)
 
-    def _merged_manifest(self, files: list[GeneratedFile]) -> Manifest:
-        """The new manifest; entries of targets not run this time are kept from the old one."""
-        previous = read_manifest(self.config.root / self.config.manifest)
-        others = {p for p in (previous.files if previous else {}) if not owns(self._outputs(), p)}
-        return Manifest.of(files).merged(previous, others)
+    def _idle_entries(self, previous: Manifest) -> set[str]:
+        """Old manifest entries of registered targets not run this time (kept as they are)."""
+        selected = {t.name for t in self.targets}
+        idle = [t for t in self.registry if t.name not in selected]
+        outputs = tuple(out for target in idle for out in target.outputs(self.config))
+        return {p for p in previous.files if owns(outputs, p)}
 
     def _manifest_file(self, manifest: Manifest) -> GeneratedFile:
         return GeneratedFile(self.config.manifest, manifest.render())
