@@ -60,9 +60,10 @@ def component_schemas(api: Api, schemas: SchemaBuilder) -> dict[str, Schema]:
         request = api.message(method.input)
         if needs_body_schema(method) and request is not None and method.http is not None:
             top = frozenset(p.split(".", 1)[0] for p in method.http.path_params)
-            found[body_schema_name(method)] = schemas.message_schema(
-                request, strict=True, exclude=top
-            )
+            body = schemas.message_schema(request, strict=True, exclude=top)
+            params = ", ".join(f"`{p}`" for p in method.http.path_params)
+            body["description"] = f"Body of {method.name}: its request without {params}."
+            found[body_schema_name(method)] = body
     return dict(sorted(found.items()))
 
 

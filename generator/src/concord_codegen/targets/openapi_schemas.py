@@ -105,7 +105,7 @@ class SchemaBuilder:
         schema: Schema = {"type": "object"}
         if message.doc:
             schema["description"] = message.doc
-        schema["properties"] = {f.json_name: self.field_schema(f) for f in fields}
+        schema["properties"] = {f.json_name: self._property(message, f) for f in fields}
         required = [f.json_name for f in fields if f.required]
         if required:
             schema["required"] = required
@@ -114,6 +114,16 @@ class SchemaBuilder:
         oneofs = {o.name: [m for m in o.fields if m not in exclude] for o in message.oneofs}
         if oneofs:
             schema["x-concord-oneof"] = oneofs
+        return schema
+
+    def _property(self, message: Message, field: Field) -> Schema:
+        """A property schema; oneof members say which siblings exclude them."""
+        schema = self.field_schema(field)
+        oneof = next((o for o in message.oneofs if o.name == field.oneof), None)
+        if oneof is not None:
+            members = ", ".join(f"`{name}`" for name in oneof.fields)
+            note = f"Part of oneof `{oneof.name}`: at most one of {members} is set."
+            schema["description"] = f"{field.doc}\n\n{note}" if field.doc else note
         return schema
 
     def enum_schema(self, enum: Enum) -> Schema:
