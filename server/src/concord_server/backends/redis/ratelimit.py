@@ -1,0 +1,80 @@
+"""Token buckets in Redis: one atomic Lua script per acquire, timed by Redis `TIME`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from concord_server.backends.connections import Connections, url_option
+from concord_server.backends.memory.ratelimit import UnlimitedRateLimiter, policy_of
+from concord_server.config import Settings
+from concord_server.errors import ConcordError, ErrorCode
+from concord_server.ports.ratelimit import BucketPolicy, Decision, RateLimiter
+
+_SCRIPT = Path(__file__).parent / "lua" / "ratelimit.lua"
+
+
+@cache
+def script_source() -> str:
+    """The token-bucket Lua script."""
+    return _SCRIPT.read_text(encoding="utf-8")
+
+
+@contextmanager
+def redis_errors() -> Iterator[None]:
+    """Turns Redis connection failures into UNAVAILABLE."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        raise ConcordError(
+            ErrorCode.UNAVAILABLE, f"rate limit storage (Redis) is unavailable: {exc}"
+        ) from exc
+
+
+class RedisRateLimiter:
+    """Buckets shared by every instance on the same Redis and prefix."""
+
+    def __init__(self, client: Any, policy: BucketPolicy, key_prefix: str) -> None:
+        self._client = client
+        self._policy = policy
+        self._base = f"{key_prefix}concord:ratelimit:"
+        self._script = client.register_script(script_source())
+
+    def bucket_key(self, key: str) -> str:
+        """The Redis key of a bucket."""
+        return self._base + key
+
+    async def acquire(self, key: str, cost: float = 1) -> Decision:
+        """Runs the bucket script for the key."""
+        self._policy.check_cost(cost)
+        args = [repr(self._policy.rate_per_second), repr(self._policy.burst), repr(float(cost))]
+        with redis_errors():
+            allowed, retry_after, remaining = await self._script(
+                keys=[self.bucket_key(key)], args=args
+            )
+        return Decision(
+            allowed=int(allowed) == 1,
+            retry_after_seconds=float(retry_after),
+            remaining=float(remaining),
+        )
+
+    async def ping(self) -> None:
+        """Raises UNAVAILABLE when Redis does not answer."""
+        with redis_errors():
+            await self._client.ping()
+
+
+async def open_rate_limiter(url: str, settings: Settings, connections: Connections) -> RateLimiter:
+    """Opens a Redis limiter for a redis:// URL; `?prefix=` namespaces its keys."""
+    policy = policy_of(settings)
+    if policy is None:
+        return UnlimitedRateLimiter()
+    prefix = url_option(url, "prefix")
+    client = await connections.redis(url)
+    return RedisRateLimiter(client, policy, f"{prefix}:" if prefix else "")

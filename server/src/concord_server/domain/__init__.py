@@ -1,0 +1,1 @@
+"""Domain services: the business rules, free of transports and storage engines."""
