@@ -57,3 +57,18 @@ def test_real_stubs_import(real_config: Config) -> None:
         "    importlib.import_module('concord_server._gen.concord.v1.' + name)\n"
     )
     python_in_generated_server(real_config, script, *modules)
+
+
+def test_real_spec_names_every_service_and_rpc_for_sdks(real_config: Config) -> None:
+    api, diagnostics = build(real_config)
+    assert not [d for d in diagnostics.warnings if "sdk" in str(d)]
+    assert {s.name: s.sdk_resource for s in api.services}["LockService"] == "locks"
+    locks = next(s for s in api.services if s.name == "LockService")
+    assert [m.sdk_name for m in locks.methods] == [
+        "acquire",
+        "renew",
+        "release",
+        "get",
+        "list",
+        "watch",
+    ]

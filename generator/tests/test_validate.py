@@ -132,3 +132,36 @@ def test_protoc_errors_become_diagnostics(make_root: MakeRoot) -> None:
     assert errors[0].location.file == "concord/v1/bad.proto"
     assert errors[0].location.line == len(PREAMBLE.splitlines()) + 1
     assert "Missing" in errors[0].message
+
+
+def test_duplicate_sdk_method_names_are_an_error(make_root: MakeRoot) -> None:
+    proto = """
+syntax = "proto3";
+package concord.v1;
+import "concord/v1/options.proto";
+import "google/api/annotations.proto";
+// Docs.
+service ThingService {
+  option (sdk_service) = {resource: "things"};
+  // A.
+  rpc GetThing(GetThingRequest) returns (GetThingResponse) {
+    option (sdk) = {method: "get"};
+    option (google.api.http) = {get: "/v1/things/{name}"};
+  }
+  // B.
+  rpc FetchThing(FetchThingRequest) returns (FetchThingResponse) {
+    option (sdk) = {method: "get"};
+    option (google.api.http) = {get: "/v1/things/{name}:fetch"};
+  }
+}
+// R.
+message GetThingRequest { string name = 1; }
+// R.
+message GetThingResponse {}
+// R.
+message FetchThingRequest { string name = 1; }
+// R.
+message FetchThingResponse {}
+"""
+    _, diagnostics = build(make_root({"things.proto": proto}))
+    assert any("SDK name 'get' of FetchThing" in str(d) for d in diagnostics.errors)

@@ -207,6 +207,7 @@ class Method:
     idempotency: Idempotency = Idempotency.UNKNOWN
     auth: Auth | None = None
     pagination: Pagination | None = None
+    sdk_name: str = ""
     location: Location = field(default_factory=Location, compare=False)
 
     @property
@@ -228,6 +229,7 @@ class Service:
     full_name: str
     methods: tuple[Method, ...]
     doc: str = ""
+    sdk_resource: str = ""
     location: Location = field(default_factory=Location, compare=False)
 
 

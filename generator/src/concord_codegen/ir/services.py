@@ -39,6 +39,7 @@ class ServiceBuilder:
                 self.method(m, (*path, SERVICE_METHOD, i)) for i, m in enumerate(proto.method)
             ),
             doc=self._source.doc(path),
+            sdk_resource=self._options.sdk_name(proto.options, "ServiceOptions"),
             location=self._source.location(path),
         )
 
@@ -65,5 +66,6 @@ class ServiceBuilder:
             idempotency=_IDEMPOTENCY.get(proto.options.idempotency_level, Idempotency.UNKNOWN),
             auth=Auth(auth.public, auth.action, auth.resource) if auth else None,
             pagination=pagination.detect(request, response) if request and response else None,
+            sdk_name=self._options.sdk_name(proto.options, "MethodOptions"),
             location=location,
         )

@@ -7,10 +7,20 @@ import re
 from concord_codegen.diagnostics import Diagnostics
 from concord_codegen.ir import pagination
 from concord_codegen.ir.http import path_variables
-from concord_codegen.ir.model import Api, Field, HttpBinding, Idempotency, Message, Method, TypeKind
+from concord_codegen.ir.model import (
+    Api,
+    Field,
+    HttpBinding,
+    Idempotency,
+    Message,
+    Method,
+    Service,
+    TypeKind,
+)
 from concord_codegen.naming import camel
 
 _PLACEHOLDER = re.compile(r"\{([^}]+)\}")
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
 def check_services(api: Api, found: Diagnostics) -> None:
@@ -20,12 +30,32 @@ def check_services(api: Api, found: Diagnostics) -> None:
     for service in api.services:
         if not service.doc:
             found.warning(service.location, f"service {service.name} is undocumented")
+        _check_sdk_names(service, found)
         for method in service.methods:
             _check_method(api, method, found)
             _unique(operation_ids, camel(method.name), method, "operationId", found)
             if method.http is not None:
                 route = f"{method.http.verb} {method.http.path}"
                 _unique(routes, route, method, "route", found)
+
+
+def _check_sdk_names(service: Service, found: Diagnostics) -> None:
+    """SDK names are set, snake_case, and unique within the service."""
+    if not _SNAKE.match(service.sdk_resource):
+        found.warning(
+            service.location, f"service {service.name} needs (concord.v1.sdk_service).resource"
+        )
+    seen: dict[str, str] = {}
+    for method in service.methods:
+        if not _SNAKE.match(method.sdk_name):
+            found.warning(method.location, f"RPC {method.name} needs a snake_case (concord.v1.sdk)")
+        elif method.sdk_name in seen:
+            found.error(
+                method.location,
+                f"SDK name '{method.sdk_name}' of {method.name} is also used by "
+                f"{seen[method.sdk_name]}",
+            )
+        seen[method.sdk_name] = method.name
 
 
 def _unique(seen: dict[str, str], key: str, method: Method, what: str, found: Diagnostics) -> None:

@@ -98,6 +98,16 @@ class OptionReader:
             resource=str(fields.get("resource", "")),
         )
 
+    def sdk_name(self, options: Message, kind: str) -> str:
+        """The SDK name of a method (`(concord.v1.sdk).method`) or service (`sdk_service`)."""
+        if kind == "MethodOptions":
+            value = self._extension(options, kind, "concord.v1.sdk")
+            key = "method"
+        else:
+            value = self._extension(options, kind, "concord.v1.sdk_service")
+            key = "resource"
+        return str(present_fields(value).get(key, "")) if isinstance(value, Message) else ""
+
     def error_rule(self, options: Message) -> ErrorRuleData | None:
         """The enum value's `(concord.v1.error_rule)`, or None."""
         value = self._extension(options, "EnumValueOptions", "concord.v1.error_rule")

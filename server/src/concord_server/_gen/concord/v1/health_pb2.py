@@ -27,7 +27,7 @@ from concord_server._gen.concord.v1 import options_pb2 as concord_dot_v1_dot_opt
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63oncord/v1/health.proto\x12\nconcord.v1\x1a\x18\x63oncord/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\"\x14\n\x12GetLivenessRequest\"Q\n\x13GetLivenessResponse\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.concord.v1.ServingStatus\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x15\n\x13GetReadinessRequest\"l\n\x0f\x43omponentHealth\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.concord.v1.ServingStatus\x12\x0f\n\x07message\x18\x04 \x01(\t\"r\n\x14GetReadinessResponse\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.concord.v1.ServingStatus\x12/\n\ncomponents\x18\x02 \x03(\x0b\x32\x1b.concord.v1.ComponentHealth*k\n\rServingStatus\x12\x1e\n\x1aSERVING_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16SERVING_STATUS_SERVING\x10\x01\x12\x1e\n\x1aSERVING_STATUS_NOT_SERVING\x10\x02\x32\xf7\x01\n\rHealthService\x12p\n\x0bGetLiveness\x12\x1e.concord.v1.GetLivenessRequest\x1a\x1f.concord.v1.GetLivenessResponse\" \x90\x02\x01\xaa\xb6\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/health/live\x12t\n\x0cGetReadiness\x12\x1f.concord.v1.GetReadinessRequest\x1a .concord.v1.GetReadinessResponse\"!\x90\x02\x01\xaa\xb6\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/health/readyBG\n\x0e\x64\x65v.concord.v1P\x01Z3github.com/concordhq/concord/sdks/go/internal/pb;pbb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63oncord/v1/health.proto\x12\nconcord.v1\x1a\x18\x63oncord/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\"\x14\n\x12GetLivenessRequest\"Q\n\x13GetLivenessResponse\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.concord.v1.ServingStatus\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x15\n\x13GetReadinessRequest\"l\n\x0f\x43omponentHealth\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.concord.v1.ServingStatus\x12\x0f\n\x07message\x18\x04 \x01(\t\"r\n\x14GetReadinessResponse\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.concord.v1.ServingStatus\x12/\n\ncomponents\x18\x02 \x03(\x0b\x32\x1b.concord.v1.ComponentHealth*k\n\rServingStatus\x12\x1e\n\x1aSERVING_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16SERVING_STATUS_SERVING\x10\x01\x12\x1e\n\x1aSERVING_STATUS_NOT_SERVING\x10\x02\x32\x9a\x02\n\rHealthService\x12z\n\x0bGetLiveness\x12\x1e.concord.v1.GetLivenessRequest\x1a\x1f.concord.v1.GetLivenessResponse\"*\x90\x02\x01\xaa\xb6\x18\x02\x08\x01\xb2\xb6\x18\x06\n\x04live\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/health/live\x12\x7f\n\x0cGetReadiness\x12\x1f.concord.v1.GetReadinessRequest\x1a .concord.v1.GetReadinessResponse\",\x90\x02\x01\xaa\xb6\x18\x02\x08\x01\xb2\xb6\x18\x07\n\x05ready\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/health/ready\x1a\x0c\xfa\xb6\x18\x08\n\x06healthBG\n\x0e\x64\x65v.concord.v1P\x01Z3github.com/concordhq/concord/sdks/go/internal/pb;pbb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,10 +35,12 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'concord_server._gen.concord
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\016dev.concord.v1P\001Z3github.com/concordhq/concord/sdks/go/internal/pb;pb'
+  _globals['_HEALTHSERVICE']._loaded_options = None
+  _globals['_HEALTHSERVICE']._serialized_options = b'\372\266\030\010\n\006health'
   _globals['_HEALTHSERVICE'].methods_by_name['GetLiveness']._loaded_options = None
-  _globals['_HEALTHSERVICE'].methods_by_name['GetLiveness']._serialized_options = b'\220\002\001\252\266\030\002\010\001\202\323\344\223\002\021\022\017/v1/health/live'
+  _globals['_HEALTHSERVICE'].methods_by_name['GetLiveness']._serialized_options = b'\220\002\001\252\266\030\002\010\001\262\266\030\006\n\004live\202\323\344\223\002\021\022\017/v1/health/live'
   _globals['_HEALTHSERVICE'].methods_by_name['GetReadiness']._loaded_options = None
-  _globals['_HEALTHSERVICE'].methods_by_name['GetReadiness']._serialized_options = b'\220\002\001\252\266\030\002\010\001\202\323\344\223\002\022\022\020/v1/health/ready'
+  _globals['_HEALTHSERVICE'].methods_by_name['GetReadiness']._serialized_options = b'\220\002\001\252\266\030\002\010\001\262\266\030\007\n\005ready\202\323\344\223\002\022\022\020/v1/health/ready'
   _globals['_SERVINGSTATUS']._serialized_start=449
   _globals['_SERVINGSTATUS']._serialized_end=556
   _globals['_GETLIVENESSREQUEST']._serialized_start=95
@@ -52,5 +54,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETREADINESSRESPONSE']._serialized_start=333
   _globals['_GETREADINESSRESPONSE']._serialized_end=447
   _globals['_HEALTHSERVICE']._serialized_start=559
-  _globals['_HEALTHSERVICE']._serialized_end=806
+  _globals['_HEALTHSERVICE']._serialized_end=841
 # @@protoc_insertion_point(module_scope)

@@ -11,6 +11,10 @@ RULES_FIELD_NUMBER: _ClassVar[int]
 rules: _descriptor.FieldDescriptor
 AUTH_FIELD_NUMBER: _ClassVar[int]
 auth: _descriptor.FieldDescriptor
+SDK_FIELD_NUMBER: _ClassVar[int]
+sdk: _descriptor.FieldDescriptor
+SDK_SERVICE_FIELD_NUMBER: _ClassVar[int]
+sdk_service: _descriptor.FieldDescriptor
 
 class ErrorCodeRule(_message.Message):
     __slots__ = ("http_status", "grpc_code", "retryable")
@@ -53,3 +57,15 @@ class MethodAuth(_message.Message):
     action: str
     resource: str
     def __init__(self, public: _Optional[bool] = ..., action: _Optional[str] = ..., resource: _Optional[str] = ...) -> None: ...
+
+class MethodSdk(_message.Message):
+    __slots__ = ("method",)
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    def __init__(self, method: _Optional[str] = ...) -> None: ...
+
+class ServiceSdk(_message.Message):
+    __slots__ = ("resource",)
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    resource: str
+    def __init__(self, resource: _Optional[str] = ...) -> None: ...
