@@ -52,19 +52,20 @@ class Connections:
             return self._clients[key]
 
     async def sqlite(self, path: Path) -> aiosqlite.Connection:
-        """One aiosqlite connection per database file (WAL mode, foreign keys on)."""
-        key = f"sqlite:{path}"
+        """A new aiosqlite connection to a database file (WAL mode, foreign keys on).
+
+        Every store gets a connection of its own, so one store's transaction never takes in
+        another store's statements; SQLite serialises writers across connections (busy_timeout).
+        """
         async with self._lock:
-            if key not in self._clients:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                conn = await aiosqlite.connect(path, isolation_level=None)
-                await conn.execute("PRAGMA journal_mode=WAL")
-                await conn.execute("PRAGMA synchronous=NORMAL")
-                await conn.execute("PRAGMA foreign_keys=ON")
-                await conn.execute("PRAGMA busy_timeout=5000")
-                self._clients[key] = conn
-            client: aiosqlite.Connection = self._clients[key]
-            return client
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = await aiosqlite.connect(path, isolation_level=None)
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=10000")
+            self._clients[f"sqlite:{path}:{len(self._clients)}"] = conn
+            return conn
 
     async def close(self) -> None:
         """Closes every client opened so far."""
