@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -38,10 +39,14 @@ async def _concord_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, ErrorCode.INVALID_ARGUMENT)
-    message = f"no route for {request.method} {request.url.path}"
-    if exc.status_code == 405:
+    if exc.status_code == 404:
+        message = f"no route for {request.method} {request.url.path}"
+    elif exc.status_code == 405:
         message = f"method {request.method} is not allowed on {request.url.path}"
-    return problem_response(ConcordError(code, message), _request_id(request))
+    else:
+        message = str(exc.detail)
+    headers = dict(exc.headers or {})  # e.g. `Allow` of a 405
+    return problem_response(ConcordError(code, message, headers=headers), _request_id(request))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -49,6 +54,27 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return problem_response(
         ConcordError(ErrorCode.INTERNAL, "internal error"), _request_id(request)
     )
+
+
+def install_http_behaviour(app: Starlette, settings: Settings) -> None:
+    """Contract error bodies for every failure, request ids, metrics and CORS.
+
+    Shared by `create_app` and by tests that build an app around a hand-made dispatcher.
+    """
+    app.add_exception_handler(ConcordError, _concord_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(MetricsMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(RequestIdMiddleware)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -78,18 +104,5 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = rt
     for route in [*docs_routes(settings), metrics_route()]:
         app.router.routes.append(route)
-    app.add_exception_handler(ConcordError, _concord_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
-    app.add_middleware(MetricsMiddleware)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-            allow_headers=["*"],
-            expose_headers=["X-Request-ID", "Retry-After"],
-            max_age=600,
-        )
-    app.add_middleware(RequestIdMiddleware)
+    install_http_behaviour(app, settings)
     return app

@@ -54,6 +54,7 @@ class Subscription(Generic[T]):
         """The next item; SlowConsumerError after an overflow, StopAsyncIteration at close."""
         item = await self._queue.get()
         if item is _STOP:
+            self._queue.put_nowait(_STOP)  # later reads end too instead of waiting forever
             if self._overflowed:
                 raise SlowConsumerError(self._limit)
             raise StopAsyncIteration

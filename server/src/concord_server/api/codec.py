@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 import math
-from typing import Any
+import re
+from typing import Any, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
@@ -36,6 +38,25 @@ _INT_RANGES = {
     FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
     FieldDescriptor.TYPE_FIXED64: (0, 2**64 - 1),
 }
+
+
+_INTEGER_TEXT = re.compile(r"-?[0-9]{1,20}")
+_NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(raw: bytes | str, where: str = "body") -> Any:
+    """Strict JSON text: no NaN/Infinity, UTF-8 only, INVALID_ARGUMENT when it is not JSON."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError as exc:
+        raise invalid_argument(f"{where} is nested too deeply", where) from exc
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise invalid_argument(f"{where} is not valid JSON: {_short(exc)}", where) from exc
 
 
 def enum_prefix(enum: EnumDesc) -> str:
@@ -105,11 +126,15 @@ def integral_numbers(value: Any) -> Any:
     return value
 
 
-def from_json(data: Any, message: Message, path: str = "") -> Message:
+M = TypeVar("M", bound=Message)
+
+
+def from_json(data: Any, message: M, path: str = "") -> M:
     """Fills a message from a JSON object, rejecting unknown fields and wrong types."""
     if not isinstance(data, dict):
         raise invalid_argument(f"{path or 'body'} must be a JSON object", path or "body")
     desc: Any = message.DESCRIPTOR
+    oneofs: dict[str, str] = {}
     for key, value in data.items():
         field = desc.fields_by_name.get(key)
         where = f"{path}.{key}" if path else key
@@ -117,8 +142,21 @@ def from_json(data: Any, message: Message, path: str = "") -> Message:
             raise invalid_argument(f"unknown field {where!r}", where)
         if value is None and not _is_json_value(field):
             continue
+        group = field.containing_oneof
+        if group is not None and not _is_synthetic(group):
+            other = oneofs.setdefault(group.name, key)
+            if other != key:
+                raise invalid_argument(
+                    f"{where} and {other!r} are members of oneof {group.name!r}; give one", where
+                )
         _assign(message, field, value, where)
     return message
+
+
+def _is_synthetic(oneof: Any) -> bool:
+    """Whether a oneof is the hidden one of a proto3 `optional` field."""
+    fields = list(oneof.fields)
+    return len(fields) == 1 and fields[0].has_presence and oneof.name == "_" + fields[0].name
 
 
 def _is_json_value(field: FieldDesc) -> bool:
@@ -133,7 +171,11 @@ def _assign(message: Message, field: FieldDesc, value: Any, where: str) -> None:
         value_field = field.message_type.fields_by_name["value"]
         target = getattr(message, field.name)
         for k, v in value.items():
-            target[k] = _scalar_in(value_field, v, f"{where}.{k}")
+            item = _scalar_in(value_field, v, f"{where}.{k}")
+            if value_field.type == FieldDescriptor.TYPE_MESSAGE:
+                target[k].CopyFrom(item)
+            else:
+                target[k] = item
     elif _is_repeated(field):
         if not isinstance(value, list):
             raise invalid_argument(f"{where} must be a JSON array", where)
@@ -213,11 +255,24 @@ def _message_in(field: FieldDesc, value: Any, where: str) -> Message:
             raise invalid_argument(f"{where} must be a string", where)
     elif full_name == "google.protobuf.Struct" and not isinstance(value, dict):
         raise invalid_argument(f"{where} must be a JSON object", where)
+    elif not _finite(value):
+        raise invalid_argument(f"{where} must not hold NaN or Infinity", where)
     try:
         json_format.ParseDict(value, target)
     except (json_format.ParseError, ValueError, TypeError) as exc:
         raise invalid_argument(f"{where} is invalid: {_short(exc)}", where) from exc
     return target
+
+
+def _finite(value: Any) -> bool:
+    """Whether a JSON-like value holds only finite numbers (Value cannot carry NaN/Infinity)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return True
 
 
 def _short(exc: Exception) -> str:
@@ -232,13 +287,11 @@ def parse_text(field: FieldDesc, text: str, where: str) -> Any:
             raise invalid_argument(f"{where} must be true or false", where)
         return text == "true"
     if kind in _INT_RANGES:
-        try:
-            return int(text)
-        except ValueError as exc:
-            raise invalid_argument(f"{where} must be an integer", where) from exc
+        if not _INTEGER_TEXT.fullmatch(text):
+            raise invalid_argument(f"{where} must be an integer", where)
+        return int(text)
     if kind in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
-        try:
-            return float(text)
-        except ValueError as exc:
-            raise invalid_argument(f"{where} must be a number", where) from exc
+        if not _NUMBER_TEXT.fullmatch(text):
+            raise invalid_argument(f"{where} must be a number", where)
+        return float(text)
     return text

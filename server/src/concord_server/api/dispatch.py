@@ -62,17 +62,24 @@ class Dispatcher:
         """RPCs of the contract that no handler implements."""
         return [r.grpc_path for r in all_rpcs() if r.grpc_path not in self._methods]
 
+    async def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        """The principal of a set of credentials (lower-case header names), or UNAUTHENTICATED."""
+        return await self._guard.authenticate(headers)
+
     async def _admit(self, rpc: Rpc, request: Message, ctx: CallContext) -> Callable[..., Any]:
+        """Checks a call in this order: served, test fault, who (401), how often (429), what
+        (400, so the authoriser only sees well-formed resources), allowed (403)."""
         method = self._methods.get(rpc.grpc_path)
         if method is None:
             raise ConcordError(ErrorCode.UNAVAILABLE, f"{rpc.name} is not served by this server")
         if self._faults is not None:
             self._faults.maybe_fail(ctx.headers)
-        validate(request)
         if not rpc.public:
             ctx.principal = await self._guard.authenticate(ctx.headers)
             if self._rate_check is not None:
                 await self._rate_check(f"{ctx.principal.subject}|{ctx.principal.key_id}")
+        validate(request)
+        if not rpc.public:
             await self._guard.authorize(ctx.principal, rpc.action, resource_of(rpc, request))
         return method
 
@@ -86,6 +93,7 @@ class Dispatcher:
         except Exception as exc:
             log.exception("unexpected failure in %s", rpc.name)
             raise ConcordError(ErrorCode.INTERNAL, "internal error") from exc
+        _check_type(rpc, response)
         return response
 
     async def stream(self, rpc: Rpc, request: Message, ctx: CallContext) -> AsyncIterator[Message]:
@@ -94,12 +102,24 @@ class Dispatcher:
         return _guarded(rpc, method(request, ctx))
 
 
+def _check_type(rpc: Rpc, response: object) -> None:
+    """INTERNAL for a handler that answers something other than the RPC's response message."""
+    if not isinstance(response, rpc.response_cls):
+        log.error("%s answered %s, not %s", rpc.name, type(response).__name__, rpc.response_cls)
+        raise ConcordError(ErrorCode.INTERNAL, "internal error")
+
+
 async def _guarded(rpc: Rpc, source: AsyncIterator[Message]) -> AsyncIterator[Message]:
     try:
         async for item in source:
+            _check_type(rpc, item)
             yield item
     except ConcordError:
         raise
     except Exception as exc:
         log.exception("unexpected failure in stream %s", rpc.name)
         raise ConcordError(ErrorCode.INTERNAL, "internal error") from exc
+    finally:
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -108,6 +108,9 @@ def _check_value(field: FieldDesc, check: FieldCheck, value: Any, where: str) ->
             validate(value, where)
     elif field.type == FieldDescriptor.TYPE_STRING:
         _check_string(check, value, where)
+    elif field.type == FieldDescriptor.TYPE_ENUM:
+        if field.enum_type.values_by_number.get(value) is None:
+            raise invalid_argument(f"{where} has no enum value {value}", where)
     elif isinstance(value, int) and not isinstance(value, bool):
         _check_number(check, value, where)
 
@@ -117,7 +120,8 @@ def _check_string(check: FieldCheck, value: str, where: str) -> None:
         raise invalid_argument(f"{where} must have at least {check.min_length} characters", where)
     if check.max_length is not None and len(value) > check.max_length:
         raise invalid_argument(f"{where} must have at most {check.max_length} characters", where)
-    if check.pattern is not None and not check.pattern.search(value):
+    # The whole value must match: `search` would let `$` match before a trailing newline.
+    if check.pattern is not None and not check.pattern.fullmatch(value):
         raise invalid_argument(
             f"{where} must match {check.pattern.pattern}", where, pattern=check.pattern.pattern
         )

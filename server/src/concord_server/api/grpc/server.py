@@ -15,7 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from concord_server._gen.concord.v1 import common_pb2
 from concord_server.api.dispatch import Dispatcher
-from concord_server.api.rest.request_id import new_request_id
+from concord_server.api.rest.request_id import request_id_from
 from concord_server.api.rpcs import Rpc
 from concord_server.catalogue import rule_of
 from concord_server.context import CallContext
@@ -28,7 +28,7 @@ STATUS_DETAILS_KEY = "grpc-status-details-bin"
 def call_context(context: grpc.aio.ServicerContext[Any, Any]) -> CallContext:
     """The call context from gRPC metadata (keys are lower-case already)."""
     headers = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
-    request_id = headers.get("x-request-id") or new_request_id()
+    request_id = request_id_from(headers.get("x-request-id"))
     context.set_trailing_metadata((("x-request-id", request_id),))
     return CallContext(
         request_id=request_id,
@@ -84,11 +84,17 @@ def _streaming(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., AsyncIterator[
         request: Message, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Message]:
         ctx = call_context(context)
+        stream: AsyncIterator[Message] | None = None
         try:
-            async for item in await dispatcher.stream(rpc, request, ctx):
+            stream = await dispatcher.stream(rpc, request, ctx)
+            async for item in stream:
                 yield item
         except ConcordError as err:
             await abort_with(context, err, ctx.request_id)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:  # a cancelled call ends the handler's stream at once
+                await aclose()
 
     return handle
 
@@ -121,6 +127,7 @@ def build_grpc_server(dispatcher: Dispatcher, address: str) -> tuple[grpc.aio.Se
     )
     port = server.add_insecure_port(address)
     server.health_servicer = health_servicer
+    server.concord_services = names
     return server, port
 
 
@@ -132,4 +139,5 @@ async def set_serving(server: grpc.aio.Server, serving: bool) -> None:
         if serving
         else health_pb2.HealthCheckResponse.NOT_SERVING
     )
-    await servicer.set("", status)
+    for name in ["", *server.concord_services]:
+        await servicer.set(name, status)

@@ -7,7 +7,8 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_VALID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+HEADER = b"x-request-id"
 
 
 def new_request_id() -> str:
@@ -15,8 +16,14 @@ def new_request_id() -> str:
     return "req_" + uuid.uuid4().hex
 
 
+def request_id_from(given: str | None) -> str:
+    """The caller's request id when it is sane (1-128 of `A-Za-z0-9._:-`), else a fresh one."""
+    return given if given and _VALID.fullmatch(given) else new_request_id()
+
+
 class RequestIdMiddleware:
-    """Puts the request id in `scope["state"]["request_id"]` and in the response headers."""
+    """Puts the request id in `scope["state"]["request_id"]` and in the response headers
+    (of HTTP responses and of the WebSocket handshake)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -25,14 +32,14 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _VALID.match(given) else new_request_id()
+        given = dict(scope["headers"]).get(HEADER, b"").decode("latin-1")
+        request_id = request_id_from(given)
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
-                headers.append((b"x-request-id", request_id.encode()))
+            if message["type"] in ("http.response.start", "websocket.accept"):
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != HEADER]
+                headers.append((HEADER, request_id.encode()))
                 message["headers"] = headers
             await send(message)
 

@@ -58,10 +58,7 @@ def _too_large(limit: int) -> ConcordError:
 def _parse_json(raw: bytes) -> Any:
     if not raw.strip():
         return {}
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise invalid_argument(f"request body is not valid JSON: {exc}", "body") from exc
+    return codec.parse_json(raw, "body")
 
 
 def _query_into(rpc: Rpc, request: Request, message: Message) -> None:
