@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from concord_server._gen.concord.v1 import (
+    cache_pb2,
     discovery_pb2,
     events_pb2,
     locks_pb2,
@@ -165,6 +166,28 @@ class FakeEvents:
         yield events_pb2.SubscribeToStreamResponse(caught_up=True)
 
 
+class FakeCache:
+    """CacheService: WatchCache checks its namespace before streaming (the coroutine form)."""
+
+    SERVICE = "concord.v1.CacheService"
+
+    async def WatchCache(
+        self, request: cache_pb2.WatchCacheRequest, ctx: CallContext
+    ) -> AsyncIterator[cache_pb2.WatchCacheResponse]:
+        if request.namespace == "missing":
+            raise ConcordError(ErrorCode.NOT_FOUND, "namespace 'missing' not found")
+        if request.namespace == "boom":
+            raise RuntimeError(SECRET)
+
+        async def changes() -> AsyncIterator[cache_pb2.WatchCacheResponse]:
+            for key in ("a", "b"):
+                yield cache_pb2.WatchCacheResponse(
+                    type=cache_pb2.CACHE_EVENT_TYPE_SET, namespace=request.namespace, key=key
+                )
+
+        return changes()
+
+
 class FakeDiscovery:
     """DiscoveryService: ListInstances echoes its filters."""
 
@@ -259,6 +282,7 @@ class Harness:
     locks: FakeLocks = field(default_factory=FakeLocks)
     events: FakeEvents = field(default_factory=FakeEvents)
     discovery: FakeDiscovery = field(default_factory=FakeDiscovery)
+    cache: FakeCache = field(default_factory=FakeCache)
     guard: FakeGuard = field(default_factory=FakeGuard)
     rate: FakeRateCheck = field(default_factory=FakeRateCheck)
     components: list[FakeComponent] = field(default_factory=list)
@@ -269,6 +293,7 @@ class Harness:
             self.locks,
             self.events,
             self.discovery,
+            self.cache,
             HealthHandlers(self.components),
         ]
         self.dispatcher = Dispatcher(handlers, self.guard, self.rate, self.faults)

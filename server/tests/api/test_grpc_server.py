@@ -209,6 +209,20 @@ async def test_server_stream_admission_error(live: Live) -> None:
     assert error_of(info.value).code == common_pb2.ERROR_CODE_UNAUTHENTICATED
 
 
+async def test_a_stream_that_checks_first_fails_with_its_status(live: Live) -> None:
+    from concord_server._gen.concord.v1 import cache_pb2
+
+    call = live.stream("WatchCache")(
+        cache_pb2.WatchCacheRequest(namespace="missing"), metadata=AUTH
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        async for _ in call:
+            pass
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    ok = live.stream("WatchCache")(cache_pb2.WatchCacheRequest(namespace="ns"), metadata=AUTH)
+    assert [item.key async for item in ok] == ["a", "b"]
+
+
 async def test_cancelling_a_stream_closes_the_handler(live: Live) -> None:
     call = live.stream("WatchLocks")(locks_pb2.WatchLocksRequest(prefix="forever"), metadata=AUTH)
     first = await call.read()

@@ -439,8 +439,10 @@ async def test_no_credential_is_401(harness: Harness) -> None:
         problem(response, 401, "UNAUTHENTICATED")
         bad = await anonymous.get("/v1/locks/a", headers={"Authorization": "Bearer bad"})
         problem(bad, 401, "UNAUTHENTICATED")
+        assert response.headers["www-authenticate"] == 'Bearer realm="concord"'
         key = await anonymous.get("/v1/locks/a", headers={"X-API-Key": "bob"})
         assert key.status_code == 200
+        assert "www-authenticate" not in key.headers
     assert not any(
         name == "GetLock" and ctx.principal.subject == "" for name, _, ctx in harness.locks.requests
     )
@@ -558,6 +560,20 @@ async def test_sse_oneof_messages(client: httpx.AsyncClient) -> None:
     frames = [json.loads(f["data"]) for f in sse_frames(response.text)]
     assert frames[-1] == {"caught_up": True}
     assert frames[0]["event"]["data"] == "e0" and frames[0]["event"]["revision"] == 0
+
+
+async def test_sse_handlers_that_check_first_answer_a_plain_error(
+    client: httpx.AsyncClient,
+) -> None:
+    missing = await client.get("/v1/cache/missing:watch")
+    problem(missing, 404, "NOT_FOUND")
+    crashed = await client.get("/v1/cache/boom:watch")
+    problem(crashed, 500, "INTERNAL")
+    assert SECRET not in crashed.text
+    ok = await client.get("/v1/cache/ns:watch")
+    assert ok.status_code == 200
+    frames = [json.loads(f["data"]) for f in sse_frames(ok.text)]
+    assert [(f["type"], f["key"]) for f in frames] == [("SET", "a"), ("SET", "b")]
 
 
 async def test_sse_keepalive_comments_while_idle() -> None:

@@ -218,6 +218,28 @@ async def test_duplicate_subscription_id(address: str) -> None:
     assert message["error"]["details"]["field"] == "id"
 
 
+async def test_subscriptions_per_connection_are_limited(
+    monkeypatch: pytest.MonkeyPatch, harness: Harness, address: str
+) -> None:
+    monkeypatch.setattr(ws_module, "MAX_SUBSCRIPTIONS", 3)
+    async with open_ws(address) as ws:
+        for i in range(3):
+            await send(ws, subscribe(f"s{i}", prefix="forever"))
+            await recv_until(ws, lambda m, i=i: m["type"] == "message" and m["id"] == f"s{i}")
+        await send(ws, subscribe("s3", prefix="p"))
+        message = await recv(ws)
+        assert message["type"] == "error" and message["id"] == "s3"
+        assert message["error"]["code"] == "INVALID_ARGUMENT"
+        await send(ws, {"type": "unsubscribe", "id": "s0"})
+        for _ in range(100):
+            if harness.locks.watch_closes == 1:
+                break
+            await asyncio.sleep(0.02)
+        await send(ws, subscribe("s3", prefix="p"))
+        got = await recv_until(ws, ended("s3"))
+        assert got[-1]["type"] == "complete"
+
+
 async def test_auth_failure_on_subscribe(harness: Harness, address: str) -> None:
     async with open_ws(address, headers={}) as ws:
         await send(ws, subscribe("s1", prefix="p"))

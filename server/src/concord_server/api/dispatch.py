@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
@@ -97,9 +98,23 @@ class Dispatcher:
         return response
 
     async def stream(self, rpc: Rpc, request: Message, ctx: CallContext) -> AsyncIterator[Message]:
-        """Runs a server-streaming RPC: admission happens before the first message."""
+        """Runs a server-streaming RPC: admission happens before the first message.
+
+        A handler is an async generator, or a coroutine that checks the request and then returns
+        an async iterator. The coroutine form fails before the stream starts, so its errors
+        become the call's status (an HTTP 404 rather than a 200 with an in-band error event).
+        """
         method = await self._admit(rpc, request, ctx)
-        return _guarded(rpc, method(request, ctx))
+        source = method(request, ctx)
+        if inspect.isawaitable(source):
+            try:
+                source = await source
+            except ConcordError:
+                raise
+            except Exception as exc:
+                log.exception("unexpected failure opening stream %s", rpc.name)
+                raise ConcordError(ErrorCode.INTERNAL, "internal error") from exc
+        return _guarded(rpc, source)
 
 
 def _check_type(rpc: Rpc, response: object) -> None:

@@ -22,6 +22,8 @@ def error_body(code: ErrorCode, message: str, details: dict[str, Any], request_i
 def problem_response(err: ConcordError, request_id: str) -> Response:
     """An HTTP response for a ConcordError, with the catalogue's status and its headers."""
     headers = {"X-Request-ID": request_id, **err.headers}
+    if err.code is ErrorCode.UNAUTHENTICATED:  # RFC 9110: a 401 names the accepted scheme
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="concord"')
     return Response(
         error_body(err.code, err.message, err.details, request_id),
         status_code=rule_of(err.code).http_status,
