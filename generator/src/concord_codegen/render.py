@@ -28,6 +28,13 @@ def template_roots() -> list[Path]:
     return [p for p in candidates if p.is_dir()]
 
 
+def runtime_roots() -> list[Path]:
+    """Where `runtime/` (the hand-written SDK cores) lives, like `template_roots`."""
+    package_dir = Path(__file__).resolve().parent
+    candidates = [package_dir / "runtime", package_dir.parents[1] / "runtime"]
+    return [p for p in candidates if p.is_dir()]
+
+
 def make_environment(search_path: Sequence[Path]) -> jinja2.Environment:
     """A strict, whitespace-tidy environment with the naming filters."""
     env = jinja2.Environment(

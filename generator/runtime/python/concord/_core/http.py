@@ -1,0 +1,315 @@
+"""The sync and async HTTP cores every generated client builds on: requests, retries, errors.
+
+Everything that is not I/O (building requests, retry decisions, error mapping) lives in
+`BaseCore`; `SyncCore` and `AsyncCore` only differ in how they send and sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+import httpx
+
+from concord._core import retries
+from concord._core.auth import resolve_base_url, resolve_credentials
+from concord._core.endpoint import Endpoint
+from concord._core.errors_base import (
+    APIConnectionError,
+    APITimeoutError,
+    ConcordAPIError,
+    ErrorRegistry,
+)
+from concord._core.logging import logger, redact_headers, setup_logging
+from concord._core.options import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    NotGiven,
+    RequestOptions,
+    Timeout,
+    to_httpx_timeout,
+)
+from concord._core.raw import RAW_MODE, RawResponse
+from concord._core.sse import AsyncStream, Stream
+
+T = TypeVar("T")
+Parse = Callable[[Mapping[str, Any]], T]
+SelfT = TypeVar("SelfT", bound="SyncCore")
+AsyncSelfT = TypeVar("AsyncSelfT", bound="AsyncCore")
+
+
+class BaseCore:
+    """Configuration and the I/O-free half of a call."""
+
+    def __init__(
+        self,
+        *,
+        version: str,
+        errors: ErrorRegistry,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        bearer_token: str | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        extra_headers: Mapping[str, str] | None = None,
+        log_level: str | None = None,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        setup_logging(log_level)
+        self.base_url = resolve_base_url(base_url)
+        self.credentials = resolve_credentials(api_key, bearer_token)
+        self.timeout = to_httpx_timeout(timeout)
+        self.max_retries = max_retries
+        self.user_agent = f"concord-python/{version}"
+        self.extra_headers = dict(extra_headers or {})
+        self.errors = errors
+        self._sleep_hook: Callable[[float], None] | None = None
+
+    def _headers(
+        self, endpoint: Endpoint, options: RequestOptions, key: str | None
+    ) -> dict[str, str]:
+        headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+        headers.update(self.credentials.headers())
+        if endpoint.body is not None:
+            headers["Content-Type"] = "application/json"
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        headers.update(self.extra_headers)
+        headers.update(options.extra_headers or {})
+        return headers
+
+    def _timeout(self, options: RequestOptions, stream: bool) -> httpx.Timeout:
+        if not isinstance(options.timeout, NotGiven):
+            return to_httpx_timeout(options.timeout)
+        if stream:  # a subscription may stay quiet for long: only connecting is bounded
+            return httpx.Timeout(self.timeout.connect, read=None, write=self.timeout.write)
+        return self.timeout
+
+    def _idempotency_key(self, endpoint: Endpoint, options: RequestOptions) -> str | None:
+        """A key for calls that are not idempotent by themselves; reused across retries."""
+        if options.idempotency_key:
+            return options.idempotency_key
+        return None if endpoint.retry_safe else str(uuid.uuid4())
+
+    def _build(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        endpoint: Endpoint,
+        data: Mapping[str, Any],
+        options: RequestOptions,
+        key: str | None,
+        stream: bool = False,
+    ) -> httpx.Request:
+        body = endpoint.body_json(data)
+        content = None if body is None else json.dumps(body, separators=(",", ":"))
+        return http.build_request(
+            endpoint.verb,
+            self.base_url + endpoint.url_path(data),
+            params=tuple(endpoint.query_params(data)),
+            content=content,
+            headers=self._headers(endpoint, options, key),
+            timeout=self._timeout(options, stream),
+        )
+
+    def _retry_after_error(
+        self, request: httpx.Request, error: httpx.TransportError, retryable: bool, attempt: int
+    ) -> float:
+        """Delay before retrying a transport error, or raise the SDK's connection error."""
+        logger.info("%s %s failed: %r", request.method, request.url, error)
+        if retryable and attempt < self.max_retries:
+            return retries.backoff(attempt)
+        if isinstance(error, httpx.TimeoutException):
+            raise APITimeoutError(request=request) from error
+        raise APIConnectionError(f"connection error: {error}", request=request) from error
+
+    def _retry_after_status(
+        self, response: httpx.Response, retryable: bool, attempt: int
+    ) -> float | None:
+        """Delay before retrying an error status, or None when the answer is final."""
+        logger.debug(
+            "%s %s -> %s %s",
+            response.request.method,
+            response.request.url,
+            response.status_code,
+            redact_headers(response.headers.multi_items()),
+        )
+        if response.is_success:
+            return None
+        if (
+            retryable
+            and attempt < self.max_retries
+            and retries.is_retryable_status(response.status_code)
+        ):
+            return retries.retry_delay(attempt, response.headers)
+        return None
+
+    def _log_request(self, request: httpx.Request, attempt: int) -> None:
+        logger.debug(
+            "%s %s attempt=%d headers=%s",
+            request.method,
+            request.url,
+            attempt + 1,
+            redact_headers(request.headers.multi_items()),
+        )
+
+    def _result(self, response: httpx.Response, parse: Parse[T]) -> T:
+        """The parsed answer, or a RawResponse of it inside `with_raw_response`."""
+        parsed = parse(response.json() if response.content else {})
+        if RAW_MODE.get():
+            return cast(T, RawResponse(response.status_code, response.headers, parsed, response))
+        return parsed
+
+    def _error(self, response: httpx.Response) -> ConcordAPIError:
+        error = self.errors.from_response(response)
+        logger.info("%s %s -> %s", response.request.method, response.request.url, error)
+        return error
+
+
+class SyncCore(BaseCore):
+    """Blocking calls over an `httpx.Client`."""
+
+    def __init__(self, *, http_client: httpx.Client | None = None, **config: Any) -> None:
+        super().__init__(**config)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(follow_redirects=True)
+
+    def request(
+        self, endpoint: Endpoint, data: Mapping[str, Any], parse: Parse[T], options: RequestOptions
+    ) -> T:
+        """One unary call with retries; the parsed answer or a typed error."""
+        response = self._send(endpoint, data, options, stream=False)
+        return self._result(response, parse)
+
+    def stream(
+        self, endpoint: Endpoint, data: Mapping[str, Any], parse: Parse[T], options: RequestOptions
+    ) -> Stream[T]:
+        """A server stream over SSE, opened (with retries) when iteration starts."""
+        return Stream(lambda: self._send(endpoint, data, options, stream=True), parse, self.errors)
+
+    def _send(
+        self, endpoint: Endpoint, data: Mapping[str, Any], options: RequestOptions, *, stream: bool
+    ) -> httpx.Response:
+        key = self._idempotency_key(endpoint, options)
+        retryable = endpoint.retry_safe or key is not None
+        attempt = 0
+        while True:
+            request = self._build(self._http, endpoint, data, options, key, stream)
+            self._log_request(request, attempt)
+            try:
+                response = self._http.send(request, stream=stream)
+            except httpx.TransportError as error:
+                self._sleep(self._retry_after_error(request, error, retryable, attempt))
+                attempt += 1
+                continue
+            delay = self._retry_after_status(response, retryable, attempt)
+            if delay is None:
+                break
+            response.close()
+            self._sleep(delay)
+            attempt += 1
+        if not response.is_success:
+            response.read()
+            response.close()
+            raise self._error(response)
+        return response
+
+    def _sleep(self, seconds: float) -> None:
+        if self._sleep_hook is not None:
+            self._sleep_hook(seconds)
+        else:
+            time.sleep(seconds)
+
+    def close(self) -> None:
+        """Close the connection pool (unless an `http_client` was passed in)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self: SelfT) -> SelfT:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncCore(BaseCore):
+    """Asyncio calls over an `httpx.AsyncClient`."""
+
+    def __init__(self, *, http_client: httpx.AsyncClient | None = None, **config: Any) -> None:
+        super().__init__(**config)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(follow_redirects=True)
+
+    async def request(
+        self, endpoint: Endpoint, data: Mapping[str, Any], parse: Parse[T], options: RequestOptions
+    ) -> T:
+        """One unary call with retries; the parsed answer or a typed error."""
+        response = await self._send(endpoint, data, options, stream=False)
+        return self._result(response, parse)
+
+    def stream(
+        self, endpoint: Endpoint, data: Mapping[str, Any], parse: Parse[T], options: RequestOptions
+    ) -> AsyncStream[T]:
+        """A server stream over SSE, opened (with retries) when iteration starts."""
+        return AsyncStream(
+            lambda: self._send(endpoint, data, options, stream=True), parse, self.errors
+        )
+
+    async def _send(
+        self, endpoint: Endpoint, data: Mapping[str, Any], options: RequestOptions, *, stream: bool
+    ) -> httpx.Response:
+        key = self._idempotency_key(endpoint, options)
+        retryable = endpoint.retry_safe or key is not None
+        attempt = 0
+        while True:
+            request = self._build(self._http, endpoint, data, options, key, stream)
+            self._log_request(request, attempt)
+            try:
+                response = await self._http.send(request, stream=stream)
+            except httpx.TransportError as error:
+                await self._sleep(self._retry_after_error(request, error, retryable, attempt))
+                attempt += 1
+                continue
+            delay = self._retry_after_status(response, retryable, attempt)
+            if delay is None:
+                break
+            await response.aclose()
+            await self._sleep(delay)
+            attempt += 1
+        if not response.is_success:
+            await response.aread()
+            await response.aclose()
+            raise self._error(response)
+        return response
+
+    async def _sleep(self, seconds: float) -> None:
+        if self._sleep_hook is not None:
+            self._sleep_hook(seconds)
+        else:
+            await asyncio.sleep(seconds)
+
+    async def close(self) -> None:
+        """Close the connection pool (unless an `http_client` was passed in)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self: AsyncSelfT) -> AsyncSelfT:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()

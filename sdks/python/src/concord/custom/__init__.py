@@ -1,0 +1,19 @@
+"""Hand-written helpers (never regenerated): lock holding and saga task workers.
+
+A module `custom/<resource>.py` that defines `<Resource>Resource` and `Async<Resource>Resource`
+(subclasses of the generated classes in `concord.resources.<resource>`) replaces them in the
+clients: the generator sees the file and imports the subclasses instead.
+"""
+
+from concord.custom.locks import AsyncHeldLock, HeldLock, LockLostError, default_owner
+from concord.custom.sagas import AsyncSagaWorker, NonRetryableTaskError, SagaWorker
+
+__all__ = [
+    "AsyncHeldLock",
+    "AsyncSagaWorker",
+    "HeldLock",
+    "LockLostError",
+    "NonRetryableTaskError",
+    "SagaWorker",
+    "default_owner",
+]
