@@ -9,6 +9,7 @@ from concord_codegen.headers import has_header
 from concord_codegen.manifest import sha256
 from concord_codegen.pipeline import Generator
 from concord_codegen.targets import discover
+from concord_codegen.writer import files_under
 from tests.conftest import MakeRoot
 from tests.helpers import fixture_protos
 
@@ -32,12 +33,8 @@ def test_manifest_lists_every_file_with_headers(make_root: MakeRoot) -> None:
     files = manifest["files"]
     assert list(files) == sorted(files)
     assert "spec/openapi/openapi.yaml" in files
-    on_disk = {
-        p.relative_to(config.root).as_posix()
-        for out in ("spec/openapi", config.grpc_out)
-        for p in (config.root / out).rglob("*")
-        if p.is_file()
-    }
+    outputs = tuple(out for t in discover().values() for out in t.outputs(config))
+    on_disk = files_under(config.root, outputs)
     assert on_disk == set(files)
     for path, digest in files.items():
         text = (config.root / path).read_text(encoding="utf-8")
