@@ -1,0 +1,113 @@
+"""Runs real server processes (`python -m concord_server`) for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ADMIN_KEY = "e2e-admin-key"
+READY_TIMEOUT_SECONDS = 30.0
+
+
+def free_port() -> int:
+    """A TCP port that is free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """One server process with its ports, environment and log file."""
+
+    data_dir: Path
+    env_overrides: dict[str, str] = field(default_factory=dict)
+    http_port: int = field(default_factory=free_port)
+    grpc_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The REST base URL."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def log_path(self) -> Path:
+        """Where the process writes its stderr."""
+        return self.data_dir / f"server-{self.http_port}.log"
+
+    def environment(self) -> dict[str, str]:
+        """The process environment: ports, data folder, admin key, test hooks, overrides."""
+        env = dict(os.environ)
+        env.update(
+            CONCORD_HTTP_PORT=str(self.http_port),
+            CONCORD_GRPC_PORT=str(self.grpc_port),
+            CONCORD_DATA_DIR=str(self.data_dir),
+            CONCORD_BOOTSTRAP_ADMIN_KEY=ADMIN_KEY,
+            CONCORD_TEST_HOOKS="true",
+            CONCORD_JWT_SECRET="e2e-jwt-secret-0123456789abcdef0123456789",
+            CONCORD_LOG_LEVEL="INFO",
+        )
+        env.update(self.env_overrides)
+        return env
+
+    def start(self) -> LiveServer:
+        """Starts the process and waits until readiness answers 200."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "concord_server"],
+            env=self.environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_tail()}")
+            try:
+                if httpx.get(self.base_url + "/v1/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server not ready in {READY_TIMEOUT_SECONDS}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of the server's log."""
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """Kills the process at once (SIGKILL), as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Stops the process gracefully (SIGTERM), killing it if it hangs."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def client(self) -> httpx.Client:
+        """A REST client authenticated with the bootstrap admin key."""
+        return httpx.Client(base_url=self.base_url, headers={"X-API-Key": ADMIN_KEY}, timeout=30)
