@@ -7,7 +7,7 @@ contract JSON; `STREAMS` ops take an `AsyncConcord` and yield each message's con
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
 from concord import AsyncConcord, Concord
@@ -64,7 +64,7 @@ from concord.models import (
 )
 
 UnaryOp = Callable[[Concord, Mapping[str, Any]], dict[str, Any]]
-StreamOp = Callable[[AsyncConcord, Mapping[str, Any]], AsyncIterator[dict[str, Any]]]
+StreamOp = Callable[[AsyncConcord, Mapping[str, Any]], AsyncGenerator[dict[str, Any], None]]
 
 
 def _create_api_key(client: Concord, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -184,7 +184,7 @@ def _delete_cache_entries_by_prefix(client: Concord, data: Mapping[str, Any]) ->
 
 async def _watch_cache(
     client: AsyncConcord, data: Mapping[str, Any]
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """WatchCache -> `client.cache.watch`."""
     request = WatchCacheRequest.from_dict(data)
     async with client.cache.watch(
@@ -260,7 +260,7 @@ def _list_services(client: Concord, data: Mapping[str, Any]) -> dict[str, Any]:
 
 async def _watch_service(
     client: AsyncConcord, data: Mapping[str, Any]
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """WatchService -> `client.discovery.watch`."""
     request = WatchServiceRequest.from_dict(data)
     async with client.discovery.watch(
@@ -314,7 +314,7 @@ def _read_all(client: Concord, data: Mapping[str, Any]) -> dict[str, Any]:
 
 async def _subscribe_to_stream(
     client: AsyncConcord, data: Mapping[str, Any]
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """SubscribeToStream -> `client.events.subscribe`."""
     request = SubscribeToStreamRequest.from_dict(data)
     async with client.events.subscribe(
@@ -327,7 +327,7 @@ async def _subscribe_to_stream(
 
 async def _subscribe_to_all(
     client: AsyncConcord, data: Mapping[str, Any]
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """SubscribeToAll -> `client.events.subscribe_all`."""
     request = SubscribeToAllRequest.from_dict(data)
     async with client.events.subscribe_all(
@@ -432,7 +432,7 @@ def _list_locks(client: Concord, data: Mapping[str, Any]) -> dict[str, Any]:
 
 async def _watch_locks(
     client: AsyncConcord, data: Mapping[str, Any]
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """WatchLocks -> `client.locks.watch`."""
     request = WatchLocksRequest.from_dict(data)
     async with client.locks.watch(

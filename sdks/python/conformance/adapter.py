@@ -1,0 +1,158 @@
+"""Concord conformance adapter for the Python SDK (hand-written loop; ops in `adapter_ops.py`).
+
+Protocol (ARCHITECTURE §4): one JSON object a line on stdin, `{"type":"call",...}` or
+`{"type":"shutdown"}`; one answer a line on stdout; logs on stderr. Every op goes through the
+SDK's public API only: `adapter_ops.UNARY` (sync `Concord`) and `adapter_ops.STREAMS`
+(`AsyncConcord`, for server-streaming ops, collected until `take` messages or the timeout).
+
+Run: `python sdks/python/conformance/adapter.py` (uses the installed `concord` package, else
+the source tree next to this folder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+try:
+    import concord
+except ImportError:  # running from a checkout without the package installed
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    import concord
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import adapter_ops  # found next to this file, after the path set-up
+
+log = logging.getLogger("concord.conformance")
+DEFAULT_TAKE = 1
+DEFAULT_STREAM_TIMEOUT_MS = 5000
+
+
+def client_options(config: dict[str, Any]) -> dict[str, Any]:
+    """`client_config` of the protocol as keyword arguments of `Concord` / `AsyncConcord`."""
+    options: dict[str, Any] = {
+        "base_url": config.get("base_url") or None,
+        "api_key": config.get("api_key") or None,
+        "bearer_token": config.get("bearer_token") or None,
+        "extra_headers": dict(config.get("headers") or {}),
+    }
+    if config.get("max_retries") is not None:
+        options["max_retries"] = int(config["max_retries"])
+    if config.get("timeout_ms"):
+        options["timeout"] = float(config["timeout_ms"]) / 1000
+    return options
+
+
+def api_error(error: concord.ConcordAPIError) -> dict[str, Any]:
+    """The protocol's `error` object of a typed SDK error."""
+    return {
+        "code": error.code,
+        "native_type": type(error).__name__,
+        "http_status": error.status,
+        "request_id": error.request_id,
+        "message": error.message,
+        "details": error.details,
+    }
+
+
+async def collect_stream(
+    config: dict[str, Any], op: str, data: dict[str, Any], take: int, timeout: float
+) -> list[dict[str, Any]]:
+    """Up to `take` messages of a server stream, or fewer when `timeout` seconds pass."""
+    messages: list[dict[str, Any]] = []
+    async with concord.AsyncConcord(**client_options(config)) as client:
+        stream = adapter_ops.STREAMS[op](client, data)
+
+        async def pull() -> None:
+            async for message in stream:
+                messages.append(message)
+                if len(messages) >= take:
+                    return
+
+        try:
+            await asyncio.wait_for(pull(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                await stream.aclose()
+    return messages
+
+
+class Adapter:
+    """Answers calls with one cached SDK client per client name and configuration."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, concord.Concord] = {}
+
+    def client(self, name: str, config: dict[str, Any]) -> concord.Concord:
+        """The sync client of `name` for this exact configuration (created once)."""
+        key = name + "\0" + json.dumps(config, sort_keys=True)
+        if key not in self.clients:
+            self.clients[key] = concord.Concord(**client_options(config))
+        return self.clients[key]
+
+    def answer(self, call: dict[str, Any]) -> dict[str, Any]:
+        """The answer line of one call."""
+        call_id = call.get("id")
+        try:
+            return {"id": call_id, "outcome": "ok", "result": self._run(call)}
+        except concord.ConcordAPIError as error:
+            return {"id": call_id, "outcome": "api_error", "error": api_error(error)}
+        except Exception as error:  # any other failure is the adapter's, never a pass
+            log.exception("call %s failed", call_id)
+            message = f"{type(error).__name__}: {error}"
+            return {"id": call_id, "outcome": "adapter_error", "message": message}
+
+    def _run(self, call: dict[str, Any]) -> dict[str, Any]:
+        op, data = str(call.get("op")), dict(call.get("input") or {})
+        config = dict(call.get("client_config") or {})
+        if op in adapter_ops.UNARY:
+            return adapter_ops.UNARY[op](self.client(str(call.get("client", "")), config), data)
+        if op in adapter_ops.STREAMS:
+            stream = dict(call.get("stream") or {})
+            take = int(stream.get("take", DEFAULT_TAKE))
+            timeout = float(stream.get("timeout_ms", DEFAULT_STREAM_TIMEOUT_MS)) / 1000
+            messages = asyncio.run(collect_stream(config, op, data, take, timeout))
+            return {"messages": messages}
+        raise LookupError(f"unknown op {op!r}")
+
+    def close(self) -> None:
+        """Close every cached client."""
+        for client in self.clients.values():
+            client.close()
+
+
+def serve(stdin: TextIO, stdout: TextIO) -> None:
+    """The read/answer loop, until `shutdown` or the end of input."""
+    adapter = Adapter()
+    try:
+        for line in stdin:
+            if not line.strip():
+                continue
+            try:
+                message = json.loads(line)
+            except ValueError as error:
+                answer: dict[str, Any] = {
+                    "id": None,
+                    "outcome": "adapter_error",
+                    "message": f"bad input line: {error}",
+                }
+            else:
+                if message.get("type") == "shutdown":
+                    break
+                answer = adapter.answer(message)
+            stdout.write(json.dumps(answer, separators=(",", ":")) + "\n")
+            stdout.flush()
+    finally:
+        adapter.close()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    serve(sys.stdin, sys.stdout)
