@@ -104,8 +104,8 @@ func TestLiveEvents(t *testing.T) {
 	defer cancel()
 	stream := unique("go-sdk-orders")
 	events := []concord.EventData{
-		{EventID: unique("e1"), Type: "created", Data: map[string]any{"n": 1}},
-		{EventID: unique("e2"), Type: "paid", Data: map[string]any{"n": 2}},
+		{EventID: concord.NewUUID(), Type: "created", Data: map[string]any{"n": 1}},
+		{EventID: concord.NewUUID(), Type: "paid", Data: map[string]any{"n": 2}},
 	}
 	appended, err := c.Events.Append(ctx, stream, &concord.AppendToStreamParams{Events: events, ExpectedState: concord.ExpectedStreamStateNoStream})
 	if err != nil || len(appended.Revisions) != 2 {
@@ -160,5 +160,81 @@ func TestLiveCache(t *testing.T) {
 	got, err := c.Cache.Get(ctx, ns, key)
 	if err != nil || got.Entry.ETag != set.Entry.ETag || got.Entry.ExpiresAt.IsZero() {
 		t.Fatalf("get: %+v, %v", got, err)
+	}
+}
+
+func TestLiveWorkerRunsASaga(t *testing.T) {
+	c := liveClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	run := unique("go-sdk")
+	definition := &concord.SagaDefinition{Name: "checkout", Steps: []concord.StepDefinition{
+		{Name: "reserve", Action: &concord.StepAction{Task: &concord.WorkerTask{TaskType: run + ".reserve"}}},
+		{Name: "charge", Action: &concord.StepAction{Task: &concord.WorkerTask{TaskType: run + ".charge"}}},
+	}}
+	started, err := c.Sagas.Start(ctx, &concord.StartSagaParams{SagaID: run, Definition: definition, Input: map[string]any{"order": 42}})
+	if err != nil || !started.Created {
+		t.Fatalf("start: %+v, %v", started, err)
+	}
+	w := concord.NewWorker(c, []string{run + ".reserve", run + ".charge"}, func(ctx context.Context, task concord.Task) (any, error) {
+		return map[string]any{"step": task.StepName}, nil
+	})
+	w.WaitTimeout = time.Second
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- w.Run(wctx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}()
+	for {
+		saga, err := c.Sagas.Get(ctx, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if saga.Saga.State == concord.SagaStateCompleted {
+			if out := saga.Saga.Steps[1].Output.(map[string]any); out["step"] != "charge" {
+				t.Fatalf("charge output %v", out)
+			}
+			return
+		}
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("saga still %s: %v", saga.Saga.State, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestLiveWatchLocks(t *testing.T) {
+	c := liveClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	prefix := unique("go-sdk-watch")
+	stream, err := c.Locks.Watch(ctx, &concord.WatchLocksParams{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	lock, err := c.Locks.Hold(ctx, prefix+"-a", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lock.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var seen []concord.LockEventType
+	for event, err := range stream.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, event.Type)
+		if event.Type == concord.LockEventTypeReleased {
+			break
+		}
+	}
+	if len(seen) < 2 || seen[0] != concord.LockEventTypeAcquired {
+		t.Fatalf("events %v", seen)
 	}
 }
