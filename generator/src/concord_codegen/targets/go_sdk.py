@@ -118,6 +118,7 @@ def build_view(api: Api) -> dict[str, Any]:
         "services": services,
         "errors": errors_of(api),
         "fallback_5xx": _fallback_5xx(api),
+        "runtime_files": [p.name for p in runtime_files()],
         "status_codes": _status_codes(api),
         "imports": {
             "models.go": _struct_imports(models),
