@@ -8,23 +8,35 @@ import re
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from concord import (
     AsyncConcord,
     Concord,
+    EventData,
+    ExpectedStreamState,
     LockConflictError,
     LockEventType,
     NotFoundError,
+    SagaDefinition,
+    SagaState,
+    StepAction,
+    StepDefinition,
+    Task,
     UnauthenticatedError,
     UnavailableError,
+    WorkerTask,
 )
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 TTL = timedelta(seconds=30)
+T = TypeVar("T")
 
 
 def test_acquire_get_release_and_fencing(live: Concord, unique: str) -> None:
@@ -167,3 +179,61 @@ def test_readme_examples_run(live_url: str, live_key: str) -> None:
             check=False,
         )
         assert result.returncode == 0, f"{block}\n---\n{result.stderr}"
+
+
+def served(call: Callable[[], T]) -> T:
+    """`call()`, skipping the test while the server does not serve that domain yet."""
+    try:
+        return call()
+    except UnavailableError as err:
+        if "not served" in err.message:
+            pytest.skip(f"the server does not serve this RPC yet: {err.message}")
+        raise
+
+
+def test_events_append_read_subscribe(live: Concord, unique: str) -> None:
+    stream = f"{unique}-orders"
+    events = [
+        EventData(event_id=str(uuid.uuid4()), type="created", data={"n": i}) for i in range(3)
+    ]
+    appended = served(
+        lambda: live.events.append(stream, events, expected_state=ExpectedStreamState.NO_STREAM)
+    )
+    assert appended.revisions == [0, 1, 2] or len(appended.revisions) == 3
+    read = [e.data for e in live.events.read(stream, page_size=2)]
+    assert read == [{"n": 0}, {"n": 1}, {"n": 2}]
+    seen = []
+    with live.events.subscribe(stream, from_revision=0) as subscription:
+        for message in subscription:
+            if message.caught_up:
+                break
+            assert message.event is not None
+            seen.append(message.event.type)
+    assert seen == ["created"] * 3
+
+
+def test_saga_worker_completes_a_task(live: Concord, unique: str) -> None:
+    definition = SagaDefinition(
+        name="order",
+        steps=[StepDefinition(name="charge", action=StepAction(task=WorkerTask(task_type=unique)))],
+    )
+    started = served(lambda: live.sagas.start(f"{unique}-saga", definition, input={"amount": 5}))
+    assert started.saga is not None
+    handled: list[Any] = []
+
+    def charge(task: Task) -> dict[str, Any]:
+        handled.append(task.input)
+        return {"charged": True}
+
+    worker = live.sagas.worker([unique], charge, wait_timeout=timedelta(seconds=2))
+    deadline = time.monotonic() + 10
+    while not handled and time.monotonic() < deadline:
+        worker.run_once()
+    assert handled == [{"amount": 5}]
+    saga = live.sagas.get(f"{unique}-saga").saga
+    for _ in range(50):
+        if saga is not None and saga.state == SagaState.COMPLETED:
+            break
+        time.sleep(0.1)
+        saga = live.sagas.get(f"{unique}-saga").saga
+    assert saga is not None and saga.state == SagaState.COMPLETED
