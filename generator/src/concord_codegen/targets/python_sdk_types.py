@@ -76,7 +76,7 @@ def codec(api: Api, ref: TypeRef) -> Codec:
         return _scalar_codec(ref.name)
     name = api.schema_name(ref.name)
     if ref.kind is TypeKind.ENUM:
-        return Codec(name, None, "None", name + "({})", "{}.value", True, frozenset({name}))
+        return Codec(name, None, "None", name + "({})", "str({})", True, frozenset({name}))
     if ref.kind is TypeKind.MESSAGE:
         decode = name + ".from_dict({})"
         return Codec(name, None, "{}", decode, "{}.to_dict()", True, frozenset({name}))

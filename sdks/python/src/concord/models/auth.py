@@ -419,7 +419,7 @@ class WhoAmIResponse:
         out: dict[str, Any] = {}
         out["subject"] = self.subject
         if self.credential_type is not None:
-            out["credential_type"] = self.credential_type.value
+            out["credential_type"] = str(self.credential_type)
         out["scopes"] = list(self.scopes)
         out["roles"] = list(self.roles)
         out["key_id"] = self.key_id

@@ -509,7 +509,7 @@ class WatchCacheResponse:
         """The contract's JSON: proto field names; unset optional members left out."""
         out: dict[str, Any] = {}
         if self.type is not None:
-            out["type"] = self.type.value
+            out["type"] = str(self.type)
         out["namespace"] = self.namespace
         out["key"] = self.key
         out["etag"] = self.etag

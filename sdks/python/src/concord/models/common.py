@@ -103,7 +103,7 @@ class Error:
         """The contract's JSON: proto field names; unset optional members left out."""
         out: dict[str, Any] = {}
         if self.code is not None:
-            out["code"] = self.code.value
+            out["code"] = str(self.code)
         out["message"] = self.message
         if self.details is not None:
             out["details"] = dict(self.details)

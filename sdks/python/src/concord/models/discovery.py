@@ -127,7 +127,7 @@ class ServiceInstance:
         out["tags"] = list(self.tags)
         out["metadata"] = dict(self.metadata)
         if self.status is not None:
-            out["status"] = self.status.value
+            out["status"] = str(self.status)
         if self.ttl is not None:
             out["ttl"] = encode_duration(self.ttl)
         if self.registered_at is not None:
@@ -193,7 +193,7 @@ class RegisterInstanceRequest:
         if self.ttl is not None:
             out["ttl"] = encode_duration(self.ttl)
         if self.status is not None:
-            out["status"] = self.status.value
+            out["status"] = str(self.status)
         return out
 
 
@@ -247,7 +247,7 @@ class HeartbeatRequest:
         out["service"] = self.service
         out["instance_id"] = self.instance_id
         if self.status is not None:
-            out["status"] = self.status.value
+            out["status"] = str(self.status)
         return out
 
 
@@ -517,7 +517,7 @@ class WatchServiceResponse:
         """The contract's JSON: proto field names; unset optional members left out."""
         out: dict[str, Any] = {}
         if self.type is not None:
-            out["type"] = self.type.value
+            out["type"] = str(self.type)
         if self.instance is not None:
             out["instance"] = self.instance.to_dict()
         if self.occurred_at is not None:

@@ -188,7 +188,7 @@ class AppendToStreamRequest:
         out["stream"] = self.stream
         out["events"] = [v.to_dict() for v in self.events]
         if self.expected_state is not None:
-            out["expected_state"] = self.expected_state.value
+            out["expected_state"] = str(self.expected_state)
         if self.expected_revision is not None:
             out["expected_revision"] = self.expected_revision
         return out
@@ -262,7 +262,7 @@ class ReadStreamRequest:
         out: dict[str, Any] = {}
         out["stream"] = self.stream
         if self.direction is not None:
-            out["direction"] = self.direction.value
+            out["direction"] = str(self.direction)
         if self.from_revision is not None:
             out["from_revision"] = self.from_revision
         out["page_size"] = self.page_size
@@ -328,7 +328,7 @@ class ReadAllRequest:
         """The contract's JSON: proto field names; unset optional members left out."""
         out: dict[str, Any] = {}
         if self.direction is not None:
-            out["direction"] = self.direction.value
+            out["direction"] = str(self.direction)
         if self.from_position is not None:
             out["from_position"] = self.from_position
         out["page_size"] = self.page_size

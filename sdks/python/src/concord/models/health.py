@@ -68,7 +68,7 @@ class GetLivenessResponse:
         """The contract's JSON: proto field names; unset optional members left out."""
         out: dict[str, Any] = {}
         if self.status is not None:
-            out["status"] = self.status.value
+            out["status"] = str(self.status)
         out["version"] = self.version
         return out
 
@@ -121,7 +121,7 @@ class ComponentHealth:
         out["name"] = self.name
         out["backend"] = self.backend
         if self.status is not None:
-            out["status"] = self.status.value
+            out["status"] = str(self.status)
         out["message"] = self.message
         return out
 
@@ -148,6 +148,6 @@ class GetReadinessResponse:
         """The contract's JSON: proto field names; unset optional members left out."""
         out: dict[str, Any] = {}
         if self.status is not None:
-            out["status"] = self.status.value
+            out["status"] = str(self.status)
         out["components"] = [v.to_dict() for v in self.components]
         return out

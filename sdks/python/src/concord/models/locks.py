@@ -416,7 +416,7 @@ class WatchLocksResponse:
         """The contract's JSON: proto field names; unset optional members left out."""
         out: dict[str, Any] = {}
         if self.type is not None:
-            out["type"] = self.type.value
+            out["type"] = str(self.type)
         if self.lock is not None:
             out["lock"] = self.lock.to_dict()
         if self.occurred_at is not None:

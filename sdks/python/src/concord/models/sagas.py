@@ -352,9 +352,9 @@ class StepEvent:
         if self.at is not None:
             out["at"] = encode_timestamp(self.at)
         if self.phase is not None:
-            out["phase"] = self.phase.value
+            out["phase"] = str(self.phase)
         if self.type is not None:
-            out["type"] = self.type.value
+            out["type"] = str(self.type)
         out["attempt"] = self.attempt
         out["message"] = self.message
         return out
@@ -403,7 +403,7 @@ class SagaStep:
         out: dict[str, Any] = {}
         out["name"] = self.name
         if self.state is not None:
-            out["state"] = self.state.value
+            out["state"] = str(self.state)
         out["attempts"] = self.attempts
         out["compensation_attempts"] = self.compensation_attempts
         if self.output is not None:
@@ -468,7 +468,7 @@ class Saga:
         if self.input is not None:
             out["input"] = self.input
         if self.state is not None:
-            out["state"] = self.state.value
+            out["state"] = str(self.state)
         out["steps"] = [v.to_dict() for v in self.steps]
         out["error"] = self.error
         out["cancel_requested"] = self.cancel_requested
@@ -607,7 +607,7 @@ class ListSagasRequest:
         """The contract's JSON: proto field names; unset optional members left out."""
         out: dict[str, Any] = {}
         if self.state is not None:
-            out["state"] = self.state.value
+            out["state"] = str(self.state)
         out["page_size"] = self.page_size
         out["page_token"] = self.page_token
         return out
@@ -744,7 +744,7 @@ class Task:
         out["saga_id"] = self.saga_id
         out["step_name"] = self.step_name
         if self.phase is not None:
-            out["phase"] = self.phase.value
+            out["phase"] = str(self.phase)
         out["task_type"] = self.task_type
         out["attempt"] = self.attempt
         if self.input is not None:

@@ -127,7 +127,7 @@ class Widget:
         out: dict[str, Any] = {}
         out["name"] = self.name
         if self.state is not None:
-            out["state"] = self.state.value
+            out["state"] = str(self.state)
         out["revision"] = self.revision
         if self.create_time is not None:
             out["create_time"] = encode_timestamp(self.create_time)
@@ -194,7 +194,7 @@ class WidgetFilter:
         """The contract's JSON: proto field names; unset optional members left out."""
         out: dict[str, Any] = {}
         if self.state is not None:
-            out["state"] = self.state.value
+            out["state"] = str(self.state)
         out["prefix"] = self.prefix
         return out
 
