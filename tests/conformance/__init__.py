@@ -1,0 +1,1 @@
+"""Concord's language-neutral conformance suite: cases as data, one runner, thin SDK adapters."""

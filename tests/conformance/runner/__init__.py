@@ -1,0 +1,1 @@
+"""The conformance runner: loads cases, drives adapters over NDJSON, judges and reports."""

@@ -1,0 +1,235 @@
+"""Reads case files (`cases/<domain>.yaml`) into Case objects, checking their shape strictly."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Collection, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.conformance.runner.model import (
+    ADMIN,
+    REQUIRE_TEST_HOOKS,
+    Case,
+    ConformanceError,
+    Eventually,
+    Expect,
+    ServerNeeds,
+    Step,
+    StreamSpec,
+)
+
+CASE_KEYS = {"name", "description", "clients", "steps", "requires"}
+STEP_KEYS = {
+    "client",
+    "op",
+    "input",
+    "stream",
+    "sleep_ms",
+    "expect",
+    "async",
+    "await",
+    "eventually",
+}
+STEP_KEYS |= {"note"}
+CLIENT_KEYS = {"base_url", "api_key", "bearer_token", "max_retries", "timeout_ms", "headers"}
+FILE_KEYS = {"server", "cases"}
+SERVER_KEYS = {"env", "test_hooks"}
+
+
+class CaseFileError(ConformanceError):
+    """A case file that does not follow docs/conformance.md."""
+
+
+def _fail(where: str, message: str) -> CaseFileError:
+    return CaseFileError(f"{where}: {message}")
+
+
+def _mapping(value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(where, f"expected a mapping, got {type(value).__name__}")
+    unknown = set(value) - allowed
+    if unknown:
+        raise _fail(where, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    return value
+
+
+def _int(value: Any, where: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _fail(where, f"expected an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def load_file(path: Path, known_ops: Collection[str] = ()) -> list[Case]:
+    """The cases of one file; the domain is the file's stem."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise _fail(str(path), f"not valid YAML: {exc}") from exc
+    needs = ServerNeeds()
+    if isinstance(data, dict):
+        data = _mapping(data, str(path), FILE_KEYS)
+        needs = _server_needs(data.get("server"), f"{path}: server")
+        data = data.get("cases")
+    if not isinstance(data, list) or not data:
+        raise _fail(str(path), "expected a non-empty list of cases (or a mapping with `cases`)")
+    cases = [_case(item, path, i, needs, known_ops) for i, item in enumerate(data)]
+    names = [c.name for c in cases]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise _fail(str(path), f"duplicate case names {duplicates}")
+    return cases
+
+
+def _server_needs(value: Any, where: str) -> ServerNeeds:
+    if value is None:
+        return ServerNeeds()
+    data = _mapping(value, where, SERVER_KEYS)
+    env = data.get("env") or {}
+    if not isinstance(env, dict) or not all(isinstance(k, str) for k in env):
+        raise _fail(where, "env must map variable names to values")
+    pairs = tuple(sorted((k, _env_text(v)) for k, v in env.items()))
+    return ServerNeeds(env=pairs, test_hooks=bool(data.get("test_hooks", False)))
+
+
+def _env_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _case(
+    item: Any, path: Path, index: int, needs: ServerNeeds, known_ops: Collection[str]
+) -> Case:
+    where = f"{path}: case #{index}"
+    data = _mapping(item, where, CASE_KEYS)
+    name = data.get("name")
+    if not isinstance(name, str) or not name or "/" in name:
+        raise _fail(where, "`name` must be a non-empty string without `/`")
+    where = f"{path}: case {name!r}"
+    clients = _clients(data.get("clients") or {}, where)
+    requires = data.get("requires") or []
+    if not isinstance(requires, list) or set(requires) - {REQUIRE_TEST_HOOKS}:
+        raise _fail(where, f"`requires` takes a list of: {REQUIRE_TEST_HOOKS}")
+    raw_steps = data.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise _fail(where, "`steps` must be a non-empty list")
+    steps = tuple(_step(s, i, where, known_ops) for i, s in enumerate(raw_steps, 1))
+    _check_flow(steps, set(clients) | {ADMIN}, where)
+    if REQUIRE_TEST_HOOKS in requires:
+        needs = ServerNeeds(needs.env, True)
+    return Case(
+        domain=path.stem,
+        name=name,
+        steps=steps,
+        clients=clients,
+        needs=needs,
+        description=str(data.get("description") or ""),
+        source=str(path),
+    )
+
+
+def _clients(value: Any, where: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict):
+        raise _fail(where, "`clients` must map client names to configs")
+    out: dict[str, dict[str, Any]] = {}
+    for name, config in value.items():
+        if name == ADMIN:
+            raise _fail(where, "`admin` is built in; name your client differently")
+        out[str(name)] = dict(_mapping(config or {}, f"{where}: client {name!r}", CLIENT_KEYS))
+    return out
+
+
+def _step(item: Any, index: int, where: str, known_ops: Collection[str]) -> Step:
+    where = f"{where}: step {index}"
+    data = _mapping(item, where, STEP_KEYS)
+    await_id = str(data.get("await") or "")
+    op = str(data.get("op") or "")
+    if await_id and (op or "input" in data or "async" in data):
+        raise _fail(where, "an `await` step names an earlier `async` step and has no op or input")
+    if not await_id and not op:
+        raise _fail(where, "a step needs `op` (or `await`)")
+    if op and known_ops and op not in known_ops:
+        raise _fail(where, f"unknown op {op!r}")
+    if "async" in data and "expect" in data:
+        raise _fail(where, "put the expectation of an `async` step on its `await` step")
+    return Step(
+        index=index,
+        client=str(data.get("client") or ADMIN),
+        op=op,
+        input=data.get("input") or {},
+        expect=_expect(data.get("expect"), where),
+        stream=_stream(data.get("stream"), where),
+        sleep_ms=_int(data.get("sleep_ms", 0), f"{where}: sleep_ms"),
+        async_id=str(data.get("async") or ""),
+        await_id=await_id,
+        eventually=_eventually(data.get("eventually"), where),
+        note=str(data.get("note") or ""),
+    )
+
+
+def _expect(value: Any, where: str) -> Expect:
+    if value is None:
+        return Expect("ok", None)
+    data = _mapping(value, f"{where}: expect", {"result", "error"})
+    if len(data) != 1:
+        raise _fail(where, "`expect` takes exactly one of `result` or `error`")
+    if "result" in data:
+        return Expect("ok", data["result"])
+    error = data["error"]
+    if not isinstance(error, dict) or "code" not in error:
+        raise _fail(where, "`expect.error` must be an object with at least `code`")
+    return Expect("error", error)
+
+
+def _stream(value: Any, where: str) -> StreamSpec | None:
+    if value is None:
+        return None
+    data = _mapping(value, f"{where}: stream", {"take", "timeout_ms"})
+    take = _int(data.get("take", 1), f"{where}: stream.take", 1)
+    return StreamSpec(take, _int(data.get("timeout_ms", 5000), f"{where}: stream.timeout_ms", 1))
+
+
+def _eventually(value: Any, where: str) -> Eventually | None:
+    if value is None:
+        return None
+    data = _mapping(value, f"{where}: eventually", {"timeout_ms", "interval_ms"})
+    timeout = _int(data.get("timeout_ms", 5000), f"{where}: eventually.timeout_ms", 1)
+    return Eventually(timeout, _int(data.get("interval_ms", 200), f"{where}: interval_ms", 1))
+
+
+def _check_flow(steps: tuple[Step, ...], clients: set[str], where: str) -> None:
+    """Clients exist, every `async` id is unique and awaited later, every `await` was started."""
+    started: set[str] = set()
+    for step in steps:
+        if step.client not in clients:
+            raise _fail(where, f"step {step.index} uses unknown client {step.client!r}")
+        if step.async_id:
+            if step.async_id in started:
+                raise _fail(where, f"async id {step.async_id!r} is used twice")
+            if step.eventually is not None:
+                raise _fail(where, f"step {step.index}: `async` and `eventually` do not mix")
+            started.add(step.async_id)
+        if step.await_id:
+            if step.await_id not in started:
+                raise _fail(where, f"step {step.index} awaits unknown async {step.await_id!r}")
+            started.discard(step.await_id)
+    if started:
+        raise _fail(where, f"async step(s) never awaited: {sorted(started)}")
+
+
+def load_cases(paths: Iterable[Path], known_ops: Collection[str] = ()) -> list[Case]:
+    """The cases of every file, in file order."""
+    cases: list[Case] = []
+    for path in sorted(paths):
+        cases += load_file(path, known_ops)
+    return cases
+
+
+def select(cases: list[Case], patterns: list[str]) -> list[Case]:
+    """The cases whose id (`domain/name`) matches one of the glob patterns (all when none)."""
+    if not patterns:
+        return cases
+    return [c for c in cases if any(fnmatch.fnmatchcase(c.case_id, p) for p in patterns)]

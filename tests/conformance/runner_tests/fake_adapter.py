@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""A fake adapter for the runner's tests: answers made-up ops per the NDJSON protocol."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+COUNTS: Counter[str] = Counter()
+
+
+def _echo(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    return {"input": data, "client": call["client"], "config": call["client_config"]}
+
+
+def _count(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    COUNTS[data["key"]] += 1
+    return {"count": COUNTS[data["key"]]}
+
+
+def _sleep(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    time.sleep(data["ms"] / 1000)
+    return {"slept": data["ms"]}
+
+
+def _stream(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    return {"messages": [{"i": i} for i in range(call["stream"]["take"])]}
+
+
+RESULTS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
+    "Echo": _echo,
+    "Count": _count,
+    "Sleep": _sleep,
+    "Stream": _stream,
+}
+
+
+def answer(call: dict[str, Any]) -> dict[str, Any] | None:
+    """The reply line of a call (None: write garbage instead)."""
+    call_id, op, data = call["id"], call["op"], call.get("input") or {}
+    if op in RESULTS:
+        return {"id": call_id, "outcome": "ok", "result": RESULTS[op](call, data)}
+    if op == "Fail":
+        error = {"code": data.get("code", "NOT_FOUND"), "http_status": data.get("status", 404)}
+        return {"id": call_id, "outcome": "api_error", "error": error}
+    if op == "Garbage":
+        return None
+    if op == "Exit":
+        sys.exit(3)
+    return {"id": call_id, "outcome": "adapter_error", "message": f"unsupported op {op}"}
+
+
+def main() -> int:
+    """The read-answer loop."""
+    for line in sys.stdin:
+        message = json.loads(line)
+        if message.get("type") == "shutdown":
+            return 0
+        reply = answer(message)
+        sys.stdout.write("not json\n" if reply is None else json.dumps(reply) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
