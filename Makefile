@@ -12,7 +12,7 @@ BUF     := tools/node_modules/.bin/buf
 SCRATCH := .scratch
 
 .PHONY: help setup setup-python setup-tools run test generate check-generated lint spec-lint spec-breaking \
-        test-generator test-server services-up services-down services-status vendor-protos \
+        test-generator test-server test-sdks conformance services-up services-down services-status vendor-protos \
         clean distclean
 
 help: ## Show this help
@@ -52,6 +52,13 @@ test-generator: setup-python ## Run the generator's tests
 
 test-server: setup-python ## Run the server's tests (start services first: make services-up)
 	@eval "$$(scripts/services.sh env)" && scripts/pytest.sh server
+
+test-sdks: setup-python ## Run the SDKs' own tests (Python pytest, Go go test)
+	@scripts/pytest.sh sdks/python
+	@cd sdks/go && go test ./...
+
+conformance: setup-python ## Run the conformance suite (REST, Python, Go) and print the case x language matrix
+	@eval "$$(scripts/services.sh env)" && scripts/conformance.sh
 
 # ---------------------------------------------------------------- contract and code generation
 generate: setup-python ## Regenerate every artifact from spec/proto (concord-gen generate)
