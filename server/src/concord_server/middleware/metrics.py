@@ -20,8 +20,12 @@ RPC_CALLS = Counter(
 
 
 def _route_of(scope: Scope) -> str:
+    """The route's template (FastAPI routes) or endpoint name (contract routes are named by RPC)."""
     route = scope.get("route")
-    return str(getattr(route, "path", "unmatched"))
+    if route is not None:
+        return str(getattr(route, "path", "unmatched"))
+    endpoint = scope.get("endpoint")
+    return str(getattr(endpoint, "__name__", "unmatched"))
 
 
 class MetricsMiddleware:
