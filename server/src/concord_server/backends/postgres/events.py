@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from concord_server.backends.connections import Connections, url_option
+from concord_server.backends.postgres.common import schema_of
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.events import (
@@ -411,7 +412,7 @@ async def open_event_log(
     """The event log of a postgresql:// URL in schema `?schema=` (public); `?poll_ms=` (1000)."""
     async with _engine_errors():
         pool = await connections.postgres(url)
-    schema = url_option(url, "schema", "public")
+    schema = schema_of(url)
     store = PostgresEventLog(pool, schema, int(url_option(url, "poll_ms", "1000")) / 1000)
     await store.migrate()
     return store

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from concord_server.backends.connections import Connections, url_option
+from concord_server.backends.connections import Connections
+from concord_server.backends.postgres.common import schema_of, unavailable_when_down
 from concord_server.config import Settings
-from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.rbac import (
     ApiKeyRecord,
     BindingRecord,
@@ -23,17 +20,9 @@ from concord_server.ports.rbac import (
     RoleRecord,
 )
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _ROLE = "name, description, permissions, created_at, updated_at"
 _BINDING = "binding_id, subject, role, created_at, expires_at"
 _KEY = "key_id, name, subject, scopes, secret_hash, created_at, expires_at, revoked"
-_UNAVAILABLE = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    OSError,
-    TimeoutError,
-)
 
 
 def schema_statements(schema: str) -> list[str]:
@@ -93,17 +82,6 @@ def affected(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-@contextmanager
-def postgres_errors() -> Iterator[None]:
-    """Turns connection failures into UNAVAILABLE."""
-    try:
-        yield
-    except _UNAVAILABLE as exc:
-        raise ConcordError(
-            ErrorCode.UNAVAILABLE, f"RBAC storage (PostgreSQL) is unavailable: {exc}"
-        ) from exc
-
-
 class PostgresPolicyStore:
     """Tables rbac_roles, rbac_bindings and rbac_api_keys in one schema."""
 
@@ -116,18 +94,18 @@ class PostgresPolicyStore:
 
     async def create_schema(self) -> None:
         """Creates the schema and tables if missing, serialised across instances."""
-        with postgres_errors():
+        with unavailable_when_down("RBAC"):
             async with self._pool.acquire() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext('concord.rbac.ddl'))")
                 for statement in schema_statements(self._schema):
                     await conn.execute(statement)
 
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
-        with postgres_errors():
+        with unavailable_when_down("RBAC"):
             return list(await self._pool.fetch(sql, *args))
 
     async def _execute(self, sql: str, *args: Any) -> int:
-        with postgres_errors():
+        with unavailable_when_down("RBAC"):
             return affected(await self._pool.execute(sql, *args))
 
     async def create_role(self, role: RoleRecord) -> bool:
@@ -242,10 +220,8 @@ class PostgresPolicyStore:
 
 async def open_policy_store(url: str, settings: Settings, connections: Connections) -> PolicyStore:
     """Opens the store for a postgresql:// URL; `?schema=` picks the schema (default public)."""
-    schema = url_option(url, "schema", "public")
-    if not _IDENTIFIER.match(schema):
-        raise ConcordError(ErrorCode.INVALID_ARGUMENT, f"invalid PostgreSQL schema {schema!r}")
-    with postgres_errors():
+    schema = schema_of(url)
+    with unavailable_when_down("RBAC"):
         pool = await connections.postgres(url)
     store = PostgresPolicyStore(pool, schema)
     await store.create_schema()

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
-from concord_server.backends.connections import Connections, url_option
+from concord_server.backends.connections import Connections
+from concord_server.backends.postgres.common import schema_of, unavailable_when_down
 from concord_server.config import Settings
-from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.sagas import (
     SagaRecord,
     SagaState,
@@ -23,15 +19,7 @@ from concord_server.ports.sagas import (
     saga_to_document,
 )
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _COLUMNS = "seq, version, body"
-_UNAVAILABLE = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    OSError,
-    TimeoutError,
-)
 
 
 def schema_statements(schema: str) -> list[str]:
@@ -69,17 +57,6 @@ def saga_of(row: Any) -> SagaRecord:
     return saga_from_document(json.loads(row["body"]), version=row["version"], seq=row["seq"])
 
 
-@contextmanager
-def postgres_errors() -> Iterator[None]:
-    """Turns connection failures into UNAVAILABLE."""
-    try:
-        yield
-    except _UNAVAILABLE as exc:
-        raise ConcordError(
-            ErrorCode.UNAVAILABLE, f"saga storage (PostgreSQL) is unavailable: {exc}"
-        ) from exc
-
-
 class PostgresSagaStore:
     """Table `sagas` in one schema: indexed scheduling columns plus the record as JSONB."""
 
@@ -92,14 +69,14 @@ class PostgresSagaStore:
 
     async def create_schema(self) -> None:
         """Creates the schema and table if missing, serialised across instances."""
-        with postgres_errors():
+        with unavailable_when_down("saga"):
             async with self._pool.acquire() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext('concord.sagas.ddl'))")
                 for statement in schema_statements(self._schema):
                     await conn.execute(statement)
 
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
-        with postgres_errors():
+        with unavailable_when_down("saga"):
             return list(await self._pool.fetch(sql, *args))
 
     async def insert(self, saga: SagaRecord) -> SagaRecord | None:
@@ -173,10 +150,8 @@ class PostgresSagaStore:
 
 async def open_saga_store(url: str, settings: Settings, connections: Connections) -> SagaStore:
     """Opens the store for a postgresql:// URL; `?schema=` picks the schema (default public)."""
-    schema = url_option(url, "schema", "public")
-    if not _IDENTIFIER.match(schema):
-        raise ConcordError(ErrorCode.INVALID_ARGUMENT, f"invalid PostgreSQL schema {schema!r}")
-    with postgres_errors():
+    schema = schema_of(url)
+    with unavailable_when_down("saga"):
         pool = await connections.postgres(url)
     store = PostgresSagaStore(pool, schema)
     await store.create_schema()
