@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -14,6 +12,7 @@ from typing import Any
 
 from concord_server.clock import Clock
 from concord_server.errors import ConcordError, ErrorCode, invalid_argument, not_found
+from concord_server.periodic import Periodic
 from concord_server.ports.cache import (
     CacheEntry,
     CacheEvent,
@@ -140,34 +139,18 @@ class CacheSweeper:
         self, service: CacheService, store: CacheStore, backend: str, interval: float
     ) -> None:
         self.backend = backend
-        self._service = service
         self._store = store
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._sweeper = Periodic("cache expiry sweep", interval, service.sweep)
 
     async def start(self) -> None:
         """Starts the periodic sweep."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="cache-sweeper")
+        self._sweeper.start()
 
     async def stop(self) -> None:
         """Stops the sweep and releases the store's listeners."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._sweeper.stop()
         await self._store.close()
 
     async def check(self) -> None:
         """Raises when the store does not answer."""
         await self._store.ping()
-
-    async def _run(self) -> None:
-        """Sweeps forever; a failing sweep is logged and retried at the next tick."""
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self._service.sweep()
-            except ConcordError as exc:
-                log.warning("cache sweep failed: %s", exc.message)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import contextlib
 import logging
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,7 +11,8 @@ from datetime import timedelta
 from typing import Generic, TypeVar
 
 from concord_server.clock import Clock
-from concord_server.errors import ConcordError, invalid_argument, not_found
+from concord_server.errors import invalid_argument, not_found
+from concord_server.periodic import Periodic
 from concord_server.ports.discovery import (
     Instance,
     InstanceEvent,
@@ -176,34 +175,18 @@ class DiscoverySweeper:
         self, service: DiscoveryService, registry: Registry, backend: str, interval: float
     ) -> None:
         self.backend = backend
-        self._service = service
         self._registry = registry
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._sweeper = Periodic("discovery expiry sweep", interval, service.sweep)
 
     async def start(self) -> None:
         """Starts the periodic sweep."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="discovery-sweeper")
+        self._sweeper.start()
 
     async def stop(self) -> None:
         """Stops the sweep and releases the registry's connections."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._sweeper.stop()
         await self._registry.close()
 
     async def check(self) -> None:
         """Raises when the registry does not answer."""
         await self._registry.ping()
-
-    async def _run(self) -> None:
-        """Sweeps forever; a failing sweep is logged and retried at the next tick."""
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self._service.sweep()
-            except ConcordError as exc:
-                log.warning("discovery sweep failed: %s", exc.message)

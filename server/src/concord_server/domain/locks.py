@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from concord_server.clock import Clock
 from concord_server.errors import ConcordError, ErrorCode, invalid_argument, not_found
+from concord_server.periodic import Periodic
 from concord_server.ports.locks import (
     Conflict,
     LockEvent,
@@ -227,21 +228,15 @@ class LockComponent:
     def __init__(self, store: LockStore, backend: str, sweep_interval: float = 1.0) -> None:
         self.backend = backend
         self._store = store
-        self._interval = sweep_interval
-        self._task: asyncio.Task[None] | None = None
+        self._sweeper = Periodic("lock expiry sweep", sweep_interval, self.sweep_once)
 
     async def start(self) -> None:
         """Starts the expiry sweep."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._sweep_forever(), name="locks-expiry-sweep")
+        self._sweeper.start()
 
     async def stop(self) -> None:
         """Stops the sweep and the store's listeners."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._sweeper.stop()
         await self._store.close()
 
     async def check(self) -> None:
@@ -256,13 +251,3 @@ class LockComponent:
             total += found
             if found < batch:
                 return total
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            try:
-                await self.sweep_once()
-            except ConcordError as exc:
-                logger.warning("lock expiry sweep failed: %s", exc.message)
-            except Exception:
-                logger.exception("lock expiry sweep failed")
-            await asyncio.sleep(self._interval)
