@@ -6,16 +6,16 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from concord_server.backends.connections import Connections, url_option
+from concord_server.backends.redis.common import redis_errors
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.cache import (
@@ -58,15 +58,9 @@ def ttl_ms(ttl: timedelta) -> int:
     return max(1, ttl // timedelta(milliseconds=1))
 
 
-@contextlib.contextmanager
-def engine_errors() -> Iterator[None]:
-    """Maps Redis failures to the catalogue: unreachable -> UNAVAILABLE, others -> INTERNAL."""
-    try:
-        yield
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-        raise ConcordError(ErrorCode.UNAVAILABLE, f"redis is unavailable: {exc}") from exc
-    except RedisError as exc:
-        raise ConcordError(ErrorCode.INTERNAL, f"redis cache error: {exc}") from exc
+def engine_errors() -> AbstractContextManager[None]:
+    """Redis failures of this store as contract errors."""
+    return redis_errors("cache")
 
 
 class RedisCacheStore:

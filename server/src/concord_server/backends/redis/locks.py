@@ -6,16 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from concord_server.backends.connections import Connections, url_option
+from concord_server.backends.redis.common import redis_errors
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.locks import (
@@ -62,15 +61,9 @@ def _event(payload: bytes) -> LockEvent:
     return LockEvent(LockEventType(kind), record, _from_ms(int(at)))
 
 
-@contextlib.contextmanager
-def _engine_errors() -> Iterator[None]:
-    """Redis failures as contract errors: UNAVAILABLE when unreachable, INTERNAL otherwise."""
-    try:
-        yield
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-        raise ConcordError(ErrorCode.UNAVAILABLE, f"lock storage is unreachable: {exc}") from exc
-    except RedisError as exc:
-        raise ConcordError(ErrorCode.INTERNAL, f"lock storage failed: {exc}") from exc
+def _engine_errors() -> AbstractContextManager[None]:
+    """Redis failures of this store as contract errors."""
+    return redis_errors("lock")
 
 
 class RedisLockStore:

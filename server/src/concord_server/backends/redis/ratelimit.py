@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from concord_server.backends.connections import Connections, url_option
 from concord_server.backends.memory.ratelimit import UnlimitedRateLimiter, policy_of
+from concord_server.backends.redis.common import redis_errors
 from concord_server.config import Settings
-from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.ratelimit import BucketPolicy, Decision, RateLimiter
 
 _SCRIPT = Path(__file__).parent / "lua" / "ratelimit.lua"
@@ -26,15 +22,9 @@ def script_source() -> str:
     return _SCRIPT.read_text(encoding="utf-8")
 
 
-@contextmanager
-def redis_errors() -> Iterator[None]:
-    """Turns Redis connection failures into UNAVAILABLE."""
-    try:
-        yield
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-        raise ConcordError(
-            ErrorCode.UNAVAILABLE, f"rate limit storage (Redis) is unavailable: {exc}"
-        ) from exc
+def rate_limit_errors() -> AbstractContextManager[None]:
+    """Redis failures of this store as contract errors."""
+    return redis_errors("rate limit")
 
 
 class RedisRateLimiter:
@@ -54,7 +44,7 @@ class RedisRateLimiter:
         """Runs the bucket script for the key."""
         self._policy.check_cost(cost)
         args = [repr(self._policy.rate_per_second), repr(self._policy.burst), repr(float(cost))]
-        with redis_errors():
+        with rate_limit_errors():
             allowed, retry_after, remaining = await self._script(
                 keys=[self.bucket_key(key)], args=args
             )
@@ -66,7 +56,7 @@ class RedisRateLimiter:
 
     async def ping(self) -> None:
         """Raises UNAVAILABLE when Redis does not answer."""
-        with redis_errors():
+        with rate_limit_errors():
             await self._client.ping()
 
 
