@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     openapi_path: str = ""
     swagger_ui_dir: str = ""
     log_level: str = "INFO"
+    # Settings from etcd (etcd://host:port?prefix=/concord/config/), over the environment; see
+    # config_sources.py. Empty: environment and .env only.
+    config_url: str = ""
 
     def sqlite_path(self, url: str) -> Path:
         """The file of a sqlite:// URL; the default file lives in the data folder."""
