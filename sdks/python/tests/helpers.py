@@ -34,6 +34,7 @@ class Recorder:
     def client(self, **options: Any) -> Concord:
         """A sync client whose transport is this recorder and whose sleeps are recorded."""
         options.setdefault("api_key", "test-key")
+        options.setdefault("stream_transport", "sse")  # the mock transport speaks HTTP only
         client = Concord(http_client=httpx.Client(transport=httpx.MockTransport(self)), **options)
         client._sleep_hook = self.sleeps.append
         return client
@@ -41,6 +42,7 @@ class Recorder:
     def async_client(self, **options: Any) -> AsyncConcord:
         """An async client over this recorder."""
         options.setdefault("api_key", "test-key")
+        options.setdefault("stream_transport", "sse")
         transport = httpx.MockTransport(self)
         client = AsyncConcord(http_client=httpx.AsyncClient(transport=transport), **options)
         client._sleep_hook = self.sleeps.append

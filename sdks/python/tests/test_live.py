@@ -129,7 +129,8 @@ def test_hold_auto_renews(live: Concord, unique: str) -> None:
 
 def test_watch_stream_over_sse(live_url: str, live_key: str, unique: str) -> None:
     async def run() -> list[str]:
-        async with AsyncConcord(base_url=live_url, api_key=live_key) as client:
+        sse = AsyncConcord(base_url=live_url, api_key=live_key, stream_transport="sse")
+        async with sse as client:
             seen: list[str] = []
 
             async def watch() -> None:

@@ -31,7 +31,14 @@ PACKAGE_DIR = f"{SDK_DIR}/src/concord"
 CUSTOM_DIR = f"{PACKAGE_DIR}/custom"
 OPS_FILE = f"{SDK_DIR}/conformance/adapter_ops.py"
 LINE_LENGTH = 100
-BASE_ERRORS = ["ERRORS", "APIConnectionError", "APITimeoutError", "ConcordAPIError", "ConcordError"]
+BASE_ERRORS = [
+    "ERRORS",
+    "APIConnectionError",
+    "APITimeoutError",
+    "ConcordAPIError",
+    "ConcordError",
+    "SlowConsumerError",
+]
 CORE_EXPORTS = [
     "AsyncConcord",
     "AsyncConcordWithRawResponse",
@@ -45,6 +52,7 @@ CORE_EXPORTS = [
     "RawResponse",
     "ServerSentEvent",
     "Stream",
+    "StreamTransport",
     "SyncPager",
     "Timeout",
     "__version__",

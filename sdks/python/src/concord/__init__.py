@@ -12,6 +12,7 @@ from concord._core.options import NOT_GIVEN, NotGiven, Timeout
 from concord._core.pagination import AsyncPager, SyncPager
 from concord._core.raw import RawResponse
 from concord._core.sse import AsyncStream, ServerSentEvent, Stream
+from concord._core.ws import StreamTransport
 from concord._version import __version__
 from concord.errors import (
     ERRORS,
@@ -31,6 +32,7 @@ from concord.errors import (
     PermissionDeniedError,
     PreconditionFailedError,
     RateLimitedError,
+    SlowConsumerError,
     TaskLeaseLostError,
     UnauthenticatedError,
     UnavailableError,
@@ -325,6 +327,7 @@ __all__ = [
     "SetCacheEntryResponse",
     "SetStreamMetadataRequest",
     "SetStreamMetadataResponse",
+    "SlowConsumerError",
     "StartSagaRequest",
     "StartSagaResponse",
     "StepAction",
@@ -335,6 +338,7 @@ __all__ = [
     "StepState",
     "Stream",
     "StreamMetadata",
+    "StreamTransport",
     "SubscribeToAllRequest",
     "SubscribeToAllResponse",
     "SubscribeToStreamRequest",

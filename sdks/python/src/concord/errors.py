@@ -9,6 +9,7 @@ from concord._core.errors_base import (
     ConcordAPIError,
     ConcordError,
     ErrorRegistry,
+    SlowConsumerError,
 )
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "PermissionDeniedError",
     "PreconditionFailedError",
     "RateLimitedError",
+    "SlowConsumerError",
     "TaskLeaseLostError",
     "UnauthenticatedError",
     "UnavailableError",

@@ -30,6 +30,16 @@ class APITimeoutError(APIConnectionError):
         super().__init__(message, request=request)
 
 
+class SlowConsumerError(APIConnectionError):
+    """The server closed a WebSocket subscription (code 4008) because the client read too slowly."""
+
+    def __init__(self, message: str = "", *, close_code: int = 4008, reason: str = "") -> None:
+        text = message or f"subscription closed by the server: {reason or 'slow consumer'}"
+        super().__init__(text)
+        self.close_code = close_code
+        self.reason = reason
+
+
 class ConcordAPIError(ConcordError):
     """The server answered with an error of the contract's catalogue (`concord.v1.Error`)."""
 
@@ -104,8 +114,15 @@ class ErrorRegistry:
             body: Any = json.loads(data)
         except ValueError:
             body = {"message": data}
+        request_id = response.headers.get("x-request-id", "")
+        return self.build(self.status_of(body), body, request_id=request_id, response=response)
+
+    def from_message(self, body: Any, request_id: str = "") -> ConcordAPIError:
+        """The exception for the error body of a WebSocket `error` message."""
+        return self.build(self.status_of(body), body, request_id=request_id)
+
+    def status_of(self, body: Any) -> int:
+        """The HTTP status of an error body's code (500 for a code this SDK does not know)."""
         code = str(body.get("code", "")) if isinstance(body, Mapping) else ""
         cls = self.by_code.get(code)
-        status = cls.http_status if cls is not None and cls.http_status else 500
-        request_id = response.headers.get("x-request-id", "")
-        return self.build(status, body, request_id=request_id, response=response)
+        return cls.http_status if cls is not None and cls.http_status else 500

@@ -36,6 +36,16 @@ from concord._core.options import (
 )
 from concord._core.raw import RAW_MODE, RawResponse
 from concord._core.sse import AsyncStream, Stream
+from concord._core.ws import (
+    AsyncWebSocketStream,
+    StreamTransport,
+    WebSocketStream,
+    WsTarget,
+    check_transport,
+    open_async,
+    open_sync,
+    ws_url,
+)
 
 T = TypeVar("T")
 Parse = Callable[[Mapping[str, Any]], T]
@@ -58,6 +68,7 @@ class BaseCore:
         max_retries: int = DEFAULT_MAX_RETRIES,
         extra_headers: Mapping[str, str] | None = None,
         log_level: str | None = None,
+        stream_transport: StreamTransport = "websocket",
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -69,6 +80,7 @@ class BaseCore:
         self.user_agent = f"concord-python/{version}"
         self.extra_headers = dict(extra_headers or {})
         self.errors = errors
+        self.stream_transport = check_transport(stream_transport)
         self._sleep_hook: Callable[[float], None] | None = None
 
     def _headers(
@@ -83,6 +95,29 @@ class BaseCore:
         headers.update(self.extra_headers)
         headers.update(options.extra_headers or {})
         return headers
+
+    def _use_websocket(self, options: RequestOptions) -> bool:
+        """Whether a server stream goes over WebSocket (the call's choice, else the client's)."""
+        return check_transport(options.transport or self.stream_transport) == "websocket"
+
+    def _ws_target(
+        self, endpoint: Endpoint, data: Mapping[str, Any], options: RequestOptions
+    ) -> WsTarget:
+        """The socket of a subscription: URL, upgrade headers, connect timeout, subscribe body."""
+        headers = {"X-Request-ID": str(uuid.uuid4())}
+        headers.update(self.credentials.headers())
+        headers.update(self.extra_headers)
+        headers.update(options.extra_headers or {})
+        agent = next((v for k, v in headers.items() if k.lower() == "user-agent"), None)
+        headers = {k: v for k, v in headers.items() if k.lower() != "user-agent"}
+        return WsTarget(
+            url=ws_url(self.base_url),
+            headers=headers,
+            user_agent=agent or self.user_agent,
+            open_timeout=self._timeout(options, stream=True).connect,
+            rpc=endpoint.rpc,
+            request=data,
+        )
 
     def _timeout(self, options: RequestOptions, stream: bool) -> httpx.Timeout:
         if not isinstance(options.timeout, NotGiven):
@@ -189,7 +224,15 @@ class SyncCore(BaseCore):
     def stream(
         self, endpoint: Endpoint, data: Mapping[str, Any], parse: Parse[T], options: RequestOptions
     ) -> Stream[T]:
-        """A server stream over SSE, opened (with retries) when iteration starts."""
+        """A server stream over WebSocket or SSE, opened (with retries) when iteration starts."""
+        if self._use_websocket(options):
+            target = self._ws_target(endpoint, data, options)
+            return WebSocketStream(
+                target,
+                lambda: open_sync(target, self.errors, self.max_retries, self._sleep),
+                parse,
+                self.errors,
+            )
         return Stream(lambda: self._send(endpoint, data, options, stream=True), parse, self.errors)
 
     def _send(
@@ -260,7 +303,15 @@ class AsyncCore(BaseCore):
     def stream(
         self, endpoint: Endpoint, data: Mapping[str, Any], parse: Parse[T], options: RequestOptions
     ) -> AsyncStream[T]:
-        """A server stream over SSE, opened (with retries) when iteration starts."""
+        """A server stream over WebSocket or SSE, opened (with retries) when iteration starts."""
+        if self._use_websocket(options):
+            target = self._ws_target(endpoint, data, options)
+            return AsyncWebSocketStream(
+                target,
+                lambda: open_async(target, self.errors, self.max_retries, self._sleep),
+                parse,
+                self.errors,
+            )
         return AsyncStream(
             lambda: self._send(endpoint, data, options, stream=True), parse, self.errors
         )

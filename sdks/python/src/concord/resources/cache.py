@@ -12,6 +12,7 @@ from concord._core.options import NOT_GIVEN, NotGiven, RequestOptions, Timeout
 from concord._core.raw import async_raw_wrapper, raw_wrapper
 from concord._core.resource import AsyncResource, SyncResource
 from concord._core.sse import AsyncStream, Stream
+from concord._core.ws import StreamTransport
 from concord.models import (
     BatchGetCacheEntriesRequest,
     BatchGetCacheEntriesResponse,
@@ -266,6 +267,7 @@ class CacheResource(SyncResource):
         namespace: str,
         *,
         prefix: str = "",
+        transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> Stream[WatchCacheResponse]:
@@ -280,7 +282,7 @@ class CacheResource(SyncResource):
             _WATCH_CACHE,
             request.to_dict(),
             WatchCacheResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
         )
 
 
@@ -440,6 +442,7 @@ class AsyncCacheResource(AsyncResource):
         namespace: str,
         *,
         prefix: str = "",
+        transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> AsyncStream[WatchCacheResponse]:
@@ -454,7 +457,7 @@ class AsyncCacheResource(AsyncResource):
             _WATCH_CACHE,
             request.to_dict(),
             WatchCacheResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
         )
 
 

@@ -12,6 +12,7 @@ from concord._core.pagination import AsyncPager, SyncPager
 from concord._core.raw import async_raw_wrapper, raw_wrapper
 from concord._core.resource import AsyncResource, SyncResource
 from concord._core.sse import AsyncStream, Stream
+from concord._core.ws import StreamTransport
 from concord.models import (
     DeregisterInstanceRequest,
     DeregisterInstanceResponse,
@@ -256,6 +257,7 @@ class DiscoveryResource(SyncResource):
         self,
         service: str,
         *,
+        transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> Stream[WatchServiceResponse]:
@@ -269,7 +271,7 @@ class DiscoveryResource(SyncResource):
             _WATCH_SERVICE,
             request.to_dict(),
             WatchServiceResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
         )
 
 
@@ -428,6 +430,7 @@ class AsyncDiscoveryResource(AsyncResource):
         self,
         service: str,
         *,
+        transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> AsyncStream[WatchServiceResponse]:
@@ -441,7 +444,7 @@ class AsyncDiscoveryResource(AsyncResource):
             _WATCH_SERVICE,
             request.to_dict(),
             WatchServiceResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
         )
 
 

@@ -12,6 +12,7 @@ from concord._core.pagination import AsyncPager, SyncPager
 from concord._core.raw import async_raw_wrapper, raw_wrapper
 from concord._core.resource import AsyncResource, SyncResource
 from concord._core.sse import AsyncStream, Stream
+from concord._core.ws import StreamTransport
 from concord.models import (
     AppendToStreamRequest,
     AppendToStreamResponse,
@@ -240,6 +241,7 @@ class EventsResource(SyncResource):
         stream: str,
         *,
         from_revision: int | None = None,
+        transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> Stream[SubscribeToStreamResponse]:
@@ -254,7 +256,7 @@ class EventsResource(SyncResource):
             _SUBSCRIBE_TO_STREAM,
             request.to_dict(),
             SubscribeToStreamResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
         )
 
     def subscribe_all(
@@ -262,6 +264,7 @@ class EventsResource(SyncResource):
         *,
         from_position: int | None = None,
         stream_prefix: str = "",
+        transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> Stream[SubscribeToAllResponse]:
@@ -274,7 +277,7 @@ class EventsResource(SyncResource):
             _SUBSCRIBE_TO_ALL,
             request.to_dict(),
             SubscribeToAllResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
         )
 
     def get_metadata(
@@ -450,6 +453,7 @@ class AsyncEventsResource(AsyncResource):
         stream: str,
         *,
         from_revision: int | None = None,
+        transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> AsyncStream[SubscribeToStreamResponse]:
@@ -464,7 +468,7 @@ class AsyncEventsResource(AsyncResource):
             _SUBSCRIBE_TO_STREAM,
             request.to_dict(),
             SubscribeToStreamResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
         )
 
     def subscribe_all(
@@ -472,6 +476,7 @@ class AsyncEventsResource(AsyncResource):
         *,
         from_position: int | None = None,
         stream_prefix: str = "",
+        transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> AsyncStream[SubscribeToAllResponse]:
@@ -484,7 +489,7 @@ class AsyncEventsResource(AsyncResource):
             _SUBSCRIBE_TO_ALL,
             request.to_dict(),
             SubscribeToAllResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
         )
 
     async def get_metadata(

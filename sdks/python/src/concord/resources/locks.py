@@ -12,6 +12,7 @@ from concord._core.pagination import AsyncPager, SyncPager
 from concord._core.raw import async_raw_wrapper, raw_wrapper
 from concord._core.resource import AsyncResource, SyncResource
 from concord._core.sse import AsyncStream, Stream
+from concord._core.ws import StreamTransport
 from concord.models import (
     AcquireLockRequest,
     AcquireLockResponse,
@@ -251,6 +252,7 @@ class LocksResource(SyncResource):
         self,
         *,
         prefix: str = "",
+        transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> Stream[WatchLocksResponse]:
@@ -264,7 +266,7 @@ class LocksResource(SyncResource):
             _WATCH_LOCKS,
             request.to_dict(),
             WatchLocksResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
         )
 
 
@@ -421,6 +423,7 @@ class AsyncLocksResource(AsyncResource):
         self,
         *,
         prefix: str = "",
+        transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> AsyncStream[WatchLocksResponse]:
@@ -434,7 +437,7 @@ class AsyncLocksResource(AsyncResource):
             _WATCH_LOCKS,
             request.to_dict(),
             WatchLocksResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
         )
 
 

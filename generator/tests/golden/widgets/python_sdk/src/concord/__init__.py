@@ -12,6 +12,7 @@ from concord._core.options import NOT_GIVEN, NotGiven, Timeout
 from concord._core.pagination import AsyncPager, SyncPager
 from concord._core.raw import RawResponse
 from concord._core.sse import AsyncStream, ServerSentEvent, Stream
+from concord._core.ws import StreamTransport
 from concord._version import __version__
 from concord.errors import (
     ERRORS,
@@ -23,6 +24,7 @@ from concord.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    SlowConsumerError,
     UnauthenticatedError,
     UnavailableError,
     WidgetConflictError,
@@ -87,7 +89,9 @@ __all__ = [
     "ServerSentEvent",
     "SetWidgetLabelRequest",
     "SetWidgetLabelResponse",
+    "SlowConsumerError",
     "Stream",
+    "StreamTransport",
     "SyncPager",
     "Timeout",
     "UnauthenticatedError",

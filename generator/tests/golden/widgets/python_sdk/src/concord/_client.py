@@ -9,6 +9,7 @@ import httpx
 
 from concord._core.http import AsyncCore, SyncCore
 from concord._core.options import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Timeout
+from concord._core.ws import StreamTransport
 from concord._version import __version__
 from concord.errors import ERRORS
 from concord.resources.widgets import (
@@ -27,7 +28,9 @@ class Concord(SyncCore):
     Credentials come from `api_key=` / `bearer_token=`, else `CONCORD_API_KEY` /
     `CONCORD_BEARER_TOKEN`; the server from `base_url=`, else `CONCORD_BASE_URL`, else
     http://127.0.0.1:8080. Failed calls are retried `max_retries` times (connection errors,
-    408, 429, 5xx) with exponential backoff and jitter, honouring `Retry-After`.
+    408, 429, 5xx) with exponential backoff and jitter, honouring `Retry-After`. Server streams
+    (`watch`, `subscribe`, ...) go over the WebSocket endpoint `/v1/ws` unless
+    `stream_transport="sse"` (or a call's `transport="sse"`) picks Server-Sent Events.
     """
 
     widgets: WidgetsResource
@@ -44,6 +47,7 @@ class Concord(SyncCore):
         extra_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         log_level: str | None = None,
+        stream_transport: StreamTransport = "websocket",
     ) -> None:
         super().__init__(
             version=__version__,
@@ -56,6 +60,7 @@ class Concord(SyncCore):
             extra_headers=extra_headers,
             http_client=http_client,
             log_level=log_level,
+            stream_transport=stream_transport,
         )
         self.widgets = WidgetsResource(self)
         self.with_raw_response = ConcordWithRawResponse(self)
@@ -75,7 +80,9 @@ class AsyncConcord(AsyncCore):
     Credentials come from `api_key=` / `bearer_token=`, else `CONCORD_API_KEY` /
     `CONCORD_BEARER_TOKEN`; the server from `base_url=`, else `CONCORD_BASE_URL`, else
     http://127.0.0.1:8080. Failed calls are retried `max_retries` times (connection errors,
-    408, 429, 5xx) with exponential backoff and jitter, honouring `Retry-After`.
+    408, 429, 5xx) with exponential backoff and jitter, honouring `Retry-After`. Server streams
+    (`watch`, `subscribe`, ...) go over the WebSocket endpoint `/v1/ws` unless
+    `stream_transport="sse"` (or a call's `transport="sse"`) picks Server-Sent Events.
     """
 
     widgets: AsyncWidgetsResource
@@ -92,6 +99,7 @@ class AsyncConcord(AsyncCore):
         extra_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         log_level: str | None = None,
+        stream_transport: StreamTransport = "websocket",
     ) -> None:
         super().__init__(
             version=__version__,
@@ -104,6 +112,7 @@ class AsyncConcord(AsyncCore):
             extra_headers=extra_headers,
             http_client=http_client,
             log_level=log_level,
+            stream_transport=stream_transport,
         )
         self.widgets = AsyncWidgetsResource(self)
         self.with_raw_response = AsyncConcordWithRawResponse(self)

@@ -9,6 +9,7 @@ from concord._core.errors_base import (
     ConcordAPIError,
     ConcordError,
     ErrorRegistry,
+    SlowConsumerError,
 )
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
+    "SlowConsumerError",
     "UnauthenticatedError",
     "UnavailableError",
     "WidgetConflictError",

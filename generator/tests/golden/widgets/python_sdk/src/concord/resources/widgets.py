@@ -12,6 +12,7 @@ from concord._core.pagination import AsyncPager, SyncPager
 from concord._core.raw import async_raw_wrapper, raw_wrapper
 from concord._core.resource import AsyncResource, SyncResource
 from concord._core.sse import AsyncStream, Stream
+from concord._core.ws import StreamTransport
 from concord.models import (
     CreateWidgetRequest,
     CreateWidgetResponse,
@@ -259,6 +260,7 @@ class WidgetsResource(SyncResource):
         self,
         *,
         prefix: str = "",
+        transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> Stream[WatchWidgetsResponse]:
@@ -270,7 +272,7 @@ class WidgetsResource(SyncResource):
             _WATCH_WIDGETS,
             request.to_dict(),
             WatchWidgetsResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
         )
 
     def delete(
@@ -441,6 +443,7 @@ class AsyncWidgetsResource(AsyncResource):
         self,
         *,
         prefix: str = "",
+        transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> AsyncStream[WatchWidgetsResponse]:
@@ -452,7 +455,7 @@ class AsyncWidgetsResource(AsyncResource):
             _WATCH_WIDGETS,
             request.to_dict(),
             WatchWidgetsResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
         )
 
     async def delete(

@@ -1,0 +1,293 @@
+"""WebSocket subscriptions: server streams over the server's `/v1/ws` endpoint.
+
+One socket per subscription. The upgrade request carries the credentials, `User-Agent`,
+`X-Request-ID` and the extra headers; the client sends one `subscribe` message and then reads
+`subscribed` / `message` / `error` / `complete`, answering the server's `ping` with `pong`.
+Everything that is not I/O (URLs, messages, error mapping, retry decisions) lives here as plain
+functions; `WebSocketStream` and `AsyncWebSocketStream` only differ in how they wait.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal, TypeAlias, TypeVar
+
+import httpx
+from websockets.asyncio.client import ClientConnection as AsyncConnection
+from websockets.asyncio.client import connect as async_connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
+from websockets.sync.client import ClientConnection as SyncConnection
+from websockets.sync.client import connect as sync_connect
+
+from concord._core import retries
+from concord._core.errors_base import (
+    APIConnectionError,
+    APITimeoutError,
+    ConcordError,
+    ErrorRegistry,
+    SlowConsumerError,
+)
+from concord._core.logging import logger, redact_headers
+from concord._core.sse import AsyncStream, Stream
+
+T = TypeVar("T")
+StreamTransport: TypeAlias = Literal["websocket", "sse"]
+STREAM_TRANSPORTS: Final = ("websocket", "sse")
+WS_PATH: Final = "/v1/ws"
+SUBSCRIPTION_ID: Final = "s1"
+SLOW_CONSUMER_CLOSE: Final = 4008
+MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
+CLOSE_TIMEOUT: Final = 5.0
+_PONG: Final = json.dumps({"type": "pong"})
+
+
+@dataclass(frozen=True)
+class WsTarget:
+    """Where and how to open one subscription's socket, and what to subscribe to."""
+
+    url: str
+    headers: Mapping[str, str]
+    user_agent: str
+    open_timeout: float | None
+    rpc: str
+    request: Mapping[str, Any]
+
+    def subscribe_message(self) -> str:
+        """The `subscribe` message of this subscription."""
+        message = {"type": "subscribe", "id": SUBSCRIPTION_ID, "rpc": self.rpc}
+        return json.dumps({**message, "request": dict(self.request)}, separators=(",", ":"))
+
+
+def ws_url(base_url: str) -> str:
+    """`ws(s)://host[/prefix]/v1/ws` of an `http(s)://` base URL."""
+    scheme, sep, rest = base_url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https", "ws", "wss"):
+        raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
+    secure = scheme.lower() in ("https", "wss")
+    return ("wss://" if secure else "ws://") + rest.rstrip("/") + WS_PATH
+
+
+def check_transport(value: str) -> StreamTransport:
+    """`value` when it names a stream transport, else ValueError."""
+    if value == "websocket":
+        return "websocket"
+    if value == "sse":
+        return "sse"
+    raise ValueError(f"stream_transport must be one of {STREAM_TRANSPORTS}, not {value!r}")
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one server message asks of the reader: yield `value`, answer a ping, stop, or skip."""
+
+    kind: Literal["message", "ping", "complete", "skip"]
+    value: Any = None
+
+
+def read_step(raw: str | bytes, errors: ErrorRegistry, request_id: str) -> Step:
+    """The step of one server message; an `error` message raises its typed exception."""
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise APIConnectionError(f"malformed WebSocket message: {raw[:200]!r}") from exc
+    if not isinstance(data, dict):
+        raise APIConnectionError(f"malformed WebSocket message: {raw[:200]!r}")
+    kind = data.get("type")
+    if kind == "message":
+        message = data.get("message")
+        return Step("message", message if isinstance(message, Mapping) else {})
+    if kind == "error":
+        raise errors.from_message(data.get("error"), request_id)
+    if kind == "ping":
+        return Step("ping")
+    if kind == "complete":
+        return Step("complete")
+    return Step("skip")  # subscribed, pong, authenticated, and types of newer servers
+
+
+def closed_error(exc: ConnectionClosed) -> ConcordError:
+    """The SDK error of a socket the server closed before the stream completed."""
+    frame = exc.rcvd
+    code = frame.code if frame is not None else 1006
+    reason = frame.reason if frame is not None else ""
+    if code == SLOW_CONSUMER_CLOSE:
+        return SlowConsumerError(close_code=code, reason=reason)
+    detail = f"code {code}" + (f": {reason}" if reason else "")
+    return APIConnectionError(f"WebSocket closed before the stream completed ({detail})")
+
+
+def connect_delay(
+    exc: Exception, target: WsTarget, errors: ErrorRegistry, attempt: int, max_retries: int
+) -> float:
+    """Delay before retrying a failed upgrade, or raise the SDK error of the failure."""
+    logger.info("WebSocket %s failed: %r", target.url, exc)
+    retry = attempt < max_retries and not isinstance(exc, InvalidURI)
+    if isinstance(exc, InvalidStatus):
+        status = exc.response.status_code
+        headers = httpx.Headers(list(exc.response.headers.raw_items()))
+        if retry and retries.is_retryable_status(status):
+            return retries.retry_delay(attempt, headers)
+        raise _status_error(exc, errors, target) from exc
+    if retry and not isinstance(exc, WebSocketException):
+        return retries.backoff(attempt)
+    if isinstance(exc, TimeoutError):
+        raise APITimeoutError("WebSocket connect timed out") from exc
+    raise APIConnectionError(f"WebSocket connection error: {exc}") from exc
+
+
+def _status_error(exc: InvalidStatus, errors: ErrorRegistry, target: WsTarget) -> ConcordError:
+    response = exc.response
+    try:
+        body: Any = json.loads(response.body or b"")
+    except ValueError:
+        body = None
+    request_id = response.headers.get("x-request-id", "") or _request_id(target)
+    return errors.build(response.status_code, body, request_id=request_id)
+
+
+def _request_id(target: WsTarget) -> str:
+    return next((v for k, v in target.headers.items() if k.lower() == "x-request-id"), "")
+
+
+def open_sync(
+    target: WsTarget, errors: ErrorRegistry, max_retries: int, sleep: Callable[[float], None]
+) -> SyncConnection:
+    """A connected socket (upgrade retried like a call), or the SDK error of the failure."""
+    attempt = 0
+    while True:
+        _log_open(target, attempt)
+        try:
+            return sync_connect(
+                target.url,
+                additional_headers=dict(target.headers),
+                user_agent_header=target.user_agent,
+                open_timeout=target.open_timeout,
+                close_timeout=CLOSE_TIMEOUT,
+                max_size=MAX_MESSAGE_BYTES,
+            )
+        except (OSError, WebSocketException) as exc:
+            sleep(connect_delay(exc, target, errors, attempt, max_retries))
+            attempt += 1
+
+
+async def open_async(
+    target: WsTarget,
+    errors: ErrorRegistry,
+    max_retries: int,
+    sleep: Callable[[float], Awaitable[None]],
+) -> AsyncConnection:
+    """A connected asyncio socket (upgrade retried like a call), or the SDK error."""
+    attempt = 0
+    while True:
+        _log_open(target, attempt)
+        try:
+            return await async_connect(
+                target.url,
+                additional_headers=dict(target.headers),
+                user_agent_header=target.user_agent,
+                open_timeout=target.open_timeout,
+                close_timeout=CLOSE_TIMEOUT,
+                max_size=MAX_MESSAGE_BYTES,
+            )
+        except (OSError, WebSocketException) as exc:
+            await sleep(connect_delay(exc, target, errors, attempt, max_retries))
+            attempt += 1
+
+
+def _log_open(target: WsTarget, attempt: int) -> None:
+    logger.debug(
+        "WebSocket %s %s attempt=%d headers=%s",
+        target.url,
+        target.rpc,
+        attempt + 1,
+        redact_headers(list(target.headers.items())),
+    )
+
+
+class WebSocketStream(Stream[T]):
+    """Messages of a server stream over WebSocket; iterating connects, leaving the loop closes."""
+
+    def __init__(
+        self,
+        target: WsTarget,
+        open_socket: Callable[[], SyncConnection],
+        parse: Callable[[Mapping[str, Any]], T],
+        errors: ErrorRegistry,
+    ) -> None:
+        self._target = target
+        self._open_socket = open_socket
+        self._parse = parse
+        self._errors = errors
+        self._socket: SyncConnection | None = None
+        self._closing = False
+
+    def __iter__(self) -> Iterator[T]:
+        self._closing = False
+        with self._open_socket() as socket:  # the context manager use websockets asks for
+            self._socket = socket
+            try:
+                socket.send(self._target.subscribe_message())
+                while True:
+                    step = read_step(socket.recv(), self._errors, _request_id(self._target))
+                    if step.kind == "message":
+                        yield self._parse(step.value)
+                    elif step.kind == "ping":
+                        socket.send(_PONG)
+                    elif step.kind == "complete":
+                        return
+            except ConnectionClosed as exc:
+                if not self._closing:
+                    raise closed_error(exc) from exc
+            finally:
+                self.close()
+
+    def close(self) -> None:
+        """Close the socket (idempotent; safe from another thread)."""
+        self._closing = True
+        if self._socket is not None:
+            self._socket.close()
+
+
+class AsyncWebSocketStream(AsyncStream[T]):
+    """Messages of a server stream over WebSocket for `async for`; `aclose()` closes it."""
+
+    def __init__(
+        self,
+        target: WsTarget,
+        open_socket: Callable[[], Awaitable[AsyncConnection]],
+        parse: Callable[[Mapping[str, Any]], T],
+        errors: ErrorRegistry,
+    ) -> None:
+        self._target = target
+        self._open_socket = open_socket
+        self._parse = parse
+        self._errors = errors
+        self._socket: AsyncConnection | None = None
+        self._closing = False
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        self._closing = False
+        socket = self._socket = await self._open_socket()
+        try:
+            await socket.send(self._target.subscribe_message())
+            while True:
+                step = read_step(await socket.recv(), self._errors, _request_id(self._target))
+                if step.kind == "message":
+                    yield self._parse(step.value)
+                elif step.kind == "ping":
+                    await socket.send(_PONG)
+                elif step.kind == "complete":
+                    return
+        except ConnectionClosed as exc:
+            if not self._closing:
+                raise closed_error(exc) from exc
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the socket (idempotent)."""
+        self._closing = True
+        if self._socket is not None:
+            await self._socket.close()
