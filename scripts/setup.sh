@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything Concord's build needs. Idempotent and fast when already done.
 #
-#   scripts/setup.sh python   # .venv (+ generator/server editable) and the npm tools (buf)
+#   scripts/setup.sh python   # .venv (+ generator/server editable), npm tools (buf), Go protoc plugins
 #   scripts/setup.sh tools    # only the npm tools (buf)
 #   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck
 #   scripts/setup.sh all      # apt + python (default)
@@ -167,6 +167,36 @@ setup_npm() {
   log "$TAG" "npm: buf $("$TOOLS/node_modules/.bin/buf" --version) installed in $(elapsed "$t0")"
 }
 
+# ---------------------------------------------------------------- Go protoc plugins
+# protoc-gen-go and protoc-gen-go-grpc for concord-gen's go_grpc target, pinned, from the Go
+# module proxy into tools/go-bin (gitignored). Skipped without a Go toolchain.
+GO_BIN="$TOOLS/go-bin"
+GO_PLUGINS=(
+  google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+  google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+)
+
+setup_go_tools() {
+  local t0=$SECONDS want have="" stamp="$GO_BIN/.concord-install-stamp"
+  if ! command -v go >/dev/null 2>&1; then
+    log "$TAG" "go: no Go toolchain, protoc-gen-go not installed (the go_grpc target needs it)"
+    return
+  fi
+  want="${GO_PLUGINS[*]}"
+  [[ -f $stamp ]] && have="$(cat "$stamp")"
+  if [[ $want == "$have" && -x $GO_BIN/protoc-gen-go && -x $GO_BIN/protoc-gen-go-grpc && ${CONCORD_FORCE_INSTALL:-0} != 1 ]]; then
+    log "$TAG" "go: tools/go-bin up to date"
+    return
+  fi
+  mkdir -p "$GO_BIN"
+  local plugin
+  for plugin in "${GO_PLUGINS[@]}"; do # one module per `go install`
+    GOBIN="$GO_BIN" go install "$plugin" >&2 || die "$TAG" "go install $plugin failed"
+  done
+  printf '%s\n' "$want" >"$stamp"
+  log "$TAG" "go: protoc plugins installed in tools/go-bin in $(elapsed "$t0")"
+}
+
 # ---------------------------------------------------------------- main
 usage() {
   sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
@@ -175,10 +205,10 @@ usage() {
 main() {
   local what="${1:-all}" t0=$SECONDS
   case "$what" in
-    python) setup_python; setup_npm ;;
+    python) setup_python; setup_npm; setup_go_tools ;;
     tools) setup_npm ;;
     apt) setup_apt ;;
-    all) setup_apt; setup_python; setup_npm ;;
+    all) setup_apt; setup_python; setup_npm; setup_go_tools ;;
     -h | --help | help) usage; return ;;
     *) usage >&2; die "$TAG" "unknown part '$what'" ;;
   esac

@@ -30,6 +30,9 @@ type operation struct {
 	query      url.Values
 	body       any // JSON body; nil for none
 	idempotent bool
+	service    string         // the contract's service, e.g. "concord.v1.LockService"
+	params     any            // the request's fields besides the path (for a Transport)
+	pathArgs   map[string]any // the path parameters by field name (for a Transport)
 }
 
 // errEmptyPathParam is returned before any request when a path parameter is empty.
@@ -40,12 +43,19 @@ func errEmptyPathParam(rpc, name string) error {
 // call runs a unary operation and decodes the answer into out.
 func (c *core) call(ctx context.Context, op *operation, out any, opts []RequestOption) error {
 	rc := c.requestConfig(opts)
-	resp, body, err := c.run(ctx, op, rc, false)
+	var body []byte
+	var err error
+	if c.transport != nil {
+		body, err = c.callVia(ctx, op, rc)
+	} else {
+		var resp *http.Response
+		resp, body, err = c.run(ctx, op, rc, false)
+		if err == nil && rc.responseInto != nil {
+			*rc.responseInto = resp
+		}
+	}
 	if err != nil {
 		return err
-	}
-	if rc.responseInto != nil {
-		*rc.responseInto = resp
 	}
 	if out == nil || len(bytes.TrimSpace(body)) == 0 {
 		return nil
@@ -162,6 +172,12 @@ func (c *core) newRequest(ctx context.Context, op *operation, rc *requestConfig,
 	if payload != nil {
 		h.Set("Content-Type", "application/json")
 	}
+	c.setCallHeaders(h, rc)
+	return req, nil
+}
+
+// setCallHeaders sets the credentials, the Idempotency-Key and the client's and call's headers.
+func (c *core) setCallHeaders(h http.Header, rc *requestConfig) {
 	if c.bearerToken != "" {
 		h.Set("Authorization", "Bearer "+c.bearerToken)
 	} else if c.apiKey != "" {
@@ -176,7 +192,6 @@ func (c *core) newRequest(ctx context.Context, op *operation, rc *requestConfig,
 	for k, vs := range rc.headers {
 		h[k] = append([]string(nil), vs...)
 	}
-	return req, nil
 }
 
 // ConnectionError is a call that got no HTTP answer: the connection failed, broke, or the

@@ -40,6 +40,7 @@ type clientConfig struct {
 	logger         *slog.Logger
 	initialBackoff time.Duration
 	maxBackoff     time.Duration
+	transport      Transport
 }
 
 // WithBaseURL sets the server's URL, e.g. "https://concord.example.com" (a path prefix is kept).

@@ -27,6 +27,8 @@ func (s *AuthService) CreateAPIKey(ctx context.Context, params *CreateAPIKeyPara
 		method:     "POST",
 		path:       "/v1/apiKeys",
 		idempotent: false,
+		service:    "concord.v1.AuthService",
+		params:     params,
 		body:       params,
 	}
 	out := &CreateAPIKeyResponse{}
@@ -51,6 +53,8 @@ func (s *AuthService) ListAPIKeysPage(ctx context.Context, params *ListAPIKeysPa
 		method:     "GET",
 		path:       "/v1/apiKeys",
 		idempotent: true,
+		service:    "concord.v1.AuthService",
+		params:     params,
 	}
 	q := url.Values{}
 	addQuery(q, "subject", params.Subject)
@@ -96,6 +100,8 @@ func (s *AuthService) GetAPIKey(ctx context.Context, keyID string, opts ...Reque
 		method:     "GET",
 		path:       "/v1/apiKeys/" + url.PathEscape(keyID),
 		idempotent: true,
+		service:    "concord.v1.AuthService",
+		pathArgs:   map[string]any{"key_id": keyID},
 	}
 	out := &GetAPIKeyResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -116,6 +122,8 @@ func (s *AuthService) RevokeAPIKey(ctx context.Context, keyID string, opts ...Re
 		method:     "DELETE",
 		path:       "/v1/apiKeys/" + url.PathEscape(keyID),
 		idempotent: true,
+		service:    "concord.v1.AuthService",
+		pathArgs:   map[string]any{"key_id": keyID},
 	}
 	out := &RevokeAPIKeyResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -136,6 +144,8 @@ func (s *AuthService) IssueToken(ctx context.Context, params *IssueTokenParams, 
 		method:     "POST",
 		path:       "/v1/auth/token",
 		idempotent: false,
+		service:    "concord.v1.AuthService",
+		params:     params,
 		body:       params,
 	}
 	out := &IssueTokenResponse{}
@@ -154,6 +164,7 @@ func (s *AuthService) Whoami(ctx context.Context, opts ...RequestOption) (*WhoAm
 		method:     "GET",
 		path:       "/v1/auth/whoami",
 		idempotent: true,
+		service:    "concord.v1.AuthService",
 	}
 	out := &WhoAmIResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -183,6 +194,8 @@ func (s *CacheService) Get(ctx context.Context, namespace string, key string, op
 		method:     "GET",
 		path:       "/v1/cache/" + url.PathEscape(namespace) + "/entries/" + url.PathEscape(key),
 		idempotent: true,
+		service:    "concord.v1.CacheService",
+		pathArgs:   map[string]any{"namespace": namespace, "key": key},
 	}
 	out := &GetCacheEntryResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -210,6 +223,9 @@ func (s *CacheService) Set(ctx context.Context, namespace string, key string, pa
 		method:     "PUT",
 		path:       "/v1/cache/" + url.PathEscape(namespace) + "/entries/" + url.PathEscape(key),
 		idempotent: true,
+		service:    "concord.v1.CacheService",
+		params:     params,
+		pathArgs:   map[string]any{"namespace": namespace, "key": key},
 		body:       params,
 	}
 	out := &SetCacheEntryResponse{}
@@ -237,6 +253,9 @@ func (s *CacheService) Delete(ctx context.Context, namespace string, key string,
 		method:     "DELETE",
 		path:       "/v1/cache/" + url.PathEscape(namespace) + "/entries/" + url.PathEscape(key),
 		idempotent: true,
+		service:    "concord.v1.CacheService",
+		params:     params,
+		pathArgs:   map[string]any{"namespace": namespace, "key": key},
 	}
 	q := url.Values{}
 	addQuery(q, "if_match", params.IfMatch)
@@ -263,6 +282,9 @@ func (s *CacheService) BatchGet(ctx context.Context, namespace string, params *B
 		method:     "POST",
 		path:       "/v1/cache/" + url.PathEscape(namespace) + "/entries:batchGet",
 		idempotent: true,
+		service:    "concord.v1.CacheService",
+		params:     params,
+		pathArgs:   map[string]any{"namespace": namespace},
 		body:       params,
 	}
 	out := &BatchGetCacheEntriesResponse{}
@@ -287,6 +309,9 @@ func (s *CacheService) BatchSet(ctx context.Context, namespace string, params *B
 		method:     "POST",
 		path:       "/v1/cache/" + url.PathEscape(namespace) + "/entries:batchSet",
 		idempotent: true,
+		service:    "concord.v1.CacheService",
+		params:     params,
+		pathArgs:   map[string]any{"namespace": namespace},
 		body:       params,
 	}
 	out := &BatchSetCacheEntriesResponse{}
@@ -311,6 +336,9 @@ func (s *CacheService) DeleteByPrefix(ctx context.Context, namespace string, par
 		method:     "POST",
 		path:       "/v1/cache/" + url.PathEscape(namespace) + "/entries:deleteByPrefix",
 		idempotent: true,
+		service:    "concord.v1.CacheService",
+		params:     params,
+		pathArgs:   map[string]any{"namespace": namespace},
 		body:       params,
 	}
 	out := &DeleteCacheEntriesByPrefixResponse{}
@@ -338,6 +366,9 @@ func (s *CacheService) Watch(ctx context.Context, namespace string, params *Watc
 		method:     "GET",
 		path:       "/v1/cache/" + url.PathEscape(namespace) + ":watch",
 		idempotent: true,
+		service:    "concord.v1.CacheService",
+		params:     params,
+		pathArgs:   map[string]any{"namespace": namespace},
 	}
 	q := url.Values{}
 	addQuery(q, "prefix", params.Prefix)
@@ -369,6 +400,9 @@ func (s *DiscoveryService) Register(ctx context.Context, service string, instanc
 		method:     "PUT",
 		path:       "/v1/services/" + url.PathEscape(service) + "/instances/" + url.PathEscape(instanceID),
 		idempotent: true,
+		service:    "concord.v1.DiscoveryService",
+		params:     params,
+		pathArgs:   map[string]any{"service": service, "instance_id": instanceID},
 		body:       params,
 	}
 	out := &RegisterInstanceResponse{}
@@ -396,6 +430,9 @@ func (s *DiscoveryService) Heartbeat(ctx context.Context, service string, instan
 		method:     "POST",
 		path:       "/v1/services/" + url.PathEscape(service) + "/instances/" + url.PathEscape(instanceID) + ":heartbeat",
 		idempotent: true,
+		service:    "concord.v1.DiscoveryService",
+		params:     params,
+		pathArgs:   map[string]any{"service": service, "instance_id": instanceID},
 		body:       params,
 	}
 	out := &HeartbeatResponse{}
@@ -420,6 +457,8 @@ func (s *DiscoveryService) Deregister(ctx context.Context, service string, insta
 		method:     "DELETE",
 		path:       "/v1/services/" + url.PathEscape(service) + "/instances/" + url.PathEscape(instanceID),
 		idempotent: true,
+		service:    "concord.v1.DiscoveryService",
+		pathArgs:   map[string]any{"service": service, "instance_id": instanceID},
 	}
 	out := &DeregisterInstanceResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -446,6 +485,9 @@ func (s *DiscoveryService) ListInstancesPage(ctx context.Context, service string
 		method:     "GET",
 		path:       "/v1/services/" + url.PathEscape(service) + "/instances",
 		idempotent: true,
+		service:    "concord.v1.DiscoveryService",
+		params:     params,
+		pathArgs:   map[string]any{"service": service},
 	}
 	q := url.Values{}
 	addQueryList(q, "tags", params.Tags)
@@ -495,6 +537,8 @@ func (s *DiscoveryService) ListServicesPage(ctx context.Context, params *ListSer
 		method:     "GET",
 		path:       "/v1/services",
 		idempotent: true,
+		service:    "concord.v1.DiscoveryService",
+		params:     params,
 	}
 	q := url.Values{}
 	addQuery(q, "page_size", params.PageSize)
@@ -543,6 +587,8 @@ func (s *DiscoveryService) Watch(ctx context.Context, service string, opts ...Re
 		method:     "GET",
 		path:       "/v1/services/" + url.PathEscape(service) + ":watch",
 		idempotent: true,
+		service:    "concord.v1.DiscoveryService",
+		pathArgs:   map[string]any{"service": service},
 	}
 	return openStream[WatchServiceResponse](ctx, s.core, op, opts)
 }
@@ -569,6 +615,9 @@ func (s *EventService) Append(ctx context.Context, stream string, params *Append
 		method:     "POST",
 		path:       "/v1/streams/" + url.PathEscape(stream) + ":append",
 		idempotent: true,
+		service:    "concord.v1.EventService",
+		params:     params,
+		pathArgs:   map[string]any{"stream": stream},
 		body:       params,
 	}
 	out := &AppendToStreamResponse{}
@@ -597,6 +646,9 @@ func (s *EventService) ReadPage(ctx context.Context, stream string, params *Read
 		method:     "GET",
 		path:       "/v1/streams/" + url.PathEscape(stream) + "/events",
 		idempotent: true,
+		service:    "concord.v1.EventService",
+		params:     params,
+		pathArgs:   map[string]any{"stream": stream},
 	}
 	q := url.Values{}
 	addQuery(q, "direction", params.Direction)
@@ -647,6 +699,8 @@ func (s *EventService) ReadAllPage(ctx context.Context, params *ReadAllParams, o
 		method:     "GET",
 		path:       "/v1/events",
 		idempotent: true,
+		service:    "concord.v1.EventService",
+		params:     params,
 	}
 	q := url.Values{}
 	addQuery(q, "direction", params.Direction)
@@ -700,6 +754,9 @@ func (s *EventService) Subscribe(ctx context.Context, stream string, params *Sub
 		method:     "GET",
 		path:       "/v1/streams/" + url.PathEscape(stream) + ":subscribe",
 		idempotent: true,
+		service:    "concord.v1.EventService",
+		params:     params,
+		pathArgs:   map[string]any{"stream": stream},
 	}
 	q := url.Values{}
 	addQueryPtr(q, "from_revision", params.FromRevision)
@@ -722,6 +779,8 @@ func (s *EventService) SubscribeAll(ctx context.Context, params *SubscribeToAllP
 		method:     "GET",
 		path:       "/v1/events:subscribe",
 		idempotent: true,
+		service:    "concord.v1.EventService",
+		params:     params,
 	}
 	q := url.Values{}
 	addQueryPtr(q, "from_position", params.FromPosition)
@@ -742,6 +801,8 @@ func (s *EventService) GetMetadata(ctx context.Context, stream string, opts ...R
 		method:     "GET",
 		path:       "/v1/streams/" + url.PathEscape(stream) + "/metadata",
 		idempotent: true,
+		service:    "concord.v1.EventService",
+		pathArgs:   map[string]any{"stream": stream},
 	}
 	out := &GetStreamMetadataResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -765,6 +826,9 @@ func (s *EventService) SetMetadata(ctx context.Context, stream string, params *S
 		method:     "PUT",
 		path:       "/v1/streams/" + url.PathEscape(stream) + "/metadata",
 		idempotent: true,
+		service:    "concord.v1.EventService",
+		params:     params,
+		pathArgs:   map[string]any{"stream": stream},
 		body:       params,
 	}
 	out := &SetStreamMetadataResponse{}
@@ -790,6 +854,9 @@ func (s *EventService) DeleteStream(ctx context.Context, stream string, params *
 		method:     "DELETE",
 		path:       "/v1/streams/" + url.PathEscape(stream),
 		idempotent: true,
+		service:    "concord.v1.EventService",
+		params:     params,
+		pathArgs:   map[string]any{"stream": stream},
 	}
 	q := url.Values{}
 	addQueryPtr(q, "expected_revision", params.ExpectedRevision)
@@ -815,6 +882,7 @@ func (s *HealthService) Live(ctx context.Context, opts ...RequestOption) (*GetLi
 		method:     "GET",
 		path:       "/v1/health/live",
 		idempotent: true,
+		service:    "concord.v1.HealthService",
 	}
 	out := &GetLivenessResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -832,6 +900,7 @@ func (s *HealthService) Ready(ctx context.Context, opts ...RequestOption) (*GetR
 		method:     "GET",
 		path:       "/v1/health/ready",
 		idempotent: true,
+		service:    "concord.v1.HealthService",
 	}
 	out := &GetReadinessResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -864,6 +933,9 @@ func (s *LockService) Acquire(ctx context.Context, name string, params *AcquireL
 		method:     "POST",
 		path:       "/v1/locks/" + url.PathEscape(name) + ":acquire",
 		idempotent: false,
+		service:    "concord.v1.LockService",
+		params:     params,
+		pathArgs:   map[string]any{"name": name},
 		body:       params,
 	}
 	out := &AcquireLockResponse{}
@@ -889,6 +961,9 @@ func (s *LockService) Renew(ctx context.Context, name string, params *RenewLockP
 		method:     "POST",
 		path:       "/v1/locks/" + url.PathEscape(name) + ":renew",
 		idempotent: false,
+		service:    "concord.v1.LockService",
+		params:     params,
+		pathArgs:   map[string]any{"name": name},
 		body:       params,
 	}
 	out := &RenewLockResponse{}
@@ -913,6 +988,9 @@ func (s *LockService) Release(ctx context.Context, name string, params *ReleaseL
 		method:     "POST",
 		path:       "/v1/locks/" + url.PathEscape(name) + ":release",
 		idempotent: false,
+		service:    "concord.v1.LockService",
+		params:     params,
+		pathArgs:   map[string]any{"name": name},
 		body:       params,
 	}
 	out := &ReleaseLockResponse{}
@@ -934,6 +1012,8 @@ func (s *LockService) Get(ctx context.Context, name string, opts ...RequestOptio
 		method:     "GET",
 		path:       "/v1/locks/" + url.PathEscape(name),
 		idempotent: true,
+		service:    "concord.v1.LockService",
+		pathArgs:   map[string]any{"name": name},
 	}
 	out := &GetLockResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -957,6 +1037,8 @@ func (s *LockService) ListPage(ctx context.Context, params *ListLocksParams, opt
 		method:     "GET",
 		path:       "/v1/locks",
 		idempotent: true,
+		service:    "concord.v1.LockService",
+		params:     params,
 	}
 	q := url.Values{}
 	addQuery(q, "prefix", params.Prefix)
@@ -1005,6 +1087,8 @@ func (s *LockService) Watch(ctx context.Context, params *WatchLocksParams, opts 
 		method:     "GET",
 		path:       "/v1/locks:watch",
 		idempotent: true,
+		service:    "concord.v1.LockService",
+		params:     params,
 	}
 	q := url.Values{}
 	addQuery(q, "prefix", params.Prefix)
@@ -1031,6 +1115,8 @@ func (s *RBACService) CreateRole(ctx context.Context, params *CreateRoleParams, 
 		method:     "POST",
 		path:       "/v1/roles",
 		idempotent: false,
+		service:    "concord.v1.RbacService",
+		params:     params,
 		body:       params,
 	}
 	out := &CreateRoleResponse{}
@@ -1052,6 +1138,8 @@ func (s *RBACService) GetRole(ctx context.Context, name string, opts ...RequestO
 		method:     "GET",
 		path:       "/v1/roles/" + url.PathEscape(name),
 		idempotent: true,
+		service:    "concord.v1.RbacService",
+		pathArgs:   map[string]any{"name": name},
 	}
 	out := &GetRoleResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -1075,6 +1163,8 @@ func (s *RBACService) ListRolesPage(ctx context.Context, params *ListRolesParams
 		method:     "GET",
 		path:       "/v1/roles",
 		idempotent: true,
+		service:    "concord.v1.RbacService",
+		params:     params,
 	}
 	q := url.Values{}
 	addQuery(q, "page_size", params.PageSize)
@@ -1122,6 +1212,9 @@ func (s *RBACService) UpdateRole(ctx context.Context, name string, params *Updat
 		method:     "PUT",
 		path:       "/v1/roles/" + url.PathEscape(name),
 		idempotent: true,
+		service:    "concord.v1.RbacService",
+		params:     params,
+		pathArgs:   map[string]any{"name": name},
 		body:       params,
 	}
 	out := &UpdateRoleResponse{}
@@ -1143,6 +1236,8 @@ func (s *RBACService) DeleteRole(ctx context.Context, name string, opts ...Reque
 		method:     "DELETE",
 		path:       "/v1/roles/" + url.PathEscape(name),
 		idempotent: true,
+		service:    "concord.v1.RbacService",
+		pathArgs:   map[string]any{"name": name},
 	}
 	out := &DeleteRoleResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -1163,6 +1258,8 @@ func (s *RBACService) CreateBinding(ctx context.Context, params *CreateRoleBindi
 		method:     "POST",
 		path:       "/v1/roleBindings",
 		idempotent: false,
+		service:    "concord.v1.RbacService",
+		params:     params,
 		body:       params,
 	}
 	out := &CreateRoleBindingResponse{}
@@ -1187,6 +1284,8 @@ func (s *RBACService) ListBindingsPage(ctx context.Context, params *ListRoleBind
 		method:     "GET",
 		path:       "/v1/roleBindings",
 		idempotent: true,
+		service:    "concord.v1.RbacService",
+		params:     params,
 	}
 	q := url.Values{}
 	addQuery(q, "subject", params.Subject)
@@ -1233,6 +1332,8 @@ func (s *RBACService) DeleteBinding(ctx context.Context, bindingID string, opts 
 		method:     "DELETE",
 		path:       "/v1/roleBindings/" + url.PathEscape(bindingID),
 		idempotent: true,
+		service:    "concord.v1.RbacService",
+		pathArgs:   map[string]any{"binding_id": bindingID},
 	}
 	out := &DeleteRoleBindingResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -1253,6 +1354,8 @@ func (s *RBACService) CheckPermission(ctx context.Context, params *CheckPermissi
 		method:     "POST",
 		path:       "/v1/permissions:check",
 		idempotent: true,
+		service:    "concord.v1.RbacService",
+		params:     params,
 		body:       params,
 	}
 	out := &CheckPermissionResponse{}
@@ -1284,6 +1387,8 @@ func (s *SagaService) Start(ctx context.Context, params *StartSagaParams, opts .
 		method:     "POST",
 		path:       "/v1/sagas",
 		idempotent: true,
+		service:    "concord.v1.SagaService",
+		params:     params,
 		body:       params,
 	}
 	out := &StartSagaResponse{}
@@ -1305,6 +1410,8 @@ func (s *SagaService) Get(ctx context.Context, sagaID string, opts ...RequestOpt
 		method:     "GET",
 		path:       "/v1/sagas/" + url.PathEscape(sagaID),
 		idempotent: true,
+		service:    "concord.v1.SagaService",
+		pathArgs:   map[string]any{"saga_id": sagaID},
 	}
 	out := &GetSagaResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -1328,6 +1435,8 @@ func (s *SagaService) ListPage(ctx context.Context, params *ListSagasParams, opt
 		method:     "GET",
 		path:       "/v1/sagas",
 		idempotent: true,
+		service:    "concord.v1.SagaService",
+		params:     params,
 	}
 	q := url.Values{}
 	addQuery(q, "state", params.State)
@@ -1378,6 +1487,9 @@ func (s *SagaService) Cancel(ctx context.Context, sagaID string, params *CancelS
 		method:     "POST",
 		path:       "/v1/sagas/" + url.PathEscape(sagaID) + ":cancel",
 		idempotent: true,
+		service:    "concord.v1.SagaService",
+		params:     params,
+		pathArgs:   map[string]any{"saga_id": sagaID},
 		body:       params,
 	}
 	out := &CancelSagaResponse{}
@@ -1401,6 +1513,8 @@ func (s *SagaService) PollTasks(ctx context.Context, params *PollTasksParams, op
 		method:     "POST",
 		path:       "/v1/tasks:poll",
 		idempotent: false,
+		service:    "concord.v1.SagaService",
+		params:     params,
 		body:       params,
 	}
 	out := &PollTasksResponse{}
@@ -1425,6 +1539,9 @@ func (s *SagaService) HeartbeatTask(ctx context.Context, taskID string, params *
 		method:     "POST",
 		path:       "/v1/tasks/" + url.PathEscape(taskID) + ":heartbeat",
 		idempotent: true,
+		service:    "concord.v1.SagaService",
+		params:     params,
+		pathArgs:   map[string]any{"task_id": taskID},
 		body:       params,
 	}
 	out := &HeartbeatTaskResponse{}
@@ -1449,6 +1566,9 @@ func (s *SagaService) CompleteTask(ctx context.Context, taskID string, params *C
 		method:     "POST",
 		path:       "/v1/tasks/" + url.PathEscape(taskID) + ":complete",
 		idempotent: true,
+		service:    "concord.v1.SagaService",
+		params:     params,
+		pathArgs:   map[string]any{"task_id": taskID},
 		body:       params,
 	}
 	out := &CompleteTaskResponse{}
@@ -1474,6 +1594,9 @@ func (s *SagaService) FailTask(ctx context.Context, taskID string, params *FailT
 		method:     "POST",
 		path:       "/v1/tasks/" + url.PathEscape(taskID) + ":fail",
 		idempotent: true,
+		service:    "concord.v1.SagaService",
+		params:     params,
+		pathArgs:   map[string]any{"task_id": taskID},
 		body:       params,
 	}
 	out := &FailTaskResponse{}

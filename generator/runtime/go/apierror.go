@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // APIError is an error answer of the server: the catalogue code with its HTTP status, message,
@@ -31,6 +32,9 @@ type APIError struct {
 	Response *http.Response
 	// Op is the RPC that failed, e.g. "AcquireLock".
 	Op string
+	// RetryAfter is the delay before a retry that the server asked for (0 when it did not);
+	// set by a Transport (over HTTP, read the Response's Retry-After header).
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {

@@ -24,8 +24,13 @@ func (c *core) retryDelay(ctx context.Context, op *operation, rc *requestConfig,
 		return 0, false
 	}
 	var connErr *ConnectionError
+	var apiErr *APIError
 	switch {
 	case errors.As(err, &connErr):
+	case resp == nil && errors.As(err, &apiErr) && apiErr.Code.Retryable(): // from a Transport
+		if d, ok := retryAfterOf(err); ok {
+			return d, true
+		}
 	case resp != nil && retryableStatus(resp.StatusCode):
 		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			return d, true

@@ -30,8 +30,7 @@ const maxEventSize = 16 << 20
 // concurrent use, except Close, which may be called from another goroutine.
 type Stream[T any] struct {
 	op      string
-	body    io.ReadCloser
-	reader  *sseReader
+	source  streamSource
 	current T
 	err     error
 	once    sync.Once
@@ -42,6 +41,9 @@ type Stream[T any] struct {
 // Stream once the server answered 200.
 func openStream[T any](ctx context.Context, c *core, op *operation, opts []RequestOption) (*Stream[T], error) {
 	rc := c.requestConfig(opts)
+	if c.transport != nil {
+		return openStreamVia[T](ctx, c, op, rc)
+	}
 	resp, _, err := c.run(ctx, op, rc, true)
 	if err != nil {
 		return nil, err
@@ -52,8 +54,24 @@ func openStream[T any](ctx context.Context, c *core, op *operation, opts []Reque
 	return newStream[T](op.name, resp.Body), nil
 }
 
+// streamSource yields a stream's events: Server-Sent Events, or a Transport's messages.
+type streamSource interface {
+	next() (sseEvent, error)
+	Close() error
+}
+
+// sseSource reads Server-Sent Events from an HTTP answer's body.
+type sseSource struct {
+	io.Closer
+	*sseReader
+}
+
 func newStream[T any](op string, body io.ReadCloser) *Stream[T] {
-	return &Stream[T]{op: op, body: body, reader: newSSEReader(body), closed: make(chan struct{})}
+	return newStreamFrom[T](op, sseSource{Closer: body, sseReader: newSSEReader(body)})
+}
+
+func newStreamFrom[T any](op string, source streamSource) *Stream[T] {
+	return &Stream[T]{op: op, source: source, closed: make(chan struct{})}
 }
 
 // Next waits for the next message and reports whether there is one. It returns false at the
@@ -63,9 +81,14 @@ func (s *Stream[T]) Next() bool {
 		return false
 	}
 	for {
-		event, err := s.reader.next()
+		event, err := s.source.next()
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !s.isClosed() {
+			var failure *streamFailure
+			switch {
+			case errors.Is(err, io.EOF) || s.isClosed():
+			case errors.As(err, &failure):
+				s.err = failure.err
+			default:
 				s.err = &ConnectionError{Op: s.op, Err: err}
 			}
 			s.Close()
@@ -103,7 +126,7 @@ func (s *Stream[T]) Close() error {
 	var err error
 	s.once.Do(func() {
 		close(s.closed)
-		err = s.body.Close()
+		err = s.source.Close()
 	})
 	return err
 }

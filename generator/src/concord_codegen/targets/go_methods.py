@@ -74,6 +74,7 @@ class GoService:
     type: str
     doc: list[str]
     methods: list[GoMethod]
+    full_name: str = ""  # the contract's service, e.g. concord.v1.LockService
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class MethodBuilder:
         if len(names) != len(set(names)):
             raise TargetError(f"{service.name}: two Go methods share a name: {sorted(names)}")
         doc = comment(service.doc or type_name, f"{type_name}:")
-        return GoService(exported(service.sdk_resource), type_name, doc, methods)
+        return GoService(exported(service.sdk_resource), type_name, doc, methods, service.full_name)
 
     def method(self, method: Method) -> GoMethod:
         """The SDK method of one RPC."""

@@ -25,6 +25,8 @@ func (s *WidgetService) Create(ctx context.Context, params *CreateWidgetParams, 
 		method:     "POST",
 		path:       "/v1/widgets",
 		idempotent: false,
+		service:    "concord.v1.WidgetService",
+		params:     params,
 		body:       params,
 	}
 	out := &CreateWidgetResponse{}
@@ -46,6 +48,8 @@ func (s *WidgetService) Get(ctx context.Context, name string, opts ...RequestOpt
 		method:     "GET",
 		path:       "/v1/widgets/" + url.PathEscape(name),
 		idempotent: true,
+		service:    "concord.v1.WidgetService",
+		pathArgs:   map[string]any{"name": name},
 	}
 	out := &GetWidgetResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -69,6 +73,9 @@ func (s *WidgetService) Update(ctx context.Context, name string, params *UpdateW
 		method:     "PATCH",
 		path:       "/v1/widgets/" + url.PathEscape(name),
 		idempotent: true,
+		service:    "concord.v1.WidgetService",
+		params:     params,
+		pathArgs:   map[string]any{"name": name},
 		body:       params,
 	}
 	out := &UpdateWidgetResponse{}
@@ -96,6 +103,9 @@ func (s *WidgetService) SetLabel(ctx context.Context, name string, key string, p
 		method:     "PUT",
 		path:       "/v1/widgets/" + url.PathEscape(name) + "/labels/" + url.PathEscape(key),
 		idempotent: true,
+		service:    "concord.v1.WidgetService",
+		params:     params,
+		pathArgs:   map[string]any{"name": name, "key": key},
 		body:       params.Value,
 	}
 	q := url.Values{}
@@ -123,6 +133,8 @@ func (s *WidgetService) ListPage(ctx context.Context, params *ListWidgetsParams,
 		method:     "GET",
 		path:       "/v1/widgets",
 		idempotent: true,
+		service:    "concord.v1.WidgetService",
+		params:     params,
 	}
 	q := url.Values{}
 	addQuery(q, "page_size", params.PageSize)
@@ -177,6 +189,8 @@ func (s *WidgetService) Watch(ctx context.Context, params *WatchWidgetsParams, o
 		method:     "GET",
 		path:       "/v1/widgets:watch",
 		idempotent: true,
+		service:    "concord.v1.WidgetService",
+		params:     params,
 	}
 	q := url.Values{}
 	addQuery(q, "prefix", params.Prefix)
@@ -196,6 +210,8 @@ func (s *WidgetService) Delete(ctx context.Context, name string, opts ...Request
 		method:     "DELETE",
 		path:       "/v1/widgets/" + url.PathEscape(name),
 		idempotent: true,
+		service:    "concord.v1.WidgetService",
+		pathArgs:   map[string]any{"name": name},
 	}
 	out := &DeleteWidgetResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
@@ -213,6 +229,7 @@ func (s *WidgetService) Ping(ctx context.Context, opts ...RequestOption) (*PingR
 		method:     "GET",
 		path:       "/v1/ping",
 		idempotent: true,
+		service:    "concord.v1.WidgetService",
 	}
 	out := &PingResponse{}
 	if err := s.core.call(ctx, op, out, opts); err != nil {
