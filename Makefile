@@ -53,9 +53,8 @@ test-generator: setup-python ## Run the generator's tests
 test-server: setup-python ## Run the server's tests (start services first: make services-up)
 	@eval "$$(scripts/services.sh env)" && scripts/pytest.sh server
 
-test-sdks: setup-python ## Run the SDKs' own tests (Python pytest, Go go test)
-	@scripts/pytest.sh sdks/python
-	@cd sdks/go && go test ./...
+test-sdks: setup-python ## Run the SDKs' own tests, unit and live (Python pytest, Go go test, REST and gRPC)
+	@scripts/test-sdks.sh
 
 conformance: setup-python ## Run the conformance suite (REST, Python, Go) and print the case x language matrix
 	@eval "$$(scripts/services.sh env)" && scripts/conformance.sh

@@ -48,6 +48,10 @@ if [[ -f sdks/go/go.mod ]]; then
   check "gofmt -l sdks/go" sdks/go gofmt_clean
   check "go vet sdks/go" sdks/go go vet ./...
 fi
+if [[ -f sdks/go/grpc/go.mod ]]; then
+  check "gofmt -l sdks/go/grpc" sdks/go/grpc gofmt_clean
+  check "go vet sdks/go/grpc" sdks/go/grpc go vet ./...
+fi
 
 if command -v shellcheck >/dev/null 2>&1; then
   check "shellcheck scripts .ci/run" . shellcheck -x scripts/*.sh .ci/run

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/pytest.sh generator|server [pytest args...] — run one package's tests with the
+# scripts/pytest.sh generator|server|sdks/python [pytest args...] — run one package's tests with the
 # project's .venv. A package or test folder that does not exist yet is skipped with a
 # message; pytest's exit 5 ("no tests collected") counts as success, every other
 # non-zero exit is a failure. CONCORD_PYTHON picks another interpreter (tox sets it).
