@@ -32,6 +32,7 @@ from concord_server.app import install_http_behaviour
 from concord_server.config import Settings
 from concord_server.context import CallContext, Principal
 from concord_server.errors import ConcordError, ErrorCode
+from concord_server.ports.idempotency import IdempotencyStore
 
 SECRET = "secret database password 12345"  # must never reach a client
 
@@ -287,6 +288,7 @@ class Harness:
     rate: FakeRateCheck = field(default_factory=FakeRateCheck)
     components: list[FakeComponent] = field(default_factory=list)
     faults: FaultInjector | None = None
+    idempotency: IdempotencyStore | None = None
 
     def __post_init__(self) -> None:
         handlers: list[object] = [
@@ -296,7 +298,7 @@ class Harness:
             self.cache,
             HealthHandlers(self.components),
         ]
-        self.dispatcher = Dispatcher(handlers, self.guard, self.rate, self.faults)
+        self.dispatcher = Dispatcher(handlers, self.guard, self.rate, self.faults, self.idempotency)
         self.app = build_app(self.dispatcher, self.settings)
 
 

@@ -20,6 +20,7 @@ from concord_server.api.rest.transcoder import contract_routes
 from concord_server.api.ws import websocket_route
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
+from concord_server.middleware.logging import AccessLogMiddleware
 from concord_server.middleware.metrics import MetricsMiddleware, metrics_route
 from concord_server.runtime import Runtime
 
@@ -57,7 +58,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 def install_http_behaviour(app: Starlette, settings: Settings) -> None:
-    """Contract error bodies for every failure, request ids, metrics and CORS.
+    """Contract error bodies for every failure, request ids, access logs, metrics and CORS.
 
     Shared by `create_app` and by tests that build an app around a hand-made dispatcher.
     """
@@ -71,9 +72,10 @@ def install_http_behaviour(app: Starlette, settings: Settings) -> None:
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
             allow_headers=["*"],
-            expose_headers=["X-Request-ID", "Retry-After"],
+            expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed", "traceparent"],
             max_age=600,
         )
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
 
 

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     sagas_url: str = "sqlite://"
     rbac_url: str = "sqlite://"
     ratelimit_url: str = "memory://"
+    idempotency_url: str = "memory://"  # memory://, redis://, postgresql:// (replayed answers)
 
     # Auth: JWT verification key(s) and the first-start admin credential.
     jwt_algorithm: str = "HS256"

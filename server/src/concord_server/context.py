@@ -30,3 +30,6 @@ class CallContext:
     idempotency_key: str = ""
     transport: str = "rest"  # "rest", "grpc" or "ws"
     headers: dict[str, str] = field(default_factory=dict)
+    trace_id: str = ""  # W3C trace id (32 hex digits), from `traceparent` or made here
+    traceparent: str = ""  # the `traceparent` this server answers with (its own span)
+    replayed: bool = False  # set when the answer is an idempotent replay

@@ -7,6 +7,20 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+# Record attributes (set through `extra=`) that become fields of the JSON line.
+EXTRAS = (
+    "request_id",
+    "trace_id",
+    "transport",
+    "method",
+    "route",
+    "status",
+    "rpc",
+    "code",
+    "duration_ms",
+    "subject",
+)
+
 
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object with time, level, logger, message and extras."""
@@ -19,7 +33,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("request_id", "rpc", "code", "transport"):
+        for key in EXTRAS:
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:

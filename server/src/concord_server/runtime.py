@@ -14,10 +14,11 @@ from concord_server.api.dispatch import Dispatcher
 from concord_server.api.faults import FaultInjector
 from concord_server.api.handlers.health import HealthHandlers
 from concord_server.backends.connections import Connections
-from concord_server.backends.registry import open_backend
+from concord_server.backends.registry import open_backend, scheme_of
 from concord_server.clock import Clock, SystemClock
 from concord_server.component import Component, Wired
 from concord_server.config import Settings
+from concord_server.ports.idempotency import IdempotencyStore
 
 log = logging.getLogger("concord.runtime")
 
@@ -34,6 +35,25 @@ WireFn = Callable[[Settings, Connections, Clock], Awaitable[Wired]]
 def _load(target: str) -> Any:
     module_name, _, attr = target.partition(":")
     return getattr(importlib.import_module(module_name), attr)
+
+
+@dataclass
+class StoreProbe:
+    """A component without background work whose readiness is its store's `ping`."""
+
+    name: str
+    backend: str
+    store: IdempotencyStore
+
+    async def start(self) -> None:
+        """Nothing to start."""
+
+    async def stop(self) -> None:
+        """Nothing to stop."""
+
+    async def check(self) -> None:
+        """Raises when the store does not answer."""
+        await self.store.ping()
 
 
 @dataclass
@@ -61,7 +81,9 @@ class Runtime:
         handlers += security_wired.handlers
         self.components += security_wired.components
         handlers.append(HealthHandlers(self.components))
-        self.dispatcher = Dispatcher(handlers, guard, await self._rate_check(), self._faults())
+        self.dispatcher = Dispatcher(
+            handlers, guard, await self._rate_check(), self._faults(), await self._idempotency()
+        )
         missing = self.dispatcher.missing()
         if missing:
             raise RuntimeError(f"RPCs without a handler: {missing}")
@@ -79,6 +101,15 @@ class Runtime:
             await enforce(limiter, key)
 
         return check
+
+    async def _idempotency(self) -> IdempotencyStore:
+        """Opens the store of replayed answers; readiness checks it like any storage."""
+        url = self.settings.idempotency_url
+        store: IdempotencyStore = await open_backend(
+            "idempotency", url, self.settings, self.connections
+        )
+        self.components.append(StoreProbe("idempotency", scheme_of(url), store))
+        return store
 
     def _faults(self) -> FaultInjector | None:
         if not self.settings.test_hooks:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -10,10 +11,13 @@ from typing import Any, Protocol
 from google.protobuf.message import Message
 
 from concord_server.api.faults import FaultInjector
+from concord_server.api.idempotency import Replayer
 from concord_server.api.rpcs import Rpc, all_rpcs, resource_of
 from concord_server.api.validation import validate
 from concord_server.context import CallContext, Principal
 from concord_server.errors import ConcordError, ErrorCode
+from concord_server.middleware.metrics import RPC_CALLS
+from concord_server.ports.idempotency import IdempotencyStore
 
 log = logging.getLogger("concord.dispatch")
 
@@ -42,8 +46,10 @@ class Dispatcher:
         guard: Guard,
         rate_check: RateCheck | None = None,
         faults: FaultInjector | None = None,
+        idempotency: IdempotencyStore | None = None,
     ) -> None:
         self._guard = guard
+        self._replayer = Replayer(idempotency) if idempotency is not None else None
         self._rate_check = rate_check
         self._faults = faults
         self._methods: dict[str, Callable[..., Any]] = {}
@@ -85,16 +91,18 @@ class Dispatcher:
         return method
 
     async def call(self, rpc: Rpc, request: Message, ctx: CallContext) -> Message:
-        """Runs a unary RPC."""
-        method = await self._admit(rpc, request, ctx)
+        """Runs a unary RPC; a keyed non-idempotent call goes through idempotent replay."""
         try:
-            response: Message = await method(request, ctx)
-        except ConcordError:
+            method = await self._admit(rpc, request, ctx)
+            if self._replayer is None:
+                response = await _invoke(rpc, method, request, ctx)
+            else:
+                invoke = functools.partial(_invoke, rpc, method, request, ctx)
+                response = await self._replayer.run(rpc, request, ctx, invoke)
+        except ConcordError as err:
+            _count(rpc, ctx, err.code.value)
             raise
-        except Exception as exc:
-            log.exception("unexpected failure in %s", rpc.name)
-            raise ConcordError(ErrorCode.INTERNAL, "internal error") from exc
-        _check_type(rpc, response)
+        _count(rpc, ctx, "OK")
         return response
 
     async def stream(self, rpc: Rpc, request: Message, ctx: CallContext) -> AsyncIterator[Message]:
@@ -104,17 +112,49 @@ class Dispatcher:
         an async iterator. The coroutine form fails before the stream starts, so its errors
         become the call's status (an HTTP 404 rather than a 200 with an in-band error event).
         """
-        method = await self._admit(rpc, request, ctx)
-        source = method(request, ctx)
-        if inspect.isawaitable(source):
-            try:
-                source = await source
-            except ConcordError:
-                raise
-            except Exception as exc:
-                log.exception("unexpected failure opening stream %s", rpc.name)
-                raise ConcordError(ErrorCode.INTERNAL, "internal error") from exc
-        return _guarded(rpc, source)
+        try:
+            source = await _open_stream(rpc, await self._admit(rpc, request, ctx), request, ctx)
+        except ConcordError as err:
+            _count(rpc, ctx, err.code.value)
+            raise
+        return _guarded(rpc, source, ctx)
+
+
+def _count(rpc: Rpc, ctx: CallContext, code: str) -> None:
+    """Counts one outcome of an RPC (OK or a catalogue code) per transport."""
+    RPC_CALLS.labels(ctx.transport, rpc.name, code).inc()
+
+
+async def _invoke(
+    rpc: Rpc, method: Callable[..., Any], request: Message, ctx: CallContext
+) -> Message:
+    """Runs a unary handler; anything but a ConcordError becomes a bare INTERNAL."""
+    try:
+        response: Message = await method(request, ctx)
+    except ConcordError:
+        raise
+    except Exception as exc:
+        log.exception("unexpected failure in %s", rpc.name)
+        raise ConcordError(ErrorCode.INTERNAL, "internal error") from exc
+    _check_type(rpc, response)
+    return response
+
+
+async def _open_stream(
+    rpc: Rpc, method: Callable[..., Any], request: Message, ctx: CallContext
+) -> AsyncIterator[Message]:
+    """The handler's stream, awaiting the coroutine form (whose errors come before the stream)."""
+    source = method(request, ctx)
+    if inspect.isawaitable(source):
+        try:
+            source = await source
+        except ConcordError:
+            raise
+        except Exception as exc:
+            log.exception("unexpected failure opening stream %s", rpc.name)
+            raise ConcordError(ErrorCode.INTERNAL, "internal error") from exc
+    stream: AsyncIterator[Message] = source
+    return stream
 
 
 def _check_type(rpc: Rpc, response: object) -> None:
@@ -124,17 +164,24 @@ def _check_type(rpc: Rpc, response: object) -> None:
         raise ConcordError(ErrorCode.INTERNAL, "internal error")
 
 
-async def _guarded(rpc: Rpc, source: AsyncIterator[Message]) -> AsyncIterator[Message]:
+async def _guarded(
+    rpc: Rpc, source: AsyncIterator[Message], ctx: CallContext
+) -> AsyncIterator[Message]:
+    """The handler's stream with type checks, bare INTERNAL errors and an outcome count."""
+    code = "OK"
     try:
         async for item in source:
             _check_type(rpc, item)
             yield item
-    except ConcordError:
+    except ConcordError as err:
+        code = err.code.value
         raise
     except Exception as exc:
+        code = ErrorCode.INTERNAL.value
         log.exception("unexpected failure in stream %s", rpc.name)
         raise ConcordError(ErrorCode.INTERNAL, "internal error") from exc
     finally:
+        _count(rpc, ctx, code)
         aclose = getattr(source, "aclose", None)
         if aclose is not None:
             await aclose()

@@ -33,6 +33,12 @@ BACKENDS: dict[tuple[str, str], str] = {
     ("rbac", "postgresql"): "concord_server.backends.postgres.rbac:open_policy_store",
     ("ratelimit", "memory"): "concord_server.backends.memory.ratelimit:open_rate_limiter",
     ("ratelimit", "redis"): "concord_server.backends.redis.ratelimit:open_rate_limiter",
+    ("idempotency", "memory"): "concord_server.backends.memory.idempotency:open_idempotency_store",
+    ("idempotency", "redis"): "concord_server.backends.redis.idempotency:open_idempotency_store",
+    (
+        "idempotency",
+        "postgresql",
+    ): "concord_server.backends.postgres.idempotency:open_idempotency_store",
 }
 
 Factory = Callable[[str, Settings, Connections], Awaitable[Any]]

@@ -7,7 +7,7 @@ import time
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter("concord_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -17,6 +17,18 @@ LATENCY = Histogram(
 RPC_CALLS = Counter(
     "concord_rpc_calls_total", "RPC calls by transport and outcome", ["transport", "rpc", "code"]
 )
+
+
+class NamedRoute(Route):
+    """A Route that puts itself in the scope (`scope["route"]`, as FastAPI's routes do), so
+    metrics and request logs can name the route template rather than the raw path."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """Starlette's match, plus the route itself."""
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
 
 
 def _route_of(scope: Scope) -> str:
@@ -61,4 +73,4 @@ def metrics_route() -> Route:
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    return Route("/metrics", metrics, methods=["GET"])
+    return NamedRoute("/metrics", metrics, methods=["GET"])

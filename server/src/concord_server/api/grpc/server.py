@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -20,41 +21,59 @@ from concord_server.api.rpcs import Rpc
 from concord_server.catalogue import rule_of
 from concord_server.context import CallContext
 from concord_server.errors import ConcordError
+from concord_server.middleware.logging import log_rpc
+from concord_server.tracing import HEADER as TRACEPARENT
+from concord_server.tracing import start_span
 
 log = logging.getLogger("concord.grpc")
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 
 def call_context(context: grpc.aio.ServicerContext[Any, Any]) -> CallContext:
-    """The call context from gRPC metadata (keys are lower-case already)."""
+    """The call context from gRPC metadata (keys are lower-case already); the request id and
+    this server's `traceparent` go back in the trailing metadata."""
     headers = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
     request_id = request_id_from(headers.get("x-request-id"))
-    context.set_trailing_metadata((("x-request-id", request_id),))
-    return CallContext(
+    trace = start_span(headers.get(TRACEPARENT))
+    ctx = CallContext(
         request_id=request_id,
         idempotency_key=headers.get("idempotency-key", ""),
         transport="grpc",
         headers=headers,
+        trace_id=trace.trace_id,
+        traceparent=trace.traceparent(),
     )
+    context.set_trailing_metadata(_trailers(ctx))
+    return ctx
+
+
+def _trailers(ctx: CallContext) -> tuple[tuple[str, str], ...]:
+    """The trailing metadata of every answer: request id, traceparent, replay flag."""
+    trailers = [("x-request-id", ctx.request_id)]
+    if ctx.traceparent:
+        trailers.append((TRACEPARENT, ctx.traceparent))
+    if ctx.replayed:
+        trailers.append(("idempotent-replayed", "true"))
+    return tuple(trailers)
 
 
 async def abort_with(
-    context: grpc.aio.ServicerContext[Any, Any], err: ConcordError, request_id: str
+    context: grpc.aio.ServicerContext[Any, Any], err: ConcordError, ctx: CallContext
 ) -> None:
     """Aborts the call with the catalogue's status and the Error body in the status details."""
     rule = rule_of(err.code)
     body = common_pb2.Error(
         code="ERROR_CODE_" + err.code.value,
         message=err.message,
-        request_id=request_id,
+        request_id=ctx.request_id,
     )
     body.details.CopyFrom(_struct(err.details))
     detail = any_pb2.Any()
     detail.Pack(body)
     code = getattr(grpc.StatusCode, rule.grpc_code)
     status = status_pb2.Status(code=code.value[0], message=err.message, details=[detail])
-    trailers = [(STATUS_DETAILS_KEY, status.SerializeToString()), ("x-request-id", request_id)]
-    trailers += [(k.lower(), v) for k, v in err.headers.items()]
+    trailers = [(STATUS_DETAILS_KEY, status.SerializeToString()), *_trailers(ctx)]
+    trailers += [(k.lower(), v) for k, v in err.headers.items() if k.lower() not in dict(trailers)]
     await context.abort(code, err.message, trailing_metadata=tuple(trailers))
 
 
@@ -70,11 +89,18 @@ def _struct(details: dict[str, Any]) -> struct_pb2.Struct:
 def _unary(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., Awaitable[Message]]:
     async def handle(request: Message, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
         ctx = call_context(context)
+        start, code = time.perf_counter(), "CANCELLED"
         try:
-            return await dispatcher.call(rpc, request, ctx)
+            response = await dispatcher.call(rpc, request, ctx)
+            code = "OK"
+            context.set_trailing_metadata(_trailers(ctx))
+            return response
         except ConcordError as err:
-            await abort_with(context, err, ctx.request_id)
+            code = err.code.value
+            await abort_with(context, err, ctx)
             raise  # abort raises; this is never reached
+        finally:
+            log_rpc(rpc.name, code, start, ctx.request_id, ctx.trace_id)
 
     return handle
 
@@ -85,13 +111,17 @@ def _streaming(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., AsyncIterator[
     ) -> AsyncIterator[Message]:
         ctx = call_context(context)
         stream: AsyncIterator[Message] | None = None
+        start, code = time.perf_counter(), "CANCELLED"
         try:
             stream = await dispatcher.stream(rpc, request, ctx)
             async for item in stream:
                 yield item
+            code = "OK"
         except ConcordError as err:
-            await abort_with(context, err, ctx.request_id)
+            code = err.code.value
+            await abort_with(context, err, ctx)
         finally:
+            log_rpc(rpc.name, code, start, ctx.request_id, ctx.trace_id)
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:  # a cancelled call ends the handler's stream at once
                 await aclose()

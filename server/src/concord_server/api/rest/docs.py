@@ -11,10 +11,11 @@ import yaml
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from concord_server.config import Settings
+from concord_server.middleware.metrics import NamedRoute
 
 _PACKAGE = Path(__file__).resolve().parents[2]
 _REPO = _PACKAGE.parents[2]
@@ -67,9 +68,9 @@ def docs_routes(settings: Settings) -> list[BaseRoute]:
         )
 
     routes: list[BaseRoute] = [
-        Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
-        Route("/openapi.json", openapi_json, methods=["GET"]),
-        Route("/docs", docs, methods=["GET"]),
+        NamedRoute("/openapi.yaml", openapi_yaml, methods=["GET"]),
+        NamedRoute("/openapi.json", openapi_json, methods=["GET"]),
+        NamedRoute("/docs", docs, methods=["GET"]),
     ]
     assets = swagger_dir(settings)
     if assets is not None:

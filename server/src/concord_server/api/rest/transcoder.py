@@ -10,28 +10,34 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 
 from concord_server.api import codec
 from concord_server.api.dispatch import Dispatcher
+from concord_server.api.idempotency import REPLAYED_HEADER
 from concord_server.api.rest.sse import sse_events
 from concord_server.api.rpcs import Rpc
 from concord_server.context import CallContext
 from concord_server.errors import ConcordError, ErrorCode, invalid_argument
+from concord_server.middleware.metrics import NamedRoute
 
 JSON = "application/json"
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def request_context(request: Request, transport: str = "rest") -> CallContext:
-    """The call context of an HTTP request (headers lower-cased)."""
+    """The call context of an HTTP request (headers lower-cased), kept in the request state
+    so the access log can name the principal."""
     headers = {k.lower(): v for k, v in request.headers.items()}
-    return CallContext(
-        request_id=request.scope.get("state", {}).get("request_id", ""),
+    state = request.scope.setdefault("state", {})
+    ctx = CallContext(
+        request_id=state.get("request_id", ""),
         idempotency_key=headers.get("idempotency-key", ""),
         transport=transport,
         headers=headers,
+        trace_id=state.get("trace_id", ""),
     )
+    state["call_context"] = ctx
+    return ctx
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -130,16 +136,19 @@ def make_endpoint(rpc: Rpc, dispatcher: Dispatcher, body_limit: int) -> Endpoint
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
         response = await dispatcher.call(rpc, message, ctx)
-        return json_response(response, _status_for(rpc, response))
+        answer = json_response(response, _status_for(rpc, response))
+        if ctx.replayed:
+            answer.headers[REPLAYED_HEADER] = "true"
+        return answer
 
     endpoint.__name__ = rpc.name
     return endpoint
 
 
-def contract_routes(dispatcher: Dispatcher, body_limit: int) -> list[Route]:
+def contract_routes(dispatcher: Dispatcher, body_limit: int) -> list[NamedRoute]:
     """One route per RPC; custom-verb paths first so they win over `{param}` paths."""
     rpcs = sorted(dispatcher.rpcs, key=lambda r: ":" not in r.http_path.rsplit("/", 1)[-1])
     return [
-        Route(r.http_path, make_endpoint(r, dispatcher, body_limit), methods=[r.http_method])
+        NamedRoute(r.http_path, make_endpoint(r, dispatcher, body_limit), methods=[r.http_method])
         for r in rpcs
     ]
