@@ -17,9 +17,9 @@ from concord_server.backends.registry import open_backend
 from concord_server.clock import SystemClock
 from concord_server.config import Settings
 from concord_server.domain.circuit_breaker import CircuitBreakers
-from concord_server.domain.http_steps import HttpStepCaller
 from concord_server.domain.saga_runner import SagaRunner
 from concord_server.domain.sagas import SagaService
+from concord_server.outbound.http_steps import HttpStepCaller
 from concord_server.ports.sagas import (
     TERMINAL_STATES,
     HttpTarget,
@@ -48,7 +48,7 @@ from concord_server.backends.registry import open_backend
 from concord_server.clock import SystemClock
 from concord_server.config import Settings
 from concord_server.domain.circuit_breaker import CircuitBreakers
-from concord_server.domain.http_steps import HttpStepCaller
+from concord_server.outbound.http_steps import HttpStepCaller
 from concord_server.domain.saga_runner import SagaRunner
 from concord_server.domain.sagas import SagaService
 from concord_server.ports.sagas import definition_from_document

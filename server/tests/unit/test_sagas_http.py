@@ -16,7 +16,7 @@ from concord_server.domain.circuit_breaker import (
     CircuitBreakers,
     origin_of,
 )
-from concord_server.domain.http_steps import HttpStepCaller
+from concord_server.outbound.http_steps import HttpStepCaller
 from concord_server.ports.sagas import HttpTarget
 
 

@@ -10,10 +10,10 @@ from typing import Any
 from concord_server.backends.memory.sagas import MemorySagaStore
 from concord_server.clock import ManualClock, SystemClock
 from concord_server.domain.circuit_breaker import CircuitBreakers
-from concord_server.domain.http_steps import HttpStepCaller
 from concord_server.domain.saga_runner import SagaRunner
 from concord_server.domain.sagas import SagaService
 from concord_server.errors import ConcordError, ErrorCode
+from concord_server.outbound.http_steps import HttpStepCaller
 from concord_server.ports.sagas import (
     CallOutcome,
     HttpTarget,

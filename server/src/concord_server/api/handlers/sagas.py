@@ -15,11 +15,11 @@ from concord_server.component import Wired
 from concord_server.config import Settings
 from concord_server.context import CallContext
 from concord_server.domain.circuit_breaker import CircuitBreakers
-from concord_server.domain.http_steps import HttpStepCaller
 from concord_server.domain.saga_machine import TaskLease
 from concord_server.domain.saga_runner import SagaRunner
 from concord_server.domain.sagas import SagaService
 from concord_server.errors import invalid_argument
+from concord_server.outbound.http_steps import HttpStepCaller
 from concord_server.ports.sagas import (
     ACTION_SUCCEEDED_STATES,
     HttpTarget,

@@ -1,0 +1,1 @@
+"""Outbound adapters: the server calling other systems (saga HTTP steps)."""
