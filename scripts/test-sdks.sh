@@ -2,6 +2,7 @@
 # `make test-sdks`: each SDK's own tests — unit tests, then the live tests against a server this
 # script starts on free loopback ports (embedded storage, test hooks on), stopped at exit.
 # Python: pytest in sdks/python. Go: go test in sdks/go (REST) and sdks/go/grpc (gRPC transport).
+# Last, the Python SDK is built (sdist + wheel) and the wheel installed in a clean venv and used.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -43,3 +44,20 @@ if [[ -f sdks/go/grpc/go.mod ]]; then
   log "$TAG" "Go SDK (gRPC transport)"
   (cd sdks/go/grpc && go test -count=1 ./...)
 fi
+
+log "$TAG" "Python SDK package: sdist + wheel, installed into a clean venv"
+DIST="$DATA/dist"
+"$PY" -m build --sdist --wheel --outdir "$DIST" sdks/python >"$DATA/build.log" 2>&1 ||
+  { tail -30 "$DATA/build.log" >&2; die "$TAG" "python -m build failed"; }
+python3 -m venv "$DATA/clean-venv"
+"$DATA/clean-venv/bin/pip" install -q -c constraints.txt "$DIST"/concord_sdk-*.whl
+"$DATA/clean-venv/bin/python" - "$CONCORD_TEST_BASE_URL" "$KEY" <<'PY'
+import sys
+
+from concord import Concord
+
+with Concord(base_url=sys.argv[1], api_key=sys.argv[2]) as client:
+    status = client.health.live().status
+    assert str(status.value if hasattr(status, "value") else status) == "SERVING", status
+print("installed wheel answered the live server")
+PY
