@@ -260,3 +260,34 @@ async def test_reflection_lists_the_concord_services(live: Live) -> None:
     assert {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= listed
     files = answers[1].file_descriptor_response.file_descriptor_proto
     assert files, answers[1]
+
+
+class ExplodingGuard:
+    """A guard whose authentication fails with a bug, not a catalogue error."""
+
+    async def authenticate(self, headers: Any) -> Any:
+        raise RuntimeError(SECRET)
+
+    async def authorize(self, principal: Any, action: str, resource: str) -> None:
+        return None
+
+
+async def test_a_failure_outside_the_handler_is_internal_with_details() -> None:
+    harness = Harness(settings=make_settings(), guard=ExplodingGuard())  # type: ignore[arg-type]
+    server, port = build_grpc_server(harness.dispatcher, "127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            rpc = next(r for r in all_rpcs() if r.name == "GetLock")
+            get = channel.unary_unary(
+                rpc.grpc_path,
+                request_serializer=rpc.request_cls.SerializeToString,
+                response_deserializer=rpc.response_cls.FromString,
+            )
+            with pytest.raises(grpc.aio.AioRpcError) as failure:
+                await get(locks_pb2.GetLockRequest(name="a"), metadata=AUTH)
+    finally:
+        await server.stop(grace=None)
+    assert failure.value.code() == grpc.StatusCode.INTERNAL
+    assert SECRET not in (failure.value.details() or "")
+    assert error_of(failure.value).code == common_pb2.ERROR_CODE_INTERNAL

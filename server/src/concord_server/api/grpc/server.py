@@ -20,7 +20,7 @@ from concord_server.api.rest.request_id import request_id_from
 from concord_server.api.rpcs import Rpc
 from concord_server.catalogue import rule_of
 from concord_server.context import CallContext
-from concord_server.errors import ConcordError
+from concord_server.errors import ConcordError, ErrorCode
 from concord_server.middleware.logging import log_rpc
 from concord_server.tracing import HEADER as TRACEPARENT
 from concord_server.tracing import start_span
@@ -99,6 +99,11 @@ def _unary(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., Awaitable[Message]
             code = err.code.value
             await abort_with(context, err, ctx)
             raise  # abort raises; this is never reached
+        except Exception:
+            code = ErrorCode.INTERNAL.value
+            log.exception("unexpected failure serving %s", rpc.name)
+            await abort_with(context, ConcordError(ErrorCode.INTERNAL, "internal error"), ctx)
+            raise
         finally:
             log_rpc(rpc.name, code, start, ctx.request_id, ctx.trace_id)
 
@@ -120,6 +125,10 @@ def _streaming(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., AsyncIterator[
         except ConcordError as err:
             code = err.code.value
             await abort_with(context, err, ctx)
+        except Exception:
+            code = ErrorCode.INTERNAL.value
+            log.exception("unexpected failure serving stream %s", rpc.name)
+            await abort_with(context, ConcordError(ErrorCode.INTERNAL, "internal error"), ctx)
         finally:
             log_rpc(rpc.name, code, start, ctx.request_id, ctx.trace_id)
             aclose = getattr(stream, "aclose", None)
