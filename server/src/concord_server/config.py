@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     ratelimit_url: str = "memory://"
     idempotency_url: str = "memory://"  # memory://, redis://, postgresql:// (replayed answers)
 
+    # Origins (`scheme://host:port`, `*` wildcards) that saga HTTP steps may call. The default
+    # allows any; production deployments should list their step services (no internal hosts).
+    saga_http_allowed_origins: list[str] = Field(default_factory=lambda: ["*"])
+
     # Auth: JWT verification key(s) and the first-start admin credential.
     jwt_algorithm: str = "HS256"
     jwt_secret: str = Field(default="", repr=False)

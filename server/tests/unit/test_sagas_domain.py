@@ -12,7 +12,7 @@ from concord_server.backends.memory.sagas import MemorySagaStore
 from concord_server.clock import ManualClock
 from concord_server.domain.saga_machine import backoff_delay
 from concord_server.domain.saga_runner import SagaRunner
-from concord_server.domain.sagas import SagaService, decode_page_token, same_json
+from concord_server.domain.sagas import SagaService, decode_page_token, origin_allowed, same_json
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.sagas import (
     CallOutcome,
@@ -410,3 +410,30 @@ async def test_saga_ids_cannot_hold_the_task_id_separator(world: World) -> None:
     with pytest.raises(ConcordError) as err:
         await world.service.start("a~b", definition(step("a")), None)
     assert err.value.code is ErrorCode.INVALID_ARGUMENT
+
+
+async def test_http_steps_outside_the_allowed_origins_are_refused() -> None:
+    service = SagaService(
+        MemorySagaStore(), ManualClock(), allowed_origins=("https://*.payments.example:443",)
+    )
+    good = StepDefinition("pay", http("https://api.payments.example/charge"), None, RetryPolicy())
+    created, _ = await service.start("s-ok", definition(good), None)
+    assert created.saga_id == "s-ok"
+    for url in (
+        "http://169.254.169.254/latest",
+        "https://api.payments.example:8443/x",
+        "http://svc:99999/",
+    ):
+        bad = StepDefinition("pay", http(url), None, RetryPolicy())
+        with pytest.raises(ConcordError) as refused:
+            await service.start("s-bad", definition(bad), None)
+        assert refused.value.code == ErrorCode.INVALID_ARGUMENT
+        assert refused.value.details["reason"] == "target_not_allowed"
+        assert refused.value.details["field"] == "definition.steps[0].action.http.url"
+
+
+def test_origin_allowed_defaults_to_any_and_matches_wildcards() -> None:
+    assert origin_allowed("http://anything:1234/x", ("*",))
+    assert origin_allowed("https://a.example/x", ("https://a.example:443",))
+    assert not origin_allowed("https://a.example/x", ("http://a.example:80",))
+    assert not origin_allowed("http://h:notaport/", ("*",))

@@ -294,3 +294,16 @@ async def test_server_helper_closes_hanging_requests() -> None:
     outcome = await asyncio.wait_for(call, 5)
     await caller.close()
     assert not outcome.ok and outcome.retryable
+
+
+async def test_a_target_outside_the_allowed_origins_fails_for_good_without_a_call(
+    server: StepServer,
+) -> None:
+    caller = HttpStepCaller(CircuitBreakers(SystemClock()), allowed_origins=("https://ok:443",))
+    try:
+        outcome = await caller.call(HttpTarget(server.route("/a", Reply(200, {}))), BODY, 5)
+    finally:
+        await caller.close()
+    assert not outcome.ok and not outcome.retryable
+    assert "not an allowed target" in outcome.message
+    assert server.requests == []

@@ -72,7 +72,10 @@ class CircuitBreaker:
 
 
 def origin_of(url: str) -> str:
-    """The origin `scheme://host:port` of a URL, with the default port made explicit."""
+    """The origin `scheme://host:port` of a URL, with the default port made explicit.
+
+    Raises ValueError for a URL whose port is not a number in range.
+    """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()

@@ -13,6 +13,8 @@ from typing import Any
 
 from concord_server.clock import Clock, monotonic
 from concord_server.domain import saga_machine as machine
+from concord_server.domain.circuit_breaker import origin_of
+from concord_server.domain.patterns import matches_any
 from concord_server.domain.saga_machine import TaskLease
 from concord_server.errors import ConcordError, ErrorCode, invalid_argument, not_found
 from concord_server.ports.sagas import SagaDefinition, SagaRecord, SagaState, SagaStore
@@ -90,6 +92,30 @@ def validate_definition(definition: SagaDefinition) -> None:
             )
 
 
+def origin_allowed(url: str, allowed: Sequence[str]) -> bool:
+    """Whether a step URL's origin matches one of the allowed origin patterns."""
+    try:
+        return matches_any(allowed, origin_of(url))
+    except ValueError:
+        return False
+
+
+def check_targets(definition: SagaDefinition, allowed: Sequence[str]) -> None:
+    """INVALID_ARGUMENT for an HTTP step whose origin the server may not call."""
+    for index, step in enumerate(definition.steps):
+        for kind, action in (("action", step.action), ("compensation", step.compensation)):
+            if action is None or action.http is None:
+                continue
+            if not origin_allowed(action.http.url, allowed):
+                where = f"definition.steps[{index}].{kind}.http.url"
+                raise invalid_argument(
+                    f"{where}: this server may not call {action.http.url!r} "
+                    "(see saga_http_allowed_origins)",
+                    where,
+                    reason="target_not_allowed",
+                )
+
+
 def same_json(a: Any, b: Any) -> bool:
     """Equality of JSON values that tells booleans from numbers."""
     if isinstance(a, bool) or isinstance(b, bool):
@@ -143,7 +169,9 @@ class SagaService:
         signals: SagaSignals | None = None,
         rng: random.Random | None = None,
         task_poll_interval: float = 0.5,
+        allowed_origins: Sequence[str] = ("*",),
     ) -> None:
+        self.allowed_origins = tuple(allowed_origins)
         self.store = store
         self.clock = clock
         self.signals = signals or SagaSignals()
@@ -159,6 +187,7 @@ class SagaService:
                 f"saga_id must not contain {machine.TASK_ID_SEPARATOR!r}", "saga_id"
             )
         validate_definition(definition)
+        check_targets(definition, self.allowed_origins)
         ensure_json(input, "input")
         stored = await self.store.insert(
             machine.new_saga(saga_id, definition, input, self.clock.now())

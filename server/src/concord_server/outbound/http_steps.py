@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from concord_server.domain.circuit_breaker import CircuitBreakers, origin_of
+from concord_server.domain.sagas import origin_allowed
 from concord_server.ports.sagas import CallOutcome, HttpTarget
 
 MAX_RESPONSE_BYTES = 1_048_576
@@ -28,7 +30,9 @@ class HttpStepCaller:
         breakers: CircuitBreakers,
         client: httpx.AsyncClient | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        allowed_origins: Sequence[str] = ("*",),
     ) -> None:
+        self._allowed = tuple(allowed_origins)
         self._breakers = breakers
         self._client = client or httpx.AsyncClient(follow_redirects=False)
         self._max_bytes = max_response_bytes
@@ -37,6 +41,9 @@ class HttpStepCaller:
         self, target: HttpTarget, body: dict[str, Any], time_limit: float
     ) -> CallOutcome:
         """One attempt; open breakers fail fast as retryable failures."""
+        if not origin_allowed(target.url, self._allowed):
+            message = f"{target.url!r} is not an allowed target (saga_http_allowed_origins)"
+            return CallOutcome(ok=False, message=message, retryable=False)
         breaker = self._breakers.for_url(target.url)
         if not breaker.allow():
             message = f"circuit open for {origin_of(target.url)}; call not attempted"

@@ -276,7 +276,8 @@ async def wire(settings: Settings, connections: Connections, clock: Clock) -> Wi
     store: SagaStore = await registry.open_backend(
         "sagas", settings.sagas_url, settings, connections
     )
-    service = SagaService(store, clock)
-    caller = HttpStepCaller(CircuitBreakers(clock))
+    allowed = settings.saga_http_allowed_origins
+    service = SagaService(store, clock, allowed_origins=allowed)
+    caller = HttpStepCaller(CircuitBreakers(clock), allowed_origins=allowed)
     runner = SagaRunner(store, clock, caller, service.signals)
     return Wired(handlers=[SagaHandlers(service)], components=[runner])
