@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,14 +37,26 @@ def test_acquire_lock_is_replayed_for_a_repeated_key(live_server: LiveServer) ->
         assert unkeyed.json()["code"] == "LOCK_CONFLICT"
 
 
+def _access_lines(server: LiveServer, request_id: str) -> list[dict[str, Any]]:
+    """The access log lines of a request; the line follows the response, so wait for it."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [json.loads(x) for x in server.log_path.read_text().splitlines() if x]
+        found = [
+            x for x in lines if x["logger"] == "concord.access" and x["request_id"] == request_id
+        ]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
 def test_requests_are_logged_with_their_trace(live_server: LiveServer) -> None:
     with live_server.client() as client:
         headers = {"traceparent": f"00-{TRACE}-00f067aa0ba902b7-01", "X-Request-ID": "e2e-7"}
         r = client.get("/v1/locks/traced", headers=headers)
         assert r.status_code == 404
         assert r.headers["traceparent"].split("-")[1] == TRACE
-    lines = [json.loads(line) for line in live_server.log_path.read_text().splitlines() if line]
-    [line] = [x for x in lines if x["logger"] == "concord.access" and x["request_id"] == "e2e-7"]
+    [line] = _access_lines(live_server, "e2e-7")
     assert line["route"] == "/v1/locks/{name}" and line["status"] == 404
     assert line["trace_id"] == TRACE and line["method"] == "GET"
     assert line["subject"] and line["transport"] == "rest"
