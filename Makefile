@@ -87,7 +87,7 @@ vendor-protos: setup-python ## Re-copy the googleapis protos from the pinned whe
 	echo "vendor-protos: from googleapis-common-protos $$($(PY) -m pip show googleapis-common-protos | sed -n 's/^Version: //p')"
 
 # ---------------------------------------------------------------- lint
-lint: setup-python ## ruff check, ruff format --check, mypy --strict (generator, server), shellcheck
+lint: setup-python ## ruff, ruff format --check, mypy --strict (generator, server, SDK, conformance), gofmt, go vet, shellcheck
 	@scripts/lint.sh
 
 # ---------------------------------------------------------------- services
