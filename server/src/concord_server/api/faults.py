@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from concord_server.errors import ConcordError, ErrorCode
 
 HEADER = "x-concord-test-fault"
+MAX_KEYS = 10_000
 _SPEC = re.compile(r"^(?P<key>[A-Za-z0-9._:-]{1,100});(?P<count>\d{1,3});(?P<code>[A-Z_]+)$")
 
 
@@ -31,6 +32,8 @@ class FaultInjector:
             raise ConcordError(ErrorCode.INVALID_ARGUMENT, f"bad {HEADER} header: {spec!r}")
         key = match["key"]
         seen = self._seen.get(key, 0)
+        if key not in self._seen and len(self._seen) >= MAX_KEYS:
+            self._seen.pop(next(iter(self._seen)))  # forget the oldest key: memory stays bounded
         self._seen[key] = seen + 1
         if seen < int(match["count"]):
             code = ErrorCode(match["code"])
