@@ -168,12 +168,11 @@ setup_npm() {
 }
 
 # ---------------------------------------------------------------- Go protoc plugins
-# protoc-gen-go and protoc-gen-go-grpc for concord-gen's go_grpc target, pinned, from the Go
+# protoc-gen-go for concord-gen's go_grpc target, pinned, from the Go
 # module proxy into tools/go-bin (gitignored). Skipped without a Go toolchain.
 GO_BIN="$TOOLS/go-bin"
 GO_PLUGINS=(
   google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
-  google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 )
 
 setup_go_tools() {
@@ -184,7 +183,7 @@ setup_go_tools() {
   fi
   want="${GO_PLUGINS[*]}"
   [[ -f $stamp ]] && have="$(cat "$stamp")"
-  if [[ $want == "$have" && -x $GO_BIN/protoc-gen-go && -x $GO_BIN/protoc-gen-go-grpc && ${CONCORD_FORCE_INSTALL:-0} != 1 ]]; then
+  if [[ $want == "$have" && -x $GO_BIN/protoc-gen-go && ${CONCORD_FORCE_INSTALL:-0} != 1 ]]; then
     log "$TAG" "go: tools/go-bin up to date"
     return
   fi
@@ -194,7 +193,7 @@ setup_go_tools() {
     GOBIN="$GO_BIN" go install "$plugin" >&2 || die "$TAG" "go install $plugin failed"
   done
   printf '%s\n' "$want" >"$stamp"
-  log "$TAG" "go: protoc plugins installed in tools/go-bin in $(elapsed "$t0")"
+  log "$TAG" "go: protoc-gen-go installed in tools/go-bin in $(elapsed "$t0")"
 }
 
 # ---------------------------------------------------------------- main

@@ -111,7 +111,6 @@ func TestMapError(t *testing.T) {
 
 // fakeLocks fails the first `failures` AcquireLock calls with UNAVAILABLE and records metadata.
 type fakeLocks struct {
-	pb.UnimplementedLockServiceServer
 	mu       sync.Mutex
 	failures int
 	seen     []metadata.MD
@@ -139,11 +138,40 @@ func (f *fakeLocks) WatchLocks(req *pb.WatchLocksRequest, stream grpc.ServerStre
 	return st.Err()
 }
 
+// fakeLockService registers the two LockService methods the fake answers, by name, the way the
+// transport calls them (no generated server code).
+var fakeLockService = grpc.ServiceDesc{
+	ServiceName: "concord.v1.LockService",
+	HandlerType: (*any)(nil),
+	Methods: []grpc.MethodDesc{{
+		MethodName: "AcquireLock",
+		Handler: func(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+			in := new(pb.AcquireLockRequest)
+			if err := dec(in); err != nil {
+				return nil, err
+			}
+			return srv.(*fakeLocks).AcquireLock(ctx, in)
+		},
+	}},
+	Streams: []grpc.StreamDesc{{
+		StreamName:    "WatchLocks",
+		ServerStreams: true,
+		Handler: func(srv any, stream grpc.ServerStream) error {
+			in := new(pb.WatchLocksRequest)
+			if err := stream.RecvMsg(in); err != nil {
+				return err
+			}
+			out := &grpc.GenericServerStream[pb.WatchLocksRequest, pb.WatchLocksResponse]{ServerStream: stream}
+			return srv.(*fakeLocks).WatchLocks(in, out)
+		},
+	}},
+}
+
 func fakeClient(t *testing.T, fake *fakeLocks) *concord.Client {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer()
-	pb.RegisterLockServiceServer(srv, fake)
+	srv.RegisterService(&fakeLockService, fake)
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient("passthrough:///bufnet",

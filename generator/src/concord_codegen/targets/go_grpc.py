@@ -1,10 +1,12 @@
-"""Go gRPC target: protobuf and gRPC Go code of the contract for the opt-in `sdks/go/grpc` module.
+"""Go gRPC target: protobuf Go code of the contract for the opt-in `sdks/go/grpc` module.
 
-protoc (from grpcio-tools) runs the Go plugins `protoc-gen-go` and `protoc-gen-go-grpc`, found
+protoc (from grpcio-tools) runs the Go plugin `protoc-gen-go`, found
 in `tools/go-bin` (installed by `scripts/setup.sh python`) or on PATH, into
 `sdks/go/grpc/internal/pb`; the contract's `go_package` points there. The target also writes
 `codes.go`: the catalogue code of each gRPC status (for a status without Concord details). The
-module's go.mod and its transport (`transport.go`, `convert.go`) are hand-written.
+module's go.mod and its transport (`transport.go`, `convert.go`) are hand-written; the transport
+calls methods by path (`conn.Invoke` / `conn.NewStream`), so no `protoc-gen-go-grpc` client or
+server code is generated.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ MODULE_DIR = "sdks/go/grpc"
 MODULE = "github.com/concordhq/concord/sdks/go/grpc"
 PB_DIR = f"{MODULE_DIR}/internal/pb"
 CODES = f"{MODULE_DIR}/codes.go"
-PLUGINS = ("protoc-gen-go", "protoc-gen-go-grpc")
+PLUGINS = ("protoc-gen-go",)
 TOOLS_BIN = "tools/go-bin"
 
 
 class GoPluginMissingError(TargetError):
-    """protoc-gen-go or protoc-gen-go-grpc is not installed."""
+    """protoc-gen-go is not installed."""
 
 
 def find_plugin(root: Path, name: str) -> Path:
@@ -42,7 +44,7 @@ def find_plugin(root: Path, name: str) -> Path:
     if found is None:
         raise GoPluginMissingError(
             f"{name} not found in {TOOLS_BIN} or on PATH: run `scripts/setup.sh python` "
-            "(it installs the pinned protoc-gen-go and protoc-gen-go-grpc)"
+            "(it installs the pinned protoc-gen-go)"
         )
     return Path(found)
 
@@ -97,18 +99,15 @@ def with_generated(text: str) -> str:
 
 
 def _run(context: TargetContext, out: Path) -> None:
-    """protoc --go_out --go-grpc_out over the contract sources, paths relative to the module."""
+    """protoc --go_out over the contract sources, paths relative to the module."""
     config = context.config
     plugins = {name: find_plugin(config.root, name) for name in PLUGINS}
     result = run_protoc(
         [
             *include_args([config.proto_root, config.third_party_root]),
             f"--plugin=protoc-gen-go={plugins['protoc-gen-go']}",
-            f"--plugin=protoc-gen-go-grpc={plugins['protoc-gen-go-grpc']}",
             f"--go_out={out}",
             f"--go_opt=module={MODULE}",
-            f"--go-grpc_out={out}",
-            f"--go-grpc_opt=module={MODULE}",
             *(f.name for f in context.spec.contract_files),
         ]
     )
