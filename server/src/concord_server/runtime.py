@@ -2,39 +2,29 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import grpc
 
 from concord_server.api.dispatch import Dispatcher
 from concord_server.api.faults import FaultInjector
+from concord_server.api.handlers import cache, discovery, events, locks, sagas
 from concord_server.api.handlers.health import HealthHandlers
+from concord_server.api.security import wire_security
 from concord_server.backends.connections import Connections
 from concord_server.backends.registry import open_backend, scheme_of
 from concord_server.clock import Clock, SystemClock
 from concord_server.component import Component, Wired
 from concord_server.config import Settings
+from concord_server.domain.ratelimit import enforce
 from concord_server.ports.idempotency import IdempotencyStore
 
 log = logging.getLogger("concord.runtime")
 
-DOMAIN_WIRES = (
-    "concord_server.api.handlers.locks:wire",
-    "concord_server.api.handlers.events:wire",
-    "concord_server.api.handlers.sagas:wire",
-    "concord_server.api.handlers.cache:wire",
-    "concord_server.api.handlers.discovery:wire",
-)
 WireFn = Callable[[Settings, Connections, Clock], Awaitable[Wired]]
-
-
-def _load(target: str) -> Any:
-    module_name, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
+DOMAIN_WIRES: tuple[WireFn, ...] = (locks.wire, events.wire, sagas.wire, cache.wire, discovery.wire)
 
 
 @dataclass
@@ -71,13 +61,11 @@ class Runtime:
     async def start(self) -> Dispatcher:
         """Opens storage, wires every domain, builds the dispatcher and starts components."""
         handlers: list[object] = []
-        for target in DOMAIN_WIRES:
-            wired: Wired = await _load(target)(self.settings, self.connections, self.clock)
+        for wire in DOMAIN_WIRES:
+            wired = await wire(self.settings, self.connections, self.clock)
             handlers += wired.handlers
             self.components += wired.components
-        guard, security_wired = await _load("concord_server.api.security:wire_security")(
-            self.settings, self.connections, self.clock
-        )
+        guard, security_wired = await wire_security(self.settings, self.connections, self.clock)
         handlers += security_wired.handlers
         self.components += security_wired.components
         handlers.append(HealthHandlers(self.components))
@@ -95,7 +83,6 @@ class Runtime:
         limiter = await open_backend(
             "ratelimit", self.settings.ratelimit_url, self.settings, self.connections
         )
-        enforce = _load("concord_server.domain.ratelimit:enforce")
 
         async def check(key: str) -> None:
             await enforce(limiter, key)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -76,8 +75,3 @@ def docs_routes(settings: Settings) -> list[BaseRoute]:
     if assets is not None:
         routes.append(Mount("/docs/assets", app=StaticFiles(directory=assets), name="docs-assets"))
     return routes
-
-
-def dumps(data: dict[str, Any]) -> str:
-    """Compact JSON (for tests)."""
-    return json.dumps(data, separators=(",", ":"))
