@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make conformance`: the language-neutral conformance suite. Builds the Go adapter, tests the
-# runner itself, then runs every case through every adapter (REST reference, Python, Go)
+# `make conformance`: the language-neutral conformance suite. Builds the SDKs' adapters, tests the
+# runner itself, then runs every case through every adapter of tests/conformance/adapters.yaml
 # against a live server on the embedded default storage and, when the engines are up
 # (CONCORD_TEST_* from scripts/services.sh env), again on Redis + PostgreSQL + etcd.
 # Prints the case x language matrix; JUnit XML goes to .scratch/conformance/<storage>/.
@@ -11,10 +11,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CONCORD_ROOT"
 TAG=conformance
 PY="$CONCORD_ROOT/.venv/bin/python"
-LANGS="${CONCORD_CONFORMANCE_LANGS:-rest,python,go}"
+# Every adapter of tests/conformance/adapters.yaml unless CONCORD_CONFORMANCE_LANGS names some.
+LANGS="${CONCORD_CONFORMANCE_LANGS:-$(sed -n 's/^\([a-z0-9_-]*\):.*/\1/p' tests/conformance/adapters.yaml | paste -sd,)}"
 
-log "$TAG" "building the Go adapter"
-(cd sdks/go && go build -o bin/concord-conformance ./cmd/concord-conformance)
+while read -r sdk; do
+  if sdk_has "$sdk" sdk_build_adapter; then
+    log "$TAG" "building the $sdk adapter"
+    sdk_run "$sdk" sdk_build_adapter
+  fi
+done < <(sdk_names)
 
 log "$TAG" "runner self-tests"
 "$PY" -m pytest -q tests/conformance/runner_tests

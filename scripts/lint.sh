@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make lint`: ruff check, ruff format --check and mypy --strict for each Python package
-# that exists (generator/, server/, sdks/python/, tests/conformance/), each run with its own
-# pyproject.toml config; gofmt and go vet for sdks/go; shellcheck on the build scripts.
+# `make lint`: ruff check, ruff format --check and mypy --strict for generator/, server/ and
+# tests/conformance/, each with its own pyproject.toml config; each SDK's own checks
+# (scripts/sdk/<name>.sh sdk_lint); shellcheck on the build scripts.
 # Runs every check, then fails if any failed. Generated protoc stubs (_gen/) are excluded.
 set -euo pipefail
 
@@ -31,30 +31,18 @@ for pkg in generator server; do
   fi
 done
 
-if [[ -f sdks/python/pyproject.toml ]]; then
-  check "ruff check sdks/python" sdks/python "$BIN/ruff" check .
-  check "ruff format --check sdks/python" sdks/python "$BIN/ruff" format --check .
-  check "mypy --strict sdks/python" sdks/python "$BIN/mypy"
-fi
-
 if [[ -f tests/conformance/pyproject.toml ]]; then
   check "ruff check tests/conformance" tests/conformance "$BIN/ruff" check .
   check "ruff format --check tests/conformance" tests/conformance "$BIN/ruff" format --check .
   check "mypy --strict tests/conformance" . "$BIN/mypy" --config-file tests/conformance/pyproject.toml
 fi
 
-if [[ -f sdks/go/go.mod ]]; then
-  gofmt_clean() { local out; out="$(gofmt -l .)"; [[ -z $out ]] || { echo "not gofmt'd: $out"; return 1; }; }
-  check "gofmt -l sdks/go" sdks/go gofmt_clean
-  check "go vet sdks/go" sdks/go go vet ./...
-fi
-if [[ -f sdks/go/grpc/go.mod ]]; then
-  check "gofmt -l sdks/go/grpc" sdks/go/grpc gofmt_clean
-  check "go vet sdks/go/grpc" sdks/go/grpc go vet ./...
-fi
+while read -r sdk; do
+  check "SDK $sdk" . sdk_run "$sdk" sdk_lint
+done < <(sdk_names)
 
 if command -v shellcheck >/dev/null 2>&1; then
-  check "shellcheck scripts .ci/run" . shellcheck -x scripts/*.sh .ci/run
+  check "shellcheck scripts .ci/run" . shellcheck -x scripts/*.sh scripts/sdk/*.sh .ci/run
 else
   log "$TAG" "skipped shellcheck: not installed (scripts/setup.sh apt installs it)"
 fi

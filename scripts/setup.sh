@@ -4,7 +4,8 @@
 #   scripts/setup.sh python   # .venv (+ generator/server editable), npm tools (buf), Go protoc plugins
 #   scripts/setup.sh tools    # only the npm tools (buf)
 #   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck
-#   scripts/setup.sh all      # apt + python (default)
+#   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
+#   scripts/setup.sh all      # apt + python + sdks (default)
 #
 # Environment: PYTHON (interpreter for the venv, default python3, must be >= 3.11),
 # CONCORD_FORCE_INSTALL=1 (ignore the stamps and reinstall).
@@ -196,9 +197,18 @@ setup_go_tools() {
   log "$TAG" "go: protoc-gen-go installed in tools/go-bin in $(elapsed "$t0")"
 }
 
+# ---------------------------------------------------------------- SDK toolchains
+# Each SDK installs what it needs itself (scripts/sdk/<name>.sh sdk_setup).
+setup_sdks() {
+  local sdk
+  while read -r sdk; do
+    sdk_run "$sdk" sdk_setup || die "$TAG" "set-up of the $sdk SDK failed"
+  done < <(sdk_names)
+}
+
 # ---------------------------------------------------------------- main
 usage() {
-  sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 main() {
@@ -207,7 +217,8 @@ main() {
     python) setup_python; setup_npm; setup_go_tools ;;
     tools) setup_npm ;;
     apt) setup_apt ;;
-    all) setup_apt; setup_python; setup_npm; setup_go_tools ;;
+    sdks) setup_sdks ;;
+    all) setup_apt; setup_python; setup_npm; setup_go_tools; setup_sdks ;;
     -h | --help | help) usage; return ;;
     *) usage >&2; die "$TAG" "unknown part '$what'" ;;
   esac

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# `make test-sdks`: each SDK's own tests — unit tests, then the live tests against a server this
-# script starts on free loopback ports (embedded storage, test hooks on), stopped at exit.
-# Python: pytest in sdks/python. Go: go test in sdks/go (REST) and sdks/go/grpc (gRPC transport).
-# Last, the Python SDK is built (sdist + wheel) and the wheel installed in a clean venv and used.
+# `make test-sdks`: each SDK's own tests (scripts/sdk/<name>.sh: sdk_test, then sdk_package_check)
+# against a server this script starts on free loopback ports (embedded storage, test hooks on),
+# stopped at exit. CONCORD_SDKS=python,go limits the SDKs. Every SDK runs even when one fails.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -36,28 +35,18 @@ export CONCORD_TEST_BASE_URL="http://127.0.0.1:$HTTP_PORT"
 export CONCORD_TEST_GRPC_TARGET="127.0.0.1:$GRPC_PORT"
 export CONCORD_TEST_API_KEY="$KEY"
 
-log "$TAG" "Python SDK"
-scripts/pytest.sh sdks/python -q
-log "$TAG" "Go SDK (REST)"
-(cd sdks/go && go test -count=1 ./...)
-if [[ -f sdks/go/grpc/go.mod ]]; then
-  log "$TAG" "Go SDK (gRPC transport)"
-  (cd sdks/go/grpc && go test -count=1 ./...)
+FAILED=()
+while read -r sdk; do
+  log "$TAG" "── $sdk: tests"
+  sdk_run "$sdk" sdk_test || FAILED+=("$sdk tests")
+  if sdk_has "$sdk" sdk_package_check; then
+    log "$TAG" "── $sdk: package check"
+    sdk_run "$sdk" sdk_package_check || FAILED+=("$sdk package")
+  fi
+done < <(sdk_names)
+
+if [[ ${#FAILED[@]} -gt 0 ]]; then
+  log "$TAG" "FAILED: ${FAILED[*]}"
+  exit 1
 fi
-
-log "$TAG" "Python SDK package: sdist + wheel, installed into a clean venv"
-DIST="$DATA/dist"
-"$PY" -m build --sdist --wheel --outdir "$DIST" sdks/python >"$DATA/build.log" 2>&1 ||
-  { tail -30 "$DATA/build.log" >&2; die "$TAG" "python -m build failed"; }
-python3 -m venv "$DATA/clean-venv"
-"$DATA/clean-venv/bin/pip" install -q -c constraints.txt "$DIST"/concord_sdk-*.whl
-"$DATA/clean-venv/bin/python" - "$CONCORD_TEST_BASE_URL" "$KEY" <<'PY'
-import sys
-
-from concord import Concord
-
-with Concord(base_url=sys.argv[1], api_key=sys.argv[2]) as client:
-    status = client.health.live().status
-    assert str(status.value if hasattr(status, "value") else status) == "SERVING", status
-print("installed wheel answered the live server")
-PY
+log "$TAG" "every SDK passed"

@@ -10,7 +10,7 @@ import pytest
 
 from concord_codegen.config import Config
 from concord_codegen.pipeline import Generator
-from concord_codegen.targets.go_grpc import (
+from concord_codegen.targets.go.grpc import (
     CODES,
     PB_DIR,
     PLUGINS,
@@ -20,7 +20,7 @@ from concord_codegen.targets.go_grpc import (
     find_plugin,
     status_codes,
 )
-from concord_codegen.targets.go_sdk import GO_HEADER
+from concord_codegen.targets.go.sdk import GO_HEADER
 from tests.conftest import MakeRoot
 from tests.helpers import REAL_SPEC, REPO_ROOT, build, fixture_protos
 

@@ -11,8 +11,8 @@ import pytest
 from concord_codegen.config import Config
 from concord_codegen.pipeline import Generator
 from concord_codegen.targets.base import GeneratedFile
-from concord_codegen.targets.go_names import exported, parameter, unexported
-from concord_codegen.targets.go_sdk import GO_HEADER, SDK_DIR, TARGET, runtime_files
+from concord_codegen.targets.go.names import exported, parameter, unexported
+from concord_codegen.targets.go.sdk import GO_HEADER, SDK_DIR, TARGET, runtime_files
 from tests.conftest import MakeRoot
 from tests.helpers import REPO_ROOT, fixture_protos
 from tests.inline_protos import COMMON

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from concord_codegen.pipeline import Generator
-from concord_codegen.targets.openapi import TARGET as OPENAPI
+from concord_codegen.targets.openapi.document import TARGET as OPENAPI
 from tests.conftest import MakeRoot
 from tests.helpers import fixture_protos
 

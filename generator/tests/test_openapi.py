@@ -8,10 +8,10 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from concord_codegen.targets.openapi import build_document
-from concord_codegen.targets.openapi_paths import summary
-from concord_codegen.targets.openapi_schemas import DURATION_PATTERN
-from concord_codegen.targets.yaml_dump import dump
+from concord_codegen.targets.openapi.document import build_document
+from concord_codegen.targets.openapi.paths import summary
+from concord_codegen.targets.openapi.schemas import DURATION_PATTERN
+from concord_codegen.targets.openapi.yaml_dump import dump
 from tests.conftest import MakeRoot
 from tests.helpers import build
 from tests.inline_protos import COMMON, LOCKS

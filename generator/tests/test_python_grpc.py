@@ -8,8 +8,8 @@ import pytest
 
 from concord_codegen.config import Config
 from concord_codegen.pipeline import Generator
-from concord_codegen.targets.python_grpc import TARGET as PYTHON_GRPC
-from concord_codegen.targets.python_grpc import rewrite_imports
+from concord_codegen.targets.python.grpc import TARGET as PYTHON_GRPC
+from concord_codegen.targets.python.grpc import rewrite_imports
 from tests.conftest import MakeRoot
 from tests.helpers import fixture_protos, python_in_generated_server
 

@@ -12,8 +12,8 @@ import pytest
 from concord_codegen.config import Config
 from concord_codegen.ir.model import Field, TypeKind, TypeRef
 from concord_codegen.pipeline import Generator
-from concord_codegen.targets.python_sdk import CUSTOM_DIR, SDK_DIR, TARGET, pydoc
-from concord_codegen.targets.python_sdk_types import py_name
+from concord_codegen.targets.python.sdk import CUSTOM_DIR, SDK_DIR, TARGET, pydoc
+from concord_codegen.targets.python.sdk_types import py_name
 from tests.conftest import MakeRoot
 from tests.helpers import fixture_protos
 from tests.test_golden import GOLDEN, update_requested

@@ -13,8 +13,8 @@ from openapi_spec_validator import validate
 from concord_codegen.config import Config
 from concord_codegen.pipeline import Generator
 from concord_codegen.targets import discover
-from concord_codegen.targets.openapi import build_document
-from concord_codegen.targets.yaml_dump import dump
+from concord_codegen.targets.openapi.document import build_document
+from concord_codegen.targets.openapi.yaml_dump import dump
 from tests.helpers import REAL_SPEC, build, python_in_generated_server
 
 CONTRACT = sorted((REAL_SPEC / "proto" / "concord" / "v1").glob("*.proto"))

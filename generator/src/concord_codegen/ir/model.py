@@ -79,6 +79,20 @@ class Field:
     json_name: str = ""
     location: Location = field(default_factory=Location, compare=False)
 
+    @property
+    def has_presence(self) -> bool:
+        """True when "absent" differs from the zero value (contract.md, Presence).
+
+        proto3 `optional` scalars, oneof members and singular message fields (well-known types
+        included: an absent Duration is not `0s`, an absent Value is not JSON `null`) have it;
+        plain scalars, enums, repeated and map fields do not.
+        """
+        if self.repeated or self.map is not None:
+            return False
+        if self.optional or self.oneof is not None:
+            return True
+        return self.type.kind in (TypeKind.MESSAGE, TypeKind.WELL_KNOWN)
+
     def __post_init__(self) -> None:
         # contract.md: JSON names are the proto names (snake_case), never lowerCamelCase.
         if not self.json_name:

@@ -1,7 +1,8 @@
-"""Target registry: every module here that defines `TARGET` is a target, found at run time.
+"""Target registry: one package per language or artifact, found at run time.
 
-An SDK is added as `targets/<lang>.py` (defining `TARGET`) plus `templates/<lang>/...`;
-the pipeline does not change.
+A package here (`targets/<lang>/`) registers by defining `TARGETS`, a tuple of targets, in its
+`__init__`; its templates live in `templates/<lang>/` and its runtime core in `runtime/<lang>/`.
+The pipeline does not change when a target is added.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ def discover() -> dict[str, Target]:
     """Every registered target by name, sorted by name."""
     found: dict[str, Target] = {}
     for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name == "base":
+        if info.name.startswith("_") or not info.ispkg:
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
-        target: Target | None = getattr(module, "TARGET", None)
-        if target is not None:
+        targets: tuple[Target, ...] = getattr(module, "TARGETS", ())
+        for target in targets:
             found[target.name] = target
     return dict(sorted(found.items()))

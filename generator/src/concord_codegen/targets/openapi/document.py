@@ -8,10 +8,10 @@ from concord_codegen.config import Config
 from concord_codegen.headers import with_header
 from concord_codegen.ir.model import Api
 from concord_codegen.targets.base import GeneratedFile, TargetContext
-from concord_codegen.targets.openapi_errors import error_codes_extension, response_components
-from concord_codegen.targets.openapi_paths import PathBuilder, body_schema_name, needs_body_schema
-from concord_codegen.targets.openapi_schemas import Schema, SchemaBuilder, reachable
-from concord_codegen.targets.yaml_dump import dump
+from concord_codegen.targets.openapi.errors import error_codes_extension, response_components
+from concord_codegen.targets.openapi.paths import PathBuilder, body_schema_name, needs_body_schema
+from concord_codegen.targets.openapi.schemas import Schema, SchemaBuilder, reachable
+from concord_codegen.targets.openapi.yaml_dump import dump
 
 OPENAPI_VERSION = "3.1.0"
 TITLE = "Concord"

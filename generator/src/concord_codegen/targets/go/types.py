@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from concord_codegen.ir.model import Api, Enum, Field, Message, TypeKind, TypeRef
 from concord_codegen.targets.base import TargetError
-from concord_codegen.targets.go_names import comment, exported
+from concord_codegen.targets.go.names import comment, exported
 
 SCALARS = {
     "string": "string",

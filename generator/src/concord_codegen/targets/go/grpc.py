@@ -20,8 +20,8 @@ from concord_codegen.config import Config
 from concord_codegen.ir.model import Api
 from concord_codegen.loader.protoc import include_args, run_protoc
 from concord_codegen.targets.base import GeneratedFile, TargetContext, TargetError
-from concord_codegen.targets.go_names import exported
-from concord_codegen.targets.go_sdk import GO_HEADER, gofmt
+from concord_codegen.targets.go.names import exported
+from concord_codegen.targets.go.sdk import GO_HEADER, gofmt
 
 MODULE_DIR = "sdks/go/grpc"
 MODULE = "github.com/concordhq/concord/sdks/go/grpc"

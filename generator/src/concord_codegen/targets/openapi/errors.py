@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from concord_codegen.ir.model import Api, ErrorCode
-from concord_codegen.targets.openapi_schemas import ref
+from concord_codegen.targets.openapi.schemas import ref
 
 RESPONSE_REF = "#/components/responses/"
 AUTH_STATUSES = frozenset({401, 403})

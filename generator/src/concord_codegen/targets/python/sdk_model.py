@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 from concord_codegen import naming
 from concord_codegen.ir.model import Api, Enum, ErrorCode, Message, Method, Service
 from concord_codegen.targets.base import TargetError
-from concord_codegen.targets.python_sdk_types import PyField, py_field, py_name
+from concord_codegen.targets.python.sdk_types import PyField, py_field, py_name
 
 # Per-call options every method takes; request fields of the same name get a `_`.
 CALL_OPTIONS = frozenset({"extra_headers", "timeout", "idempotency_key", "self"})

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from concord_codegen.ir.model import Api, ErrorCode, Message, Method, Service
 from concord_codegen.targets.base import TargetError
-from concord_codegen.targets.go_names import comment, exported, parameter
-from concord_codegen.targets.go_types import GoField, GoStruct, TypeMapper
+from concord_codegen.targets.go.names import comment, exported, parameter
+from concord_codegen.targets.go.types import GoField, GoStruct, TypeMapper
 
 _SEGMENT = re.compile(r"\{([^}]+)\}")
 # The runtime helper that adds one query value, by the field's shape and scalar kind.

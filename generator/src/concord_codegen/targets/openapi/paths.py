@@ -6,8 +6,8 @@ from typing import Any
 
 from concord_codegen.ir.model import Api, Field, HttpBinding, Message, Method, Service
 from concord_codegen.naming import camel
-from concord_codegen.targets.openapi_errors import error_responses
-from concord_codegen.targets.openapi_schemas import Schema, SchemaBuilder, ref
+from concord_codegen.targets.openapi.errors import error_responses
+from concord_codegen.targets.openapi.schemas import Schema, SchemaBuilder, ref
 
 VERB_ORDER = ("get", "put", "post", "delete", "patch")
 HEADER_REF = "#/components/headers/"

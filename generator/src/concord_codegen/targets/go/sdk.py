@@ -19,11 +19,11 @@ from concord_codegen.config import Config
 from concord_codegen.headers import with_header
 from concord_codegen.ir.errors import ERROR_ENUM
 from concord_codegen.ir.model import Api
-from concord_codegen.render import Renderer
+from concord_codegen.render import Renderer, runtime_roots
 from concord_codegen.targets.base import GeneratedFile, TargetContext, TargetError
-from concord_codegen.targets.go_methods import GoService, MethodBuilder, errors_of
-from concord_codegen.targets.go_names import exported
-from concord_codegen.targets.go_types import GoEnum, GoStruct, TypeMapper
+from concord_codegen.targets.go.methods import GoService, MethodBuilder, errors_of
+from concord_codegen.targets.go.names import exported
+from concord_codegen.targets.go.types import GoEnum, GoStruct, TypeMapper
 
 SDK_DIR = "sdks/go"
 MODULE = "github.com/concordhq/concord/sdks/go"
@@ -49,10 +49,9 @@ _DECLARED = re.compile(r"^(?:type|func) (\w+)", re.MULTILINE)
 
 def runtime_dir() -> Path:
     """`runtime/go`: inside the installed package, or next to `src/` in a checkout."""
-    package_dir = Path(__file__).resolve().parents[1]
-    for candidate in (package_dir / "runtime" / "go", package_dir.parents[1] / "runtime" / "go"):
-        if candidate.is_dir():
-            return candidate
+    for root in runtime_roots():
+        if (root / "go").is_dir():
+            return root / "go"
     raise TargetError("the Go runtime core (runtime/go) is missing")
 
 

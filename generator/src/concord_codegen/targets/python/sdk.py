@@ -17,8 +17,8 @@ from concord_codegen.headers import with_header
 from concord_codegen.ir.model import Api
 from concord_codegen.render import Renderer, runtime_roots
 from concord_codegen.targets.base import GeneratedFile, TargetContext, TargetError
-from concord_codegen.targets.python_sdk_format import format_python
-from concord_codegen.targets.python_sdk_model import (
+from concord_codegen.targets.python.sdk_format import format_python
+from concord_codegen.targets.python.sdk_model import (
     PyService,
     error_views,
     model_modules,
