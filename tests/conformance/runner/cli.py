@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument("--server-url", help="target a running server (REST base URL)")
+    where.add_argument(
+        "--server-grpc", default="", help="the running server's gRPC target (host:port)"
+    )
     where.add_argument("--start-server", action="store_true", help="start servers for the run")
     p.add_argument(
         "--admin-key", help="bootstrap admin API key (default: $CONCORD_BOOTSTRAP_ADMIN_KEY)"
@@ -119,9 +122,11 @@ def run(settings: Settings) -> dict[str, list[Verdict]]:
     specs = load_adapters(args.adapters, settings.languages, settings.log_dir)
     shared: ManagedServer | None = None
     base_url = args.server_url or ""
+    grpc_target = args.server_grpc
     if args.start_server and any(not c.needs.dedicated for c in settings.cases):
         shared = ManagedServer(_server_options(settings), {}, "shared")
         base_url = shared.start()
+        grpc_target = shared.grpc_target
         print(f"server: {base_url} ({args.storage} storage), logs in {settings.log_dir}")
     try:
         results: dict[str, list[Verdict]] = {}
@@ -129,6 +134,7 @@ def run(settings: Settings) -> dict[str, list[Verdict]]:
             plan = Plan(
                 cases=settings.cases,
                 base_url=base_url,
+                grpc_target=grpc_target,
                 admin_key=settings.admin_key,
                 test_hooks=args.start_server or not args.no_test_hooks,
                 server_options=_server_options(settings) if args.start_server else None,

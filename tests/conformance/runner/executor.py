@@ -32,6 +32,7 @@ class Target:
     base_url: str
     admin_key: str
     test_hooks: bool = True
+    grpc_target: str = ""
 
 
 @dataclass
@@ -221,6 +222,7 @@ class CaseExecutor:
         """A named client's config: the admin's, overridden by the case's (resolved now)."""
         config: dict[str, Any] = {
             "base_url": self.target.base_url,
+            "grpc_target": self.target.grpc_target,
             "api_key": self.target.admin_key,
             "bearer_token": "",
             "max_retries": DEFAULT_MAX_RETRIES,

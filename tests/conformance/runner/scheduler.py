@@ -26,6 +26,7 @@ class Plan:
     server_options: ServerOptions | None  # None: target an existing server only
     parallel: int = 1
     verbose: bool = False
+    grpc_target: str = ""
 
 
 def run_language(spec: AdapterSpec, plan: Plan) -> list[CaseRun]:
@@ -70,7 +71,7 @@ def _run_group(
 ) -> dict[str, CaseRun]:
     """Runs one group on the shared target or on a dedicated server started for it."""
     if not env:
-        target = Target(plan.base_url, plan.admin_key, plan.test_hooks)
+        target = Target(plan.base_url, plan.admin_key, plan.test_hooks, plan.grpc_target)
         return _run_cases(label, cases, target, pool, plan)
     if plan.server_options is None:
         why = "needs a server started with " + " ".join(f"{k}={v}" for k, v in env)
@@ -81,7 +82,7 @@ def _run_group(
     except ConformanceError as exc:
         return {c.case_id: CaseRun(c, Raw.ERROR, f"dedicated server failed: {exc}") for c in cases}
     try:
-        target = Target(base_url, plan.admin_key, True)
+        target = Target(base_url, plan.admin_key, True, server.grpc_target)
         return _run_cases(label, cases, target, pool, plan)
     finally:
         server.stop()

@@ -80,6 +80,7 @@ class ManagedServer:
         self.name = name
         self.tag = "conf" + secrets.token_hex(4)
         self.http_port = free_port()
+        self.grpc_port = free_port()
         self.data_dir = Path(tempfile.mkdtemp(prefix=f"concord-conformance-{name}-"))
         self.env = {
             **clean_env(),
@@ -89,7 +90,7 @@ class ManagedServer:
             "CONCORD_TEST_HOOKS": "true",
             "CONCORD_HTTP_HOST": "127.0.0.1",
             "CONCORD_HTTP_PORT": str(self.http_port),
-            "CONCORD_GRPC_PORT": str(free_port()),
+            "CONCORD_GRPC_PORT": str(self.grpc_port),
             "CONCORD_DATA_DIR": str(self.data_dir),
             "CONCORD_LOG_LEVEL": "WARNING",
             **extra_env,
@@ -103,6 +104,11 @@ class ManagedServer:
     def base_url(self) -> str:
         """The server's REST base URL."""
         return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def grpc_target(self) -> str:
+        """The server's gRPC target (`host:port`)."""
+        return f"127.0.0.1:{self.grpc_port}"
 
     def start(self) -> str:
         """Starts the process and waits until it is ready; returns the base URL."""
