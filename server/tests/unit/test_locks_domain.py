@@ -213,7 +213,7 @@ def test_page_tokens_round_trip() -> None:
 
 
 async def test_watch_streams_events_by_prefix(service: LockService) -> None:
-    stream = service.watch("job")
+    stream = await service.watch("job")
     first = asyncio.ensure_future(anext(stream))
     await asyncio.sleep(0)
     grant = await service.acquire("job-1", "alice", LONG)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 from concord_server import page_tokens
@@ -19,7 +19,9 @@ from concord_server.ports.discovery import (
     InstanceStatus,
     Registry,
     ServiceSummary,
+    ServiceWatch,
 )
+from concord_server.streams import OpenStream
 
 log = logging.getLogger(__name__)
 
@@ -142,21 +144,30 @@ class DiscoveryService:
         services = sorted(await self._registry.services(self._clock.now()), key=lambda s: s.name)
         return paginate(services, "name", "services", page_size, page_token)
 
-    async def watch(self, service: str) -> AsyncGenerator[InstanceEvent, None]:
-        """The live instances as REGISTERED, then every change, until the caller stops."""
+    async def watch(self, service: str) -> OpenStream[InstanceEvent]:
+        """The live instances as REGISTERED, then every change, until the caller stops.
+
+        Subscribed (and the snapshot taken) when this returns: no later change is missed.
+        """
         now = self._clock.now()
         start = await self._registry.watch(service, now, self._watch_queue_limit)
-        async with start.changes:
-            for instance in start.snapshot:
-                yield InstanceEvent(InstanceEventType.REGISTERED, instance, now)
-            async for event in start.changes:
-                if 0 < event.revision <= start.after_revision:
-                    continue
-                yield event
+        return OpenStream(_snapshot_then_changes(start, now), start.changes.close)
 
     async def sweep(self) -> int:
         """Expires instances whose TTL ran out; returns how many."""
         return await self._registry.sweep_expired(self._clock.now())
+
+
+async def _snapshot_then_changes(
+    start: ServiceWatch, now: datetime
+) -> AsyncGenerator[InstanceEvent, None]:
+    async with start.changes:
+        for instance in start.snapshot:
+            yield InstanceEvent(InstanceEventType.REGISTERED, instance, now)
+        async for event in start.changes:
+            if 0 < event.revision <= start.after_revision:
+                continue
+            yield event
 
 
 class DiscoverySweeper:

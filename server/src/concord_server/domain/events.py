@@ -22,6 +22,7 @@ from concord_server.ports.events import (
     StreamState,
 )
 from concord_server.pubsub import SlowConsumerError, Subscription
+from concord_server.streams import OpenStream
 
 log = logging.getLogger("concord.events")
 
@@ -118,12 +119,25 @@ class EventService:
 
     async def subscribe_all(
         self, from_position: int | None, stream_prefix: str = ""
-    ) -> AsyncGenerator[SubscriptionItem, None]:
-        """Events of the global log from a position (None: from now), then live, in order."""
+    ) -> OpenStream[SubscriptionItem]:
+        """Events of the global log from a position (None: from now), then live, in order.
+
+        Subscribed, and "now" fixed, when this returns: no later append is missed.
+        """
         wakeups = self._wakeups(lambda _change: True)
         try:
             await self._store.listen()
             head = await self._store.head_position()
+        except BaseException:
+            wakeups.close()
+            raise
+        items = self._follow_all(wakeups, head, from_position, stream_prefix)
+        return OpenStream(items, wakeups.close)
+
+    async def _follow_all(
+        self, wakeups: Wakeups, head: int, from_position: int | None, stream_prefix: str
+    ) -> AsyncGenerator[SubscriptionItem, None]:
+        try:
             cursor = head if from_position is None else max(0, from_position - 1)
             async for event in self._log_between(cursor, head, stream_prefix):
                 yield event
@@ -142,8 +156,11 @@ class EventService:
 
     async def subscribe_stream(
         self, stream: str, from_revision: int | None
-    ) -> AsyncGenerator[SubscriptionItem, None]:
-        """A stream's events from a revision (None: from now), then live, in order."""
+    ) -> OpenStream[SubscriptionItem]:
+        """A stream's events from a revision (None: from now), then live, in order.
+
+        Subscribed, and "now" fixed, when this returns: no later append is missed.
+        """
         wakeups = self._wakeups(lambda change: change.stream in ("", stream))
         try:
             await self._store.listen()
@@ -152,6 +169,15 @@ class EventService:
                 cursor = state.current_revision if state is not None else -1
             else:
                 cursor = from_revision - 1
+        except BaseException:
+            wakeups.close()
+            raise
+        return OpenStream(self._follow_stream(wakeups, stream, cursor), wakeups.close)
+
+    async def _follow_stream(
+        self, wakeups: Wakeups, stream: str, cursor: int
+    ) -> AsyncGenerator[SubscriptionItem, None]:
+        try:
             seen_position = 0
             async for event in self._stream_after(stream, cursor):
                 cursor, seen_position = event.revision, event.position

@@ -23,6 +23,7 @@ from concord_server.ports.locks import (
     RefusalReason,
 )
 from concord_server.pubsub import Subscription
+from concord_server.streams import OpenStream
 
 logger = logging.getLogger(__name__)
 
@@ -206,12 +207,19 @@ class LockService:
         page = records[:limit]
         return LockPage(page, encode_page_token(prefix, page[-1].name))
 
-    async def watch(self, prefix: str) -> AsyncGenerator[LockEvent, None]:
-        """Lock events for names with `prefix` until the caller stops iterating."""
+    async def watch(self, prefix: str) -> OpenStream[LockEvent]:
+        """Lock events for names with `prefix` until the caller stops iterating.
+
+        Subscribed when this returns: no change made afterwards is missed.
+        """
         subscription = await self._store.subscribe(lambda event: event.lock.name.startswith(prefix))
-        async with subscription:
-            async for event in subscription:
-                yield event
+        return OpenStream(_drain(subscription), subscription.close)
+
+
+async def _drain(subscription: Subscription[LockEvent]) -> AsyncGenerator[LockEvent, None]:
+    async with subscription:
+        async for event in subscription:
+            yield event
 
 
 class LockComponent:
