@@ -1,0 +1,61 @@
+# shellcheck shell=bash
+# The C# SDK (sdks/csharp): hooks sourced by scripts/lib.sh's sdk_run (see there).
+# Users build Concord.csproj with `dotnet`; here Mono's mcs (C# 7.2) compiles the same sources:
+# cs_sources expands the csproj's <Compile Include="..."> globs, so both builds share one list.
+
+CS_DIR=sdks/csharp
+CS_OUT="$CONCORD_ROOT/$CS_DIR/bin"
+CS_NEWTONSOFT_DIR=/usr/lib/cli/Newtonsoft.Json-5.0
+CS_MCS=(mcs -langversion:7.2 -warnaserror -nologo)
+
+cs_require() { # check the Mono toolchain (scripts/setup.sh apt installs it)
+  local tool
+  for tool in mcs mono nunit-console; do
+    command -v "$tool" >/dev/null 2>&1 || { log sdk-csharp "ERROR: $tool not found (run scripts/setup.sh apt)"; return 1; }
+  done
+  [[ -f $CS_NEWTONSOFT_DIR/Newtonsoft.Json.dll ]] ||
+    { log sdk-csharp "ERROR: Newtonsoft.Json.dll not in $CS_NEWTONSOFT_DIR (apt: libnewtonsoft-json-cil-dev)"; return 1; }
+}
+
+cs_sources() { # the .cs files of the csproj's Compile items, one a line, relative to sdks/csharp
+  local pattern
+  (
+    cd "$CS_DIR" || exit 1
+    shopt -s globstar nullglob
+    sed -n 's/.*<Compile Include="\([^"]*\)".*/\1/p' Concord.csproj | while read -r pattern; do
+      # shellcheck disable=SC2086 # the pattern is a glob to expand
+      printf '%s\n' $pattern
+    done | sort -u
+  )
+}
+
+cs_build() { # Concord.dll (with its XML docs: a public item without one is an error) into bin/
+  local sources
+  mapfile -t sources < <(cs_sources)
+  [[ ${#sources[@]} -gt 0 ]] || { log sdk-csharp "ERROR: no sources from Concord.csproj"; return 1; }
+  mkdir -p "$CS_OUT"
+  cp "$CS_NEWTONSOFT_DIR/Newtonsoft.Json.dll" "$CS_OUT/"
+  (cd "$CS_DIR" && "${CS_MCS[@]}" -target:library -out:bin/Concord.dll -doc:bin/Concord.xml \
+    -r:System.Net.Http -r:Facades/System.Runtime.InteropServices.RuntimeInformation.dll \
+    -r:"$CS_NEWTONSOFT_DIR/Newtonsoft.Json.dll" "${sources[@]}")
+}
+
+cs_build_program() { # OUT SOURCES... — an exe against Concord.dll into bin/
+  local out="$1"
+  shift
+  "${CS_MCS[@]}" -target:exe -out:"$CS_OUT/$out" -r:"$CS_OUT/Concord.dll" -r:System.Net.Http \
+    -r:"$CS_NEWTONSOFT_DIR/Newtonsoft.Json.dll" "$@"
+}
+
+sdk_setup() {
+  cs_require
+}
+
+sdk_lint() {
+  cs_require && cs_build && log sdk-csharp "mcs -warnaserror (XML docs on every public item) clean"
+}
+
+sdk_build_adapter() {
+  cs_require && cs_build &&
+    cs_build_program concord-conformance.exe "$CS_DIR"/conformance/*.cs
+}
