@@ -59,3 +59,41 @@ sdk_build_adapter() {
   cs_require && cs_build &&
     cs_build_program concord-conformance.exe "$CS_DIR"/conformance/*.cs
 }
+
+CS_NUNIT_DIR=/usr/lib/cli/nunit.framework-2.6.3
+
+cs_build_tests() { # bin/Concord.Tests.dll from tests/*.cs
+  "${CS_MCS[@]}" -target:library -out:"$CS_OUT/Concord.Tests.dll" -r:"$CS_OUT/Concord.dll" \
+    -r:System.Net.Http -r:"$CS_NUNIT_DIR/nunit.framework.dll" -r:"$CS_NEWTONSOFT_DIR/Newtonsoft.Json.dll" \
+    "$CS_DIR"/tests/*.cs && cp "$CS_NUNIT_DIR/nunit.framework.dll" "$CS_OUT/"
+}
+
+cs_summary() { # XML — print NUnit's counts as the plain "N passed, N failed" line; fail when any failed
+  python3 - "$1" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+
+root = ET.parse(sys.argv[1]).getroot()
+cases = root.iter("test-case")
+passed = failed = skipped = 0
+for case in cases:
+    if case.get("executed") != "True":
+        skipped += 1
+    elif case.get("success") == "True":
+        passed += 1
+    else:
+        failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed or not passed else 0)
+PY
+}
+
+sdk_test() {
+  cs_require && cs_build && cs_build_tests || return 1
+  log sdk-csharp "NUnit: runtime core unit tests, then live tests against ${CONCORD_TEST_BASE_URL:-(no server: live tests ignored)}"
+  (cd "$CS_OUT" && nunit-console -nologo -noshadow Concord.Tests.dll -xml=TestResult.xml >nunit.log 2>&1)
+  local rc=$?
+  grep -E "^(Tests run|  [0-9]+\) |Tests Not Run)" "$CS_OUT/nunit.log" | head -40 >&2
+  [[ $rc -eq 0 ]] || sed -n '/Errors and Failures/,$p' "$CS_OUT/nunit.log" | head -80 >&2
+  cs_summary "$CS_OUT/TestResult.xml"
+}

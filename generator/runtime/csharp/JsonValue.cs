@@ -120,7 +120,7 @@ namespace Concord
         /// <summary>Converts this value to <typeparamref name="T"/> (a model, a list, a dictionary, a scalar).</summary>
         public T ToObject<T>()
         {
-            return _token.ToObject<T>(ConcordJson.CreateSerializer());
+            return _token.ToObject<T>(ConcordJson.CreateReadingSerializer());
         }
 
         /// <summary>The compact JSON text of this value.</summary>

@@ -32,13 +32,17 @@ namespace Concord
                 _http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
                 _ownsHttp = true;
             }
+            if (options != null && options.RetryWait != null)
+            {
+                Delay = options.RetryWait;
+            }
         }
 
         /// <summary>The resolved settings (endpoint, credentials, retries).</summary>
         internal ClientSettings Settings => _settings;
 
-        /// <summary>Waits between retries; tests replace it to observe the delays.</summary>
-        internal Func<TimeSpan, CancellationToken, Task> Delay { get; set; } = (delay, token) => Task.Delay(delay, token);
+        /// <summary>Waits between retries.</summary>
+        private Func<TimeSpan, CancellationToken, Task> Delay { get; } = (delay, token) => Task.Delay(delay, token);
 
         /// <summary>Runs a unary call and decodes its answer.</summary>
         internal async Task<T> SendAsync<T>(ApiRequest request, RequestOptions options, CancellationToken cancellationToken)

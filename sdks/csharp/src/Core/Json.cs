@@ -32,6 +32,15 @@ namespace Concord
             return JsonSerializer.Create(CreateSettings());
         }
 
+        /// <summary>A serializer that reads JSON null into a JSON-value field (writing leaves null references out).</summary>
+        internal static JsonSerializer CreateReadingSerializer()
+        {
+            var settings = CreateSettings();
+            settings.NullValueHandling = NullValueHandling.Include;
+            settings.DefaultValueHandling = DefaultValueHandling.Include;
+            return JsonSerializer.Create(settings);
+        }
+
         /// <summary>The contract JSON of a model.</summary>
         public static string Serialize(object value)
         {
@@ -46,7 +55,7 @@ namespace Concord
             {
                 using (var reader = CreateReader(new StringReader(json)))
                 {
-                    return CreateSerializer().Deserialize<T>(reader);
+                    return CreateReadingSerializer().Deserialize<T>(reader);
                 }
             }
             catch (JsonException e)

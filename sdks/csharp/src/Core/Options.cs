@@ -52,6 +52,9 @@ namespace Concord
 
         /// <summary>An application name put in front of the User-Agent header.</summary>
         public string ApplicationId { get; set; }
+
+        /// <summary>Waits between retries (Task.Delay); the runtime's tests replace it to observe the delays.</summary>
+        internal System.Func<TimeSpan, System.Threading.CancellationToken, System.Threading.Tasks.Task> RetryWait { get; set; }
     }
 
     /// <summary>Settings of one call; each unset value falls back to the client's.</summary>
