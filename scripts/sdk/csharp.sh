@@ -97,3 +97,54 @@ sdk_test() {
   [[ $rc -eq 0 ]] || sed -n '/Errors and Failures/,$p' "$CS_OUT/nunit.log" | head -80 >&2
   cs_summary "$CS_OUT/TestResult.xml"
 }
+
+cs_check_project() { # the csproj is well-formed, has the NuGet metadata, and covers exactly src/**/*.cs
+  python3 - "$CS_DIR/Concord.csproj" <<'PY' || return 1
+import sys
+import xml.etree.ElementTree as ET
+
+project = ET.parse(sys.argv[1]).getroot()
+props = {el.tag: (el.text or "").strip() for group in project.iter("PropertyGroup") for el in group}
+need = ["PackageId", "Version", "Authors", "PackageLicenseExpression", "RepositoryUrl", "PackageReadmeFile", "Description"]
+missing = [name for name in need if not props.get(name)]
+assert not missing, f"Concord.csproj lacks {missing}"
+assert props.get("TargetFrameworks") == "netstandard2.0;net8.0", props.get("TargetFrameworks")
+refs = {r.get("Include"): r.get("Version") for r in project.iter("PackageReference")}
+assert refs.get("Newtonsoft.Json", "").startswith("13."), refs
+print(f"Concord.csproj: {props['PackageId']} {props['Version']} ({props['TargetFrameworks']}), metadata complete")
+PY
+  local listed all
+  listed="$(cs_sources)"
+  all="$(cd "$CS_DIR" && find src -name '*.cs' | sort)"
+  [[ $listed == "$all" ]] || { log sdk-csharp "ERROR: the csproj's Compile items differ from src/**/*.cs"; return 1; }
+  log sdk-csharp "csproj and mcs build share $(wc -l <<<"$listed") sources"
+}
+
+cs_run_examples() { # compile each runnable README example against bin/Concord.dll and run it on the live server
+  local dir n=0 file
+  dir="$(mktemp -d)"
+  python3 - "$CS_DIR/README.md" "$dir" <<'PY' || { rm -rf "$dir"; return 1; }
+import re
+import sys
+from pathlib import Path
+
+text = Path(sys.argv[1]).read_text(encoding="utf-8")
+blocks = [b for b in re.findall(r"```csharp\n(.*?)```", text, re.S) if b.startswith("// example: runnable")]
+assert blocks, "no runnable example in the README"
+for i, block in enumerate(blocks):
+    Path(sys.argv[2], f"example{i}.cs").write_text(block, encoding="utf-8")
+PY
+  for file in "$dir"/example*.cs; do
+    n=$((n + 1))
+    cs_build_program "example$n.exe" "$file" || { rm -rf "$dir"; return 1; }
+    CONCORD_BASE_URL="$CONCORD_TEST_BASE_URL" CONCORD_API_KEY="$CONCORD_TEST_API_KEY" \
+      mono "$CS_OUT/example$n.exe" >"$dir/out$n.txt" 2>"$dir/err$n.txt" ||
+      { log sdk-csharp "ERROR: README example $n failed"; cat "$dir/err$n.txt" >&2; rm -rf "$dir"; return 1; }
+  done
+  log sdk-csharp "$n README examples compiled against Concord.dll and ran against the live server"
+  rm -rf "$dir"
+}
+
+sdk_package_check() {
+  cs_require && cs_build && cs_check_project && cs_run_examples
+}
