@@ -29,7 +29,7 @@ namespace Concord
         /// <summary>The HTTP status of the answer (for an error inside a stream, the one the catalogue gives its code; 0 without an answer).</summary>
         public int Status { get; }
 
-        /// <summary>The catalogue code, e.g. <see cref="ErrorCode.LockConflict"/>; derived from the status when the body is not a Concord error.</summary>
+        /// <summary>The catalogue code, e.g. LOCK_CONFLICT; derived from the status when the body is not a Concord error.</summary>
         public ErrorCode Code { get; }
 
         /// <summary>The server's explanation, without the code and request id that <see cref="Exception.Message"/> adds.</summary>

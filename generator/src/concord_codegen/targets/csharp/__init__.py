@@ -1,4 +1,4 @@
-"""C# target: the .NET SDK (`csharp_sdk`), namespace `Concord`, built with Mono here, `dotnet` by users."""
+"""C# target: the .NET SDK (`csharp_sdk`), namespace `Concord`."""
 
 from __future__ import annotations
 

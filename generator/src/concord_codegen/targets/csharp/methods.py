@@ -58,7 +58,7 @@ class CsMethod:
     response: str
     idempotent: bool
     query: list[QueryArg] = field(default_factory=list)
-    body: bool = False
+    body: str = ""  # C# expression of the JSON body, "" for none
     paging: Paging | None = None
     stream: str = ""  # message type of a server stream
 
@@ -121,7 +121,8 @@ class MethodBuilder:
             path_expr=self._path_expr(http.path, args),
             path_args=args,
             params=params,
-            params_required=params is not None and any(f.required for f in request.fields if f.name not in http.path_params),
+            params_required=params is not None
+            and any(f.required for f in request.fields if f.name not in http.path_params),
             response=self.types.type_name(method.output),
             idempotent=method.retry_safe,
         )
@@ -140,7 +141,7 @@ class MethodBuilder:
             return None
         name = f"{pascal(method.name)}Params"
         doc = f"The parameters of {method.name} besides the path."
-        return self.types.model(request, name, doc, _group(request), skip=path)
+        return self.types.model(request, name, doc, group=_group(request), skip=path)
 
     def _path_arg(self, request: Message, name: str, rpc: str) -> PathArg:
         found = request.get_field(name)
@@ -166,23 +167,16 @@ class MethodBuilder:
         """Body, query, paging and streaming of a method."""
         http = method.http
         assert http is not None
-        if http.body not in (None, "*"):
-            raise TargetError(f"{method.name}: only body \"*\" is supported by the C# SDK")
-        cs.body = http.body == "*" and cs.params is not None
+        if cs.params is not None and http.body == "*":
+            cs.body = "p"
+        elif cs.params is not None and http.body:
+            cs.body = f"p.{self._property(cs.params, http.body).name}"
         page = method.pagination
         for q in http.query_params:
-            if "." in q.name:
-                raise TargetError(f"{method.name}: nested query parameter {q.name} is not supported")
             if page is not None and q.name == page.page_token_field:
                 cs.query.append(QueryArg(q.name, "pageToken"))
                 continue
-            prop = self._property(cs.params, q.name)
-            value = f"p.{prop.name}"
-            if prop.kind in ("message", "json", "map"):
-                raise TargetError(f"{method.name}: query parameter {q.name} must be a scalar, enum or list")
-            if prop.kind == "enum":
-                value += ".ToString()"
-            cs.query.append(QueryArg(q.name, value))
+            cs.query.append(QueryArg(q.name, self._query_value(request, q.name, method.name)))
         if method.server_streaming:
             cs.stream = cs.response
         if page is not None:
@@ -199,6 +193,29 @@ class MethodBuilder:
                 next_token=pascal(page.next_page_token_field),
                 next_token_json=page.next_page_token_field,
             )
+
+    def _query_value(self, request: Message, dotted: str, rpc: str) -> str:
+        """C# expression of one (possibly dotted) query parameter, read from the params `p`."""
+        message, expr = request, "p"
+        names = dotted.split(".")
+        for i, name in enumerate(names):
+            found = message.get_field(name)
+            if found is None:
+                raise TargetError(f"{rpc}: no field {dotted}")
+            owner = "Params" if i == 0 else self.types.type_name(message.full_name)
+            prop = self.types.field(found, owner, message.full_name)
+            expr += ("?." if i > 0 else ".") + prop.name
+            if i < len(names) - 1:
+                if prop.kind != "message":
+                    raise TargetError(
+                        f"{rpc}: query parameter {dotted} crosses a non-message field"
+                    )
+                message = self._message(found.type.name)
+            elif prop.kind in ("message", "json", "map", "wkt") and not prop.converter:
+                raise TargetError(f"{rpc}: query parameter {dotted} must be a scalar, enum or list")
+            elif prop.kind == "enum":
+                expr += ".ToString()"
+        return expr
 
     @staticmethod
     def _property(params: CsClass | None, json: str) -> CsField:

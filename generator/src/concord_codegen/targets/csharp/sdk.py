@@ -36,8 +36,19 @@ TEMPLATED = {
 }
 GENERATED_DIRS = ("src/Core", "src/Models", "src/Resources")
 # Names the hand-written src/Custom/ files declare.
-RESERVED_TYPES = frozenset({"LockLease", "HoldOptions", "LockLostException", "SagaWorker", "SagaWorkerOptions", "TaskFailure"})
-_DECLARED = re.compile(r"^\s*(?:public|internal)[\w\s]*?\b(?:class|struct|enum|interface) (\w+)", re.MULTILINE)
+RESERVED_TYPES = frozenset(
+    {
+        "LockLease",
+        "HoldOptions",
+        "LockLostException",
+        "SagaWorker",
+        "SagaWorkerOptions",
+        "TaskFailure",
+    }
+)
+_DECLARED = re.compile(
+    r"^\s*(?:public|internal)[\w\s]*?\b(?:class|struct|enum|interface) (\w+)", re.MULTILINE
+)
 
 
 def runtime_dir() -> Path:
@@ -69,9 +80,13 @@ class CsharpSdkTarget:
         renderer.env.globals["summary"] = xml_summary
         files = {path: renderer.render(template, **view) for path, template in TEMPLATED.items()}
         for group in view["groups"]:
-            files[f"src/Models/{pascal(group)}Models.cs"] = renderer.render("models.j2", **view, group=group)
+            files[f"src/Models/{pascal(group)}Models.cs"] = renderer.render(
+                "models.j2", **view, group=group
+            )
         for service in view["services"]:
-            files[f"src/Resources/{service.type}.cs"] = renderer.render("resources.j2", **view, service=service)
+            files[f"src/Resources/{service.type}.cs"] = renderer.render(
+                "resources.j2", **view, service=service
+            )
         for path in runtime_files():
             files[f"src/Core/{path.name}"] = path.read_text(encoding="utf-8")
         return [
@@ -109,12 +124,23 @@ def build_view(api: Api) -> dict[str, Any]:
 
 def _models(api: Api, types: TypeMapper, services: list[CsService]) -> list[CsClass]:
     """Every message but the error body and requests no other message refers to."""
-    used = {f.type.name for m in api.messages_by_name.values() for f in m.fields if f.type.kind == "message"}
+    used = {
+        f.type.name
+        for m in api.messages_by_name.values()
+        for f in m.fields
+        if f.type.kind == "message"
+    }
     inputs = {m.input for s in api.services for m in s.methods} - used
     results = {m.output for s in api.services for m in s.methods if not m.server_streaming}
     skip = inputs | {api.error_message}
     return [
-        types.model(m, types.type_name(m.full_name), m.doc, _group(m), base=RESULT_BASE if m.full_name in results else "")
+        types.model(
+            m,
+            types.type_name(m.full_name),
+            m.doc,
+            group=_group(m),
+            base=RESULT_BASE if m.full_name in results else "",
+        )
         for m in api.messages_by_name.values()
         if m.full_name not in skip
     ]

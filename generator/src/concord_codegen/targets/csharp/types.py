@@ -34,9 +34,6 @@ WELL_KNOWN = {
     "google.protobuf.Struct": ("IDictionary<string, JsonValue>", ""),
     "google.protobuf.ListValue": ("IList<JsonValue>", ""),
 }
-_INITIALIZERS = {
-    "google.protobuf.Struct": "new Dictionary<string, JsonValue>()",
-}
 
 
 @dataclass(frozen=True)
@@ -122,30 +119,76 @@ class TypeMapper:
             name += "Value"
         if field.map is not None or field.repeated:
             if converter:
-                raise TargetError(f"{context}.{field.name}: repeated or map {elem} is not supported")
+                raise TargetError(
+                    f"{context}.{field.name}: repeated or map {elem} is not supported"
+                )
             elem = elem.rstrip("?")
             if field.map is not None:
                 key = self.element(field.map.key)[0]
                 cs_type = f"IDictionary<{key}, {elem}>"
-                return CsField(name, field.json_name, cs_type, doc, "", f"new Dictionary<{key}, {elem}>()", "map", elem)
-            return CsField(name, field.json_name, f"IList<{elem}>", doc, "", f"new List<{elem}>()", "list", elem)
-        if field.has_presence and kind in ("value", "enum") and (elem in VALUE_TYPES or kind == "enum"):
+                return CsField(
+                    name,
+                    field.json_name,
+                    cs_type,
+                    doc,
+                    "",
+                    f"new Dictionary<{key}, {elem}>()",
+                    "map",
+                    elem,
+                )
+            return CsField(
+                name,
+                field.json_name,
+                f"IList<{elem}>",
+                doc,
+                "",
+                f"new List<{elem}>()",
+                "list",
+                elem,
+            )
+        if (
+            field.has_presence
+            and kind in ("value", "enum")
+            and (elem in VALUE_TYPES or kind == "enum")
+        ):
             elem += "?"
-        initializer = _INITIALIZERS.get(field.type.name, "") if not field.has_presence else ""
-        return CsField(name, field.json_name, elem, doc, converter, initializer, kind)
+        return CsField(name, field.json_name, elem, doc, converter, "", kind)
 
-    def model(self, message: Message, name: str, doc: str, group: str, skip: tuple[str, ...] = (), base: str = "") -> CsClass:
+    def model(
+        self,
+        message: Message,
+        name: str,
+        doc: str,
+        *,
+        group: str,
+        skip: tuple[str, ...] = (),
+        base: str = "",
+    ) -> CsClass:
         """A class of `message`'s fields (less `skip`), documented by `doc`."""
-        fields = [self.field(f, name, message.full_name) for f in message.fields if f.name not in skip]
+        fields = [
+            self.field(f, name, message.full_name) for f in message.fields if f.name not in skip
+        ]
         for oneof in message.oneofs:
             members = ", ".join(pascal(n) for n in oneof.fields)
             for i, f in enumerate(fields):
                 if f.json in oneof.fields:
                     note = f"Oneof {pascal(oneof.name)}: at most one of {members} is set."
-                    fields[i] = CsField(f.name, f.json, f.type, [*f.doc, note], f.converter, f.initializer, f.kind, f.element)
+                    fields[i] = CsField(
+                        f.name,
+                        f.json,
+                        f.type,
+                        [*f.doc, note],
+                        f.converter,
+                        f.initializer,
+                        f.kind,
+                        f.element,
+                    )
         return CsClass(name, summary(doc, name), fields, message.full_name, group, base)
 
     def enum(self, enum: Enum, group: str) -> CsEnum:
         """The extensible enum of an IR enum."""
-        values = [CsEnumValue(pascal(v.wire_name), v.wire_name, summary(v.doc, v.wire_name)) for v in enum.wire_values]
+        values = [
+            CsEnumValue(pascal(v.wire_name), v.wire_name, summary(v.doc, v.wire_name))
+            for v in enum.wire_values
+        ]
         return CsEnum(self.type_name(enum.full_name), summary(enum.doc, enum.name), values, group)
