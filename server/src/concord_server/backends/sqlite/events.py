@@ -15,6 +15,7 @@ from concord_server.backends.sqlite.database import SqliteDatabase, run_script
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.events import (
+    NO_DATA,
     AppendResult,
     Direction,
     Expectation,
@@ -284,14 +285,14 @@ def _recorded(row: Any) -> RecordedEvent:
         revision=row[2],
         position=row[3],
         type=row[4],
-        data=json.loads(row[5]) if row[5] is not None else None,
+        data=json.loads(row[5]) if row[5] is not None else NO_DATA,
         metadata=json.loads(row[6]),
         recorded_at=datetime.fromisoformat(row[7]),
     )
 
 
 def _dump(data: Any) -> str | None:
-    return None if data is None else json.dumps(data)
+    return None if data is NO_DATA else json.dumps(data)
 
 
 def _iso(moment: datetime | None) -> str | None:
