@@ -51,8 +51,30 @@ sdk_setup() {
   cs_require
 }
 
+cs_style() { # whitespace style of every C# file (no dotnet-format offline): no tabs, no trailing blanks, CRLF or missing final newline
+  python3 - "$CS_DIR" <<'PY'
+import sys
+from pathlib import Path
+
+bad = []
+for path in sorted(Path(sys.argv[1]).rglob("*.cs")):
+    if "bin" in path.parts:
+        continue
+    text = path.read_text(encoding="utf-8")
+    if not text.endswith("\n") or "\r" in text:
+        bad.append(f"{path}: CRLF or no final newline")
+    for number, line in enumerate(text.splitlines(), 1):
+        if "\t" in line or line != line.rstrip():
+            bad.append(f"{path}:{number}: tab or trailing whitespace")
+print("\n".join(bad[:40]))
+sys.exit(1 if bad else 0)
+PY
+}
+
 sdk_lint() {
-  cs_require && cs_build && log sdk-csharp "mcs -warnaserror (XML docs on every public item) clean"
+  cs_require && cs_build && cs_style || return 1
+  cs_build_tests && cs_build_program concord-conformance.exe "$CS_DIR"/conformance/*.cs || return 1
+  log sdk-csharp "mcs -warnaserror clean (SDK with XML docs on every public item, tests, adapter); whitespace style clean"
 }
 
 sdk_build_adapter() {

@@ -59,11 +59,11 @@ namespace Concord
 
         private static string Describe(int status, ErrorCode code, string message, string requestId)
         {
-            if (code.ToString() == null && status == 0)
+            if (code.ToString() == null)
             {
                 return message;
             }
-            var text = code.ToString() ?? "HTTP";
+            var text = code.ToString();
             if (status != 0)
             {
                 text += " (HTTP " + status + ")";
@@ -106,6 +106,20 @@ namespace Concord
 
         /// <summary>The attempt timeout that passed.</summary>
         public TimeSpan Timeout { get; }
+    }
+
+    /// <summary>A redirect to another origin than the endpoint's, which the client does not follow (credentials stay with their origin).</summary>
+    public class CrossOriginRedirectException : ConcordException
+    {
+        /// <summary>A refused redirect of RPC <paramref name="operation"/> to <paramref name="location"/>.</summary>
+        public CrossOriginRedirectException(string operation, int status, Uri location)
+            : base(status, default(ErrorCode), operation + ": HTTP " + status + " redirect to another origin not followed: " + location)
+        {
+            Location = location;
+        }
+
+        /// <summary>The redirect's target.</summary>
+        public Uri Location { get; }
     }
 
     /// <summary>Turns error answers (HTTP or a stream's error event) into the exception of their code.</summary>

@@ -40,6 +40,9 @@ namespace Concord
         /// <summary>The resolved settings (endpoint, credentials, retries).</summary>
         internal ClientSettings Settings => _settings;
 
+        /// <summary>The client's opt-in log.</summary>
+        internal RequestLog Log => _log;
+
         /// <summary>Waits between retries.</summary>
         private Func<TimeSpan, CancellationToken, Task> Delay { get; } = (delay, token) => Task.Delay(delay, token);
 
@@ -211,17 +214,16 @@ namespace Concord
             }
         }
 
-        /// <summary>Sends the request, following redirects; credentials are dropped once a redirect leaves the origin.</summary>
+        /// <summary>Sends the request, following redirects to the same origin; a redirect to another origin fails (docs/sdk-helpers.md, 4).</summary>
         private async Task<HttpResponseMessage> SendFollowingRedirectsAsync(ApiRequest request, CallSettings call, string payload, bool stream, int attempt, CancellationToken token)
         {
             var url = new Uri(_settings.EndpointText + request.Path + request.Query);
             var method = new HttpMethod(request.Method);
             var body = payload;
-            bool credentials = true;
             var completion = stream ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead;
             for (int hop = 0; ; hop++)
             {
-                using (var message = call.BuildMessage(method, url, body, stream, credentials))
+                using (var message = call.BuildMessage(method, url, body, stream))
                 {
                     _log.Request(request.Operation, message, attempt);
                     var response = await _http.SendAsync(message, completion, token).ConfigureAwait(false);
@@ -233,12 +235,15 @@ namespace Concord
                     }
                     response.Dispose();
                     var next = location.IsAbsoluteUri ? location : new Uri(url, location);
+                    if (!SameOrigin(url, next))
+                    {
+                        throw new CrossOriginRedirectException(request.Operation, status, next);
+                    }
                     if (status == 303 || ((status == 301 || status == 302) && method != HttpMethod.Get && method != HttpMethod.Head))
                     {
                         method = HttpMethod.Get;
                         body = null;
                     }
-                    credentials = credentials && SameOrigin(url, next);
                     url = next;
                 }
             }

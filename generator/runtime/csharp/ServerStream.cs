@@ -12,7 +12,7 @@ namespace Concord
     /// <summary>
     /// The messages of a server stream (a watch or a subscription), read as they arrive: <c>while (await
     /// stream.MoveNextAsync()) { use(stream.Current); }</c>, or <c>foreach</c> (blocking). Dispose it to close
-    /// the connection; cancelling the token given when it was opened ends it with OperationCanceledException.
+    /// the connection; cancelling the token given when it was opened ends it cleanly (MoveNextAsync answers false).
     /// </summary>
     public abstract class ServerStream<T> : IEnumerable<T>, IDisposable
     {
@@ -24,7 +24,7 @@ namespace Concord
         /// <summary>The message the last successful <see cref="MoveNextAsync"/> read.</summary>
         public abstract T Current { get; }
 
-        /// <summary>Waits for the next message: false at the end of the stream or after Dispose; throws the typed error the server sent.</summary>
+        /// <summary>Waits for the next message: false at the end of the stream, after Dispose or cancellation; throws the typed error the server sent, or ConcordConnectionException when the connection broke.</summary>
         public abstract Task<bool> MoveNextAsync();
 
         /// <summary>The HTTP answer that opened the stream (null for a stream built by hand).</summary>
@@ -117,7 +117,6 @@ namespace Concord
             {
                 if (Volatile.Read(ref _closed) != 0)
                 {
-                    _cancellation.ThrowIfCancellationRequested();
                     return false;
                 }
                 SseEvent next;
@@ -127,9 +126,8 @@ namespace Concord
                 }
                 catch (Exception e) when (e is IOException || e is ObjectDisposedException || e is HttpRequestException || e is WebException)
                 {
-                    bool closedByUser = Volatile.Read(ref _closed) != 0;
+                    bool closedByUser = Volatile.Read(ref _closed) != 0 || _cancellation.IsCancellationRequested;
                     Close();
-                    _cancellation.ThrowIfCancellationRequested();
                     if (closedByUser)
                     {
                         return false;

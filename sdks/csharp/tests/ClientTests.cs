@@ -73,20 +73,27 @@ namespace Concord.Tests
         }
 
         [Test]
-        public void CredentialsStayWithTheirOriginOnRedirect()
+        public void FollowsSameOriginRedirectsWithCredentials()
         {
             using (var fake = new FakeClient())
             {
-                fake.Handler
-                    .Reply(307, "", "Location", "/prefix/v1/health/live2")
-                    .Reply(307, "", "Location", "http://elsewhere.test/collect")
-                    .Reply(200, "{\"status\":\"SERVING\"}");
-                var result = fake.Client.Health.GetLiveness();
-                Assert.AreEqual(ServingStatus.Serving, result.Status);
+                fake.Handler.Reply(307, "", "Location", "/prefix/v1/health/live2").Reply(200, "{\"status\":\"SERVING\"}");
+                Assert.AreEqual(ServingStatus.Serving, fake.Client.Health.GetLiveness().Status);
+                Assert.AreEqual("/prefix/v1/health/live2", fake.Handler.Requests[1].Url.AbsolutePath);
                 Assert.AreEqual("secret-key", fake.Handler.Requests[1].Header("X-API-Key"));
-                Assert.AreEqual("elsewhere.test", fake.Handler.Requests[2].Url.Host);
-                Assert.IsNull(fake.Handler.Requests[2].Header("X-API-Key"));
-                Assert.IsNull(fake.Handler.Requests[2].Header("Authorization"));
+            }
+        }
+
+        [Test]
+        public void RefusesRedirectsToAnotherOrigin()
+        {
+            using (var fake = new FakeClient())
+            {
+                fake.Handler.Reply(307, "", "Location", "https://concord.test/prefix/v1/health/live");
+                var error = Assert.Throws<CrossOriginRedirectException>(() => fake.Client.Health.GetLiveness());
+                Assert.AreEqual("https://concord.test/prefix/v1/health/live", error.Location.AbsoluteUri);
+                Assert.AreEqual(307, error.Status);
+                Assert.AreEqual(1, fake.Handler.Requests.Count);
             }
         }
 

@@ -73,8 +73,8 @@ namespace Concord.Tests
                 {
                     var next = stream.MoveNextAsync();
                     cancel.Cancel();
-                    Assert.Throws<OperationCanceledException>(() => next.GetAwaiter().GetResult());
-                    Assert.Throws<OperationCanceledException>(() => stream.MoveNextAsync().GetAwaiter().GetResult());
+                    Assert.IsFalse(await next);
+                    Assert.IsFalse(await stream.MoveNextAsync());
                 }
             }
         }

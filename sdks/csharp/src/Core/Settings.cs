@@ -102,17 +102,17 @@ namespace Concord
         }
 
         /// <summary>A request message of this call.</summary>
-        internal HttpRequestMessage BuildMessage(HttpMethod method, Uri url, string body, bool stream, bool credentials)
+        internal HttpRequestMessage BuildMessage(HttpMethod method, Uri url, string body, bool stream)
         {
             var message = new HttpRequestMessage(method, url);
             var headers = message.Headers;
             headers.TryAddWithoutValidation("User-Agent", _client.UserAgent);
             headers.Accept.Add(new MediaTypeWithQualityHeaderValue(stream ? "text/event-stream" : "application/json"));
-            if (credentials && !string.IsNullOrEmpty(_client.BearerToken))
+            if (!string.IsNullOrEmpty(_client.BearerToken))
             {
                 headers.TryAddWithoutValidation("Authorization", "Bearer " + _client.BearerToken);
             }
-            else if (credentials && !string.IsNullOrEmpty(_client.ApiKey))
+            else if (!string.IsNullOrEmpty(_client.ApiKey))
             {
                 headers.TryAddWithoutValidation("X-API-Key", _client.ApiKey);
             }
