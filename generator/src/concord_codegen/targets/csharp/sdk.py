@@ -38,12 +38,13 @@ GENERATED_DIRS = ("src/Core", "src/Models", "src/Resources")
 # Names the hand-written src/Custom/ files declare.
 RESERVED_TYPES = frozenset(
     {
-        "LockLease",
+        "HeldLock",
+        "Helpers",
         "HoldOptions",
         "LockLostException",
+        "NonRetryableTaskException",
         "SagaWorker",
         "SagaWorkerOptions",
-        "TaskFailure",
     }
 )
 _DECLARED = re.compile(
