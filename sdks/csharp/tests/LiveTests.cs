@@ -72,7 +72,7 @@ namespace Concord.Tests
             Assert.IsNotNull(entry.Value);
             Assert.IsTrue(entry.Value.IsNull);
             _client.Cache.Set(_run, "doc", new SetCacheEntryParams { Value = JsonValue.FromObject(new Dictionary<string, object> { { "n", 1 }, { "tags", new[] { "a" } } }) });
-            Assert.AreEqual("{\"n\":1,\"tags\":[\"a\"]}", _client.Cache.Get(_run, "doc").Entry.Value.ToString());
+            Assert.AreEqual(JsonValue.Parse("{\"n\":1,\"tags\":[\"a\"]}"), _client.Cache.Get(_run, "doc").Entry.Value);
         }
 
         [Test]
