@@ -39,6 +39,10 @@ namespace Concord
             {
                 throw new ArgumentOutOfRangeException(nameof(options), "SagaWorkerOptions.Concurrency must be at least 1.");
             }
+            if (options.VisibilityTimeout <= TimeSpan.Zero || options.WaitTimeout < TimeSpan.Zero || options.ShutdownGrace < TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), "SagaWorkerOptions durations must not be negative (VisibilityTimeout positive).");
+            }
             _sagas = sagas;
             _taskTypes = taskTypes;
             _handler = handler;
@@ -91,7 +95,7 @@ namespace Concord
                 int free = _options.Concurrency - running.Count;
                 if (free <= 0)
                 {
-                    await Task.WhenAny(running.Select(run => run.Completion).Concat(new[] { Task.Delay(Timeout.Infinite, _stopping.Token) })).ConfigureAwait(false);
+                    await WaitForASlotAsync(running).ConfigureAwait(false);
                     continue;
                 }
                 PollTasksResponse polled;
@@ -123,6 +127,17 @@ namespace Concord
                     running.Add(run);
                     run.Completion = _stopping.IsCancellationRequested ? HandBackAsync(run) : RunTaskAsync(run);
                 }
+            }
+        }
+
+        /// <summary>Waits until a running task ends or shutdown begins.</summary>
+        private async Task WaitForASlotAsync(List<TaskRun> running)
+        {
+            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
+            {
+                var stopped = Task.Delay(Timeout.Infinite, wait.Token);
+                await Task.WhenAny(running.Select(run => run.Completion).Concat(new[] { stopped })).ConfigureAwait(false);
+                wait.Cancel();
             }
         }
 
