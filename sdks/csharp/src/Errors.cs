@@ -66,6 +66,12 @@ namespace Concord
         /// <summary>An unexpected server fault. Retried by SDKs only for idempotent calls.</summary>
         public static ErrorCode Internal { get; } = new ErrorCode("INTERNAL");
 
+        /// <summary>
+        /// The HTTP method is not one the path offers (REST only; the <c>Allow</c> header lists the ones it
+        /// does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+        /// </summary>
+        public static ErrorCode MethodNotAllowed { get; } = new ErrorCode("METHOD_NOT_ALLOWED");
+
         /// <summary>The HTTP status the server answers this code with (0 for an unknown code).</summary>
         public int HttpStatus
         {
@@ -105,6 +111,8 @@ namespace Concord
                         return 503;
                     case "INTERNAL":
                         return 500;
+                    case "METHOD_NOT_ALLOWED":
+                        return 405;
                     default:
                         return 0;
                 }
@@ -142,6 +150,8 @@ namespace Concord
                     return PermissionDenied;
                 case 404:
                     return NotFound;
+                case 405:
+                    return MethodNotAllowed;
                 case 409:
                     return AlreadyExists;
                 case 412:
@@ -449,6 +459,21 @@ namespace Concord
         }
     }
 
+    /// <summary>The error METHOD_NOT_ALLOWED (HTTP 405): The HTTP method is not one the path offers (REST only; the <c>Allow</c> header lists the ones it does). gRPC answers an unknown method with its own UNIMPLEMENTED status.</summary>
+    public class MethodNotAllowedException : ConcordException
+    {
+        /// <summary>An error of code METHOD_NOT_ALLOWED (public for tests and mocks).</summary>
+        /// <param name="status">The HTTP status.</param>
+        /// <param name="message">The server's message.</param>
+        /// <param name="requestId">The request id.</param>
+        /// <param name="details">The error's details.</param>
+        /// <param name="response">The HTTP answer.</param>
+        public MethodNotAllowedException(int status, string message, string requestId = null, IReadOnlyDictionary<string, JsonValue> details = null, RawResponse response = null)
+            : base(status, ErrorCode.MethodNotAllowed, message, requestId, details, response)
+        {
+        }
+    }
+
     /// <summary>Makes the exception of a catalogue code.</summary>
     internal static class ErrorFactory
     {
@@ -489,6 +514,8 @@ namespace Concord
                     return new UnavailableException(status, message, requestId, details, response);
                 case "INTERNAL":
                     return new InternalException(status, message, requestId, details, response);
+                case "METHOD_NOT_ALLOWED":
+                    return new MethodNotAllowedException(status, message, requestId, details, response);
                 default:
                     return new ConcordException(status, code, message, requestId, details, response);
             }

@@ -359,9 +359,11 @@ namespace Concord
 
     /// <summary>
     /// A step run as an HTTP call from the server. The server POSTs (or uses <c>method</c>) a JSON body
-    /// <c>{"saga_id", "step", "phase", "attempt", "input", "outputs"}</c>; a 2xx answer succeeds with its
-    /// JSON body as the output, a 4xx fails the step for good, anything else is retried. Calls per
-    /// target URL origin go through a circuit breaker.
+    /// <c>{"saga_id", "step", "phase", "attempt", "input", "outputs"}</c> with an <c>Idempotency-Key</c>
+    /// header that is the same for every attempt of one step's action (or compensation), across
+    /// retries and server crashes; a 2xx answer succeeds with its JSON body as the output, a 4xx
+    /// fails the step for good, anything else is retried. Calls per target URL origin go through a
+    /// circuit breaker.
     /// </summary>
     public partial class HttpCallback
     {
