@@ -1,0 +1,89 @@
+# shellcheck shell=bash
+# The Java SDK (sdks/java: Maven modules concord-sdk, concord-sdk-grpc and the conformance
+# adapter): hooks sourced by scripts/lib.sh's sdk_run (see there). Maven's local repository, the
+# protoc that matches protobuf-java (for concord-gen's java_grpc target) and google-java-format
+# live under .scratch/java; after the first set-up every Maven run is offline (-o).
+
+JAVA_SCRATCH="$CONCORD_ROOT/.scratch/java"
+JAVA_M2="$CONCORD_ROOT/.scratch/m2"
+JAVA_STAMP="$JAVA_SCRATCH/.concord-install-stamp"
+JAVA_PROTOC_VERSION=4.36.2
+JAVA_GJF_VERSION=1.28.0
+JAVA_DIR="$CONCORD_ROOT/sdks/java"
+
+java_mvn() { # mvn with the project's local repository, quiet, batch; offline once set up
+  local offline=()
+  [[ -f $JAVA_STAMP ]] && offline=(-o)
+  nice -n 10 mvn -B -q "${offline[@]}" -Dmaven.repo.local="$JAVA_M2" -f "$JAVA_DIR/pom.xml" "$@"
+}
+
+java_want() { # what the stamp records: the pinned tools and the Maven build's inputs
+  printf '%s\n' "protoc=$JAVA_PROTOC_VERSION gjf=$JAVA_GJF_VERSION"
+  hash_files "$CONCORD_ROOT/scripts/sdk/java.sh" "$CONCORD_ROOT/generator/templates/java/pom.xml.j2"
+}
+
+java_fetch() { # GROUP:ARTIFACT:VERSION:TYPE[:CLASSIFIER] DEST — one artifact from Maven Central
+  local artifact="$1" dest="$2" group name version type classifier file
+  IFS=: read -r group name version type classifier <<<"$artifact"
+  nice -n 10 mvn -B -q -Dmaven.repo.local="$JAVA_M2" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:get \
+    -Dartifact="$artifact" -Dtransitive=false >&2 || return 1
+  file="$JAVA_M2/${group//.//}/$name/$version/$name-$version${classifier:+-$classifier}.$type"
+  cp "$file" "$dest"
+}
+
+sdk_setup() {
+  local t0=$SECONDS want
+  command -v mvn >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 ||
+    { log sdk-java "no JDK or Maven on PATH: the Java SDK is skipped"; return 0; }
+  want="$(java_want)"
+  if [[ -f $JAVA_STAMP && "$(cat "$JAVA_STAMP")" == "$want" && -x $JAVA_SCRATCH/bin/protoc &&
+    -f $JAVA_SCRATCH/google-java-format.jar && ${CONCORD_FORCE_INSTALL:-0} != 1 ]]; then
+    log sdk-java "Maven repository and tools up to date (.scratch/m2, .scratch/java)"
+    return 0
+  fi
+  rm -f "$JAVA_STAMP"
+  mkdir -p "$JAVA_SCRATCH/bin" "$JAVA_M2"
+  log sdk-java "protoc $JAVA_PROTOC_VERSION and google-java-format $JAVA_GJF_VERSION from Maven Central"
+  java_fetch "com.google.protobuf:protoc:$JAVA_PROTOC_VERSION:exe:linux-x86_64" "$JAVA_SCRATCH/bin/protoc" &&
+    chmod +x "$JAVA_SCRATCH/bin/protoc" &&
+    java_fetch "com.google.googlejavaformat:google-java-format:$JAVA_GJF_VERSION:jar:all-deps" \
+      "$JAVA_SCRATCH/google-java-format.jar" || return 1
+  log sdk-java "Maven dependencies and plugins into .scratch/m2 (build, release jars, test runner)"
+  java_mvn -Prelease -Dtest=NoSuchTest -Dsurefire.failIfNoSpecifiedTests=false install \
+    dependency:build-classpath -Dmdep.outputFile=/dev/null >&2 || return 1
+  printf '%s\n' "$want" >"$JAVA_STAMP"
+  log sdk-java "set up in $((SECONDS - t0))s"
+}
+
+java_gjf() { # ARGS... — google-java-format with the javac exports it needs on Java 17
+  local pkg exports=()
+  for pkg in api code file parser tree util; do
+    exports+=("--add-exports=jdk.compiler/com.sun.tools.javac.$pkg=ALL-UNNAMED")
+  done
+  java "${exports[@]}" -jar "$JAVA_SCRATCH/google-java-format.jar" "$@"
+}
+
+sdk_lint() { # javac -Xlint:all -Werror (the compiler plugin's settings) and google-java-format
+  local files
+  log sdk-java "javac -Xlint:all -Werror (mvn compile)"
+  java_mvn -DskipTests compile test-compile || return 1
+  log sdk-java "google-java-format --dry-run (all Java but protoc's output)"
+  mapfile -t files < <(find "$JAVA_DIR" "$CONCORD_ROOT/generator/runtime/java" -name '*.java' \
+    -not -path '*/dev/concord/v1/*' -not -path '*/target/*' | sort)
+  local unformatted
+  unformatted="$(java_gjf --dry-run "${files[@]}")" || return 1
+  [[ -z $unformatted ]] || { echo "not google-java-format'd:"; echo "$unformatted"; return 1; }
+}
+
+sdk_test() { # unit tests, then live tests against CONCORD_TEST_BASE_URL / _GRPC_TARGET
+  local t0=$SECONDS
+  log sdk-java "mvn test (JUnit 5 via Surefire; live tests use CONCORD_TEST_*)"
+  java_mvn install -Dsurefire.printSummary=true || return 1
+  log sdk-java "Java build and tests in $((SECONDS - t0))s"
+}
+
+sdk_build_adapter() { # the adapter's jar and classpath for sdks/java/conformance/run.sh
+  java_mvn -DskipTests install dependency:build-classpath \
+    -Dmdep.outputFile="$JAVA_DIR/conformance/target/classpath.txt" -pl conformance -am
+}
