@@ -12,9 +12,14 @@ JAVA_GJF_VERSION=1.28.0
 JAVA_DIR="$CONCORD_ROOT/sdks/java"
 
 java_mvn() { # mvn with the project's local repository, quiet, batch; offline once set up
+  java_mvn_loud -q "$@"
+}
+
+java_mvn_loud() { # java_mvn with Maven's INFO output (Surefire's summary lines)
   local offline=()
   [[ -f $JAVA_STAMP ]] && offline=(-o)
-  nice -n 10 mvn -B -q "${offline[@]}" -Dmaven.repo.local="$JAVA_M2" -f "$JAVA_DIR/pom.xml" "$@"
+  nice -n 10 mvn -B -ntp -Dstyle.color=never "${offline[@]}" -Dmaven.repo.local="$JAVA_M2" \
+    -f "$JAVA_DIR/pom.xml" "$@"
 }
 
 java_want() { # what the stamp records: the pinned tools and the Maven build's inputs
@@ -77,10 +82,52 @@ sdk_lint() { # javac -Xlint:all -Werror (the compiler plugin's settings) and goo
 }
 
 sdk_test() { # unit tests, then live tests against CONCORD_TEST_BASE_URL / _GRPC_TARGET
-  local t0=$SECONDS
-  log sdk-java "mvn test (JUnit 5 via Surefire; live tests use CONCORD_TEST_*)"
-  java_mvn install -Dsurefire.printSummary=true || return 1
+  local t0=$SECONDS out rc=0
+  out="$(mktemp)"
+  log sdk-java "mvn install: JUnit 5 via Surefire (live tests use CONCORD_TEST_*)"
+  java_mvn_loud install >"$out" 2>&1 || rc=1
+  # Surefire's per-module summaries and the build's verdict; the whole log when it failed.
+  grep -E '^\[(INFO|WARNING|ERROR)\] (Tests run:|BUILD )' "$out" || true
+  [[ $rc -eq 0 ]] || tail -n 150 "$out"
+  rm -f "$out"
   log sdk-java "Java build and tests in $((SECONDS - t0))s"
+  return "$rc"
+}
+
+sdk_package_check() { # the release jars, from a clean local repository, in a user's project
+  local tmp rc=0
+  tmp="$(mktemp -d)"
+  log sdk-java "release build (jars, sources, javadoc) deployed to a file repository"
+  java_mvn -Prelease -DskipTests deploy -DaltDeploymentRepository="release::file://$tmp/release" ||
+    { rm -rf "$tmp"; return 1; }
+  ls "$tmp"/release/dev/concord/concord-sdk/*/concord-sdk-*-{sources,javadoc}.jar >/dev/null ||
+    { echo "sources or javadoc jar missing"; rm -rf "$tmp"; return 1; }
+  cat >"$tmp/settings.xml" <<XML
+<settings>
+  <mirrors>
+    <mirror><id>cache</id><mirrorOf>central</mirrorOf><url>file://$JAVA_M2</url></mirror>
+  </mirrors>
+  <profiles>
+    <profile>
+      <id>release</id>
+      <repositories><repository><id>release</id><url>file://$tmp/release</url></repository></repositories>
+    </profile>
+  </profiles>
+  <activeProfiles><activeProfile>release</activeProfile></activeProfiles>
+</settings>
+XML
+  log sdk-java "a user's project (sdks/java/package-check) built against a clean local repository"
+  cp -r "$JAVA_DIR/package-check" "$tmp/project"
+  (
+    cd "$tmp/project" &&
+      nice -n 10 mvn -B -q -s "$tmp/settings.xml" -Dmaven.repo.local="$tmp/m2" package \
+        dependency:build-classpath -Dmdep.outputFile=cp.txt &&
+      grep -q "release" "$tmp"/m2/dev/concord/concord-sdk/*/_remote.repositories &&
+      java -cp "target/classes:$(cat cp.txt)" example.Main \
+        "$CONCORD_TEST_BASE_URL" "$CONCORD_TEST_GRPC_TARGET" "$CONCORD_TEST_API_KEY"
+  ) || rc=1
+  rm -rf "$tmp"
+  return "$rc"
 }
 
 sdk_build_adapter() { # the adapter's jar and classpath for sdks/java/conformance/run.sh

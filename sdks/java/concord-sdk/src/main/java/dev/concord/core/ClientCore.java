@@ -21,8 +21,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * What the generated resources call: builds each call from its operation, params and options,
- * sends it through the transport, retries, and decodes the answer. One per client.
+ * What the generated resources call: builds each call from its operation, params and options, sends
+ * it through the transport, retries, and decodes the answer. One per client.
  */
 public final class ClientCore implements AutoCloseable {
   private final ClientConfig config;

@@ -7,8 +7,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A decoded answer together with what came with it: status, headers (over gRPC, the metadata)
- * and the request id. Returned by the resources' {@code withRawResponse()} views.
+ * A decoded answer together with what came with it: status, headers (over gRPC, the metadata) and
+ * the request id. Returned by the resources' {@code withRawResponse()} views.
  *
  * @param <T> the decoded answer
  */

@@ -13,9 +13,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /**
- * Reads Server-Sent Events: one JSON message per event ({@code data:} lines joined by newlines).
- * An event named {@code error} carries a {@code concord.v1.Error} and ends the stream with its
- * typed exception; comments and other fields are skipped.
+ * Reads Server-Sent Events: one JSON message per event ({@code data:} lines joined by newlines). An
+ * event named {@code error} carries a {@code concord.v1.Error} and ends the stream with its typed
+ * exception; comments and other fields are skipped.
  */
 final class SseStream implements MessageStream {
   private final String rpc;
@@ -70,8 +70,7 @@ final class SseStream implements MessageStream {
       throw new ConcordException(rpc + ": a stream message is not JSON: " + data, e);
     }
     if (event.equals("error")) {
-      JsonNode error = node.has("error") ? node.get("error") : node;
-      throw ApiErrors.fromAnswer(statusOf(error), Map.of(), error);
+      throw ApiErrors.fromAnswer(statusOf(node), Map.of(), node);
     }
     return node;
   }

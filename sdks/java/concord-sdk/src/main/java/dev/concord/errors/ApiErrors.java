@@ -14,8 +14,8 @@ public final class ApiErrors {
 
   /**
    * The exception of an error answer: its {@code concord.v1.Error} body ({@code code}, {@code
-   * message}, {@code details}, {@code request_id}; other members are ignored), else the code of
-   * the HTTP status.
+   * message}, {@code details}, {@code request_id}; other members are ignored), else the code of the
+   * HTTP status.
    */
   public static ApiException fromAnswer(
       int statusCode, Map<String, List<String>> headers, JsonNode body) {

@@ -2,8 +2,8 @@
 package dev.concord.errors;
 
 /**
- * A call that got no answer from the server: the connection failed or broke, or the attempt
- * timed out ({@link #isTimeout()}). Retried like a 503 while retries are left.
+ * A call that got no answer from the server: the connection failed or broke, or the attempt timed
+ * out ({@link #isTimeout()}). Retried like a 503 while retries are left.
  */
 public class ConnectionException extends ConcordException {
   private static final long serialVersionUID = 1L;

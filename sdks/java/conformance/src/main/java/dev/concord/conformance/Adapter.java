@@ -19,10 +19,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The Java SDK's adapter for the conformance runner (docs/conformance.md): NDJSON calls on
- * stdin, one answer line per call on stdout, logs on stderr. The op table ({@link Ops}) is
- * generated from the contract; this file holds the loop, the clients and the error mapping.
- * With {@code --grpc} every client uses the gRPC transport ({@code client_config.grpc_target}).
+ * The Java SDK's adapter for the conformance runner (docs/conformance.md): NDJSON calls on stdin,
+ * one answer line per call on stdout, logs on stderr. The op table ({@link Ops}) is generated from
+ * the contract; this file holds the loop, the clients and the error mapping. With {@code --grpc}
+ * every client uses the gRPC transport ({@code client_config.grpc_target}).
  */
 public final class Adapter {
   private static final Map<String, Op> OPS = Ops.all();
@@ -117,7 +117,10 @@ public final class Adapter {
     if (config.path("timeout_ms").asLong(0) > 0) {
       builder.timeout(Duration.ofMillis(config.get("timeout_ms").asLong()));
     }
-    config.path("headers").properties().forEach(h -> builder.header(h.getKey(), h.getValue().asText()));
+    config
+        .path("headers")
+        .properties()
+        .forEach(h -> builder.header(h.getKey(), h.getValue().asText()));
     if (grpc) {
       builder.transport(GrpcTransport.forTarget(config.path("grpc_target").asText()));
     }

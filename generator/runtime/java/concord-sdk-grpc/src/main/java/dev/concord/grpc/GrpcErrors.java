@@ -1,8 +1,8 @@
 package dev.concord.grpc;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.concord.core.Json;
 import dev.concord.errors.ApiErrorInfo;
 import dev.concord.errors.ApiErrors;
@@ -21,8 +21,8 @@ import java.util.TreeMap;
 
 /**
  * A failed gRPC call as the SDK's exceptions: the typed exception of the {@code concord.v1.Error}
- * in the status details (else of the status code), or a {@link ConnectionException} when no
- * answer came (a bare UNAVAILABLE, a cancelled or timed-out call).
+ * in the status details (else of the status code), or a {@link ConnectionException} when no answer
+ * came (a bare UNAVAILABLE, a cancelled or timed-out call).
  */
 final class GrpcErrors {
   private GrpcErrors() {}
@@ -53,7 +53,8 @@ final class GrpcErrors {
     }
     ErrorCode code =
         GrpcCodes.BY_STATUS.getOrDefault(status.getCode(), ErrorCode.of(status.getCode().name()));
-    String message = status.getDescription() == null ? status.getCode().name() : status.getDescription();
+    String message =
+        status.getDescription() == null ? status.getCode().name() : status.getDescription();
     return ApiErrors.create(
         new ApiErrorInfo(code.httpStatus(), code, message, Json.object(), first(headers), headers));
   }
@@ -92,7 +93,8 @@ final class GrpcErrors {
         Iterable<String> values =
             metadata.getAll(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER));
         if (values != null) {
-          List<String> list = headers.computeIfAbsent(key.toLowerCase(Locale.ROOT), k -> new ArrayList<>());
+          List<String> list =
+              headers.computeIfAbsent(key.toLowerCase(Locale.ROOT), k -> new ArrayList<>());
           values.forEach(list::add);
         }
       }
@@ -107,7 +109,6 @@ final class GrpcErrors {
 
   /** True for a failure that is a gRPC status (not a local error). */
   static boolean isStatus(Throwable failure) {
-    return failure instanceof StatusRuntimeException
-        || failure instanceof io.grpc.StatusException;
+    return failure instanceof StatusRuntimeException || failure instanceof io.grpc.StatusException;
   }
 }

@@ -23,8 +23,8 @@ import java.util.Map;
  * protobuf's JSON mapping, which differs from the contract's in two ways bridged here by walking
  * the JSON along the message descriptor: enums (the contract drops the type prefix, {@code
  * "ACQUIRED"} for {@code LOCK_EVENT_TYPE_ACQUIRED}) and 64-bit integers (numbers in the contract,
- * strings in protobuf's JSON). Field names are the proto names on both sides; Timestamp,
- * Duration, Struct and Value have the same form.
+ * strings in protobuf's JSON). Field names are the proto names on both sides; Timestamp, Duration,
+ * Struct and Value have the same form.
  */
 final class ProtoJson {
   private static final JsonFormat.Parser PARSER = JsonFormat.parser();

@@ -52,8 +52,10 @@ public final class HttpTransport implements Transport {
               }
               if (body == null) {
                 throw new ConcordException(
-                    call.operation().rpc() + ": the answer is not JSON (HTTP "
-                        + response.statusCode() + ")");
+                    call.operation().rpc()
+                        + ": the answer is not JSON (HTTP "
+                        + response.statusCode()
+                        + ")");
               }
               return new WireResponse(response.statusCode(), headers, body);
             });

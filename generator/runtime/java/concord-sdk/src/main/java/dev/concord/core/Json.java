@@ -17,8 +17,8 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * Reading and writing the contract's JSON (docs/contract.md): the helpers generated models use,
- * and {@link #toNode(Object)} to build a {@code google.protobuf.Value} from plain Java values.
+ * Reading and writing the contract's JSON (docs/contract.md): the helpers generated models use, and
+ * {@link #toNode(Object)} to build a {@code google.protobuf.Value} from plain Java values.
  */
 public final class Json {
   /** The SDK's shared Jackson mapper (tree model only). */
@@ -308,8 +308,6 @@ public final class Json {
 
   /** An unmodifiable copy of a map, keeping order, never null. */
   public static <T> Map<String, T> copy(Map<String, T> values) {
-    return values == null
-        ? Map.of()
-        : Collections.unmodifiableMap(new LinkedHashMap<>(values));
+    return values == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(values));
   }
 }

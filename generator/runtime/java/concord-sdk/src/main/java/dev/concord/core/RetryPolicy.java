@@ -11,9 +11,9 @@ import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * When a failed attempt is retried, and after how long: connection errors (timeouts included),
- * 408, 429 and 5xx answers (not 501 or 505) are retried; the delay is {@code Retry-After} when
- * the server sends one (up to 60 s), else exponential backoff with up to 25% of jitter.
+ * When a failed attempt is retried, and after how long: connection errors (timeouts included), 408,
+ * 429 and 5xx answers (not 501 or 505) are retried; the delay is {@code Retry-After} when the
+ * server sends one (up to 60 s), else exponential backoff with up to 25% of jitter.
  */
 public final class RetryPolicy {
   /** The longest Retry-After honoured; a longer one falls back to the backoff. */

@@ -19,8 +19,8 @@ import java.util.stream.StreamSupport;
  * }
  * }</pre>
  *
- * <p>It can be iterated once. A failure of the stream is thrown from {@code hasNext()} as a
- * {@link dev.concord.errors.ConcordException}.
+ * <p>It can be iterated once. A failure of the stream is thrown from {@code hasNext()} as a {@link
+ * dev.concord.errors.ConcordException}.
  *
  * @param <T> the message type
  */

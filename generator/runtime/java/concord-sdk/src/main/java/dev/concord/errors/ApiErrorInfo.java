@@ -6,8 +6,8 @@ import java.util.Map;
 
 /**
  * What the server said about a failed call: the catalogue code, the HTTP status (over gRPC, the
- * status the code maps to), the message, the details, the request id and the response headers
- * (over gRPC, the trailing metadata).
+ * status the code maps to), the message, the details, the request id and the response headers (over
+ * gRPC, the trailing metadata).
  *
  * @param statusCode the HTTP status
  * @param code the catalogue code

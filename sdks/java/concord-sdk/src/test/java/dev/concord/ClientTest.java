@@ -1,0 +1,115 @@
+package dev.concord;
+
+import static dev.concord.FakeServer.json;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.concord.core.Logging;
+import dev.concord.core.RawResponse;
+import dev.concord.core.RequestOptions;
+import dev.concord.models.GetLockResponse;
+import java.io.IOException;
+import java.net.URI;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ClientTest {
+  @Test
+  void sendsCredentialsHeadersAndUserAgent() throws IOException {
+    try (FakeServer server = new FakeServer();
+        ConcordClient client =
+            ConcordClient.builder()
+                .baseUrl(server.url() + "/")
+                .apiKey("k1")
+                .header("X-Team", "t")
+                .build()) {
+      server.then(json(200, "{}"));
+      client.locks().get("a b", RequestOptions.builder().header("X-Call", "c").build());
+      FakeServer.Request request = server.requests.get(0);
+      assertEquals("/v1/locks/a%20b", request.uri());
+      assertEquals("k1", request.header("X-api-key"));
+      assertEquals("t", request.header("X-team"));
+      assertEquals("c", request.header("X-call"));
+      assertTrue(request.header("User-agent").startsWith("concord-java/" + ConcordClient.VERSION));
+    }
+  }
+
+  @Test
+  void bearerTokenWinsOverTheApiKey() throws IOException {
+    try (FakeServer server = new FakeServer();
+        ConcordClient client =
+            ConcordClient.builder().baseUrl(server.url()).apiKey("k").bearerToken("jwt").build()) {
+      server.then(json(200, "{}"));
+      client.health().live();
+      assertEquals("Bearer jwt", server.requests.get(0).header("Authorization"));
+      assertNull(server.requests.get(0).header("X-api-key"));
+    }
+  }
+
+  @Test
+  void readsTheEnvironment() {
+    Map<String, String> env =
+        Map.of("CONCORD_BASE_URL", "http://example.test:9", "CONCORD_API_KEY", " k ");
+    ConcordClient client = ConcordClient.builder().fromEnv(env::get).build();
+    assertEquals(URI.create("http://example.test:9"), client.config().baseUrl());
+    assertEquals("k", client.config().apiKey());
+    client.close();
+  }
+
+  @Test
+  void rejectsBadSettings() {
+    assertThrows(IllegalArgumentException.class, () -> ConcordClient.builder().baseUrl("nope"));
+    assertThrows(IllegalArgumentException.class, () -> ConcordClient.builder().maxRetries(-1));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> RequestOptions.builder().timeout(java.time.Duration.ZERO));
+  }
+
+  @Test
+  void rawResponsesCarryStatusHeadersAndRequestId() throws IOException {
+    try (FakeServer server = new FakeServer();
+        ConcordClient client = server.client(0)) {
+      server.then(
+          json(
+              200,
+              "{\"lock\":{\"name\":\"a\"}}",
+              "X-Request-ID",
+              "req_7",
+              "Idempotent-Replayed",
+              "true"));
+      RawResponse<GetLockResponse> raw = client.locks().withRawResponse().get("a");
+      assertEquals(200, raw.statusCode());
+      assertEquals("req_7", raw.requestId());
+      assertTrue(raw.isIdempotentReplay());
+      assertEquals("a", raw.value().lock().orElseThrow().name());
+    }
+  }
+
+  @Test
+  void asyncCallsComplete() throws IOException {
+    try (FakeServer server = new FakeServer();
+        ConcordClient client = server.client(0)) {
+      server.then(json(200, "{\"status\":\"SERVING\"}"));
+      assertEquals("SERVING", client.async().health().live().join().status().orElseThrow().value());
+    }
+  }
+
+  @Test
+  void logsRedactCredentials() {
+    Map<String, List<String>> safe =
+        Logging.redact(
+            Map.of(
+                "X-API-Key",
+                List.of("secret"),
+                "Authorization",
+                List.of("Bearer t"),
+                "A",
+                List.of("b")));
+    assertEquals(List.of("***"), safe.get("X-API-Key"));
+    assertEquals(List.of("***"), safe.get("Authorization"));
+    assertEquals(List.of("b"), safe.get("A"));
+  }
+}
