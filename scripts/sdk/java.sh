@@ -17,7 +17,7 @@ java_mvn() { # mvn with the project's local repository, quiet, batch; offline on
 
 java_mvn_loud() { # java_mvn with Maven's INFO output (Surefire's summary lines)
   local offline=()
-  [[ -f $JAVA_STAMP ]] && offline=(-o)
+  [[ -f $JAVA_STAMP && ${JAVA_ONLINE:-0} != 1 ]] && offline=(-o)
   nice -n 10 mvn -B -ntp -Dstyle.color=never "${offline[@]}" -Dmaven.repo.local="$JAVA_M2" \
     -f "$JAVA_DIR/pom.xml" "$@"
 }
@@ -30,7 +30,7 @@ java_want() { # what the stamp records: the pinned tools and the Maven build's i
 java_fetch() { # GROUP:ARTIFACT:VERSION:TYPE[:CLASSIFIER] DEST — one artifact from Maven Central
   local artifact="$1" dest="$2" group name version type classifier file
   IFS=: read -r group name version type classifier <<<"$artifact"
-  nice -n 10 mvn -B -q -Dmaven.repo.local="$JAVA_M2" \
+  nice -n 10 mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$JAVA_M2" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:get \
     -Dartifact="$artifact" -Dtransitive=false >&2 || return 1
   file="$JAVA_M2/${group//.//}/$name/$version/$name-$version${classifier:+-$classifier}.$type"
@@ -98,7 +98,9 @@ sdk_package_check() { # the release jars, from a clean local repository, in a us
   local tmp rc=0
   tmp="$(mktemp -d)"
   log sdk-java "release build (jars, sources, javadoc) deployed to a file repository"
-  java_mvn -Prelease -DskipTests deploy -DaltDeploymentRepository="release::file://$tmp/release" ||
+  # Maven refuses to deploy offline; a file:// target and a filled cache need no network.
+  JAVA_ONLINE=1 java_mvn -Prelease -DskipTests deploy \
+    -DaltDeploymentRepository="release::file://$tmp/release" ||
     { rm -rf "$tmp"; return 1; }
   ls "$tmp"/release/dev/concord/concord-sdk/*/concord-sdk-*-{sources,javadoc}.jar >/dev/null ||
     { echo "sources or javadoc jar missing"; rm -rf "$tmp"; return 1; }
@@ -120,7 +122,7 @@ XML
   cp -r "$JAVA_DIR/package-check" "$tmp/project"
   (
     cd "$tmp/project" &&
-      nice -n 10 mvn -B -q -s "$tmp/settings.xml" -Dmaven.repo.local="$tmp/m2" package \
+      nice -n 10 mvn -B -q -Dstyle.color=never -s "$tmp/settings.xml" -Dmaven.repo.local="$tmp/m2" package \
         dependency:build-classpath -Dmdep.outputFile=cp.txt &&
       grep -q "release" "$tmp"/m2/dev/concord/concord-sdk/*/_remote.repositories &&
       java -cp "target/classes:$(cat cp.txt)" example.Main \
