@@ -4,14 +4,14 @@ package dev.concord;
 import dev.concord.core.ClientBuilder;
 import dev.concord.core.ClientConfig;
 import dev.concord.core.ClientCore;
+import dev.concord.custom.LocksResource;
+import dev.concord.custom.SagasResource;
 import dev.concord.resources.AuthResource;
 import dev.concord.resources.CacheResource;
 import dev.concord.resources.DiscoveryResource;
 import dev.concord.resources.EventsResource;
 import dev.concord.resources.HealthResource;
-import dev.concord.resources.LocksResource;
 import dev.concord.resources.RbacResource;
-import dev.concord.resources.SagasResource;
 
 /**
  * The Concord client: one resource per service of the contract. Immutable and thread-safe; make one

@@ -12,7 +12,6 @@ import dev.concord.errors.ConnectionException;
 import dev.concord.errors.ErrorCode;
 import io.grpc.Metadata;
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import java.util.ArrayList;
 import java.util.List;
@@ -106,10 +105,5 @@ final class GrpcErrors {
   private static String first(Map<String, List<String>> headers) {
     List<String> ids = headers.get("x-request-id");
     return ids == null || ids.isEmpty() ? "" : ids.get(0);
-  }
-
-  /** True for a failure that is a gRPC status (not a local error). */
-  static boolean isStatus(Throwable failure) {
-    return failure instanceof StatusRuntimeException || failure instanceof io.grpc.StatusException;
   }
 }

@@ -1,11 +1,11 @@
 package dev.concord.grpc;
 
 import dev.concord.ConcordClient;
-import dev.concord.LiveScenarios;
+import dev.concord.LiveHelperScenarios;
 import org.junit.jupiter.api.Assumptions;
 
 /** The live scenarios over the gRPC transport (CONCORD_TEST_GRPC_TARGET). */
-class LiveGrpcTest extends LiveScenarios {
+class LiveGrpcTest extends LiveHelperScenarios {
   private static final String TARGET = System.getenv("CONCORD_TEST_GRPC_TARGET");
 
   @Override

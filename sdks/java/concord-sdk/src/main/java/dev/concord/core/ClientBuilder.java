@@ -30,9 +30,12 @@ public abstract class ClientBuilder<B extends ClientBuilder<B, C>, C> {
   /** The base URL used when none is given. */
   public static final String DEFAULT_BASE_URL = "http://localhost:8080";
 
-  private URI baseUrl = URI.create(DEFAULT_BASE_URL);
+  private URI baseUrl;
   private String apiKey = "";
   private String bearerToken = "";
+  private URI envBaseUrl;
+  private String envApiKey = "";
+  private String envBearerToken = "";
   private Transport transport;
   private HttpClient httpClient;
   private Duration timeout = Duration.ofSeconds(60);
@@ -50,31 +53,49 @@ public abstract class ClientBuilder<B extends ClientBuilder<B, C>, C> {
   /** The client. */
   public abstract C build();
 
-  /** The REST base URL (default {@code http://localhost:8080}). */
+  /**
+   * The REST base URL (default {@code http://localhost:8080}); wins over {@code CONCORD_BASE_URL}.
+   * Credentials are sent only to this origin.
+   */
   public B baseUrl(String baseUrl) {
-    Objects.requireNonNull(baseUrl, "baseUrl");
-    String trimmed = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
-    URI uri = URI.create(trimmed);
-    if (uri.getScheme() == null || uri.getHost() == null) {
-      throw new IllegalArgumentException("baseUrl must be an absolute http(s) URL: " + baseUrl);
-    }
-    this.baseUrl = uri;
+    this.baseUrl = parseUrl(Objects.requireNonNull(baseUrl, "baseUrl"));
     return self();
   }
 
-  /** The API key, sent as {@code X-API-Key} ("" for none). */
+  private static URI parseUrl(String baseUrl) {
+    String trimmed = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+    URI uri;
+    try {
+      uri = URI.create(trimmed);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("baseUrl is not a URL: " + baseUrl, e);
+    }
+    String scheme = uri.getScheme();
+    if (uri.getHost() == null || !("http".equals(scheme) || "https".equals(scheme))) {
+      throw new IllegalArgumentException("baseUrl must be an absolute http(s) URL: " + baseUrl);
+    }
+    return uri;
+  }
+
+  /**
+   * The API key, sent as {@code X-API-Key}. A non-empty key or bearer token given here replaces
+   * both credentials of the environment; "" counts as not given.
+   */
   public B apiKey(String apiKey) {
     this.apiKey = Objects.requireNonNull(apiKey, "apiKey");
     return self();
   }
 
-  /** A bearer JWT, sent as {@code Authorization: Bearer …}; it wins over an API key. */
+  /** A bearer JWT, sent as {@code Authorization: Bearer …}; it wins over an API key given here. */
   public B bearerToken(String bearerToken) {
     this.bearerToken = Objects.requireNonNull(bearerToken, "bearerToken");
     return self();
   }
 
-  /** Reads {@code CONCORD_BASE_URL}, {@code CONCORD_API_KEY} and {@code CONCORD_BEARER_TOKEN}. */
+  /**
+   * Reads {@code CONCORD_BASE_URL}, {@code CONCORD_API_KEY} and {@code CONCORD_BEARER_TOKEN}, used
+   * where no value is given explicitly (before or after this call).
+   */
   public B fromEnv() {
     return fromEnv(System::getenv);
   }
@@ -82,18 +103,14 @@ public abstract class ClientBuilder<B extends ClientBuilder<B, C>, C> {
   /** Like {@link #fromEnv()}, reading variables through {@code env} (null when unset). */
   public B fromEnv(Function<String, String> env) {
     String url = env.apply(ENV_BASE_URL);
-    if (url != null && !url.isBlank()) {
-      baseUrl(url.trim());
-    }
-    String key = env.apply(ENV_API_KEY);
-    if (key != null && !key.isBlank()) {
-      apiKey(key.trim());
-    }
-    String token = env.apply(ENV_BEARER_TOKEN);
-    if (token != null && !token.isBlank()) {
-      bearerToken(token.trim());
-    }
+    envBaseUrl = url == null || url.isBlank() ? null : parseUrl(url.trim());
+    envApiKey = trimmed(env.apply(ENV_API_KEY));
+    envBearerToken = trimmed(env.apply(ENV_BEARER_TOKEN));
     return self();
+  }
+
+  private static String trimmed(String value) {
+    return value == null ? "" : value.trim();
   }
 
   /** Sends calls through {@code transport} (e.g. gRPC) instead of REST; closed with the client. */
@@ -146,10 +163,13 @@ public abstract class ClientBuilder<B extends ClientBuilder<B, C>, C> {
   protected ClientConfig config(String userAgent) {
     Map<String, List<String>> copy = new LinkedHashMap<>();
     headers.forEach((k, v) -> copy.put(k, List.copyOf(v)));
+    URI url =
+        baseUrl != null ? baseUrl : envBaseUrl != null ? envBaseUrl : parseUrl(DEFAULT_BASE_URL);
+    boolean explicit = !apiKey.isEmpty() || !bearerToken.isEmpty();
     return new ClientConfig(
-        baseUrl,
-        apiKey,
-        bearerToken,
+        url,
+        explicit ? apiKey : envApiKey,
+        explicit ? bearerToken : envBearerToken,
         transport,
         httpClient,
         timeout,

@@ -87,7 +87,10 @@ public final class ClientCore implements AutoCloseable {
     }
   }
 
-  /** Opens a server stream (not retried), blocking until it is open. */
+  /**
+   * Opens a server stream, blocking until the server accepted it (a refusal is thrown here).
+   * Opening is retried like an idempotent call; the timeout bounds each opening attempt only.
+   */
   public <T> ServerStream<T> stream(
       Operation op,
       Map<String, String> path,
@@ -95,8 +98,29 @@ public final class ClientCore implements AutoCloseable {
       RequestOptions options,
       Function<JsonNode, T> decode) {
     WireCall call = prepare(op, path, params, options);
-    log(Level.DEBUG, () -> "opening " + describe(call));
-    return new ServerStream<>(transport.open(call), decode);
+    int maxRetries = options.maxRetries().orElse(config.maxRetries());
+    for (int attempt = 0; ; attempt++) {
+      log(Level.DEBUG, () -> "opening " + describe(call));
+      try {
+        return new ServerStream<>(transport.open(call), decode);
+      } catch (ConcordException e) {
+        if (attempt >= maxRetries || !RetryPolicy.isRetryable(e)) {
+          throw e;
+        }
+        Duration delay = retries.delay(attempt, e, Instant.now());
+        log(Level.INFO, () -> op.rpc() + ": reopening in " + delay.toMillis() + " ms: " + e);
+        pause(delay);
+      }
+    }
+  }
+
+  private static void pause(Duration delay) {
+    try {
+      Thread.sleep(delay.toMillis(), delay.toNanosPart() % 1_000_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ConcordException("interrupted while waiting to retry", e);
+    }
   }
 
   /** Opens a server stream on a background thread. */

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.concord.errors.ApiErrors;
 import dev.concord.errors.ConcordException;
 import dev.concord.errors.ConnectionException;
+import dev.concord.errors.CrossOriginRedirectException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -19,12 +20,19 @@ import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
-/** REST over {@link HttpClient}: JSON bodies, query strings, Server-Sent Events for streams. */
+/**
+ * REST over {@link HttpClient}: JSON bodies, query strings, Server-Sent Events for streams. It
+ * follows redirects itself, and only within the base URL's origin (an {@link HttpClient} given to
+ * the builder should keep its default, {@code Redirect.NEVER}).
+ */
 public final class HttpTransport implements Transport {
+  private static final int MAX_REDIRECTS = 5;
+
   private final URI baseUrl;
   private final HttpClient http;
   private final String userAgent;
@@ -38,54 +46,122 @@ public final class HttpTransport implements Transport {
 
   @Override
   public CompletableFuture<WireResponse> send(WireCall call) {
-    HttpRequest request = request(call, "application/json");
+    return exchange(call, request(call, uri(call), "application/json", true), 0);
+  }
+
+  private CompletableFuture<WireResponse> exchange(WireCall call, HttpRequest request, int hops) {
     return http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray())
         .handle(
             (response, failure) -> {
               if (failure != null) {
                 throw connectionError(call, failure);
               }
-              Map<String, List<String>> headers = headers(response);
-              JsonNode body = decode(response.body());
-              if (response.statusCode() >= 300) {
-                throw ApiErrors.fromAnswer(
-                    response.statusCode(), headers, body == null ? Json.object() : body);
+              HttpRequest next = redirect(call, request, response, hops);
+              if (next != null) {
+                return exchange(call, next, hops + 1);
               }
-              if (body == null) {
-                throw new ConcordException(
-                    call.operation().rpc()
-                        + ": the answer is not JSON (HTTP "
-                        + response.statusCode()
-                        + ")");
-              }
-              return new WireResponse(response.statusCode(), headers, body);
-            });
+              return CompletableFuture.completedFuture(answer(call, response));
+            })
+        .thenCompose(future -> future);
+  }
+
+  private static WireResponse answer(WireCall call, HttpResponse<byte[]> response) {
+    Map<String, List<String>> headers = headers(response);
+    JsonNode body = decode(response.body());
+    if (response.statusCode() >= 300) {
+      throw ApiErrors.fromAnswer(
+          response.statusCode(), headers, body == null ? Json.object() : body);
+    }
+    if (body == null) {
+      throw new ConcordException(
+          call.operation().rpc() + ": the answer is not JSON (HTTP " + response.statusCode() + ")");
+    }
+    return new WireResponse(response.statusCode(), headers, body);
   }
 
   @Override
   public MessageStream open(WireCall call) {
-    HttpRequest request = request(call, "text/event-stream");
-    HttpResponse<InputStream> response;
+    HttpRequest request = request(call, uri(call), "text/event-stream", true);
+    for (int hops = 0; ; hops++) {
+      HttpResponse<InputStream> response = openOnce(call, request);
+      HttpRequest next = redirect(call, request, response, hops);
+      if (next == null) {
+        return stream(call, response);
+      }
+      closeQuietly(response.body());
+      request = next;
+    }
+  }
+
+  private HttpResponse<InputStream> openOnce(WireCall call, HttpRequest request) {
     try {
-      response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+      return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
     } catch (IOException e) {
       throw connectionError(call, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new ConcordException(call.operation().rpc() + ": interrupted while opening", e);
     }
-    if (response.statusCode() >= 300) {
-      byte[] body;
-      try (InputStream in = response.body()) {
-        body = in.readAllBytes();
-      } catch (IOException e) {
-        throw connectionError(call, e);
-      }
-      JsonNode error = decode(body);
-      throw ApiErrors.fromAnswer(
-          response.statusCode(), headers(response), error == null ? Json.object() : error);
+  }
+
+  private static MessageStream stream(WireCall call, HttpResponse<InputStream> response) {
+    if (response.statusCode() < 300) {
+      return new SseStream(call.operation().rpc(), response.body());
     }
-    return new SseStream(call.operation().rpc(), response.body());
+    byte[] body;
+    try (InputStream in = response.body()) {
+      body = in.readAllBytes();
+    } catch (IOException e) {
+      throw connectionError(call, e);
+    }
+    JsonNode error = decode(body);
+    throw ApiErrors.fromAnswer(
+        response.statusCode(), headers(response), error == null ? Json.object() : error);
+  }
+
+  /**
+   * The request that follows a redirect to the same origin (307 and 308 keep the method and body,
+   * the others become a GET); null when the answer is no redirect. A redirect to another origin is
+   * refused, so the credential never leaves the configured origin.
+   */
+  private HttpRequest redirect(
+      WireCall call, HttpRequest request, HttpResponse<?> response, int hops) {
+    int status = response.statusCode();
+    Optional<String> location = response.headers().firstValue("location");
+    if (status < 300 || status > 308 || status == 304 || location.isEmpty()) {
+      return null;
+    }
+    URI target = request.uri().resolve(location.get());
+    if (!sameOrigin(baseUrl, target)) {
+      throw new CrossOriginRedirectException(call.operation().rpc(), status, target.toString());
+    }
+    if (hops >= MAX_REDIRECTS) {
+      throw new ConcordException(call.operation().rpc() + ": too many redirects");
+    }
+    boolean keep = status == 307 || status == 308;
+    String accept = request.headers().firstValue("Accept").orElse("application/json");
+    return request(call, target, accept, keep);
+  }
+
+  static boolean sameOrigin(URI a, URI b) {
+    return a.getScheme().equalsIgnoreCase(b.getScheme())
+        && a.getHost().equalsIgnoreCase(b.getHost())
+        && port(a) == port(b);
+  }
+
+  private static int port(URI uri) {
+    if (uri.getPort() >= 0) {
+      return uri.getPort();
+    }
+    return "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+  }
+
+  private static void closeQuietly(InputStream in) {
+    try {
+      in.close();
+    } catch (IOException e) {
+      // The redirect's body is not needed.
+    }
   }
 
   @Override
@@ -93,20 +169,20 @@ public final class HttpTransport implements Transport {
     // java.net.http.HttpClient of Java 17 has no close(); its threads end when unreferenced.
   }
 
-  private HttpRequest request(WireCall call, String accept) {
+  private HttpRequest request(WireCall call, URI uri, String accept, boolean withBody) {
     Operation op = call.operation();
-    HttpRequest.Builder builder = HttpRequest.newBuilder(uri(call));
+    HttpRequest.Builder builder = HttpRequest.newBuilder(uri);
     if (call.timeout() != null) {
       builder.timeout(call.timeout());
     }
     builder.header("User-Agent", userAgent).header("Accept", accept);
     call.headers().forEach((name, values) -> values.forEach(v -> builder.header(name, v)));
-    if (op.hasBody()) {
+    if (op.hasBody() && withBody) {
       byte[] payload = Json.write(call.params()).getBytes(StandardCharsets.UTF_8);
       builder.header("Content-Type", "application/json");
       builder.method(op.httpMethod(), HttpRequest.BodyPublishers.ofByteArray(payload));
     } else {
-      builder.method(op.httpMethod(), HttpRequest.BodyPublishers.noBody());
+      builder.method(withBody ? op.httpMethod() : "GET", HttpRequest.BodyPublishers.noBody());
     }
     return builder.build();
   }

@@ -1,6 +1,5 @@
 package dev.concord.grpc;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.google.protobuf.Message;
 import dev.concord.core.MessageStream;
 import dev.concord.core.Transport;
@@ -17,7 +16,6 @@ import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -120,13 +118,9 @@ public final class GrpcTransport implements Transport {
     String rpc = call.operation().rpc();
     MethodDescriptor<Message, Message> method = method(call);
     Message request = ProtoJson.toProto(rpc, call.request(), requestPrototype(method));
-    Channel intercepted =
-        ClientInterceptors.intercept(
-            channel, MetadataUtils.newAttachHeadersInterceptor(metadata(call)));
-    // The timeout bounds opening only: the stream itself lives until closed.
-    ClientCall<Message, Message> clientCall = intercepted.newCall(method, CallOptions.DEFAULT);
-    Iterator<Message> messages = ClientCalls.blockingServerStreamingCall(clientCall, request);
-    return new GrpcStream(rpc, clientCall, messages);
+    // The stream lives until closed: the timeout bounds only the wait for the server to accept.
+    ClientCall<Message, Message> clientCall = channel.newCall(method, CallOptions.DEFAULT);
+    return GrpcStream.open(rpc, clientCall, request, metadata(call), call.timeout());
   }
 
   @Override
@@ -179,42 +173,5 @@ public final class GrpcTransport implements Transport {
       header.getValue().forEach(v -> metadata.put(k, v));
     }
     return metadata;
-  }
-
-  /** A server stream over gRPC; closing it cancels the call. */
-  private static final class GrpcStream implements MessageStream {
-    private final String rpc;
-    private final ClientCall<Message, Message> call;
-    private final Iterator<Message> messages;
-    private volatile boolean closed;
-
-    GrpcStream(String rpc, ClientCall<Message, Message> call, Iterator<Message> messages) {
-      this.rpc = rpc;
-      this.call = call;
-      this.messages = messages;
-    }
-
-    @Override
-    public JsonNode next() {
-      try {
-        return messages.hasNext() ? ProtoJson.fromProto(messages.next()) : null;
-      } catch (RuntimeException e) {
-        if (closed) {
-          return null;
-        }
-        if (GrpcErrors.isStatus(e)) {
-          throw GrpcErrors.map(rpc, e, false);
-        }
-        throw e;
-      }
-    }
-
-    @Override
-    public void close() {
-      if (!closed) {
-        closed = true;
-        call.cancel("closed by the client", null);
-      }
-    }
   }
 }

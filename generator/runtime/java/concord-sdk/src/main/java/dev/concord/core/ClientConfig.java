@@ -32,4 +32,25 @@ public record ClientConfig(
     Duration initialBackoff,
     Duration maxBackoff,
     Map<String, List<String>> headers,
-    String userAgent) {}
+    String userAgent) {
+
+  /** The settings with credentials shown as {@code ***}. */
+  @Override
+  public String toString() {
+    return "ClientConfig[baseUrl="
+        + baseUrl
+        + ", apiKey="
+        + (apiKey.isEmpty() ? "" : "***")
+        + ", bearerToken="
+        + (bearerToken.isEmpty() ? "" : "***")
+        + ", transport="
+        + (transport == null ? "REST" : transport.getClass().getSimpleName())
+        + ", timeout="
+        + timeout
+        + ", maxRetries="
+        + maxRetries
+        + ", headers="
+        + Logging.redact(headers)
+        + "]";
+  }
+}
