@@ -54,7 +54,8 @@ def format_java(root: Path, files: dict[str, str]) -> dict[str, str]:
             check=False,
         )
         if result.returncode != 0:
-            raise TargetError(f"google-java-format rejected generated Java:\n{result.stderr[-4000:]}")
+            detail = result.stderr[-4000:]
+            raise TargetError(f"google-java-format rejected generated Java:\n{detail}")
         return {
             p: (base / p).read_text(encoding="utf-8") if p in java_files else t
             for p, t in files.items()

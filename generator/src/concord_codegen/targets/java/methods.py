@@ -44,7 +44,7 @@ class JavaMethod:
     params_optional: bool  # true when the params may be left out (no required field)
     response: str
     idempotent: bool
-    has_body: bool
+    body: str  # "*", a field name, or "" for no body
     query: list[str]
     paging: Paging | None
     stream: bool
@@ -104,8 +104,6 @@ class MethodBuilder:
         http = method.http
         if http is None:
             raise TargetError(f"{method.name} has no HTTP binding")
-        if http.body not in (None, "*"):
-            raise TargetError(f"{method.name}: only body \"*\" or no body is supported")
         request = self._message(method.input)
         args = [self._path_arg(request, name, method.name) for name in http.path_params]
         params = self._params(method, request, tuple(http.path_params))
@@ -121,7 +119,7 @@ class MethodBuilder:
             params_optional=params is None or not any(f.required for f in params.fields),
             response=self.types.type_name(method.output),
             idempotent=method.retry_safe,
-            has_body=http.body == "*",
+            body=http.body or "",
             query=[q.name for q in http.query_params],
             paging=self._paging(method),
             stream=method.server_streaming,

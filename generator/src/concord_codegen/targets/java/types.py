@@ -18,7 +18,21 @@ SCALARS = {
     "int64": ("long", "Long", "int64"),
     "sint64": ("long", "Long", "int64"),
     "sfixed64": ("long", "Long", "int64"),
+    "uint32": ("long", "Long", "int64"),
+    "fixed32": ("long", "Long", "int64"),
+    "uint64": ("long", "Long", "int64"),
+    "fixed64": ("long", "Long", "int64"),
     "double": ("double", "Double", "float64"),
+    "float": ("double", "Double", "float64"),
+    "bytes": ("byte[]", "byte[]", "bytes"),
+}
+# Optional (proto3 `optional` or oneof) scalars: the boxed type's Json read helper.
+OPTIONAL_READERS = {
+    "Long": "optionalInt64",
+    "Integer": "optionalInt32",
+    "Boolean": "optionalBool",
+    "Double": "optionalFloat64",
+    "String": "optionalString",
 }
 # Well-known types: Java type and the Json read helper.
 WELL_KNOWN = {
@@ -118,17 +132,29 @@ class TypeMapper:
         elem, helper = self.element(f.type)
         name, key = member(f.name), f'"{f.json_name}"'
         if f.type.kind is TypeKind.SCALAR and not f.has_presence:
-            init = '""' if elem == "String" else ""
+            init = {"String": '""', "byte[]": "new byte[0]"}.get(elem, "")
             return JavaField(
-                name, f.json_name, doc, elem, elem, name, f"Json.{helper}(node, {key})",
-                f"Json.put(out, {key}, {name});", elem, init, "plain", required=f.required,
+                name,
+                f.json_name,
+                doc,
+                elem,
+                elem,
+                name,
+                f"Json.{helper}(node, {key})",
+                f"Json.put(out, {key}, {name});",
+                elem,
+                init,
+                "plain",
+                required=f.required,
             )
         if f.type.kind is TypeKind.SCALAR:
             boxed = SCALARS[f.type.name][1]
-            if boxed not in ("Long", "Boolean"):
+            if boxed not in OPTIONAL_READERS:
                 raise TargetError(f"{context}.{f.name}: optional {f.type.name} is not supported")
-            read = f"Json.optional{'Int64' if boxed == 'Long' else 'Bool'}(node, {key})"
-            return self._present(f, doc, boxed, read, f"Json.putPresent(out, {key}, {name});", elem)
+            read = f"Json.{OPTIONAL_READERS[boxed]}(node, {key})"
+            return self._present(
+                f, doc, boxed, read, f"Json.putPresent(out, {key}, {name});", setter=elem
+            )
         if helper == "enum":
             read = f"Json.enumValue(node, {key}, {elem}::of)"
         elif helper == "message":
@@ -136,10 +162,10 @@ class TypeMapper:
         else:
             read = f"Json.{helper}(node, {key})"
         write = f"Json.put(out, {key}, {name});"
-        return self._present(f, doc, elem, read, write, elem)
+        return self._present(f, doc, elem, read, write, setter=elem)
 
     def _present(
-        self, f: Field, doc: list[str], stored: str, read: str, write: str, setter: str
+        self, f: Field, doc: list[str], stored: str, read: str, write: str, *, setter: str
     ) -> JavaField:
         """A field with presence: nullable inside, Optional outside."""
         name = member(f.name)
@@ -147,11 +173,21 @@ class TypeMapper:
         if stored == "JsonNode":
             note = "Java {@code null} or {@code NullNode} sends JSON {@code null}."
         elif stored == "Duration":
-            note = "A zero duration is sent as {@code \"0s\"}, not left out."
+            note = 'A zero duration is sent as {@code "0s"}, not left out.'
         return JavaField(
-            name, f.json_name, doc, stored, f"Optional<{stored}>",
-            f"Optional.ofNullable({name})", read, write, setter, "", "present",
-            required=f.required, setter_note=note,
+            name,
+            f.json_name,
+            doc,
+            stored,
+            f"Optional<{stored}>",
+            f"Optional.ofNullable({name})",
+            read,
+            write,
+            setter,
+            "",
+            "present",
+            required=f.required,
+            setter_note=note,
         )
 
     def _list(self, f: Field, doc: list[str], context: str) -> JavaField:
@@ -165,9 +201,19 @@ class TypeMapper:
         else:
             raise TargetError(f"{context}.{f.name}: repeated {f.type.name} is not supported")
         return JavaField(
-            name, f.json_name, doc, f"List<{boxed}>", f"List<{boxed}>", name,
-            f"Json.list(node, {key}, {decode})", f"Json.putList(out, {key}, {name}, {encode});",
-            f"List<{boxed}>", "new ArrayList<>()", "list", item_type=boxed, required=f.required,
+            name,
+            f.json_name,
+            doc,
+            f"List<{boxed}>",
+            f"List<{boxed}>",
+            name,
+            f"Json.list(node, {key}, {decode})",
+            f"Json.putList(out, {key}, {name}, {encode});",
+            f"List<{boxed}>",
+            "new ArrayList<>()",
+            "list",
+            item_type=boxed,
+            required=f.required,
         )
 
     def _map(self, f: Field, doc: list[str], context: str) -> JavaField:
@@ -180,9 +226,19 @@ class TypeMapper:
         name, key = member(f.name), f'"{f.json_name}"'
         java = f"Map<String, {elem}>"
         return JavaField(
-            name, f.json_name, doc, java, java, name, f"Json.map(node, {key}, {decode})",
-            f"Json.putMap(out, {key}, {name}, {encode});", java, "new LinkedHashMap<>()", "map",
-            item_type=elem, required=f.required,
+            name,
+            f.json_name,
+            doc,
+            java,
+            java,
+            name,
+            f"Json.map(node, {key}, {decode})",
+            f"Json.putMap(out, {key}, {name}, {encode});",
+            java,
+            "new LinkedHashMap<>()",
+            "map",
+            item_type=elem,
+            required=f.required,
         )
 
     def model(self, message: Message, name: str, doc: str, skip: tuple[str, ...] = ()) -> JavaClass:
@@ -231,4 +287,6 @@ def _imports(fields: list[JavaField]) -> list[str]:
         found.update({"java.util.List", "java.util.ArrayList"})
     if any(f.kind == "map" for f in fields):
         found.update({"java.util.Map", "java.util.LinkedHashMap"})
+    if "byte[]" in types:
+        found.add("java.util.Arrays")
     return sorted(found)

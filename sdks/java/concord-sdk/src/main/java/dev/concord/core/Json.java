@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -107,6 +108,30 @@ public final class Json {
   public static Long optionalInt64(JsonNode node, String name) {
     JsonNode value = field(node, name);
     return value == null ? null : value.asLong();
+  }
+
+  /** An optional int32 field; null when absent. */
+  public static Integer optionalInt32(JsonNode node, String name) {
+    JsonNode value = field(node, name);
+    return value == null ? null : value.asInt();
+  }
+
+  /** An optional double field; null when absent. */
+  public static Double optionalFloat64(JsonNode node, String name) {
+    JsonNode value = field(node, name);
+    return value == null ? null : value.asDouble();
+  }
+
+  /** An optional string field (a oneof member); null when absent. */
+  public static String optionalString(JsonNode node, String name) {
+    JsonNode value = field(node, name);
+    return value == null ? null : value.asText();
+  }
+
+  /** A bytes field (base64 in JSON); empty when absent. */
+  public static byte[] bytes(JsonNode node, String name) {
+    JsonNode value = field(node, name);
+    return value == null ? new byte[0] : Base64.getDecoder().decode(value.asText());
   }
 
   /** An optional bool field (a oneof member); null when absent. */
@@ -215,6 +240,34 @@ public final class Json {
   public static void putPresent(ObjectNode out, String name, Long value) {
     if (value != null) {
       out.put(name, value);
+    }
+  }
+
+  /** Sets a field with presence (optional int32) when it has a value, zero included. */
+  public static void putPresent(ObjectNode out, String name, Integer value) {
+    if (value != null) {
+      out.put(name, value);
+    }
+  }
+
+  /** Sets a field with presence (optional double) when it has a value, zero included. */
+  public static void putPresent(ObjectNode out, String name, Double value) {
+    if (value != null) {
+      out.put(name, value);
+    }
+  }
+
+  /** Sets a field with presence (optional string) when it has a value, "" included. */
+  public static void putPresent(ObjectNode out, String name, String value) {
+    if (value != null) {
+      out.put(name, value);
+    }
+  }
+
+  /** Sets a bytes field (base64) unless it is empty. */
+  public static void put(ObjectNode out, String name, byte[] value) {
+    if (value != null && value.length > 0) {
+      out.put(name, Base64.getEncoder().encodeToString(value));
     }
   }
 

@@ -10,8 +10,9 @@ import java.util.List;
  * @param rpc the RPC name, e.g. {@code AcquireLock}
  * @param httpMethod the REST verb
  * @param pathTemplate the REST path with {@code {field}} placeholders
- * @param queryParams the request fields sent in the query string (REST calls without a body)
- * @param hasBody whether the params go in a JSON body
+ * @param queryParams the request fields sent in the query string, dotted for sub-fields
+ * @param body what the JSON body holds: {@code "*"} every params field, a field name that field's
+ *     value, {@code ""} no body
  * @param idempotent whether the RPC may be retried without an idempotency key
  */
 public record Operation(
@@ -20,5 +21,11 @@ public record Operation(
     String httpMethod,
     String pathTemplate,
     List<String> queryParams,
-    boolean hasBody,
-    boolean idempotent) {}
+    String body,
+    boolean idempotent) {
+
+  /** True when the call sends a JSON body. */
+  public boolean hasBody() {
+    return !body.isEmpty();
+  }
+}

@@ -103,7 +103,8 @@ public final class ErrorCode extends StringEnum {
 
   /**
    * The code an answer without a catalogue body means: the first code of that HTTP status, else
-   * {@code UNAVAILABLE} for other 5xx answers and {@code INTERNAL} for the rest.
+   * {@code UNAVAILABLE} for other 5xx answers, and an unknown {@code HTTP_<status>} code for the
+   * rest.
    */
   public static ErrorCode forHttpStatus(int status) {
     for (ErrorCode code : KNOWN.values()) {
@@ -111,7 +112,7 @@ public final class ErrorCode extends StringEnum {
         return code;
       }
     }
-    return status >= 500 ? UNAVAILABLE : INTERNAL;
+    return status >= 500 ? UNAVAILABLE : new ErrorCode("HTTP_" + status, status, false);
   }
 
   /** True when this is one of the codes this SDK knows. */

@@ -30,7 +30,7 @@ import java.util.concurrent.CompletableFuture;
 public class AuthAsyncResource {
   private static final Operation CREATE_API_KEY =
       new Operation(
-          "concord.v1.AuthService", "CreateApiKey", "POST", "/v1/apiKeys", List.of(), true, false);
+          "concord.v1.AuthService", "CreateApiKey", "POST", "/v1/apiKeys", List.of(), "*", false);
   private static final Operation LIST_API_KEYS =
       new Operation(
           "concord.v1.AuthService",
@@ -38,7 +38,7 @@ public class AuthAsyncResource {
           "GET",
           "/v1/apiKeys",
           List.of("subject", "page_size", "page_token"),
-          false,
+          "",
           true);
   private static final Operation GET_API_KEY =
       new Operation(
@@ -47,7 +47,7 @@ public class AuthAsyncResource {
           "GET",
           "/v1/apiKeys/{key_id}",
           List.of(),
-          false,
+          "",
           true);
   private static final Operation REVOKE_API_KEY =
       new Operation(
@@ -56,14 +56,14 @@ public class AuthAsyncResource {
           "DELETE",
           "/v1/apiKeys/{key_id}",
           List.of(),
-          false,
+          "",
           true);
   private static final Operation ISSUE_TOKEN =
       new Operation(
-          "concord.v1.AuthService", "IssueToken", "POST", "/v1/auth/token", List.of(), true, false);
+          "concord.v1.AuthService", "IssueToken", "POST", "/v1/auth/token", List.of(), "*", false);
   private static final Operation WHO_AM_I =
       new Operation(
-          "concord.v1.AuthService", "WhoAmI", "GET", "/v1/auth/whoami", List.of(), false, true);
+          "concord.v1.AuthService", "WhoAmI", "GET", "/v1/auth/whoami", List.of(), "", true);
 
   private final ClientCore core;
 

@@ -38,7 +38,7 @@ public class CacheAsyncResource {
           "GET",
           "/v1/cache/{namespace}/entries/{key}",
           List.of(),
-          false,
+          "",
           true);
   private static final Operation SET_CACHE_ENTRY =
       new Operation(
@@ -47,7 +47,7 @@ public class CacheAsyncResource {
           "PUT",
           "/v1/cache/{namespace}/entries/{key}",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation DELETE_CACHE_ENTRY =
       new Operation(
@@ -56,7 +56,7 @@ public class CacheAsyncResource {
           "DELETE",
           "/v1/cache/{namespace}/entries/{key}",
           List.of("if_match"),
-          false,
+          "",
           true);
   private static final Operation BATCH_GET_CACHE_ENTRIES =
       new Operation(
@@ -65,7 +65,7 @@ public class CacheAsyncResource {
           "POST",
           "/v1/cache/{namespace}/entries:batchGet",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation BATCH_SET_CACHE_ENTRIES =
       new Operation(
@@ -74,7 +74,7 @@ public class CacheAsyncResource {
           "POST",
           "/v1/cache/{namespace}/entries:batchSet",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation DELETE_CACHE_ENTRIES_BY_PREFIX =
       new Operation(
@@ -83,7 +83,7 @@ public class CacheAsyncResource {
           "POST",
           "/v1/cache/{namespace}/entries:deleteByPrefix",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation WATCH_CACHE =
       new Operation(
@@ -92,7 +92,7 @@ public class CacheAsyncResource {
           "GET",
           "/v1/cache/{namespace}:watch",
           List.of("prefix"),
-          false,
+          "",
           true);
 
   private final ClientCore core;

@@ -37,7 +37,7 @@ public class CacheResource {
           "GET",
           "/v1/cache/{namespace}/entries/{key}",
           List.of(),
-          false,
+          "",
           true);
   private static final Operation SET_CACHE_ENTRY =
       new Operation(
@@ -46,7 +46,7 @@ public class CacheResource {
           "PUT",
           "/v1/cache/{namespace}/entries/{key}",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation DELETE_CACHE_ENTRY =
       new Operation(
@@ -55,7 +55,7 @@ public class CacheResource {
           "DELETE",
           "/v1/cache/{namespace}/entries/{key}",
           List.of("if_match"),
-          false,
+          "",
           true);
   private static final Operation BATCH_GET_CACHE_ENTRIES =
       new Operation(
@@ -64,7 +64,7 @@ public class CacheResource {
           "POST",
           "/v1/cache/{namespace}/entries:batchGet",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation BATCH_SET_CACHE_ENTRIES =
       new Operation(
@@ -73,7 +73,7 @@ public class CacheResource {
           "POST",
           "/v1/cache/{namespace}/entries:batchSet",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation DELETE_CACHE_ENTRIES_BY_PREFIX =
       new Operation(
@@ -82,7 +82,7 @@ public class CacheResource {
           "POST",
           "/v1/cache/{namespace}/entries:deleteByPrefix",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation WATCH_CACHE =
       new Operation(
@@ -91,7 +91,7 @@ public class CacheResource {
           "GET",
           "/v1/cache/{namespace}:watch",
           List.of("prefix"),
-          false,
+          "",
           true);
 
   private final ClientCore core;

@@ -38,7 +38,7 @@ public class DiscoveryAsyncResource {
           "PUT",
           "/v1/services/{service}/instances/{instance_id}",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation HEARTBEAT =
       new Operation(
@@ -47,7 +47,7 @@ public class DiscoveryAsyncResource {
           "POST",
           "/v1/services/{service}/instances/{instance_id}:heartbeat",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation DEREGISTER_INSTANCE =
       new Operation(
@@ -56,7 +56,7 @@ public class DiscoveryAsyncResource {
           "DELETE",
           "/v1/services/{service}/instances/{instance_id}",
           List.of(),
-          false,
+          "",
           true);
   private static final Operation LIST_INSTANCES =
       new Operation(
@@ -65,7 +65,7 @@ public class DiscoveryAsyncResource {
           "GET",
           "/v1/services/{service}/instances",
           List.of("tags", "include_unhealthy", "page_size", "page_token"),
-          false,
+          "",
           true);
   private static final Operation LIST_SERVICES =
       new Operation(
@@ -74,7 +74,7 @@ public class DiscoveryAsyncResource {
           "GET",
           "/v1/services",
           List.of("page_size", "page_token"),
-          false,
+          "",
           true);
   private static final Operation WATCH_SERVICE =
       new Operation(
@@ -83,7 +83,7 @@ public class DiscoveryAsyncResource {
           "GET",
           "/v1/services/{service}:watch",
           List.of(),
-          false,
+          "",
           true);
 
   private final ClientCore core;

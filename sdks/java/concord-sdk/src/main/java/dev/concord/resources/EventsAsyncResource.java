@@ -42,7 +42,7 @@ public class EventsAsyncResource {
           "POST",
           "/v1/streams/{stream}:append",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation READ_STREAM =
       new Operation(
@@ -51,7 +51,7 @@ public class EventsAsyncResource {
           "GET",
           "/v1/streams/{stream}/events",
           List.of("direction", "from_revision", "page_size", "page_token"),
-          false,
+          "",
           true);
   private static final Operation READ_ALL =
       new Operation(
@@ -60,7 +60,7 @@ public class EventsAsyncResource {
           "GET",
           "/v1/events",
           List.of("direction", "from_position", "page_size", "page_token"),
-          false,
+          "",
           true);
   private static final Operation SUBSCRIBE_TO_STREAM =
       new Operation(
@@ -69,7 +69,7 @@ public class EventsAsyncResource {
           "GET",
           "/v1/streams/{stream}:subscribe",
           List.of("from_revision"),
-          false,
+          "",
           true);
   private static final Operation SUBSCRIBE_TO_ALL =
       new Operation(
@@ -78,7 +78,7 @@ public class EventsAsyncResource {
           "GET",
           "/v1/events:subscribe",
           List.of("from_position", "stream_prefix"),
-          false,
+          "",
           true);
   private static final Operation GET_STREAM_METADATA =
       new Operation(
@@ -87,7 +87,7 @@ public class EventsAsyncResource {
           "GET",
           "/v1/streams/{stream}/metadata",
           List.of(),
-          false,
+          "",
           true);
   private static final Operation SET_STREAM_METADATA =
       new Operation(
@@ -96,7 +96,7 @@ public class EventsAsyncResource {
           "PUT",
           "/v1/streams/{stream}/metadata",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation DELETE_STREAM =
       new Operation(
@@ -105,7 +105,7 @@ public class EventsAsyncResource {
           "DELETE",
           "/v1/streams/{stream}",
           List.of("expected_revision"),
-          false,
+          "",
           true);
 
   private final ClientCore core;

@@ -41,7 +41,7 @@ public class EventsResource {
           "POST",
           "/v1/streams/{stream}:append",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation READ_STREAM =
       new Operation(
@@ -50,7 +50,7 @@ public class EventsResource {
           "GET",
           "/v1/streams/{stream}/events",
           List.of("direction", "from_revision", "page_size", "page_token"),
-          false,
+          "",
           true);
   private static final Operation READ_ALL =
       new Operation(
@@ -59,7 +59,7 @@ public class EventsResource {
           "GET",
           "/v1/events",
           List.of("direction", "from_position", "page_size", "page_token"),
-          false,
+          "",
           true);
   private static final Operation SUBSCRIBE_TO_STREAM =
       new Operation(
@@ -68,7 +68,7 @@ public class EventsResource {
           "GET",
           "/v1/streams/{stream}:subscribe",
           List.of("from_revision"),
-          false,
+          "",
           true);
   private static final Operation SUBSCRIBE_TO_ALL =
       new Operation(
@@ -77,7 +77,7 @@ public class EventsResource {
           "GET",
           "/v1/events:subscribe",
           List.of("from_position", "stream_prefix"),
-          false,
+          "",
           true);
   private static final Operation GET_STREAM_METADATA =
       new Operation(
@@ -86,7 +86,7 @@ public class EventsResource {
           "GET",
           "/v1/streams/{stream}/metadata",
           List.of(),
-          false,
+          "",
           true);
   private static final Operation SET_STREAM_METADATA =
       new Operation(
@@ -95,7 +95,7 @@ public class EventsResource {
           "PUT",
           "/v1/streams/{stream}/metadata",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation DELETE_STREAM =
       new Operation(
@@ -104,7 +104,7 @@ public class EventsResource {
           "DELETE",
           "/v1/streams/{stream}",
           List.of("expected_revision"),
-          false,
+          "",
           true);
 
   private final ClientCore core;

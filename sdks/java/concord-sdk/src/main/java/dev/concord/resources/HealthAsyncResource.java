@@ -19,13 +19,7 @@ import java.util.concurrent.CompletableFuture;
 public class HealthAsyncResource {
   private static final Operation GET_LIVENESS =
       new Operation(
-          "concord.v1.HealthService",
-          "GetLiveness",
-          "GET",
-          "/v1/health/live",
-          List.of(),
-          false,
-          true);
+          "concord.v1.HealthService", "GetLiveness", "GET", "/v1/health/live", List.of(), "", true);
   private static final Operation GET_READINESS =
       new Operation(
           "concord.v1.HealthService",
@@ -33,7 +27,7 @@ public class HealthAsyncResource {
           "GET",
           "/v1/health/ready",
           List.of(),
-          false,
+          "",
           true);
 
   private final ClientCore core;

@@ -18,13 +18,7 @@ import java.util.Map;
 public class HealthResource {
   private static final Operation GET_LIVENESS =
       new Operation(
-          "concord.v1.HealthService",
-          "GetLiveness",
-          "GET",
-          "/v1/health/live",
-          List.of(),
-          false,
-          true);
+          "concord.v1.HealthService", "GetLiveness", "GET", "/v1/health/live", List.of(), "", true);
   private static final Operation GET_READINESS =
       new Operation(
           "concord.v1.HealthService",
@@ -32,7 +26,7 @@ public class HealthResource {
           "GET",
           "/v1/health/ready",
           List.of(),
-          false,
+          "",
           true);
 
   private final ClientCore core;

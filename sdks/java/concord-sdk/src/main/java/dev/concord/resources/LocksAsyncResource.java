@@ -39,7 +39,7 @@ public class LocksAsyncResource {
           "POST",
           "/v1/locks/{name}:acquire",
           List.of(),
-          true,
+          "*",
           false);
   private static final Operation RENEW_LOCK =
       new Operation(
@@ -48,7 +48,7 @@ public class LocksAsyncResource {
           "POST",
           "/v1/locks/{name}:renew",
           List.of(),
-          true,
+          "*",
           false);
   private static final Operation RELEASE_LOCK =
       new Operation(
@@ -57,11 +57,11 @@ public class LocksAsyncResource {
           "POST",
           "/v1/locks/{name}:release",
           List.of(),
-          true,
+          "*",
           false);
   private static final Operation GET_LOCK =
       new Operation(
-          "concord.v1.LockService", "GetLock", "GET", "/v1/locks/{name}", List.of(), false, true);
+          "concord.v1.LockService", "GetLock", "GET", "/v1/locks/{name}", List.of(), "", true);
   private static final Operation LIST_LOCKS =
       new Operation(
           "concord.v1.LockService",
@@ -69,7 +69,7 @@ public class LocksAsyncResource {
           "GET",
           "/v1/locks",
           List.of("prefix", "page_size", "page_token"),
-          false,
+          "",
           true);
   private static final Operation WATCH_LOCKS =
       new Operation(
@@ -78,7 +78,7 @@ public class LocksAsyncResource {
           "GET",
           "/v1/locks:watch",
           List.of("prefix"),
-          false,
+          "",
           true);
 
   private final ClientCore core;

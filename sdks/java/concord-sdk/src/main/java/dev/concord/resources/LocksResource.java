@@ -38,7 +38,7 @@ public class LocksResource {
           "POST",
           "/v1/locks/{name}:acquire",
           List.of(),
-          true,
+          "*",
           false);
   private static final Operation RENEW_LOCK =
       new Operation(
@@ -47,7 +47,7 @@ public class LocksResource {
           "POST",
           "/v1/locks/{name}:renew",
           List.of(),
-          true,
+          "*",
           false);
   private static final Operation RELEASE_LOCK =
       new Operation(
@@ -56,11 +56,11 @@ public class LocksResource {
           "POST",
           "/v1/locks/{name}:release",
           List.of(),
-          true,
+          "*",
           false);
   private static final Operation GET_LOCK =
       new Operation(
-          "concord.v1.LockService", "GetLock", "GET", "/v1/locks/{name}", List.of(), false, true);
+          "concord.v1.LockService", "GetLock", "GET", "/v1/locks/{name}", List.of(), "", true);
   private static final Operation LIST_LOCKS =
       new Operation(
           "concord.v1.LockService",
@@ -68,7 +68,7 @@ public class LocksResource {
           "GET",
           "/v1/locks",
           List.of("prefix", "page_size", "page_token"),
-          false,
+          "",
           true);
   private static final Operation WATCH_LOCKS =
       new Operation(
@@ -77,7 +77,7 @@ public class LocksResource {
           "GET",
           "/v1/locks:watch",
           List.of("prefix"),
-          false,
+          "",
           true);
 
   private final ClientCore core;

@@ -37,10 +37,10 @@ import java.util.concurrent.CompletableFuture;
 public class RbacAsyncResource {
   private static final Operation CREATE_ROLE =
       new Operation(
-          "concord.v1.RbacService", "CreateRole", "POST", "/v1/roles", List.of(), true, false);
+          "concord.v1.RbacService", "CreateRole", "POST", "/v1/roles", List.of(), "*", false);
   private static final Operation GET_ROLE =
       new Operation(
-          "concord.v1.RbacService", "GetRole", "GET", "/v1/roles/{name}", List.of(), false, true);
+          "concord.v1.RbacService", "GetRole", "GET", "/v1/roles/{name}", List.of(), "", true);
   private static final Operation LIST_ROLES =
       new Operation(
           "concord.v1.RbacService",
@@ -48,11 +48,11 @@ public class RbacAsyncResource {
           "GET",
           "/v1/roles",
           List.of("page_size", "page_token"),
-          false,
+          "",
           true);
   private static final Operation UPDATE_ROLE =
       new Operation(
-          "concord.v1.RbacService", "UpdateRole", "PUT", "/v1/roles/{name}", List.of(), true, true);
+          "concord.v1.RbacService", "UpdateRole", "PUT", "/v1/roles/{name}", List.of(), "*", true);
   private static final Operation DELETE_ROLE =
       new Operation(
           "concord.v1.RbacService",
@@ -60,7 +60,7 @@ public class RbacAsyncResource {
           "DELETE",
           "/v1/roles/{name}",
           List.of(),
-          false,
+          "",
           true);
   private static final Operation CREATE_ROLE_BINDING =
       new Operation(
@@ -69,7 +69,7 @@ public class RbacAsyncResource {
           "POST",
           "/v1/roleBindings",
           List.of(),
-          true,
+          "*",
           false);
   private static final Operation LIST_ROLE_BINDINGS =
       new Operation(
@@ -78,7 +78,7 @@ public class RbacAsyncResource {
           "GET",
           "/v1/roleBindings",
           List.of("subject", "role", "page_size", "page_token"),
-          false,
+          "",
           true);
   private static final Operation DELETE_ROLE_BINDING =
       new Operation(
@@ -87,7 +87,7 @@ public class RbacAsyncResource {
           "DELETE",
           "/v1/roleBindings/{binding_id}",
           List.of(),
-          false,
+          "",
           true);
   private static final Operation CHECK_PERMISSION =
       new Operation(
@@ -96,7 +96,7 @@ public class RbacAsyncResource {
           "POST",
           "/v1/permissions:check",
           List.of(),
-          true,
+          "*",
           true);
 
   private final ClientCore core;

@@ -39,16 +39,10 @@ import java.util.concurrent.CompletableFuture;
 public class SagasAsyncResource {
   private static final Operation START_SAGA =
       new Operation(
-          "concord.v1.SagaService", "StartSaga", "POST", "/v1/sagas", List.of(), true, true);
+          "concord.v1.SagaService", "StartSaga", "POST", "/v1/sagas", List.of(), "*", true);
   private static final Operation GET_SAGA =
       new Operation(
-          "concord.v1.SagaService",
-          "GetSaga",
-          "GET",
-          "/v1/sagas/{saga_id}",
-          List.of(),
-          false,
-          true);
+          "concord.v1.SagaService", "GetSaga", "GET", "/v1/sagas/{saga_id}", List.of(), "", true);
   private static final Operation LIST_SAGAS =
       new Operation(
           "concord.v1.SagaService",
@@ -56,7 +50,7 @@ public class SagasAsyncResource {
           "GET",
           "/v1/sagas",
           List.of("state", "page_size", "page_token"),
-          false,
+          "",
           true);
   private static final Operation CANCEL_SAGA =
       new Operation(
@@ -65,11 +59,11 @@ public class SagasAsyncResource {
           "POST",
           "/v1/sagas/{saga_id}:cancel",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation POLL_TASKS =
       new Operation(
-          "concord.v1.SagaService", "PollTasks", "POST", "/v1/tasks:poll", List.of(), true, false);
+          "concord.v1.SagaService", "PollTasks", "POST", "/v1/tasks:poll", List.of(), "*", false);
   private static final Operation HEARTBEAT_TASK =
       new Operation(
           "concord.v1.SagaService",
@@ -77,7 +71,7 @@ public class SagasAsyncResource {
           "POST",
           "/v1/tasks/{task_id}:heartbeat",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation COMPLETE_TASK =
       new Operation(
@@ -86,7 +80,7 @@ public class SagasAsyncResource {
           "POST",
           "/v1/tasks/{task_id}:complete",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation FAIL_TASK =
       new Operation(
@@ -95,7 +89,7 @@ public class SagasAsyncResource {
           "POST",
           "/v1/tasks/{task_id}:fail",
           List.of(),
-          true,
+          "*",
           true);
 
   private final ClientCore core;

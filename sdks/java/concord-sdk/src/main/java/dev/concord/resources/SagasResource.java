@@ -38,16 +38,10 @@ import java.util.Objects;
 public class SagasResource {
   private static final Operation START_SAGA =
       new Operation(
-          "concord.v1.SagaService", "StartSaga", "POST", "/v1/sagas", List.of(), true, true);
+          "concord.v1.SagaService", "StartSaga", "POST", "/v1/sagas", List.of(), "*", true);
   private static final Operation GET_SAGA =
       new Operation(
-          "concord.v1.SagaService",
-          "GetSaga",
-          "GET",
-          "/v1/sagas/{saga_id}",
-          List.of(),
-          false,
-          true);
+          "concord.v1.SagaService", "GetSaga", "GET", "/v1/sagas/{saga_id}", List.of(), "", true);
   private static final Operation LIST_SAGAS =
       new Operation(
           "concord.v1.SagaService",
@@ -55,7 +49,7 @@ public class SagasResource {
           "GET",
           "/v1/sagas",
           List.of("state", "page_size", "page_token"),
-          false,
+          "",
           true);
   private static final Operation CANCEL_SAGA =
       new Operation(
@@ -64,11 +58,11 @@ public class SagasResource {
           "POST",
           "/v1/sagas/{saga_id}:cancel",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation POLL_TASKS =
       new Operation(
-          "concord.v1.SagaService", "PollTasks", "POST", "/v1/tasks:poll", List.of(), true, false);
+          "concord.v1.SagaService", "PollTasks", "POST", "/v1/tasks:poll", List.of(), "*", false);
   private static final Operation HEARTBEAT_TASK =
       new Operation(
           "concord.v1.SagaService",
@@ -76,7 +70,7 @@ public class SagasResource {
           "POST",
           "/v1/tasks/{task_id}:heartbeat",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation COMPLETE_TASK =
       new Operation(
@@ -85,7 +79,7 @@ public class SagasResource {
           "POST",
           "/v1/tasks/{task_id}:complete",
           List.of(),
-          true,
+          "*",
           true);
   private static final Operation FAIL_TASK =
       new Operation(
@@ -94,7 +88,7 @@ public class SagasResource {
           "POST",
           "/v1/tasks/{task_id}:fail",
           List.of(),
-          true,
+          "*",
           true);
 
   private final ClientCore core;

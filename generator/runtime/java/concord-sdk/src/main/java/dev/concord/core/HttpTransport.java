@@ -1,6 +1,7 @@
 package dev.concord.core;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.concord.errors.ApiErrors;
 import dev.concord.errors.ConcordException;
@@ -177,7 +178,9 @@ public final class HttpTransport implements Transport {
     builder.header("User-Agent", userAgent).header("Accept", accept);
     call.headers().forEach((name, values) -> values.forEach(v -> builder.header(name, v)));
     if (op.hasBody() && withBody) {
-      byte[] payload = Json.write(call.params()).getBytes(StandardCharsets.UTF_8);
+      JsonNode body = op.body().equals("*") ? call.params() : call.params().get(op.body());
+      byte[] payload =
+          Json.write(body == null ? NullNode.getInstance() : body).getBytes(StandardCharsets.UTF_8);
       builder.header("Content-Type", "application/json");
       builder.method(op.httpMethod(), HttpRequest.BodyPublishers.ofByteArray(payload));
     } else {
@@ -202,14 +205,17 @@ public final class HttpTransport implements Transport {
       path.append(encode(call.pathParams().get(template.substring(open + 1, close))));
       at = close + 1;
     }
-    String query = op.hasBody() ? "" : query(op.queryParams(), call.params());
+    String query = query(op.queryParams(), call.params());
     return URI.create(baseUrl + path.toString() + query);
   }
 
   private static String query(List<String> names, ObjectNode params) {
     StringBuilder query = new StringBuilder();
     for (String name : names) {
-      JsonNode value = params.get(name);
+      JsonNode value = params;
+      for (String part : name.split("\\.")) {
+        value = value == null ? null : value.get(part);
+      }
       if (value == null || value.isNull()) {
         continue;
       }
