@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from concord_codegen.config import Config
 from concord_codegen.pipeline import Generator
 from concord_codegen.targets.base import GeneratedFile
 from concord_codegen.targets.java.formatter import FORMATTER_JAR
@@ -141,7 +142,7 @@ def test_widgets_sdk_compiles_without_warnings(
             path.write_text(file.content, encoding="utf-8")
             sources.append(str(path))
     result = subprocess.run(
-        ["javac", "-Xlint:all", "-Werror", "-d", str(tmp_path / "out"), "-cp", classpath] + sources,
+        ["javac", "-Xlint:all", "-Werror", "-d", str(tmp_path / "out"), "-cp", classpath, *sources],
         capture_output=True,
         text=True,
         check=False,
