@@ -132,7 +132,19 @@ XML
   return "$rc"
 }
 
-sdk_build_adapter() { # the adapter's jar and classpath for sdks/java/conformance/run.sh
+sdk_build_adapter() { # the adapter's jar, classpath and class-data archive for conformance/run.sh
+  local target="$JAVA_DIR/conformance/target" call
   java_mvn -DskipTests install dependency:build-classpath \
-    -Dmdep.outputFile="$JAVA_DIR/conformance/target/classpath.txt" -pl conformance -am
+    -Dmdep.outputFile="$target/classpath.txt" -pl conformance -am || return 1
+  # A class-data-sharing archive of the classes one REST and one gRPC call load (to a closed
+  # port): each adapter process then starts in a fraction of the time on a busy machine.
+  call='{"type":"call","id":"cds","client":"c","client_config":{"base_url":"http://127.0.0.1:9",'
+  call+='"grpc_target":"127.0.0.1:9","api_key":"k","max_retries":0,"timeout_ms":2000},"op":"WhoAmI","input":{}}'
+  rm -f "$target/adapter.jsa"
+  local mode
+  for mode in "" --grpc; do
+    printf '%s\n{"type":"shutdown"}\n' "$call" |
+      CONCORD_ADAPTER_CDS_DUMP="$target/adapter$mode.jsa" "$JAVA_DIR/conformance/run.sh" $mode >/dev/null 2>&1 ||
+      log sdk-java "class-data archive$mode not made (the adapter starts without it)"
+  done
 }

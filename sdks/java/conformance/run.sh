@@ -4,6 +4,14 @@
 # (make conformance does).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cp="$here/target/classes:$(cat "$here/target/classpath.txt")"
-exec java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -cp "$cp" \
+cp="$here/target/concord-conformance.jar:$(cat "$here/target/classpath.txt")"
+# The class-data archive sdk_build_adapter made (one per transport), when present.
+archive="$here/target/adapter${1:-}.jsa"
+cds=()
+if [[ -n ${CONCORD_ADAPTER_CDS_DUMP:-} ]]; then
+  cds=("-XX:ArchiveClassesAtExit=$CONCORD_ADAPTER_CDS_DUMP")
+elif [[ -f $archive ]]; then
+  cds=("-XX:SharedArchiveFile=$archive" -Xshare:auto)
+fi
+exec java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k "${cds[@]}" -cp "$cp" \
   dev.concord.conformance.Adapter "$@"
