@@ -39,8 +39,10 @@ java_fetch() { # GROUP:ARTIFACT:VERSION:TYPE[:CLASSIFIER] DEST — one artifact 
 
 sdk_setup() {
   local t0=$SECONDS want
-  command -v mvn >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 ||
-    { log sdk-java "no JDK or Maven on PATH: the Java SDK is skipped"; return 0; }
+  if ! command -v mvn >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
+    log sdk-java "no JDK or Maven on PATH: the Java SDK is skipped"
+    return 0
+  fi
   want="$(java_want)"
   if [[ -f $JAVA_STAMP && "$(cat "$JAVA_STAMP")" == "$want" && -x $JAVA_SCRATCH/bin/protoc &&
     -f $JAVA_SCRATCH/google-java-format.jar && ${CONCORD_FORCE_INSTALL:-0} != 1 ]]; then
