@@ -1,0 +1,486 @@
+/**
+ * `ConcordCore`: what every generated resource calls. It builds requests (base URL, credentials,
+ * headers, Idempotency-Key), sends them with retries and per-attempt timeouts, and maps error
+ * answers to the typed error of their catalogue code.
+ */
+
+import { APIPromise, type WithResponse } from './api-promise.js';
+import {
+  APIConnectionError,
+  type APIError,
+  type APIErrorInit,
+  APIResponseError,
+  APITimeoutError,
+  APIUserAbortError,
+  ConcordError,
+} from './errors.js';
+import { isLogLevel, type Logger, levelLogger, redactHeaders } from './logging.js';
+import {
+  type ClientOptions,
+  checkCount,
+  checkMs,
+  DEFAULT_BASE_URL,
+  DEFAULT_INITIAL_BACKOFF_MS,
+  DEFAULT_MAX_BACKOFF_MS,
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_TIMEOUT_MS,
+  type RequestOptions,
+  readEnv,
+  type StreamTransport,
+  type WebSocketConstructor,
+} from './options.js';
+import { PagePromise, type PageSource } from './pagination.js';
+import { backoffMs, isRetryableStatus, retryAfterMs, sleep } from './retries.js';
+import { openStream, type StreamOptions, type StreamPromise } from './streaming.js';
+import { type JsonObject, pathSegment, queryString, randomUUID } from './wire.js';
+
+/** One REST call as a generated method describes it. */
+export interface Endpoint<TRequest extends object = object> {
+  /** The contract's RPC, e.g. `AcquireLock` (for logs and errors). */
+  rpc: string;
+  /** The HTTP method. */
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** The path template, e.g. `/v1/locks/{name}:acquire`. */
+  path: string;
+  /** The whole request in its contract JSON; its fields fill the path, then body or query. */
+  request: TRequest;
+  /** `'*'`: every field not in the path is the body; a field name: that field is; none: no body. */
+  body?: string | undefined;
+  /** True when the contract marks the RPC idempotent: it is retried without a key. */
+  idempotent: boolean;
+}
+
+/** The fields of a paginated answer and request (AIP-158). */
+export interface PageFields<TBody> {
+  /** The answer's list of items. */
+  items: keyof TBody & string;
+  /** The request's page token. */
+  token: string;
+  /** The answer's next page token. */
+  next: keyof TBody & string;
+}
+
+/** Where a request goes: the path (query string included) and the JSON body, if any. */
+export function target(endpoint: Endpoint): { path: string; body: unknown } {
+  const request = endpoint.request as Record<string, unknown>;
+  const inPath = new Set<string>();
+  const path = endpoint.path.replace(/\{([^}]+)\}/g, (_match, name: string) => {
+    inPath.add(name);
+    return pathSegment(endpoint.rpc, name, request[name]);
+  });
+  const rest = Object.fromEntries(Object.entries(request).filter(([name]) => !inPath.has(name)));
+  if (endpoint.body === '*') {
+    return { path, body: rest };
+  }
+  if (endpoint.body) {
+    const { [endpoint.body]: body, ...query } = rest;
+    return { path: path + queryString(query), body: body ?? {} };
+  }
+  return { path: path + queryString(rest), body: undefined };
+}
+
+/** What the generated errors module gives the core: typed errors by code, codes by status. */
+export interface ErrorCatalogue {
+  /** The typed error of an answer's code. */
+  make(init: APIErrorInit): APIError;
+  /** The code of an error answer whose body is not a Concord error. */
+  codeForStatus(status: number): string;
+}
+
+/** An answer that arrived: unary bodies are read; a stream's body is left open. */
+interface Answer {
+  response: Response;
+  text: string;
+  /** Aborts the request (closes a stream's body). */
+  abort: () => void;
+}
+
+/** The outcome of one attempt: an answer, or an error that may be retried. */
+type Attempt = { answer: Answer } | { error: ConcordError; retryable: boolean };
+
+/** A marker for an attempt that ran out of time. */
+class AttemptTimeout extends Error {}
+
+/** The transport shared by a client's resources. */
+export class ConcordCore {
+  /** The server's URL, without a trailing slash. */
+  readonly baseURL: string;
+  /** Retries of a failed call. */
+  readonly maxRetries: number;
+  /** Bound of each attempt, in milliseconds. */
+  readonly timeoutMs: number;
+  /** How server streams travel unless a call says otherwise. */
+  readonly streamTransport: StreamTransport;
+  /** The WebSocket constructor of the `websocket` stream transport, if there is one. */
+  readonly webSocket: WebSocketConstructor | undefined;
+  /** The options the client was made with (`withOptions` starts from them). */
+  protected readonly options: ClientOptions;
+  readonly #apiKey: string | undefined;
+  readonly #bearerToken: string | undefined;
+  readonly #fetch: typeof fetch;
+  readonly #errors: ErrorCatalogue;
+  readonly #clientHeader: string;
+  readonly #backoff: { initialMs: number; maxMs: number };
+  readonly #logger: Logger | undefined;
+
+  /** Reads the options, falling back on `CONCORD_*` environment variables and the defaults. */
+  constructor(options: ClientOptions, version: string, errors: ErrorCatalogue) {
+    this.options = options;
+    this.baseURL = (options.baseURL ?? readEnv('CONCORD_BASE_URL') ?? DEFAULT_BASE_URL).replace(
+      /\/+$/,
+      '',
+    );
+    this.#apiKey = credential(options.apiKey, 'CONCORD_API_KEY');
+    this.#bearerToken = credential(options.bearerToken, 'CONCORD_BEARER_TOKEN');
+    this.maxRetries = checkCount('maxRetries', options.maxRetries ?? DEFAULT_MAX_RETRIES);
+    this.timeoutMs = checkMs('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const backoff = options.retryBackoff;
+    this.#backoff = {
+      initialMs: checkCount(
+        'retryBackoff.initialMs',
+        backoff?.initialMs ?? DEFAULT_INITIAL_BACKOFF_MS,
+      ),
+      maxMs: checkCount('retryBackoff.maxMs', backoff?.maxMs ?? DEFAULT_MAX_BACKOFF_MS),
+    };
+    const found = options.fetch ?? globalThis.fetch;
+    if (typeof found !== 'function') {
+      throw new ConcordError('no fetch: pass `fetch` in the client options');
+    }
+    this.#fetch = found;
+    this.#errors = errors;
+    this.webSocket =
+      options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    this.streamTransport = options.streamTransport ?? 'sse';
+    if (this.streamTransport !== 'sse' && this.streamTransport !== 'websocket') {
+      throw new RangeError(
+        `streamTransport must be 'sse' or 'websocket', got ${String(this.streamTransport)}`,
+      );
+    }
+    if (this.streamTransport === 'websocket' && this.webSocket === undefined) {
+      throw new ConcordError(
+        "streamTransport 'websocket' needs a global WebSocket or the `WebSocket` option",
+      );
+    }
+    this.#clientHeader = `concord-node/${version}`;
+    const level = options.logLevel ?? readEnv('CONCORD_LOG');
+    if (level !== undefined && !isLogLevel(level)) {
+      throw new RangeError(`logLevel must be debug, info, warn, error or off, got ${level}`);
+    }
+    this.#logger =
+      level === undefined || level === 'off'
+        ? undefined
+        : levelLogger(options.logger ?? console, level);
+  }
+
+  /** The logger when logging is on. */
+  protected get logger(): Logger | undefined {
+    return this.#logger;
+  }
+
+  /** The credential headers (bearer token over API key), for transports other than fetch. */
+  credentials(): { authorization?: string; apiKey?: string } {
+    if (this.#bearerToken !== undefined) {
+      return { authorization: `Bearer ${this.#bearerToken}` };
+    }
+    return this.#apiKey === undefined ? {} : { apiKey: this.#apiKey };
+  }
+
+  /** Sends a unary call with retries; the parsed answer, or a typed error. */
+  request<T>(endpoint: Endpoint, options: RequestOptions = {}): APIPromise<T> {
+    return new APIPromise(this.#unary<T>(endpoint, options));
+  }
+
+  /** Opens a server stream (SSE or WebSocket); `for await` its messages. */
+  stream<TRequest extends object, T>(
+    endpoint: Endpoint<TRequest>,
+    options: StreamOptions<TRequest, T> = {},
+  ): StreamPromise<T> {
+    return openStream(this, endpoint, options);
+  }
+
+  /** A listing: `await` it for the first page, or `for await` every item of every page. */
+  paginate<TItem, TBody>(
+    endpoint: Endpoint,
+    fields: PageFields<TBody>,
+    options: RequestOptions = {},
+  ): PagePromise<TItem, TBody> {
+    const source: PageSource<TItem, TBody> = {
+      fetch: (token) =>
+        this.request<TBody>(
+          { ...endpoint, request: { ...endpoint.request, [fields.token]: token || undefined } },
+          options,
+        ),
+      items: (body) => (body[fields.items] as TItem[] | undefined) ?? [],
+      next: (body) => (body[fields.next] as string | undefined) ?? '',
+    };
+    const first = (endpoint.request as Record<string, unknown>)[fields.token];
+    return PagePromise.of(source, typeof first === 'string' ? first : '');
+  }
+
+  async #unary<T>(endpoint: Endpoint, options: RequestOptions): Promise<WithResponse<T>> {
+    const answer = await this.send(endpoint, options, false);
+    return {
+      data: this.#parse<T>(endpoint, answer.text),
+      response: answer.response,
+      requestId: requestIdOf(answer.response),
+    };
+  }
+
+  #parse<T>(endpoint: Endpoint, text: string): T {
+    if (text.trim() === '') {
+      return {} as T;
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (cause) {
+      throw new APIResponseError(`${endpoint.rpc}: the answer is not JSON: ${snippet(text)}`, {
+        cause,
+      });
+    }
+  }
+
+  /**
+   * Sends `endpoint` until it succeeds, fails for good or runs out of retries. A stream's
+   * (`stream` true) answer comes back with its body open.
+   */
+  async send(endpoint: Endpoint, options: RequestOptions, stream: boolean): Promise<Answer> {
+    const key = options.idempotencyKey ?? (endpoint.idempotent ? undefined : randomUUID());
+    const maxRetries = checkCount('maxRetries', options.maxRetries ?? this.maxRetries);
+    const retrySafe = endpoint.idempotent || key !== undefined;
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.#attempt(endpoint, options, key, stream, attempt);
+      if ('answer' in outcome && outcome.answer.response.ok) {
+        return outcome.answer;
+      }
+      const error = 'answer' in outcome ? this.#error(endpoint, outcome.answer) : outcome.error;
+      const retryable =
+        'answer' in outcome ? isRetryableStatus(outcome.answer.response.status) : outcome.retryable;
+      if (!retrySafe || !retryable || attempt >= maxRetries) {
+        throw error;
+      }
+      const delay =
+        ('answer' in outcome ? retryAfterMs(outcome.answer.response.headers) : undefined) ??
+        backoffMs(attempt, this.#backoff.initialMs, this.#backoff.maxMs);
+      this.#logger?.info(
+        `${endpoint.rpc} failed (${error.message}); retry ${attempt + 1} of ${maxRetries} in ${Math.round(delay)}ms`,
+      );
+      try {
+        await sleep(delay, options.signal);
+      } catch (cause) {
+        throw new APIUserAbortError(`${endpoint.rpc}: aborted while waiting to retry`, { cause });
+      }
+    }
+  }
+
+  async #attempt(
+    endpoint: Endpoint,
+    options: RequestOptions,
+    key: string | undefined,
+    stream: boolean,
+    attempt: number,
+  ): Promise<Attempt> {
+    const { path, body } = target(endpoint);
+    const url = this.baseURL + path;
+    const headers = this.#headers(body !== undefined, options, key, stream);
+    const controller = new AbortController();
+    const signal = options.signal;
+    if (signal?.aborted) {
+      return {
+        error: new APIUserAbortError(`${endpoint.rpc}: aborted`, { cause: signal.reason }),
+        retryable: false,
+      };
+    }
+    const onAbort = (): void => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timeoutMs = checkMs('timeoutMs', options.timeoutMs ?? this.timeoutMs);
+    const timer = setTimeout(() => controller.abort(new AttemptTimeout()), timeoutMs);
+    const started = Date.now();
+    this.#logger?.debug(`${endpoint.method} ${url} attempt=${attempt + 1}`, redactHeaders(headers));
+    let keepOpen = false;
+    try {
+      const payload = body === undefined ? null : JSON.stringify(body);
+      const response = await this.#fetch(url, {
+        method: endpoint.method,
+        headers,
+        body: payload,
+        signal: controller.signal,
+      });
+      keepOpen = stream && response.ok;
+      const text = keepOpen ? '' : await response.text();
+      this.#logger?.debug(
+        `${endpoint.method} ${url} -> ${response.status} in ${Date.now() - started}ms`,
+        redactHeaders(response.headers),
+      );
+      const abort = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        controller.abort();
+      };
+      return { answer: { response, text, abort } };
+    } catch (cause) {
+      return this.#failure(endpoint, cause, controller.signal, signal, timeoutMs);
+    } finally {
+      clearTimeout(timer);
+      if (!keepOpen) {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    }
+  }
+
+  #failure(
+    endpoint: Endpoint,
+    cause: unknown,
+    attemptSignal: AbortSignal,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Attempt {
+    if (signal?.aborted) {
+      return {
+        error: new APIUserAbortError(`${endpoint.rpc}: aborted`, { cause: signal.reason }),
+        retryable: false,
+      };
+    }
+    if (attemptSignal.reason instanceof AttemptTimeout) {
+      return {
+        error: new APITimeoutError(`${endpoint.rpc}: timed out after ${timeoutMs}ms`, { cause }),
+        retryable: true,
+      };
+    }
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    return {
+      error: new APIConnectionError(`${endpoint.rpc}: connection error: ${detail}`, { cause }),
+      retryable: true,
+    };
+  }
+
+  #headers(
+    hasBody: boolean,
+    options: RequestOptions,
+    key: string | undefined,
+    stream: boolean,
+  ): Headers {
+    const headers = new Headers({
+      Accept: stream ? 'text/event-stream' : 'application/json',
+      'User-Agent': this.#clientHeader,
+      'X-Concord-Client': this.#clientHeader,
+    });
+    if (hasBody) {
+      headers.set('Content-Type', 'application/json');
+    }
+    const { authorization, apiKey } = this.credentials();
+    if (authorization !== undefined) {
+      headers.set('Authorization', authorization);
+    } else if (apiKey !== undefined) {
+      headers.set('X-API-Key', apiKey);
+    }
+    if (key !== undefined) {
+      headers.set('Idempotency-Key', key);
+    }
+    applyHeaders(headers, this.options.defaultHeaders);
+    applyHeaders(headers, options.headers);
+    return headers;
+  }
+
+  /** The typed error of an error answer. */
+  #error(endpoint: Endpoint, answer: Answer): APIError {
+    const { response, text } = answer;
+    const body = errorBodyOf(text);
+    const error = this.#errors.make({
+      status: response.status,
+      code: body?.code ?? this.#errors.codeForStatus(response.status),
+      message:
+        body?.message ?? `${response.status} ${response.statusText}: ${snippet(text)}`.trim(),
+      details: body?.details ?? {},
+      requestId: body?.request_id || requestIdOf(response),
+      response,
+      rpc: endpoint.rpc,
+    });
+    this.#logger?.info(`${endpoint.method} ${endpoint.path}: ${error.message}`);
+    return error;
+  }
+
+  /** The typed error of an error message sent inside a stream (SSE `event: error`, WebSocket). */
+  streamError(rpc: string, data: unknown): ConcordError {
+    const body = typeof data === 'string' ? errorBodyOf(data) : readErrorBody(data);
+    if (body === undefined) {
+      return new APIResponseError(
+        `${rpc}: unreadable error message in the stream: ${snippet(String(data))}`,
+      );
+    }
+    return this.#errors.make({
+      status: 0,
+      code: body.code,
+      message: body.message,
+      details: body.details,
+      requestId: body.request_id,
+      response: undefined,
+      rpc,
+    });
+  }
+}
+
+/** A credential: the option (`null` for none), else the environment variable. */
+function credential(option: string | null | undefined, env: string): string | undefined {
+  if (option === null || option === '') {
+    return undefined;
+  }
+  return option ?? readEnv(env);
+}
+
+/** Sets or (for `null`) deletes headers. */
+function applyHeaders(headers: Headers, extra: Record<string, string | null> | undefined): void {
+  for (const [name, value] of Object.entries(extra ?? {})) {
+    if (value === null) {
+      headers.delete(name);
+    } else {
+      headers.set(name, value);
+    }
+  }
+}
+
+/** The request id of an answer. */
+export function requestIdOf(response: Response): string {
+  return response.headers.get('x-request-id') ?? '';
+}
+
+/** The Concord error body in a text, if it is one. */
+function errorBodyOf(text: string): ParsedErrorBody | undefined {
+  try {
+    return readErrorBody(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}
+
+interface ParsedErrorBody {
+  code: string;
+  message: string;
+  details: JsonObject;
+  request_id: string;
+}
+
+/** The four members of the contract's error body; undefined when `code` is missing. */
+function readErrorBody(value: unknown): ParsedErrorBody | undefined {
+  if (typeof value !== 'object' || value === null) {
+    return undefined;
+  }
+  const body = value as Record<string, unknown>;
+  if (typeof body.code !== 'string' || body.code === '') {
+    return undefined;
+  }
+  const details = body.details;
+  return {
+    code: body.code,
+    message: typeof body.message === 'string' ? body.message : '',
+    details:
+      typeof details === 'object' && details !== null && !Array.isArray(details)
+        ? (details as JsonObject)
+        : {},
+    request_id: typeof body.request_id === 'string' ? body.request_id : '',
+  };
+}
+
+/** The start of a text, for messages. */
+function snippet(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed;
+}
