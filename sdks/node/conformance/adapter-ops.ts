@@ -112,10 +112,10 @@ export const ops: Record<string, Op> = {
     const params = paramsOf<DeleteCacheEntriesByPrefixParams>(input, ['namespace']);
     return client.cache.deleteByPrefix(namespace, params);
   },
-  WatchCache: (client, input, stream) => {
+  WatchCache: (client, input, spec) => {
     const namespace = pathArg(input, 'namespace');
     const params = paramsOf<WatchCacheParams>(input, ['namespace']);
-    return collect(client.cache.watch(namespace, params), stream);
+    return collect(client.cache.watch(namespace, params), spec);
   },
   RegisterInstance: (client, input) => {
     const service = pathArg(input, 'service');
@@ -143,9 +143,9 @@ export const ops: Record<string, Op> = {
     const params = paramsOf<ListServicesParams>(input, []);
     return (await client.discovery.listServices(params)).body;
   },
-  WatchService: (client, input, stream) => {
+  WatchService: (client, input, spec) => {
     const service = pathArg(input, 'service');
-    return collect(client.discovery.watch(service), stream);
+    return collect(client.discovery.watch(service), spec);
   },
   AppendToStream: (client, input) => {
     const stream = pathArg(input, 'stream');
@@ -161,14 +161,14 @@ export const ops: Record<string, Op> = {
     const params = paramsOf<ReadAllParams>(input, []);
     return (await client.events.readAll(params)).body;
   },
-  SubscribeToStream: (client, input, stream) => {
+  SubscribeToStream: (client, input, spec) => {
     const stream = pathArg(input, 'stream');
     const params = paramsOf<SubscribeToStreamParams>(input, ['stream']);
-    return collect(client.events.subscribe(stream, params), stream);
+    return collect(client.events.subscribe(stream, params), spec);
   },
-  SubscribeToAll: (client, input, stream) => {
+  SubscribeToAll: (client, input, spec) => {
     const params = paramsOf<SubscribeToAllParams>(input, []);
-    return collect(client.events.subscribeAll(params), stream);
+    return collect(client.events.subscribeAll(params), spec);
   },
   GetStreamMetadata: (client, input) => {
     const stream = pathArg(input, 'stream');
@@ -213,9 +213,9 @@ export const ops: Record<string, Op> = {
     const params = paramsOf<ListLocksParams>(input, []);
     return (await client.locks.list(params)).body;
   },
-  WatchLocks: (client, input, stream) => {
+  WatchLocks: (client, input, spec) => {
     const params = paramsOf<WatchLocksParams>(input, []);
-    return collect(client.locks.watch(params), stream);
+    return collect(client.locks.watch(params), spec);
   },
   CreateRole: (client, input) => {
     const params = paramsOf<CreateRoleParams>(input, []);

@@ -6,7 +6,7 @@
 
 import { ConcordCore } from './core/core.js';
 import type { ClientOptions } from './core/options.js';
-import { codeForStatus, makeAPIError } from './errors.js';
+import { codeForStatus, makeAPIError, statusForCode } from './errors.js';
 import { AuthResource } from './resources/auth.js';
 import { CacheResource } from './resources/cache.js';
 import { DiscoveryResource } from './resources/discovery.js';
@@ -73,7 +73,7 @@ export class Concord extends ConcordCore {
 
   /** Creates a client; see `ClientOptions`. */
   constructor(options: ClientOptions = {}) {
-    super(options, VERSION, { make: makeAPIError, codeForStatus });
+    super(options, VERSION, { make: makeAPIError, codeForStatus, statusForCode });
     this.auth = new AuthResource(this);
     this.cache = new CacheResource(this);
     this.discovery = new DiscoveryResource(this);

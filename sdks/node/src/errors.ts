@@ -168,6 +168,11 @@ export function makeAPIError(init: APIErrorInit): APIError {
   return new ErrorClass(init);
 }
 
+/** The HTTP status the catalogue gives `code` (0 for a code this SDK does not know). */
+export function statusForCode(code: string): number {
+  return (ERROR_CODES as Record<string, { status: number } | undefined>)[code]?.status ?? 0;
+}
+
 /** The code of an error answer whose body is not a Concord error, from its HTTP status. */
 export function codeForStatus(status: number): ErrorCode {
   switch (status) {

@@ -86,6 +86,8 @@ export interface ErrorCatalogue {
   make(init: APIErrorInit): APIError;
   /** The code of an error answer whose body is not a Concord error. */
   codeForStatus(status: number): string;
+  /** The HTTP status the catalogue gives a code (0 for an unknown code). */
+  statusForCode(code: string): number;
 }
 
 /** An answer that arrived: unary bodies are read; a stream's body is left open. */
@@ -408,7 +410,7 @@ export class ConcordCore {
       );
     }
     return this.#errors.make({
-      status: 0,
+      status: this.#errors.statusForCode(body.code),
       code: body.code,
       message: body.message,
       details: body.details,

@@ -14,7 +14,7 @@ RESERVED = frozenset(
         "throw", "true", "try", "typeof", "var", "void", "while", "with", "yield", "let",
         "static", "implements", "interface", "package", "private", "protected", "public",
         "await", "any", "boolean", "number", "string", "symbol", "type", "unknown", "never",
-        "params", "options", "request", "body", "token", "page",
+        "params", "options", "request", "body", "token", "page", "client", "input", "spec",
     }
 )  # fmt: skip
 
