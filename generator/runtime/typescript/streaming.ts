@@ -15,10 +15,10 @@ import { openWebSocket } from './websocket.js';
 /** Options of a streaming call. */
 export interface StreamOptions<TRequest, TMessage> extends RequestOptions {
   /**
-   * The request that re-opens the stream after a broken connection, given the last message
-   * received (default: the same request).
+   * Called with each message received: returns the request that would re-open the stream just
+   * after it (default: the request unchanged), used after a broken connection.
    */
-  resume?: ((request: TRequest, last: TMessage) => TRequest) | undefined;
+  resume?: ((request: TRequest, message: TMessage) => TRequest) | undefined;
 }
 
 /** One open connection of a stream. */
@@ -95,13 +95,17 @@ export class Stream<T> implements AsyncIterable<T> {
 
   async *#messages(): AsyncGenerator<T, void, undefined> {
     let failures = 0;
-    let last: T | undefined;
     for (;;) {
       const connection = this.#connection;
       try {
         for await (const message of connection.messages) {
-          last = message as T;
-          yield last;
+          if (this.#options.resume !== undefined) {
+            this.#request = this.#options.resume(this.#request, message as T);
+          }
+          yield message as T;
+          if (this.#closed) {
+            return;
+          }
         }
         return;
       } catch (error) {
@@ -120,17 +124,14 @@ export class Stream<T> implements AsyncIterable<T> {
       } finally {
         connection.close();
       }
-      await this.#reopen(last, failures);
+      await this.#reopen(failures);
       if (this.#closed) {
         return;
       }
     }
   }
 
-  async #reopen(last: T | undefined, failures: number): Promise<void> {
-    if (last !== undefined && this.#options.resume !== undefined) {
-      this.#request = this.#options.resume(this.#request, last);
-    }
+  async #reopen(failures: number): Promise<void> {
     if (failures > 0) {
       await sleep(backoffMs(failures - 1, 500, 8000), this.#options.signal);
     }
@@ -161,6 +162,11 @@ export class StreamPromise<T> implements PromiseLike<Stream<T>>, AsyncIterable<T
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<Stream<T> | B> {
     return this.#stream.catch(onrejected);
+  }
+
+  /** Like `Promise.prototype.finally`. */
+  finally(onfinally?: (() => void) | null): Promise<Stream<T>> {
+    return this.#stream.finally(onfinally);
   }
 
   /** The messages of the stream, once it is open. */

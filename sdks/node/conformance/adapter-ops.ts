@@ -6,7 +6,6 @@
  */
 
 import type {
-  Concord,
   AcquireLockParams,
   AppendToStreamParams,
   BatchGetCacheEntriesParams,
@@ -14,6 +13,7 @@ import type {
   CancelSagaParams,
   CheckPermissionParams,
   CompleteTaskParams,
+  Concord,
   CreateApiKeyParams,
   CreateRoleBindingParams,
   CreateRoleParams,

@@ -36,12 +36,12 @@ export {
   type Timestamp,
   timestamp,
 } from './core/wire.js';
+export { EventsResource } from './custom/events.js';
 export * from './errors.js';
 export type * from './models/index.js';
 export { AuthResource } from './resources/auth.js';
 export { CacheResource } from './resources/cache.js';
 export { DiscoveryResource } from './resources/discovery.js';
-export { EventsResource } from './resources/events.js';
 export { HealthResource } from './resources/health.js';
 export { LocksResource } from './resources/locks.js';
 export { RbacResource } from './resources/rbac.js';

@@ -18,7 +18,7 @@ export type Duration = `${number}s`;
 /** `google.protobuf.Timestamp` in its JSON form: an RFC 3339 string in UTC. */
 export type Timestamp = string;
 
-/** A Duration of `ms` milliseconds, e.g. `duration(1500)` is `"1.5s"`; `duration(0)` is `"0s"`. */
+/** A Duration of `ms` milliseconds: `duration(1500)` is `"1.500s"`, `duration(0)` is `"0s"`. */
 export function duration(ms: number): Duration {
   if (!Number.isFinite(ms) || ms < 0) {
     throw new RangeError(`a duration must be a finite number of milliseconds >= 0, got ${ms}`);

@@ -114,7 +114,7 @@ class TsMethod:
 class TsService:
     """A resource: client property, class, module, methods."""
 
-    property: str
+    attr: str  # the client's property, e.g. `locks`
     cls: str
     module: str
     doc: list[str]
@@ -147,8 +147,12 @@ class TsService:
         if "paging" in kinds:
             found.setdefault("pagination", set()).add("type PagePromise")
         if "stream" in kinds:
-            found.setdefault("streaming", set()).update({"type StreamOptions", "type StreamPromise"})
-        return {k: sorted(v, key=lambda n: n.removeprefix("type ")) for k, v in sorted(found.items())}
+            found.setdefault("streaming", set()).update(
+                {"type StreamOptions", "type StreamPromise"}
+            )
+        return {
+            k: sorted(v, key=lambda n: n.removeprefix("type ")) for k, v in sorted(found.items())
+        }
 
 
 @dataclass(frozen=True)
@@ -179,7 +183,7 @@ class MethodBuilder:
             raise TargetError(f"{service.name}: two methods share a name: {sorted(names)}")
         module = resource.replace("_", "-")
         return TsService(
-            property=camel(resource),
+            attr=camel(resource),
             cls=f"{pascal(resource)}Resource",
             module=module,
             doc=doc_lines(service.doc or service.name),
@@ -211,7 +215,15 @@ class MethodBuilder:
         if method.server_streaming:
             ts.stream = True
             ts.request_type = f"{method.name}Request"
-            self._add(request, self.types.interface(request, ts.request_type, f"The whole request of {ts.name} ({method.name}).", True))
+            self._add(
+                request,
+                self.types.interface(
+                    request,
+                    ts.request_type,
+                    f"The whole request of {ts.name} ({method.name}).",
+                    True,
+                ),
+            )
         if method.pagination is not None:
             ts.paging = self._paging(method)
         return ts
@@ -225,12 +237,15 @@ class MethodBuilder:
     def _add(self, request: Message, interface: TsInterface) -> None:
         self.params.setdefault(stem_of(request.location.file), []).append(interface)
 
-    def _params(self, method: Method, request: Message, path: tuple[str, ...]) -> TsInterface | None:
+    def _params(
+        self, method: Method, request: Message, path: tuple[str, ...]
+    ) -> TsInterface | None:
         """`<Rpc>Params`: the request's fields besides the path; None when there are none."""
         if not [f for f in request.fields if f.name not in path]:
             return None
         name = f"{method.name}Params"
-        doc = f"The parameters of {camel(method.sdk_name or method.name)} ({method.name}) besides the path."
+        method_name = camel(method.sdk_name or method.name)
+        doc = f"The parameters of {method_name} ({method.name}) besides the path."
         interface = self.types.interface(request, name, doc, True, skip=path)
         self._add(request, interface)
         return interface

@@ -101,11 +101,46 @@ def build_view(api: Api, custom: set[str]) -> dict[str, Any]:
         "errors": errors_of(api),
         "status_codes": _status_codes(api),
         "fallback_5xx": _fallback_5xx(api),
-        "custom_index": "index" in custom,
         "param_types": sorted(
-            m.params.name for s in services for m in s.methods if m.params is not None
+            [
+                *(m.params.name for s in services for m in s.methods if m.params is not None),
+                "Concord",
+            ]
         ),
+        "client_imports": _client_imports(services),
+        "index_exports": _index_exports(services, "index" in custom),
     }
+
+
+def _resource_source(service: TsService) -> str:
+    return f"./{'custom' if service.custom else 'resources'}/{service.module}.js"
+
+
+def _client_imports(services: list[TsService]) -> list[str]:
+    """The import lines of client.ts, sorted by source."""
+    lines = {
+        "./core/core.js": "import { ConcordCore } from './core/core.js';",
+        "./core/options.js": "import type { ClientOptions } from './core/options.js';",
+        "./errors.js": "import { codeForStatus, makeAPIError, statusForCode } from './errors.js';",
+        "./version.js": "import { VERSION } from './version.js';",
+    }
+    for s in services:
+        lines[_resource_source(s)] = f"import {{ {s.cls} }} from '{_resource_source(s)}';"
+    return [lines[k] for k in sorted(lines)]
+
+
+def _index_exports(services: list[TsService], custom_index: bool) -> list[str]:
+    """The generated export lines of index.ts after the core's, sorted by source."""
+    lines = {
+        "./errors.js": "export * from './errors.js';",
+        "./models/index.js": "export type * from './models/index.js';",
+        "./version.js": "export { VERSION } from './version.js';",
+    }
+    if custom_index:
+        lines["./custom/index.js"] = "export * from './custom/index.js';"
+    for s in services:
+        lines[_resource_source(s)] = f"export {{ {s.cls} }} from '{_resource_source(s)}';"
+    return [lines[k] for k in sorted(lines)]
 
 
 def build_files(api: Api, custom: set[str]) -> list[GeneratedFile]:
@@ -133,11 +168,18 @@ def build_files(api: Api, custom: set[str]) -> list[GeneratedFile]:
     for module in view["modules"]:
         imports = _model_imports(module, view["modules"])
         files.append(
-            renderer.file(f"{SRC}/models/{module.stem}.ts", "models.j2", module=module, imports=imports)
+            renderer.file(
+                f"{SRC}/models/{module.stem}.ts", "models.j2", module=module, imports=imports
+            )
         )
     for service in view["services"]:
         files.append(
-            renderer.file(f"{SRC}/resources/{service.module}.ts", "resources.j2", service=service, **_resource_imports(service, view["modules"]))
+            renderer.file(
+                f"{SRC}/resources/{service.module}.ts",
+                "resources.j2",
+                service=service,
+                **_resource_imports(service, view["modules"]),
+            )
         )
     return files
 

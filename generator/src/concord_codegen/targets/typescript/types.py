@@ -176,7 +176,9 @@ class TypeMapper:
         ts_type = self.field_type(f, input_form)
         if input_form:
             optional = not f.required
-            return TsField(f.json_name, f"{ts_type} | undefined" if optional else ts_type, optional, doc)
+            return TsField(
+                f.json_name, f"{ts_type} | undefined" if optional else ts_type, optional, doc
+            )
         return TsField(f.json_name, ts_type, f.has_presence, doc)
 
     def interface(
@@ -189,9 +191,7 @@ class TypeMapper:
     ) -> TsInterface:
         """An interface of `message`'s fields (less `skip`; inputs also leave out output-only)."""
         fields = [
-            f
-            for f in message.fields
-            if f.name not in skip and not (input_form and f.output_only)
+            f for f in message.fields if f.name not in skip and not (input_form and f.output_only)
         ]
         props = [self.field(f, message, input_form) for f in fields]
         refs = {self._base(self.element(f.type, input_form)) for f in fields}
@@ -206,7 +206,10 @@ class TypeMapper:
         """The union of an enum's wire values, documented value by value."""
         doc = doc_lines(enum.doc or enum.name)
         doc.append("")
-        doc += [f"- `{v.wire_name}`: {' '.join((v.doc or v.wire_name).split())}" for v in enum.wire_values]
+        doc += [
+            f"- `{v.wire_name}`: {' '.join((v.doc or v.wire_name).split())}"
+            for v in enum.wire_values
+        ]
         return TsEnum(self.name(enum.full_name), doc, [v.wire_name for v in enum.wire_values])
 
     def enums(self) -> list[tuple[str, TsEnum]]:
@@ -226,6 +229,10 @@ class TypeMapper:
             if name in self.outputs:
                 found.append((stem, self.interface(message, self.name(name), message.doc, False)))
             if name in self.inputs:
-                doc = message.doc if name not in self.both else f"{message.doc}\n\nThe form sent in requests."
+                doc = (
+                    message.doc
+                    if name not in self.both
+                    else f"{message.doc}\n\nThe form sent in requests."
+                )
                 found.append((stem, self.interface(message, self.input_name(name), doc, True)))
         return found
