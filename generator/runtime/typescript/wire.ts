@@ -57,18 +57,31 @@ export function pathSegment(rpc: string, field: string, value: unknown): string 
   return encodeURIComponent(String(value));
 }
 
-/** The query string of request fields: lists repeat their key; absent values are left out. */
+/**
+ * The query string of request fields: lists repeat their key, message fields are flattened to
+ * dotted names (`filter.state`), absent values are left out.
+ */
 export function queryString(fields: Record<string, unknown>): string {
   const query = new URLSearchParams();
+  addQuery(query, '', fields);
+  const text = query.toString();
+  return text ? `?${text}` : '';
+}
+
+function addQuery(query: URLSearchParams, prefix: string, fields: Record<string, unknown>): void {
   for (const [name, value] of Object.entries(fields)) {
+    const key = prefix + name;
     for (const item of Array.isArray(value) ? value : [value]) {
-      if (item !== undefined && item !== null) {
-        query.append(name, typeof item === 'object' ? JSON.stringify(item) : String(item));
+      if (item === undefined || item === null) {
+        continue;
+      }
+      if (typeof item === 'object') {
+        addQuery(query, `${key}.`, item as Record<string, unknown>);
+      } else {
+        query.append(key, String(item));
       }
     }
   }
-  const text = query.toString();
-  return text ? `?${text}` : '';
 }
 
 /** Any string: ends an enum's union so that values a newer server sends still type-check. */
