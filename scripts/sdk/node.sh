@@ -61,9 +61,13 @@ sdk_package_check() {
   log sdk-node "npm pack, installed into a clean project, imported as ESM and CJS"
   (cd "$NODE_SDK" && npm pack --silent --pack-destination "$out" >/dev/null) || rc=1
   if [[ $rc -eq 0 ]]; then
+    cp "$NODE_SDK"/tests/package/{esm.mjs,cjs.cjs,types.ts} "$out/"
     (cd "$out" && npm init -y >/dev/null && npm install --cache "$NODE_CACHE" --offline \
       --no-audit --no-fund --loglevel=error ./concord-sdk-*.tgz >&2 &&
-      node "$NODE_SDK/tests/package/esm.mjs" && node "$NODE_SDK/tests/package/cjs.cjs") || rc=1
+      node esm.mjs && node cjs.cjs &&
+      "$NODE_BIN/tsc" --noEmit --strict --exactOptionalPropertyTypes --noUncheckedIndexedAccess \
+        --module nodenext --moduleResolution nodenext --target es2022 \
+        --lib es2022,dom,esnext.disposable types.ts) || rc=1
   fi
   rm -rf "$out"
   return "$rc"

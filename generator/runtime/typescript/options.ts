@@ -28,8 +28,11 @@ export interface WebSocketLike {
   addEventListener(type: string, listener: (event: never) => void): void;
 }
 
-/** A WebSocket constructor such as `globalThis.WebSocket`. */
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/**
+ * A WebSocket constructor: `globalThis.WebSocket` (browsers, Node.js 22+) or the `ws` package's.
+ * Its sockets are used through `WebSocketLike`.
+ */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => unknown;
 
 /** Options of `new Concord(...)`; every one is optional. */
 export interface ClientOptions {

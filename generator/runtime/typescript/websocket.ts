@@ -97,7 +97,7 @@ async function subscribe(
       'no WebSocket: pass `WebSocket` in the client options or use the SSE transport',
     );
   }
-  const socket = new Socket(webSocketURL(core.baseURL));
+  const socket = new Socket(webSocketURL(core.baseURL)) as WebSocketLike;
   const queue = new EventQueue();
   let heard = false;
   listen(socket, queue, () => {
