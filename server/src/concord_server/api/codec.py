@@ -13,6 +13,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
+from concord_server.api.text_rules import MAX_DEPTH, check_document, check_value_depth
 from concord_server.errors import invalid_argument
 
 # Descriptors are reflective objects (C++/upb or Python); their stubs do not line up.
@@ -52,11 +53,15 @@ def parse_json(raw: bytes | str, where: str = "body") -> Any:
     """Strict JSON text: no NaN/Infinity, UTF-8 only, INVALID_ARGUMENT when it is not JSON."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        return json.loads(text, parse_constant=_no_constant)
+        value = json.loads(text, parse_constant=_no_constant)
     except RecursionError as exc:
-        raise invalid_argument(f"{where} is nested too deeply", where) from exc
+        raise invalid_argument(
+            f"{where} nests deeper than {MAX_DEPTH} levels", where, reason="too_deep"
+        ) from exc
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise invalid_argument(f"{where} is not valid JSON: {_short(exc)}", where) from exc
+    check_document(value, raw, where)
+    return value
 
 
 def enum_prefix(enum: EnumDesc) -> str:
@@ -255,8 +260,10 @@ def _message_in(field: FieldDesc, value: Any, where: str) -> Message:
             raise invalid_argument(f"{where} must be a string", where)
     elif full_name == "google.protobuf.Struct" and not isinstance(value, dict):
         raise invalid_argument(f"{where} must be a JSON object", where)
-    elif not _finite(value):
-        raise invalid_argument(f"{where} must not hold NaN or Infinity", where)
+    else:
+        check_value_depth(value, where)
+        if not _finite(value):
+            raise invalid_argument(f"{where} must not hold NaN or Infinity", where)
     try:
         json_format.ParseDict(value, target)
     except (json_format.ParseError, ValueError, TypeError) as exc:

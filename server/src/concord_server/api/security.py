@@ -42,21 +42,39 @@ class Security:
         self._rbac = rbac
 
     async def authenticate(self, headers: Mapping[str, str]) -> Principal:
-        """The caller of a request (lower-case header names); UNAUTHENTICATED otherwise."""
-        authorization = headers.get("authorization", "").strip()
-        if authorization:
-            scheme, _, token = authorization.partition(" ")
+        """The caller of a request (lower-case header names, repeats joined by ", ").
+
+        A credential header that is present must be well-formed, even when empty, and must
+        come once: a repeated one is ambiguous. Authorization wins when both kinds are sent.
+        """
+        if "authorization" in headers:
+            value = _single("Authorization", headers["authorization"])
+            scheme, _, token = value.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise unauthenticated("the Authorization header must be 'Bearer <token>'")
+                raise unauthenticated(
+                    "the Authorization header must be 'Bearer <token>'", "malformed_credential"
+                )
             return await self._auth.authenticate_token(token.strip())
-        api_key = headers.get("x-api-key", "").strip()
-        if api_key:
-            return await self._auth.authenticate_secret(api_key)
-        raise unauthenticated(_MISSING)
+        if "x-api-key" in headers:
+            return await self._auth.authenticate_secret(_single("X-API-Key", headers["x-api-key"]))
+        raise unauthenticated(_MISSING, "missing_credential")
 
     async def authorize(self, principal: Principal, action: str, resource: str) -> None:
         """Allows the call or raises PERMISSION_DENIED naming the action and the resource."""
         await self._rbac.authorize(principal, action, resource)
+
+
+def _single(name: str, value: str) -> str:
+    """A credential header's value; UNAUTHENTICATED when empty or sent more than once."""
+    value = value.strip()
+    if not value:
+        raise unauthenticated(f"the {name} header is empty", "malformed_credential")
+    if "," in value:  # repeated headers arrive joined by ", "; no credential holds a comma
+        raise unauthenticated(
+            f"send one {name} header, not several: the credential is ambiguous",
+            "ambiguous_credential",
+        )
+    return value
 
 
 @dataclass
@@ -144,6 +162,11 @@ async def wire_security(
         "rbac", settings.rbac_url, settings, connections
     )
     codec = TokenCodec(jwt_config(settings))
+    if any(c in settings.bootstrap_admin_key for c in ", \t"):
+        raise ConcordError(
+            ErrorCode.INVALID_ARGUMENT,
+            "CONCORD_BOOTSTRAP_ADMIN_KEY must not contain commas or whitespace",
+        )
     auth = AuthService(store, clock, codec, settings.bootstrap_admin_key)
     rbac = RbacService(store, clock)
     component = PolicyStoreComponent(store, registry.scheme_of(settings.rbac_url))

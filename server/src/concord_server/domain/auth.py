@@ -33,9 +33,9 @@ _CREATE_ATTEMPTS = 3
 BOOTSTRAP_ADMIN = Principal(BOOTSTRAP_SUBJECT, API_KEY, ("*",), is_bootstrap_admin=True)
 
 
-def unauthenticated(message: str) -> ConcordError:
-    """An UNAUTHENTICATED error."""
-    return ConcordError(ErrorCode.UNAUTHENTICATED, message)
+def unauthenticated(message: str, reason: str = "") -> ConcordError:
+    """An UNAUTHENTICATED error, with a machine-readable reason when one helps the caller."""
+    return ConcordError(ErrorCode.UNAUTHENTICATED, message, {"reason": reason} if reason else {})
 
 
 def hash_secret(secret: str) -> str:
