@@ -13,6 +13,7 @@ import {
   APITimeoutError,
   APIUserAbortError,
   ConcordError,
+  CrossOriginRedirectError,
 } from './errors.js';
 import { isLogLevel, type Logger, levelLogger, redactHeaders } from './logging.js';
 import {
@@ -31,11 +32,11 @@ import {
 } from './options.js';
 import { PagePromise, type PageSource } from './pagination.js';
 import { backoffMs, isRetryableStatus, retryAfterMs, sleep } from './retries.js';
-import { openStream, type StreamOptions, type StreamPromise } from './streaming.js';
+import { openStream, type StreamPromise } from './streaming.js';
 import { type JsonObject, pathSegment, queryString, randomUUID } from './wire.js';
 
 /** One REST call as a generated method describes it. */
-export interface Endpoint<TRequest extends object = object> {
+export interface Endpoint {
   /** The contract's RPC, e.g. `AcquireLock` (for logs and errors). */
   rpc: string;
   /** The HTTP method. */
@@ -43,7 +44,7 @@ export interface Endpoint<TRequest extends object = object> {
   /** The path template, e.g. `/v1/locks/{name}:acquire`. */
   path: string;
   /** The whole request in its contract JSON; its fields fill the path, then body or query. */
-  request: TRequest;
+  request: object;
   /** `'*'`: every field not in the path is the body; a field name: that field is; none: no body. */
   body?: string | undefined;
   /** True when the contract marks the RPC idempotent: it is retried without a key. */
@@ -100,6 +101,18 @@ interface Answer {
 /** The outcome of one attempt: an answer, or an error that may be retried. */
 type Attempt = { answer: Answer } | { error: ConcordError; retryable: boolean };
 
+/** The request of one fetch. */
+interface FetchInit {
+  method: string;
+  headers: Headers;
+  body: string | null;
+  signal: AbortSignal;
+}
+
+/** Statuses of redirects, and how many are followed. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
 /** A marker for an attempt that ran out of time. */
 class AttemptTimeout extends Error {}
 
@@ -117,6 +130,7 @@ export class ConcordCore {
   readonly webSocket: WebSocketConstructor | undefined;
   /** The options the client was made with (`withOptions` starts from them). */
   protected readonly options: ClientOptions;
+  readonly #origin: string;
   readonly #apiKey: string | undefined;
   readonly #bearerToken: string | undefined;
   readonly #fetch: typeof fetch;
@@ -128,12 +142,10 @@ export class ConcordCore {
   /** Reads the options, falling back on `CONCORD_*` environment variables and the defaults. */
   constructor(options: ClientOptions, version: string, errors: ErrorCatalogue) {
     this.options = options;
-    this.baseURL = (options.baseURL ?? readEnv('CONCORD_BASE_URL') ?? DEFAULT_BASE_URL).replace(
-      /\/+$/,
-      '',
-    );
-    this.#apiKey = credential(options.apiKey, 'CONCORD_API_KEY');
-    this.#bearerToken = credential(options.bearerToken, 'CONCORD_BEARER_TOKEN');
+    const base = options.baseURL || readEnv('CONCORD_BASE_URL') || DEFAULT_BASE_URL;
+    this.baseURL = base.replace(/\/+$/, '');
+    this.#origin = originOf(this.baseURL);
+    [this.#apiKey, this.#bearerToken] = resolveCredentials(options);
     this.maxRetries = checkCount('maxRetries', options.maxRetries ?? DEFAULT_MAX_RETRIES);
     this.timeoutMs = checkMs('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const backoff = options.retryBackoff;
@@ -193,10 +205,7 @@ export class ConcordCore {
   }
 
   /** Opens a server stream (SSE or WebSocket); `for await` its messages. */
-  stream<TRequest extends object, T>(
-    endpoint: Endpoint<TRequest>,
-    options: StreamOptions<TRequest, T> = {},
-  ): StreamPromise<T> {
+  stream<T>(endpoint: Endpoint, options: RequestOptions = {}): StreamPromise<T> {
     return openStream(this, endpoint, options);
   }
 
@@ -301,12 +310,8 @@ export class ConcordCore {
     let keepOpen = false;
     try {
       const payload = body === undefined ? null : JSON.stringify(body);
-      const response = await this.#fetch(url, {
-        method: endpoint.method,
-        headers,
-        body: payload,
-        signal: controller.signal,
-      });
+      const init = { method: endpoint.method, headers, body: payload, signal: controller.signal };
+      const response = await this.#fetchSameOrigin(endpoint.rpc, url, init);
       keepOpen = stream && response.ok;
       const text = keepOpen ? '' : await response.text();
       this.#logger?.debug(
@@ -328,6 +333,35 @@ export class ConcordCore {
     }
   }
 
+  /**
+   * Fetches without letting `fetch` follow redirects: a redirect to the base URL's origin is
+   * followed (credentials included), one to another origin is refused (docs/sdk-helpers.md §4).
+   */
+  async #fetchSameOrigin(rpc: string, url: string, init: FetchInit): Promise<Response> {
+    let target = url;
+    let request = init;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const response = await this.#fetch(target, { ...request, redirect: 'manual' });
+      if (response.type === 'opaqueredirect') {
+        throw new CrossOriginRedirectError(rpc, undefined);
+      }
+      const location = response.headers.get('location');
+      if (!REDIRECTS.has(response.status) || location === null) {
+        return response;
+      }
+      await response.body?.cancel();
+      const next = new URL(location, target);
+      if (next.origin !== this.#origin) {
+        throw new CrossOriginRedirectError(rpc, next.href);
+      }
+      target = next.href;
+      if (response.status === 303 || (response.status < 307 && request.method !== 'GET')) {
+        request = { ...request, method: 'GET', body: null };
+      }
+    }
+    throw new APIConnectionError(`${rpc}: more than ${MAX_REDIRECTS} redirects`);
+  }
+
   #failure(
     endpoint: Endpoint,
     cause: unknown,
@@ -335,6 +369,9 @@ export class ConcordCore {
     signal: AbortSignal | undefined,
     timeoutMs: number,
   ): Attempt {
+    if (cause instanceof ConcordError) {
+      return { error: cause, retryable: false };
+    }
     if (signal?.aborted) {
       return {
         error: new APIUserAbortError(`${endpoint.rpc}: aborted`, { cause: signal.reason }),
@@ -420,12 +457,29 @@ export class ConcordCore {
   }
 }
 
-/** A credential: the option (`null` for none), else the environment variable. */
-function credential(option: string | null | undefined, env: string): string | undefined {
-  if (option === null || option === '') {
-    return undefined;
+/**
+ * The API key and bearer token: explicit (non-empty) options replace both environment
+ * variables; `null` turns one kind off; otherwise `CONCORD_API_KEY` / `CONCORD_BEARER_TOKEN`.
+ */
+function resolveCredentials(options: ClientOptions): [string | undefined, string | undefined] {
+  const apiKey = options.apiKey || undefined;
+  const bearerToken = options.bearerToken || undefined;
+  if (apiKey !== undefined || bearerToken !== undefined) {
+    return [apiKey, bearerToken];
   }
-  return option ?? readEnv(env);
+  return [
+    options.apiKey === null ? undefined : readEnv('CONCORD_API_KEY'),
+    options.bearerToken === null ? undefined : readEnv('CONCORD_BEARER_TOKEN'),
+  ];
+}
+
+/** The origin (scheme, host, port) of a URL; a TypeError for a base URL that is not one. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch (cause) {
+    throw new TypeError(`baseURL is not a URL: ${url}`, { cause });
+  }
 }
 
 /** Sets or (for `null`) deletes headers. */

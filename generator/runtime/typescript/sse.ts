@@ -90,13 +90,9 @@ export class SSEDecoder {
 /** A read of the body that failed: the connection broke. */
 export class StreamBroken extends Error {}
 
-/**
- * The events of an SSE body. `onChunk` hears of every chunk (keep-alives included); a failed
- * read throws `StreamBroken`; an unfinished trailing event is dropped.
- */
+/** The events of an SSE body; a failed read throws `StreamBroken`; an unfinished event is dropped. */
 export async function* sseEvents(
   body: ReadableStream<Uint8Array>,
-  onChunk: () => void = () => {},
 ): AsyncGenerator<ServerSentEvent, void, undefined> {
   const reader = body.getReader();
   const text = new TextDecoder();
@@ -113,7 +109,6 @@ export async function* sseEvents(
       if (chunk.done) {
         return;
       }
-      onChunk();
       for (const line of lines.decode(text.decode(chunk.value, { stream: true }))) {
         const event = events.decode(line);
         if (event !== undefined) {

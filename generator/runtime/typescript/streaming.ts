@@ -1,25 +1,17 @@
 /**
  * Server streams (subscriptions, watches) as `AsyncIterable`s, over Server-Sent Events (the
- * default) or the `/v1/ws` WebSocket. A broken connection is re-opened (`reconnect`, on by
- * default), resuming where a `resume` function says; an error sent by the server ends the stream
- * with its typed error.
+ * default) or the `/v1/ws` WebSocket (docs/sdk-helpers.md §3). A stream opens eagerly: the
+ * promise settles once the server accepted it, so a refused subscription rejects with its typed
+ * error. Closing it, leaving the loop or aborting the call's signal ends it without an error; an
+ * error sent by the server ends it with its typed error; a broken connection with
+ * `APIConnectionError`. The SDK does not reconnect: resume from the last revision you handled.
  */
 
 import type { ConcordCore, Endpoint } from './core.js';
 import { APIConnectionError, APIResponseError } from './errors.js';
 import type { RequestOptions } from './options.js';
-import { backoffMs, sleep } from './retries.js';
 import { type ServerSentEvent, StreamBroken, sseEvents } from './sse.js';
 import { openWebSocket } from './websocket.js';
-
-/** Options of a streaming call. */
-export interface StreamOptions<TRequest, TMessage> extends RequestOptions {
-  /**
-   * Called with each message received: returns the request that would re-open the stream just
-   * after it (default: the request unchanged), used after a broken connection.
-   */
-  resume?: ((request: TRequest, message: TMessage) => TRequest) | undefined;
-}
 
 /** One open connection of a stream. */
 export interface StreamConnection {
@@ -27,48 +19,33 @@ export interface StreamConnection {
   messages: AsyncIterable<unknown>;
   /** The HTTP answer (undefined over WebSocket). */
   response: Response | undefined;
-  /** The request id of the connection. */
+  /** The request id of the connection (`''` over WebSocket). */
   requestId: string;
-  /** True once anything arrived on it (keep-alives included). */
-  heard(): boolean;
   /** Closes the connection. */
   close(): void;
 }
 
 /** The messages of a server stream; `for await` them, and `close()` (or break) when done. */
 export class Stream<T> implements AsyncIterable<T> {
-  #connection: StreamConnection;
-  #request: unknown;
+  readonly #connection: StreamConnection;
+  readonly #rpc: string;
+  readonly #signal: AbortSignal | undefined;
   #closed = false;
   #iterating = false;
-  readonly #open: (request: unknown) => Promise<StreamConnection>;
-  readonly #options: StreamOptions<unknown, T>;
-  readonly #rpc: string;
-  readonly #maxRetries: number;
 
   /** Wraps an opened connection (the client makes these). */
-  constructor(
-    rpc: string,
-    first: StreamConnection,
-    request: unknown,
-    open: (request: unknown) => Promise<StreamConnection>,
-    options: StreamOptions<unknown, T>,
-    maxRetries: number,
-  ) {
+  constructor(rpc: string, connection: StreamConnection, signal: AbortSignal | undefined) {
     this.#rpc = rpc;
-    this.#connection = first;
-    this.#request = request;
-    this.#open = open;
-    this.#options = options;
-    this.#maxRetries = maxRetries;
+    this.#connection = connection;
+    this.#signal = signal;
   }
 
-  /** The HTTP answer of the current connection (undefined over WebSocket). */
+  /** The HTTP answer that opened the stream (undefined over WebSocket). */
   get response(): Response | undefined {
     return this.#connection.response;
   }
 
-  /** The request id of the current connection. */
+  /** The request id of the stream. */
   get requestId(): string {
     return this.#connection.requestId;
   }
@@ -94,48 +71,31 @@ export class Stream<T> implements AsyncIterable<T> {
   }
 
   async *#messages(): AsyncGenerator<T, void, undefined> {
-    let failures = 0;
-    for (;;) {
-      const connection = this.#connection;
-      try {
-        for await (const message of connection.messages) {
-          if (this.#options.resume !== undefined) {
-            this.#request = this.#options.resume(this.#request, message as T);
-          }
-          yield message as T;
-          if (this.#closed) {
-            return;
-          }
-        }
-        return;
-      } catch (error) {
-        if (this.#closed) {
+    try {
+      for await (const message of this.#connection.messages) {
+        yield message as T;
+        if (this.#ended()) {
           return;
         }
-        failures = connection.heard() ? 0 : failures + 1;
-        if (!(error instanceof StreamBroken)) {
-          throw error;
-        }
-        if (this.#options.reconnect === false || failures > this.#maxRetries) {
-          throw new APIConnectionError(`${this.#rpc}: the stream broke: ${error.message}`, {
-            cause: error,
-          });
-        }
-      } finally {
-        connection.close();
       }
-      await this.#reopen(failures);
-      if (this.#closed) {
+    } catch (error) {
+      if (this.#ended()) {
         return;
       }
+      if (error instanceof StreamBroken) {
+        throw new APIConnectionError(`${this.#rpc}: the stream broke: ${error.message}`, {
+          cause: error,
+        });
+      }
+      throw error;
+    } finally {
+      this.#connection.close();
     }
   }
 
-  async #reopen(failures: number): Promise<void> {
-    if (failures > 0) {
-      await sleep(backoffMs(failures - 1, 500, 8000), this.#options.signal);
-    }
-    this.#connection = await this.#open(this.#request);
+  /** True once the caller closed the stream or aborted its signal. */
+  #ended(): boolean {
+    return this.#closed || this.#signal?.aborted === true;
   }
 }
 
@@ -186,23 +146,18 @@ export class StreamPromise<T> implements PromiseLike<Stream<T>>, AsyncIterable<T
 }
 
 /** Opens a stream over the transport the options (or the client) choose. */
-export function openStream<TRequest extends object, T>(
+export function openStream<T>(
   core: ConcordCore,
-  endpoint: Endpoint<TRequest>,
-  options: StreamOptions<TRequest, T>,
+  endpoint: Endpoint,
+  options: RequestOptions,
 ): StreamPromise<T> {
   const transport = options.transport ?? core.streamTransport;
-  const open = (request: unknown): Promise<StreamConnection> =>
+  const opening =
     transport === 'websocket'
-      ? openWebSocket(core, endpoint.rpc, request, options)
-      : openSSE(core, { ...endpoint, request: request as TRequest }, options);
-  const maxRetries = options.maxRetries ?? core.maxRetries;
-  const generic = options as StreamOptions<unknown, T>;
-  const opened = Promise.resolve(endpoint.request).then(open);
+      ? openWebSocket(core, endpoint.rpc, endpoint.request, options)
+      : openSSE(core, endpoint, options);
   return new StreamPromise(
-    opened.then(
-      (first) => new Stream<T>(endpoint.rpc, first, endpoint.request, open, generic, maxRetries),
-    ),
+    opening.then((connection) => new Stream<T>(endpoint.rpc, connection, options.signal)),
   );
 }
 
@@ -212,18 +167,14 @@ async function openSSE(
   endpoint: Endpoint,
   options: RequestOptions,
 ): Promise<StreamConnection> {
-  const rpc = endpoint.rpc;
   const answer = await core.send(endpoint, options, true);
-  let heard = false;
   const body = answer.response.body;
   async function* messages(): AsyncGenerator<unknown, void, undefined> {
     if (body === null) {
       return;
     }
-    for await (const event of sseEvents(body, () => {
-      heard = true;
-    })) {
-      const message = messageOf(core, rpc, event);
+    for await (const event of sseEvents(body)) {
+      const message = messageOf(core, endpoint.rpc, event);
       if (message !== undefined) {
         yield message;
       }
@@ -233,7 +184,6 @@ async function openSSE(
     messages: messages(),
     response: answer.response,
     requestId: answer.response.headers.get('x-request-id') ?? '',
-    heard: () => heard,
     close: answer.abort,
   };
 }

@@ -6,11 +6,11 @@
 
 import { ConcordCore } from './core/core.js';
 import type { ClientOptions } from './core/options.js';
-import { EventsResource } from './custom/events.js';
 import { codeForStatus, makeAPIError, statusForCode } from './errors.js';
 import { AuthResource } from './resources/auth.js';
 import { CacheResource } from './resources/cache.js';
 import { DiscoveryResource } from './resources/discovery.js';
+import { EventsResource } from './resources/events.js';
 import { HealthResource } from './resources/health.js';
 import { LocksResource } from './resources/locks.js';
 import { RbacResource } from './resources/rbac.js';

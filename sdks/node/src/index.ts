@@ -12,6 +12,7 @@ export {
   APITimeoutError,
   APIUserAbortError,
   ConcordError,
+  CrossOriginRedirectError,
   type ErrorBody,
   SlowConsumerError,
 } from './core/errors.js';
@@ -24,7 +25,7 @@ export type {
   WebSocketLike,
 } from './core/options.js';
 export { Page, PagePromise } from './core/pagination.js';
-export { Stream, type StreamOptions, StreamPromise } from './core/streaming.js';
+export { Stream, StreamPromise } from './core/streaming.js';
 export {
   type Duration,
   duration,
@@ -36,12 +37,12 @@ export {
   type Timestamp,
   timestamp,
 } from './core/wire.js';
-export { EventsResource } from './custom/events.js';
 export * from './errors.js';
 export type * from './models/index.js';
 export { AuthResource } from './resources/auth.js';
 export { CacheResource } from './resources/cache.js';
 export { DiscoveryResource } from './resources/discovery.js';
+export { EventsResource } from './resources/events.js';
 export { HealthResource } from './resources/health.js';
 export { LocksResource } from './resources/locks.js';
 export { RbacResource } from './resources/rbac.js';

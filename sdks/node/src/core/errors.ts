@@ -97,3 +97,16 @@ export class SlowConsumerError extends APIConnectionError {}
 
 /** The answer could not be read as the contract's JSON. */
 export class APIResponseError extends ConcordError {}
+
+/** The server redirected a call to another origin; it was not followed (credentials stay home). */
+export class CrossOriginRedirectError extends ConcordError {
+  /** Where the redirect pointed (undefined when a browser hides it). */
+  readonly location: string | undefined;
+
+  /** Creates the error of a redirect of `rpc` to `location`. */
+  constructor(rpc: string, location: string | undefined) {
+    const where = location ?? 'a target the browser does not show';
+    super(`${rpc}: redirect to another origin not followed: ${where}`);
+    this.location = location;
+  }
+}

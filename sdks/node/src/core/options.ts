@@ -77,8 +77,6 @@ export interface RequestOptions {
   maxRetries?: number | undefined;
   /** For server streams: the transport of this call, instead of the client's. */
   transport?: StreamTransport | undefined;
-  /** For server streams: re-open the stream after a broken connection (default true). */
-  reconnect?: boolean | undefined;
 }
 
 /** A variable of the environment (`process.env` on Node; undefined in a browser). */

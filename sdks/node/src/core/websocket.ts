@@ -100,10 +100,7 @@ async function subscribe(
   }
   const socket = new Socket(webSocketURL(core.baseURL)) as WebSocketLike;
   const queue = new EventQueue();
-  let heard = false;
-  listen(socket, queue, () => {
-    heard = true;
-  });
+  listen(socket, queue);
   const close = (): void => socket.close(1000, 'closed by the client');
   const timeoutMs = options.timeoutMs ?? core.timeoutMs;
   const timer = setTimeout(
@@ -126,15 +123,13 @@ async function subscribe(
     messages: messages(core, rpc, socket, queue),
     response: undefined,
     requestId: '',
-    heard: () => heard,
     close,
   };
 }
 
-function listen(socket: WebSocketLike, queue: EventQueue, onData: () => void): void {
+function listen(socket: WebSocketLike, queue: EventQueue): void {
   socket.addEventListener('open', () => queue.push({ kind: 'message', data: { type: 'open' } }));
   socket.addEventListener('message', (event: { data: unknown }) => {
-    onData();
     try {
       queue.push({
         kind: 'message',

@@ -131,11 +131,3 @@ export interface WatchCacheParams {
   /** Only keys that start with this. */
   prefix?: string | undefined;
 }
-
-/** The whole request of watch (WatchCache). */
-export interface WatchCacheRequest {
-  /** The namespace. */
-  namespace: string;
-  /** Only keys that start with this. */
-  prefix?: string | undefined;
-}

@@ -142,9 +142,3 @@ export interface ListServicesParams {
   /** The `next_page_token` of the previous page; empty for the first page. */
   page_token?: string | undefined;
 }
-
-/** The whole request of watch (WatchService). */
-export interface WatchServiceRequest {
-  /** The service's name. */
-  service: string;
-}

@@ -181,24 +181,8 @@ export interface SubscribeToStreamParams {
   from_revision?: number | undefined;
 }
 
-/** The whole request of subscribe (SubscribeToStream). */
-export interface SubscribeToStreamRequest {
-  /** The stream's name. */
-  stream: string;
-  /** First revision to deliver (inclusive); omitted means only events appended from now on. */
-  from_revision?: number | undefined;
-}
-
 /** The parameters of subscribeAll (SubscribeToAll) besides the path. */
 export interface SubscribeToAllParams {
-  /** First global position to deliver (inclusive); omitted means only events appended from now on. */
-  from_position?: number | undefined;
-  /** Only events of streams whose name starts with this. */
-  stream_prefix?: string | undefined;
-}
-
-/** The whole request of subscribeAll (SubscribeToAll). */
-export interface SubscribeToAllRequest {
   /** First global position to deliver (inclusive); omitted means only events appended from now on. */
   from_position?: number | undefined;
   /** Only events of streams whose name starts with this. */

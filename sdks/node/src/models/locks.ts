@@ -113,9 +113,3 @@ export interface WatchLocksParams {
   /** Only locks whose name starts with this. */
   prefix?: string | undefined;
 }
-
-/** The whole request of watch (WatchLocks). */
-export interface WatchLocksRequest {
-  /** Only locks whose name starts with this. */
-  prefix?: string | undefined;
-}

@@ -4,7 +4,7 @@
 import type { APIPromise } from '../core/api-promise.js';
 import type { RequestOptions } from '../core/options.js';
 import { APIResource } from '../core/resource.js';
-import type { StreamOptions, StreamPromise } from '../core/streaming.js';
+import type { StreamPromise } from '../core/streaming.js';
 import type {
   BatchGetCacheEntriesParams,
   BatchGetCacheEntriesResponse,
@@ -18,7 +18,6 @@ import type {
   SetCacheEntryParams,
   SetCacheEntryResponse,
   WatchCacheParams,
-  WatchCacheRequest,
   WatchCacheResponse,
 } from '../models/cache.js';
 
@@ -170,9 +169,9 @@ export class CacheResource extends APIResource {
   watch(
     namespace: string,
     params: WatchCacheParams = {},
-    options?: StreamOptions<WatchCacheRequest, WatchCacheResponse>,
+    options?: RequestOptions,
   ): StreamPromise<WatchCacheResponse> {
-    return this._client.stream<WatchCacheRequest, WatchCacheResponse>(
+    return this._client.stream<WatchCacheResponse>(
       {
         rpc: 'WatchCache',
         method: 'GET',

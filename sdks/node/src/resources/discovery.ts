@@ -5,7 +5,7 @@ import type { APIPromise } from '../core/api-promise.js';
 import type { RequestOptions } from '../core/options.js';
 import type { PagePromise } from '../core/pagination.js';
 import { APIResource } from '../core/resource.js';
-import type { StreamOptions, StreamPromise } from '../core/streaming.js';
+import type { StreamPromise } from '../core/streaming.js';
 import type {
   DeregisterInstanceResponse,
   HeartbeatParams,
@@ -18,7 +18,6 @@ import type {
   RegisterInstanceResponse,
   ServiceInstance,
   ServiceSummary,
-  WatchServiceRequest,
   WatchServiceResponse,
 } from '../models/discovery.js';
 
@@ -156,11 +155,8 @@ export class DiscoveryResource extends APIResource {
    *
    * `GET /v1/services/{service}:watch` (WatchService).
    */
-  watch(
-    service: string,
-    options?: StreamOptions<WatchServiceRequest, WatchServiceResponse>,
-  ): StreamPromise<WatchServiceResponse> {
-    return this._client.stream<WatchServiceRequest, WatchServiceResponse>(
+  watch(service: string, options?: RequestOptions): StreamPromise<WatchServiceResponse> {
+    return this._client.stream<WatchServiceResponse>(
       {
         rpc: 'WatchService',
         method: 'GET',

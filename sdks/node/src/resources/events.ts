@@ -5,7 +5,7 @@ import type { APIPromise } from '../core/api-promise.js';
 import type { RequestOptions } from '../core/options.js';
 import type { PagePromise } from '../core/pagination.js';
 import { APIResource } from '../core/resource.js';
-import type { StreamOptions, StreamPromise } from '../core/streaming.js';
+import type { StreamPromise } from '../core/streaming.js';
 import type {
   AppendToStreamParams,
   AppendToStreamResponse,
@@ -20,10 +20,8 @@ import type {
   SetStreamMetadataParams,
   SetStreamMetadataResponse,
   SubscribeToAllParams,
-  SubscribeToAllRequest,
   SubscribeToAllResponse,
   SubscribeToStreamParams,
-  SubscribeToStreamRequest,
   SubscribeToStreamResponse,
 } from '../models/events.js';
 
@@ -119,9 +117,9 @@ export class EventsResource extends APIResource {
   subscribe(
     stream: string,
     params: SubscribeToStreamParams = {},
-    options?: StreamOptions<SubscribeToStreamRequest, SubscribeToStreamResponse>,
+    options?: RequestOptions,
   ): StreamPromise<SubscribeToStreamResponse> {
-    return this._client.stream<SubscribeToStreamRequest, SubscribeToStreamResponse>(
+    return this._client.stream<SubscribeToStreamResponse>(
       {
         rpc: 'SubscribeToStream',
         method: 'GET',
@@ -140,9 +138,9 @@ export class EventsResource extends APIResource {
    */
   subscribeAll(
     params: SubscribeToAllParams = {},
-    options?: StreamOptions<SubscribeToAllRequest, SubscribeToAllResponse>,
+    options?: RequestOptions,
   ): StreamPromise<SubscribeToAllResponse> {
-    return this._client.stream<SubscribeToAllRequest, SubscribeToAllResponse>(
+    return this._client.stream<SubscribeToAllResponse>(
       {
         rpc: 'SubscribeToAll',
         method: 'GET',

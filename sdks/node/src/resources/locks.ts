@@ -5,7 +5,7 @@ import type { APIPromise } from '../core/api-promise.js';
 import type { RequestOptions } from '../core/options.js';
 import type { PagePromise } from '../core/pagination.js';
 import { APIResource } from '../core/resource.js';
-import type { StreamOptions, StreamPromise } from '../core/streaming.js';
+import type { StreamPromise } from '../core/streaming.js';
 import type {
   AcquireLockParams,
   AcquireLockResponse,
@@ -18,7 +18,6 @@ import type {
   RenewLockParams,
   RenewLockResponse,
   WatchLocksParams,
-  WatchLocksRequest,
   WatchLocksResponse,
 } from '../models/locks.js';
 
@@ -151,9 +150,9 @@ export class LocksResource extends APIResource {
    */
   watch(
     params: WatchLocksParams = {},
-    options?: StreamOptions<WatchLocksRequest, WatchLocksResponse>,
+    options?: RequestOptions,
   ): StreamPromise<WatchLocksResponse> {
-    return this._client.stream<WatchLocksRequest, WatchLocksResponse>(
+    return this._client.stream<WatchLocksResponse>(
       {
         rpc: 'WatchLocks',
         method: 'GET',

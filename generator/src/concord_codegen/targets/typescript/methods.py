@@ -49,7 +49,6 @@ class TsMethod:
     response: str
     idempotent: bool
     body: str  # "*", a field name, or "" for none
-    request_type: str = ""  # streams: the whole request's interface
     paging: Paging | None = None
     stream: bool = False
 
@@ -63,20 +62,13 @@ class TsMethod:
         return f"APIPromise<{self.response}>"
 
     @property
-    def options_type(self) -> str:
-        """The type of the options argument."""
-        if self.stream:
-            return f"StreamOptions<{self.request_type}, {self.response}>"
-        return "RequestOptions"
-
-    @property
     def arguments(self) -> list[str]:
         """The parameter declarations."""
         args = [f"{a.name}: {a.type}" for a in self.path_args]
         if self.params is not None:
             default = "" if self.params_required else " = {}"
             args.append(f"params: {self.params.name}{default}")
-        args.append(f"options?: {self.options_type}")
+        args.append("options?: RequestOptions")
         return args
 
     @property
@@ -131,8 +123,6 @@ class TsService:
                 names.add(m.params.name)
             if m.paging is not None:
                 names.add(m.paging.item_type)
-            if m.stream:
-                names.add(m.request_type)
         return sorted(names)
 
     @property
@@ -142,14 +132,11 @@ class TsService:
         kinds = {"paging" if m.paging else "stream" if m.stream else "unary" for m in self.methods}
         if "unary" in kinds:
             found.setdefault("api-promise", set()).add("type APIPromise")
-        if kinds - {"stream"}:
-            found.setdefault("options", set()).add("type RequestOptions")
+        found["options"] = {"type RequestOptions"}
         if "paging" in kinds:
             found.setdefault("pagination", set()).add("type PagePromise")
         if "stream" in kinds:
-            found.setdefault("streaming", set()).update(
-                {"type StreamOptions", "type StreamPromise"}
-            )
+            found.setdefault("streaming", set()).add("type StreamPromise")
         return {
             k: sorted(v, key=lambda n: n.removeprefix("type ")) for k, v in sorted(found.items())
         }
@@ -212,18 +199,7 @@ class MethodBuilder:
             idempotent=method.retry_safe,
             body=http.body or "",
         )
-        if method.server_streaming:
-            ts.stream = True
-            ts.request_type = f"{method.name}Request"
-            self._add(
-                request,
-                self.types.interface(
-                    request,
-                    ts.request_type,
-                    f"The whole request of {ts.name} ({method.name}).",
-                    True,
-                ),
-            )
+        ts.stream = method.server_streaming
         if method.pagination is not None:
             ts.paging = self._paging(method)
         return ts
