@@ -6,15 +6,15 @@
 
 import { ConcordCore } from './core/core.js';
 import type { ClientOptions } from './core/options.js';
+import { LocksResource } from './custom/locks.js';
+import { SagasResource } from './custom/sagas.js';
 import { codeForStatus, makeAPIError, statusForCode } from './errors.js';
 import { AuthResource } from './resources/auth.js';
 import { CacheResource } from './resources/cache.js';
 import { DiscoveryResource } from './resources/discovery.js';
 import { EventsResource } from './resources/events.js';
 import { HealthResource } from './resources/health.js';
-import { LocksResource } from './resources/locks.js';
 import { RbacResource } from './resources/rbac.js';
-import { SagasResource } from './resources/sagas.js';
 import { VERSION } from './version.js';
 
 /**

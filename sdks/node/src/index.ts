@@ -37,6 +37,9 @@ export {
   type Timestamp,
   timestamp,
 } from './core/wire.js';
+export * from './custom/index.js';
+export { LocksResource } from './custom/locks.js';
+export { SagasResource } from './custom/sagas.js';
 export * from './errors.js';
 export type * from './models/index.js';
 export { AuthResource } from './resources/auth.js';
@@ -44,7 +47,5 @@ export { CacheResource } from './resources/cache.js';
 export { DiscoveryResource } from './resources/discovery.js';
 export { EventsResource } from './resources/events.js';
 export { HealthResource } from './resources/health.js';
-export { LocksResource } from './resources/locks.js';
 export { RbacResource } from './resources/rbac.js';
-export { SagasResource } from './resources/sagas.js';
 export { VERSION } from './version.js';

@@ -187,8 +187,8 @@ export class ConcordCore {
         : levelLogger(options.logger ?? console, level);
   }
 
-  /** The logger when logging is on. */
-  protected get logger(): Logger | undefined {
+  /** The logger when logging is on (the helpers log through it too). */
+  get logger(): Logger | undefined {
     return this.#logger;
   }
 
