@@ -5,6 +5,7 @@
  */
 
 import { APIPromise, type WithResponse } from './api-promise.js';
+import { resolveSettings, type Settings } from './config.js';
 import {
   APIConnectionError,
   type APIError,
@@ -14,71 +15,26 @@ import {
   APIUserAbortError,
   ConcordError,
   CrossOriginRedirectError,
+  errorBodyOf,
+  readErrorBody,
+  snippet,
 } from './errors.js';
-import { isLogLevel, type Logger, levelLogger, redactHeaders } from './logging.js';
+import { type Logger, redactHeaders } from './logging.js';
 import {
   type ClientOptions,
   checkCount,
   checkMs,
-  DEFAULT_BASE_URL,
-  DEFAULT_INITIAL_BACKOFF_MS,
-  DEFAULT_MAX_BACKOFF_MS,
-  DEFAULT_MAX_RETRIES,
-  DEFAULT_TIMEOUT_MS,
   type RequestOptions,
-  readEnv,
   type StreamTransport,
   type WebSocketConstructor,
 } from './options.js';
 import { PagePromise, type PageSource } from './pagination.js';
+import { applyHeaders, type Endpoint, type PageFields, requestIdOf, target } from './request.js';
 import { backoffMs, isRetryableStatus, retryAfterMs, sleep } from './retries.js';
 import { openStream, type StreamPromise } from './streaming.js';
-import { type JsonObject, pathSegment, queryString, randomUUID } from './wire.js';
+import { randomUUID } from './wire.js';
 
-/** One REST call as a generated method describes it. */
-export interface Endpoint {
-  /** The contract's RPC, e.g. `AcquireLock` (for logs and errors). */
-  rpc: string;
-  /** The HTTP method. */
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  /** The path template, e.g. `/v1/locks/{name}:acquire`. */
-  path: string;
-  /** The whole request in its contract JSON; its fields fill the path, then body or query. */
-  request: object;
-  /** `'*'`: every field not in the path is the body; a field name: that field is; none: no body. */
-  body?: string | undefined;
-  /** True when the contract marks the RPC idempotent: it is retried without a key. */
-  idempotent: boolean;
-}
-
-/** The fields of a paginated answer and request (AIP-158). */
-export interface PageFields<TBody> {
-  /** The answer's list of items. */
-  items: keyof TBody & string;
-  /** The request's page token. */
-  token: string;
-  /** The answer's next page token. */
-  next: keyof TBody & string;
-}
-
-/** Where a request goes: the path (query string included) and the JSON body, if any. */
-export function target(endpoint: Endpoint): { path: string; body: unknown } {
-  const request = endpoint.request as Record<string, unknown>;
-  const inPath = new Set<string>();
-  const path = endpoint.path.replace(/\{([^}]+)\}/g, (_match, name: string) => {
-    inPath.add(name);
-    return pathSegment(endpoint.rpc, name, request[name]);
-  });
-  const rest = Object.fromEntries(Object.entries(request).filter(([name]) => !inPath.has(name)));
-  if (endpoint.body === '*') {
-    return { path, body: rest };
-  }
-  if (endpoint.body) {
-    const { [endpoint.body]: body, ...query } = rest;
-    return { path: path + queryString(query), body: body ?? {} };
-  }
-  return { path: path + queryString(rest), body: undefined };
-}
+export type { Endpoint, PageFields } from './request.js';
 
 /** What the generated errors module gives the core: typed errors by code, codes by status. */
 export interface ErrorCatalogue {
@@ -130,73 +86,35 @@ export class ConcordCore {
   readonly webSocket: WebSocketConstructor | undefined;
   /** The options the client was made with (`withOptions` starts from them). */
   protected readonly options: ClientOptions;
-  readonly #origin: string;
-  readonly #apiKey: string | undefined;
-  readonly #bearerToken: string | undefined;
-  readonly #fetch: typeof fetch;
+  readonly #settings: Settings;
   readonly #errors: ErrorCatalogue;
   readonly #clientHeader: string;
-  readonly #backoff: { initialMs: number; maxMs: number };
-  readonly #logger: Logger | undefined;
 
   /** Reads the options, falling back on `CONCORD_*` environment variables and the defaults. */
   constructor(options: ClientOptions, version: string, errors: ErrorCatalogue) {
+    const settings = resolveSettings(options);
     this.options = options;
-    const base = options.baseURL || readEnv('CONCORD_BASE_URL') || DEFAULT_BASE_URL;
-    this.baseURL = base.replace(/\/+$/, '');
-    this.#origin = originOf(this.baseURL);
-    [this.#apiKey, this.#bearerToken] = resolveCredentials(options);
-    this.maxRetries = checkCount('maxRetries', options.maxRetries ?? DEFAULT_MAX_RETRIES);
-    this.timeoutMs = checkMs('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    const backoff = options.retryBackoff;
-    this.#backoff = {
-      initialMs: checkCount(
-        'retryBackoff.initialMs',
-        backoff?.initialMs ?? DEFAULT_INITIAL_BACKOFF_MS,
-      ),
-      maxMs: checkCount('retryBackoff.maxMs', backoff?.maxMs ?? DEFAULT_MAX_BACKOFF_MS),
-    };
-    const found = options.fetch ?? globalThis.fetch;
-    if (typeof found !== 'function') {
-      throw new ConcordError('no fetch: pass `fetch` in the client options');
-    }
-    this.#fetch = found;
+    this.baseURL = settings.baseURL;
+    this.maxRetries = settings.maxRetries;
+    this.timeoutMs = settings.timeoutMs;
+    this.streamTransport = settings.streamTransport;
+    this.webSocket = settings.webSocket;
+    this.#settings = settings;
     this.#errors = errors;
-    this.webSocket =
-      options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    this.streamTransport = options.streamTransport ?? 'sse';
-    if (this.streamTransport !== 'sse' && this.streamTransport !== 'websocket') {
-      throw new RangeError(
-        `streamTransport must be 'sse' or 'websocket', got ${String(this.streamTransport)}`,
-      );
-    }
-    if (this.streamTransport === 'websocket' && this.webSocket === undefined) {
-      throw new ConcordError(
-        "streamTransport 'websocket' needs a global WebSocket or the `WebSocket` option",
-      );
-    }
     this.#clientHeader = `concord-node/${version}`;
-    const level = options.logLevel ?? readEnv('CONCORD_LOG');
-    if (level !== undefined && !isLogLevel(level)) {
-      throw new RangeError(`logLevel must be debug, info, warn, error or off, got ${level}`);
-    }
-    this.#logger =
-      level === undefined || level === 'off'
-        ? undefined
-        : levelLogger(options.logger ?? console, level);
   }
 
   /** The logger when logging is on (the helpers log through it too). */
   get logger(): Logger | undefined {
-    return this.#logger;
+    return this.#settings.logger;
   }
 
   /** The credential headers (bearer token over API key), for transports other than fetch. */
   credentials(): { authorization?: string; apiKey?: string } {
-    if (this.#bearerToken !== undefined) {
-      return { authorization: `Bearer ${this.#bearerToken}` };
+    if (this.#settings.bearerToken !== undefined) {
+      return { authorization: `Bearer ${this.#settings.bearerToken}` };
     }
-    return this.#apiKey === undefined ? {} : { apiKey: this.#apiKey };
+    return this.#settings.apiKey === undefined ? {} : { apiKey: this.#settings.apiKey };
   }
 
   /** Sends a unary call with retries; the parsed answer, or a typed error. */
@@ -271,8 +189,8 @@ export class ConcordCore {
       }
       const delay =
         ('answer' in outcome ? retryAfterMs(outcome.answer.response.headers) : undefined) ??
-        backoffMs(attempt, this.#backoff.initialMs, this.#backoff.maxMs);
-      this.#logger?.info(
+        backoffMs(attempt, this.#settings.backoff.initialMs, this.#settings.backoff.maxMs);
+      this.#settings.logger?.info(
         `${endpoint.rpc} failed (${error.message}); retry ${attempt + 1} of ${maxRetries} in ${Math.round(delay)}ms`,
       );
       try {
@@ -306,7 +224,10 @@ export class ConcordCore {
     const timeoutMs = checkMs('timeoutMs', options.timeoutMs ?? this.timeoutMs);
     const timer = setTimeout(() => controller.abort(new AttemptTimeout()), timeoutMs);
     const started = Date.now();
-    this.#logger?.debug(`${endpoint.method} ${url} attempt=${attempt + 1}`, redactHeaders(headers));
+    this.#settings.logger?.debug(
+      `${endpoint.method} ${url} attempt=${attempt + 1}`,
+      redactHeaders(headers),
+    );
     let keepOpen = false;
     try {
       const payload = body === undefined ? null : JSON.stringify(body);
@@ -314,7 +235,7 @@ export class ConcordCore {
       const response = await this.#fetchSameOrigin(endpoint.rpc, url, init);
       keepOpen = stream && response.ok;
       const text = keepOpen ? '' : await response.text();
-      this.#logger?.debug(
+      this.#settings.logger?.debug(
         `${endpoint.method} ${url} -> ${response.status} in ${Date.now() - started}ms`,
         redactHeaders(response.headers),
       );
@@ -341,7 +262,7 @@ export class ConcordCore {
     let target = url;
     let request = init;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const response = await this.#fetch(target, { ...request, redirect: 'manual' });
+      const response = await this.#settings.fetch(target, { ...request, redirect: 'manual' });
       if (response.type === 'opaqueredirect') {
         throw new CrossOriginRedirectError(rpc, undefined);
       }
@@ -351,7 +272,7 @@ export class ConcordCore {
       }
       await response.body?.cancel();
       const next = new URL(location, target);
-      if (next.origin !== this.#origin) {
+      if (next.origin !== this.#settings.origin) {
         throw new CrossOriginRedirectError(rpc, next.href);
       }
       target = next.href;
@@ -433,7 +354,7 @@ export class ConcordCore {
       response,
       rpc: endpoint.rpc,
     });
-    this.#logger?.info(`${endpoint.method} ${endpoint.path}: ${error.message}`);
+    this.#settings.logger?.info(`${endpoint.method} ${endpoint.path}: ${error.message}`);
     return error;
   }
 
@@ -455,88 +376,4 @@ export class ConcordCore {
       rpc,
     });
   }
-}
-
-/**
- * The API key and bearer token: explicit (non-empty) options replace both environment
- * variables; `null` turns one kind off; otherwise `CONCORD_API_KEY` / `CONCORD_BEARER_TOKEN`.
- */
-function resolveCredentials(options: ClientOptions): [string | undefined, string | undefined] {
-  const apiKey = options.apiKey || undefined;
-  const bearerToken = options.bearerToken || undefined;
-  if (apiKey !== undefined || bearerToken !== undefined) {
-    return [apiKey, bearerToken];
-  }
-  return [
-    options.apiKey === null ? undefined : readEnv('CONCORD_API_KEY'),
-    options.bearerToken === null ? undefined : readEnv('CONCORD_BEARER_TOKEN'),
-  ];
-}
-
-/** The origin (scheme, host, port) of a URL; a TypeError for a base URL that is not one. */
-function originOf(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch (cause) {
-    throw new TypeError(`baseURL is not a URL: ${url}`, { cause });
-  }
-}
-
-/** Sets or (for `null`) deletes headers. */
-function applyHeaders(headers: Headers, extra: Record<string, string | null> | undefined): void {
-  for (const [name, value] of Object.entries(extra ?? {})) {
-    if (value === null) {
-      headers.delete(name);
-    } else {
-      headers.set(name, value);
-    }
-  }
-}
-
-/** The request id of an answer. */
-export function requestIdOf(response: Response): string {
-  return response.headers.get('x-request-id') ?? '';
-}
-
-/** The Concord error body in a text, if it is one. */
-function errorBodyOf(text: string): ParsedErrorBody | undefined {
-  try {
-    return readErrorBody(JSON.parse(text));
-  } catch {
-    return undefined;
-  }
-}
-
-interface ParsedErrorBody {
-  code: string;
-  message: string;
-  details: JsonObject;
-  request_id: string;
-}
-
-/** The four members of the contract's error body; undefined when `code` is missing. */
-function readErrorBody(value: unknown): ParsedErrorBody | undefined {
-  if (typeof value !== 'object' || value === null) {
-    return undefined;
-  }
-  const body = value as Record<string, unknown>;
-  if (typeof body.code !== 'string' || body.code === '') {
-    return undefined;
-  }
-  const details = body.details;
-  return {
-    code: body.code,
-    message: typeof body.message === 'string' ? body.message : '',
-    details:
-      typeof details === 'object' && details !== null && !Array.isArray(details)
-        ? (details as JsonObject)
-        : {},
-    request_id: typeof body.request_id === 'string' ? body.request_id : '',
-  };
-}
-
-/** The start of a text, for messages. */
-function snippet(text: string): string {
-  const trimmed = text.trim();
-  return trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed;
 }

@@ -110,3 +110,46 @@ export class CrossOriginRedirectError extends ConcordError {
     this.location = location;
   }
 }
+
+/** The Concord error body in a text, if it is one. */
+export function errorBodyOf(text: string): ParsedErrorBody | undefined {
+  try {
+    return readErrorBody(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ParsedErrorBody {
+  code: string;
+  message: string;
+  details: JsonObject;
+  request_id: string;
+}
+
+/** The four members of the contract's error body; undefined when `code` is missing. */
+export function readErrorBody(value: unknown): ParsedErrorBody | undefined {
+  if (typeof value !== 'object' || value === null) {
+    return undefined;
+  }
+  const body = value as Record<string, unknown>;
+  if (typeof body.code !== 'string' || body.code === '') {
+    return undefined;
+  }
+  const details = body.details;
+  return {
+    code: body.code,
+    message: typeof body.message === 'string' ? body.message : '',
+    details:
+      typeof details === 'object' && details !== null && !Array.isArray(details)
+        ? (details as JsonObject)
+        : {},
+    request_id: typeof body.request_id === 'string' ? body.request_id : '',
+  };
+}
+
+/** The start of a text, for messages. */
+export function snippet(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed;
+}
