@@ -12,6 +12,7 @@ export {
   APITimeoutError,
   APIUserAbortError,
   ConcordError,
+  CrossOriginRedirectError,
   type ErrorBody,
   SlowConsumerError,
 } from './core/errors.js';
@@ -24,7 +25,7 @@ export type {
   WebSocketLike,
 } from './core/options.js';
 export { Page, PagePromise } from './core/pagination.js';
-export { Stream, type StreamOptions, StreamPromise } from './core/streaming.js';
+export { Stream, StreamPromise } from './core/streaming.js';
 export {
   type Duration,
   duration,

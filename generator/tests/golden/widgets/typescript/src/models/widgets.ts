@@ -203,9 +203,3 @@ export interface WatchWidgetsParams {
   /** Only names with this prefix. */
   prefix?: string | undefined;
 }
-
-/** The whole request of watch (WatchWidgets). */
-export interface WatchWidgetsRequest {
-  /** Only names with this prefix. */
-  prefix?: string | undefined;
-}

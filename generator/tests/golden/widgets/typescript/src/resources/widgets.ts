@@ -5,7 +5,7 @@ import type { APIPromise } from '../core/api-promise.js';
 import type { RequestOptions } from '../core/options.js';
 import type { PagePromise } from '../core/pagination.js';
 import { APIResource } from '../core/resource.js';
-import type { StreamOptions, StreamPromise } from '../core/streaming.js';
+import type { StreamPromise } from '../core/streaming.js';
 import type {
   CreateWidgetParams,
   CreateWidgetResponse,
@@ -19,7 +19,6 @@ import type {
   UpdateWidgetParams,
   UpdateWidgetResponse,
   WatchWidgetsParams,
-  WatchWidgetsRequest,
   WatchWidgetsResponse,
   Widget,
 } from '../models/widgets.js';
@@ -143,9 +142,9 @@ export class WidgetsResource extends APIResource {
    */
   watch(
     params: WatchWidgetsParams = {},
-    options?: StreamOptions<WatchWidgetsRequest, WatchWidgetsResponse>,
+    options?: RequestOptions,
   ): StreamPromise<WatchWidgetsResponse> {
-    return this._client.stream<WatchWidgetsRequest, WatchWidgetsResponse>(
+    return this._client.stream<WatchWidgetsResponse>(
       {
         rpc: 'WatchWidgets',
         method: 'GET',
