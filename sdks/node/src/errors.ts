@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'UNAVAILABLE'
   | 'INTERNAL'
+  | 'METHOD_NOT_ALLOWED'
   | OtherString;
 
 /** `INVALID_ARGUMENT` (HTTP 400): The request is malformed: bad JSON, a wrong type, an unknown field, a value out of range. */
@@ -123,6 +124,15 @@ export class InternalError extends APIError {
   declare readonly code: 'INTERNAL';
 }
 
+/**
+ * `METHOD_NOT_ALLOWED` (HTTP 405): The HTTP method is not one the path offers (REST only; the `Allow` header lists the ones it
+ * does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+ */
+export class MethodNotAllowedError extends APIError {
+  /** Always `'METHOD_NOT_ALLOWED'`. */
+  declare readonly code: 'METHOD_NOT_ALLOWED';
+}
+
 /** HTTP status and retryability of each code, from the catalogue's rules. */
 export const ERROR_CODES = {
   INVALID_ARGUMENT: { status: 400, retryable: false },
@@ -141,6 +151,7 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429, retryable: true },
   UNAVAILABLE: { status: 503, retryable: true },
   INTERNAL: { status: 500, retryable: true },
+  METHOD_NOT_ALLOWED: { status: 405, retryable: false },
 } as const;
 
 const CLASSES: Record<string, new (init: APIErrorInit) => APIError> = {
@@ -160,6 +171,7 @@ const CLASSES: Record<string, new (init: APIErrorInit) => APIError> = {
   RATE_LIMITED: RateLimitedError,
   UNAVAILABLE: UnavailableError,
   INTERNAL: InternalError,
+  METHOD_NOT_ALLOWED: MethodNotAllowedError,
 };
 
 /** The typed error of `init.code`; a plain `APIError` for a code this SDK does not know. */
@@ -184,6 +196,8 @@ export function codeForStatus(status: number): ErrorCode {
       return 'PERMISSION_DENIED';
     case 404:
       return 'NOT_FOUND';
+    case 405:
+      return 'METHOD_NOT_ALLOWED';
     case 409:
       return 'ALREADY_EXISTS';
     case 412:
