@@ -5,6 +5,7 @@
 #   scripts/setup.sh tools    # only the npm tools (buf)
 #   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck
 #   scripts/setup.sh go       # a pinned Go into tools/go, when the machine has none >= 1.26
+#   scripts/setup.sh codegen  # python + what concord-gen's targets need (make generate/check)
 #   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
 #   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + sdks (default)
 #
@@ -244,6 +245,14 @@ setup_go_tools() {
 
 # ---------------------------------------------------------------- SDK toolchains
 # Each SDK installs what it needs itself (scripts/sdk/<name>.sh sdk_setup).
+# What concord-gen's targets need besides Python (scripts/sdk/<name>.sh sdk_setup_codegen).
+setup_codegen() {
+  local sdk
+  while read -r sdk; do
+    sdk_run "$sdk" sdk_setup_codegen || die "$TAG" "code-generation tools of the $sdk SDK failed"
+  done < <(sdk_names)
+}
+
 setup_sdks() {
   local sdk
   while read -r sdk; do
@@ -253,7 +262,7 @@ setup_sdks() {
 
 # ---------------------------------------------------------------- main
 usage() {
-  sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 main() {
@@ -264,6 +273,7 @@ main() {
     apt) setup_apt ;;
     sdks) setup_sdks ;;
     go) setup_go_toolchain ;;
+    codegen) setup_python; setup_npm; setup_go_tools; setup_codegen ;;
     all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_sdks ;;
     -h | --help | help) usage; return ;;
     *) usage >&2; die "$TAG" "unknown part '$what'" ;;

@@ -37,6 +37,23 @@ java_fetch() { # GROUP:ARTIFACT:VERSION:TYPE[:CLASSIFIER] DEST — one artifact 
   cp "$file" "$dest"
 }
 
+sdk_setup_codegen() { # what concord-gen's Java targets need: protoc (java_out) and google-java-format
+  if [[ -x $JAVA_SCRATCH/bin/protoc && -f $JAVA_SCRATCH/google-java-format.jar &&
+    ${CONCORD_FORCE_INSTALL:-0} != 1 ]]; then
+    return 0
+  fi
+  if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
+    log sdk-java "no JDK or Maven on PATH: the Java targets of concord-gen cannot run"
+    return 0
+  fi
+  mkdir -p "$JAVA_SCRATCH/bin" "$JAVA_M2"
+  log sdk-java "protoc $JAVA_PROTOC_VERSION and google-java-format $JAVA_GJF_VERSION from Maven Central"
+  java_fetch "com.google.protobuf:protoc:$JAVA_PROTOC_VERSION:exe:linux-x86_64" "$JAVA_SCRATCH/bin/protoc" &&
+    chmod +x "$JAVA_SCRATCH/bin/protoc" &&
+    java_fetch "com.google.googlejavaformat:google-java-format:$JAVA_GJF_VERSION:jar:all-deps" \
+      "$JAVA_SCRATCH/google-java-format.jar"
+}
+
 sdk_setup() {
   local t0=$SECONDS want
   if ! command -v mvn >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
@@ -50,12 +67,7 @@ sdk_setup() {
     return 0
   fi
   rm -f "$JAVA_STAMP"
-  mkdir -p "$JAVA_SCRATCH/bin" "$JAVA_M2"
-  log sdk-java "protoc $JAVA_PROTOC_VERSION and google-java-format $JAVA_GJF_VERSION from Maven Central"
-  java_fetch "com.google.protobuf:protoc:$JAVA_PROTOC_VERSION:exe:linux-x86_64" "$JAVA_SCRATCH/bin/protoc" &&
-    chmod +x "$JAVA_SCRATCH/bin/protoc" &&
-    java_fetch "com.google.googlejavaformat:google-java-format:$JAVA_GJF_VERSION:jar:all-deps" \
-      "$JAVA_SCRATCH/google-java-format.jar" || return 1
+  sdk_setup_codegen || return 1
   log sdk-java "Maven dependencies and plugins into .scratch/m2 (build, release jars, test runner)"
   java_mvn -Prelease -Dtest=NoSuchTest -Dsurefire.failIfNoSpecifiedTests=false install \
     dependency:build-classpath -Dmdep.outputFile=/dev/null >&2 || return 1
