@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 from concord_codegen.targets.base import TargetError
+from concord_codegen.targets.java.tools import tool_path
 
 # Where `scripts/sdk/java.sh` (sdk_setup) puts the pinned google-java-format all-deps jar.
 FORMATTER_JAR = ".scratch/java/google-java-format.jar"
@@ -25,7 +25,7 @@ class JavaFormatterMissingError(TargetError):
 
 def formatter_command(root: Path) -> list[str]:
     """The command that runs google-java-format (`CONCORD_JAVA_FORMATTER_JAR` overrides)."""
-    jar = Path(os.environ.get("CONCORD_JAVA_FORMATTER_JAR", root / FORMATTER_JAR))
+    jar = tool_path(root, FORMATTER_JAR, "CONCORD_JAVA_FORMATTER_JAR")
     java = shutil.which("java")
     if java is None or not jar.is_file():
         raise JavaFormatterMissingError(

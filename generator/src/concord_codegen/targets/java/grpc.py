@@ -29,6 +29,7 @@ from concord_codegen.targets.base import GeneratedFile, TargetContext, TargetErr
 from concord_codegen.targets.go.grpc import status_codes
 from concord_codegen.targets.java.formatter import format_java
 from concord_codegen.targets.java.sdk import GRPC_MODULE, SDK_DIR, runtime_files
+from concord_codegen.targets.java.tools import tool_path
 
 MODULE_DIR = f"{SDK_DIR}/{GRPC_MODULE}"
 JAVA_ROOT = f"{GRPC_MODULE}/src/main/java"
@@ -44,7 +45,7 @@ class JavaProtocMissingError(TargetError):
 
 def find_protoc(root: Path) -> Path:
     """`CONCORD_JAVA_PROTOC`, else `.scratch/java/bin/protoc`; a clear error when missing."""
-    protoc = Path(os.environ.get("CONCORD_JAVA_PROTOC", root / PROTOC))
+    protoc = tool_path(root, PROTOC, "CONCORD_JAVA_PROTOC")
     if not (protoc.is_file() and os.access(protoc, os.X_OK)):
         raise JavaProtocMissingError(
             f"{PROTOC} not found: run `scripts/setup.sh sdks` (scripts/sdk/java.sh installs "
