@@ -15,6 +15,7 @@ start when they disagree, so a stale schema can never serve a field the server c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -211,8 +212,10 @@ def _event(event: Any, _info: Any, **_args: Any) -> Any:
     return event
 
 
+@functools.lru_cache(maxsize=4)
 def load_schema(sdl: str, rpcs: tuple[Rpc, ...]) -> GraphQLSchema:
-    """The executable schema: the SDL bound to the RPCs, validated."""
+    """The executable schema: the SDL bound to the RPCs, validated. Resolvers reach the
+    dispatcher through each request's context, so one bound schema serves every app."""
     schema = build_schema(sdl)
     Binder(schema).bind(rpcs)
     assert_valid_schema(schema)
