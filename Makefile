@@ -56,7 +56,7 @@ test-server: setup-python ## Run the server's tests (start services first: make 
 test-sdks: setup-python ## Run the SDKs' own tests, unit and live (Python pytest, Go go test, REST and gRPC)
 	@scripts/test-sdks.sh
 
-conformance: setup-python ## Run the conformance suite (REST, Python, Go) and print the case x language matrix
+conformance: setup-python ## Run the conformance suite (every adapter of adapters.yaml) and print the matrix
 	@eval "$$(scripts/services.sh env)" && scripts/conformance.sh
 
 # ---------------------------------------------------------------- contract and code generation
