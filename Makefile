@@ -11,7 +11,7 @@ PY      := $(VENV)/bin/python
 BUF     := tools/node_modules/.bin/buf
 SCRATCH := .scratch
 
-.PHONY: help setup setup-python setup-tools run test generate check-generated lint spec-lint spec-breaking \
+.PHONY: help setup setup-python setup-codegen setup-tools run test generate check-generated lint spec-lint spec-breaking \
         test-generator test-server test-sdks conformance services-up services-down services-status vendor-protos \
         clean distclean
 
@@ -23,11 +23,14 @@ help: ## Show this help
 	  awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "} {printf "  %s%-17s%s %s\n", on, $$1, off, $$2}'
 
 # ---------------------------------------------------------------- set-up
-setup: ## Install everything: apt packages (Redis, PostgreSQL, etcd, Mono), .venv, buf
+setup: ## Install everything: apt packages (Redis, PostgreSQL, etcd, Mono), .venv, npm tools, Go when missing, each SDK's toolchain
 	@scripts/setup.sh all
 
 setup-python: ## Install only .venv (generator/server editable) and the npm tools
 	@[[ -n "$${CONCORD_SKIP_SETUP:-}" ]] || scripts/setup.sh python
+
+setup-codegen: # .venv plus what concord-gen's targets need (protoc for Java, formatters)
+	@[[ -n "$${CONCORD_SKIP_SETUP:-}" ]] || scripts/setup.sh codegen
 
 setup-tools: # only the npm tools (buf)
 	@[[ -n "$${CONCORD_SKIP_SETUP:-}" ]] || scripts/setup.sh tools
@@ -47,25 +50,25 @@ run: setup-python ## Run the server (data under .scratch/data)
 test: ## Everything CI runs: setup, services, spec-lint, check-generated, lint, tests
 	@scripts/test.sh
 
-test-generator: setup-python ## Run the generator's tests
+test-generator: setup-codegen ## Run the generator's tests
 	@scripts/pytest.sh generator
 
-test-server: setup-python ## Run the server's tests (start services first: make services-up)
-	@eval "$$(scripts/services.sh env)" && scripts/pytest.sh server
+test-server: setup-python ## Run the server's tests (starts Redis/PostgreSQL/etcd when they are not up)
+	@scripts/with-services.sh scripts/pytest.sh server
 
-test-sdks: setup-python ## Run the SDKs' own tests, unit and live (Python pytest, Go go test, REST and gRPC)
+test-sdks: setup-python ## Run each SDK's unit and live tests and its package check (CONCORD_SDKS=python,go limits them)
 	@scripts/test-sdks.sh
 
-conformance: setup-python ## Run the conformance suite (every adapter of adapters.yaml) and print the matrix
-	@eval "$$(scripts/services.sh env)" && scripts/conformance.sh
+conformance: setup-python ## Run the conformance suite (every adapter) on embedded storage and the engines; print the matrix
+	@scripts/with-services.sh scripts/conformance.sh
 
 # ---------------------------------------------------------------- contract and code generation
-generate: setup-python ## Regenerate every artifact from spec/proto (concord-gen generate)
+generate: setup-codegen ## Regenerate every artifact from spec/proto (concord-gen generate)
 	@if [[ ! -f generator/pyproject.toml ]]; then \
 	  echo "generate: skipped, generator/ does not exist yet"; exit 0; fi; \
 	$(VENV)/bin/concord-gen generate
 
-check-generated: setup-python ## Fail if committed generated files differ from the spec (concord-gen check)
+check-generated: setup-codegen ## Fail if committed generated files differ from the spec (concord-gen check)
 	@if [[ ! -f generator/pyproject.toml ]]; then \
 	  echo "check-generated: skipped, generator/ does not exist yet"; exit 0; fi; \
 	$(VENV)/bin/concord-gen check
@@ -87,7 +90,7 @@ vendor-protos: setup-python ## Re-copy the googleapis protos from the pinned whe
 	echo "vendor-protos: from googleapis-common-protos $$($(PY) -m pip show googleapis-common-protos | sed -n 's/^Version: //p')"
 
 # ---------------------------------------------------------------- lint
-lint: setup-python ## ruff, ruff format --check, mypy --strict (generator, server, SDK, conformance), gofmt, go vet, shellcheck
+lint: setup-python ## ruff + mypy --strict (generator, server, conformance), every SDK's own linters, shellcheck
 	@scripts/lint.sh
 
 # ---------------------------------------------------------------- services

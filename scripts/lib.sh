@@ -5,6 +5,11 @@
 CONCORD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CONCORD_ROOT
 
+# A Go toolchain that scripts/setup.sh installed (when the machine had none recent enough).
+if [[ -x $CONCORD_ROOT/tools/go/bin/go && :$PATH: != *":$CONCORD_ROOT/tools/go/bin:"* ]]; then
+  export PATH="$CONCORD_ROOT/tools/go/bin:$PATH"
+fi
+
 # log TAG MESSAGE... — one clear, timestamped line on stderr.
 log() {
   local tag="$1"
@@ -46,6 +51,7 @@ hash_files() {
 # ---------------------------------------------------------------- per-SDK hooks
 # Each SDK's build lives in scripts/sdk/<name>.sh, which may define these functions:
 #   sdk_setup          install the SDK's toolchain and dependencies (idempotent, cached)
+#   sdk_setup_codegen  install only what concord-gen's target for the SDK needs (make generate)
 #   sdk_lint           the language's compiler warnings, linter and formatter check
 #   sdk_test           unit tests, then live tests against CONCORD_TEST_BASE_URL /
 #                      CONCORD_TEST_GRPC_TARGET / CONCORD_TEST_API_KEY (test-sdks.sh starts it)

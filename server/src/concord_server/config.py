@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     jwt_issuer: str = "concord"
     jwt_audience: str = "concord"
     bootstrap_admin_key: str = Field(default="", repr=False)
+    # Keys the tags of page tokens; empty: derived from the JWT verification key, which every
+    # instance of a deployment shares already.
+    page_token_secret: str = Field(default="", repr=False)
 
     # Limits and HTTP behaviour.
     rate_limit_per_second: float = 200.0

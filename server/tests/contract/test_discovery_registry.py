@@ -218,7 +218,7 @@ class TestRegistry:
     ) -> None:
         await discovery.register(reg("b"))
         await discovery.register(reg("a", status=UNHEALTHY))
-        watch = discovery.watch("api")
+        watch = await discovery.watch("api")
         start = [await next_event(watch), await next_event(watch)]
         assert [(e.type, e.instance.instance_id) for e in start] == [
             (InstanceEventType.REGISTERED, "a"),
@@ -240,7 +240,7 @@ class TestRegistry:
 
     async def test_watch_reports_expiry(self, discovery: DiscoveryService) -> None:
         await discovery.register(reg("a", ttl=SHORT))
-        watch = discovery.watch("api")
+        watch = await discovery.watch("api")
         assert (await next_event(watch)).type == InstanceEventType.REGISTERED
         await asyncio.sleep(0.4)
         await expect_error(ErrorCode.NOT_FOUND, discovery.heartbeat("api", "a"))
@@ -253,7 +253,7 @@ class TestRegistry:
         self, discovery: DiscoveryService
     ) -> None:
         await discovery.register(reg("a", ttl=SHORT))
-        watch = discovery.watch("api")
+        watch = await discovery.watch("api")
         assert (await next_event(watch)).type == InstanceEventType.REGISTERED
         await asyncio.sleep(0.4)
         await discovery.register(reg("a"))
@@ -267,7 +267,7 @@ class TestRegistry:
     @pytest.mark.slow
     async def test_expiry_is_announced_without_any_call(self, discovery: DiscoveryService) -> None:
         await discovery.register(reg("a", ttl=timedelta(seconds=1)))
-        watch = discovery.watch("api")
+        watch = await discovery.watch("api")
         assert (await next_event(watch)).type == InstanceEventType.REGISTERED
         pending = asyncio.ensure_future(anext(watch))
         for _ in range(50):  # memory: the sweep announces it; etcd: the lease runs out
@@ -313,7 +313,7 @@ class TestTwoProcesses:
     async def test_watch_sees_the_other_process(self, make_service: MakeService) -> None:
         one, two = await make_service(), await make_service()
         await one.register(reg("a"))
-        watch = two.watch("api")
+        watch = await two.watch("api")
         assert (await next_event(watch)).instance.instance_id == "a"
         await one.register(reg("b"))
         await one.heartbeat("api", "a", UNHEALTHY)

@@ -289,7 +289,7 @@ class TestEventLogContract:
     ) -> None:
         other = await backend.open_other_process()
         service = EventService(other, ManualClock())
-        watcher = service.subscribe_all(from_position=1)
+        watcher = await service.subscribe_all(from_position=1)
         seen = asyncio.ensure_future(collect(watcher, 101))
         try:
             appends = [
@@ -326,7 +326,7 @@ class TestEventLogContract:
         other = await backend.open_other_process()
         service = EventService(store, ManualClock())
         await other.append("s", [ev()], ANY, T0)
-        live = service.subscribe_stream("s", None)
+        live = await service.subscribe_stream("s", None)
         try:
             assert await collect(live, 1) == [CAUGHT_UP]
             await other.append("s", [ev("Second")], ANY, T0)

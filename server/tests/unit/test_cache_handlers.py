@@ -113,7 +113,7 @@ async def test_batch_set_with_duplicate_keys_is_rejected(handlers: CacheHandlers
 
 
 async def test_watch_streams_invalidations(handlers: CacheHandlers, clock: ManualClock) -> None:
-    stream = handlers.WatchCache(cache_pb2.WatchCacheRequest(namespace="ns", prefix="k"), CTX)
+    stream = await handlers.WatchCache(cache_pb2.WatchCacheRequest(namespace="ns", prefix="k"), CTX)
     first = asyncio.ensure_future(anext(stream))
     await asyncio.sleep(0)
     await handlers.SetCacheEntry(set_request("other", 1), CTX)

@@ -79,7 +79,7 @@ async def test_sweep_announces_expiry_at_the_deadline(
     discovery: DiscoveryService, clock: ManualClock
 ) -> None:
     instance = await discovery.register(reg("a", ttl=timedelta(seconds=5)))
-    watch = discovery.watch("api")
+    watch = await discovery.watch("api")
     assert (await anext(watch)).type == InstanceEventType.REGISTERED
     clock.advance(10)
     assert await discovery.sweep() == 1
@@ -93,7 +93,7 @@ async def test_plain_heartbeats_are_not_announced(
     discovery: DiscoveryService, clock: ManualClock
 ) -> None:
     await discovery.register(reg("a"))
-    watch = discovery.watch("api")
+    watch = await discovery.watch("api")
     await anext(watch)
     clock.advance(1)
     await discovery.heartbeat("api", "a")
@@ -150,7 +150,7 @@ async def test_tags_are_deduplicated_and_all_must_match(discovery: DiscoveryServ
 
 
 async def test_slow_watcher_is_disconnected(discovery: DiscoveryService) -> None:
-    watch = discovery.watch("api")
+    watch = await discovery.watch("api")
     first = asyncio.ensure_future(anext(watch))
     await asyncio.sleep(0)
     for n in range(6):
@@ -176,7 +176,7 @@ class _ReplayRegistry(MemoryRegistry):
 
 async def test_watch_skips_changes_already_in_the_snapshot(clock: ManualClock) -> None:
     discovery = DiscoveryService(_ReplayRegistry(), clock)
-    events = [event async for event in discovery.watch("api")]
+    events = [event async for event in await discovery.watch("api")]
     assert [(e.type, e.revision) for e in events] == [
         (InstanceEventType.REGISTERED, 0),
         (InstanceEventType.UPDATED, 6),
@@ -189,7 +189,7 @@ async def test_sweeper_expires_in_the_background(
     sweeper = DiscoverySweeper(discovery, registry, "memory", interval=0.01)
     await sweeper.check()
     await discovery.register(reg("a", ttl=timedelta(seconds=1)))
-    watch = discovery.watch("api")
+    watch = await discovery.watch("api")
     await anext(watch)
     await sweeper.start()
     clock.advance(2)

@@ -123,7 +123,7 @@ async def test_watch_service_streams_snapshot_then_changes(
     handlers: DiscoveryHandlers, clock: ManualClock
 ) -> None:
     await handlers.RegisterInstance(register("a"), CTX)
-    stream = handlers.WatchService(pb.WatchServiceRequest(service="api"), CTX)
+    stream = await handlers.WatchService(pb.WatchServiceRequest(service="api"), CTX)
     first = await asyncio.wait_for(anext(stream), 1)
     assert first.type == pb.INSTANCE_EVENT_TYPE_REGISTERED and first.instance.instance_id == "a"
     clock.advance(1)

@@ -176,7 +176,7 @@ class TestMetadata:
 class TestSubscriptions:
     async def test_all_catches_up_then_goes_live(self, service: EventService) -> None:
         await service.append("a", [ev(), ev()], ANY)
-        source = service.subscribe_all(1)
+        source = await service.subscribe_all(1)
         assert await take(source, 3) == [
             *(await service.read_all(FWD, None, 0, "")).events,
             CAUGHT_UP,
@@ -187,7 +187,7 @@ class TestSubscriptions:
 
     async def test_live_only_starts_with_the_marker(self, service: EventService) -> None:
         await service.append("a", [ev()], ANY)
-        source = service.subscribe_all(None)
+        source = await service.subscribe_all(None)
         assert await take(source, 1) == [CAUGHT_UP]
         await service.append("a", [ev()], ANY)
         assert positions(await take(source, 1)) == [2]
@@ -196,7 +196,7 @@ class TestSubscriptions:
     async def test_prefix_filters_streams(self, service: EventService) -> None:
         await service.append("orders-1", [ev()], ANY)
         await service.append("users-1", [ev()], ANY)
-        source = service.subscribe_all(0, "orders-")
+        source = await service.subscribe_all(0, "orders-")
         items = await take(source, 2)
         await service.append("users-2", [ev()], ANY)
         await service.append("orders-2", [ev()], ANY)
@@ -213,7 +213,7 @@ class TestSubscriptions:
     ) -> None:
         await service.append("s", [ev(), ev(), ev()], ANY)
         await service.append("other", [ev()], ANY)
-        source = service.subscribe_stream("s", 1)
+        source = await service.subscribe_stream("s", 1)
         assert revisions(await take(source, 3)) == [1, 2]
         await service.delete("s", None)
         await service.append("other", [ev()], ANY)
@@ -222,7 +222,7 @@ class TestSubscriptions:
         await source.aclose()
 
     async def test_stream_subscription_to_a_future_stream(self, service: EventService) -> None:
-        source = service.subscribe_stream("later", 0)
+        source = await service.subscribe_stream("later", 0)
         assert await take(source, 1) == [CAUGHT_UP]
         await service.append("later", [ev(), ev()], ANY)
         assert revisions(await take(source, 2)) == [0, 1]
@@ -234,7 +234,7 @@ class TestSubscriptions:
         await service.append("s", [ev() for _ in range(500)], ANY)
         await service.append("s", [ev() for _ in range(500)], ANY)
         await service.append("t", [ev() for _ in range(300)], ANY)
-        source = service.subscribe_all(1)
+        source = await service.subscribe_all(1)
         items: list[SubscriptionItem] = []
         async with asyncio.timeout(5):
             async for item in source:
@@ -249,7 +249,7 @@ class TestSubscriptions:
 
     async def test_a_slow_reader_resyncs_instead_of_losing_events(self, clock: ManualClock) -> None:
         service = EventService(MemoryEventLog(), clock, wakeup_queue_limit=2)
-        source = service.subscribe_stream("s", None)
+        source = await service.subscribe_stream("s", None)
         assert await take(source, 1) == [CAUGHT_UP]
         for _ in range(10):
             await service.append("s", [ev()], ANY)
@@ -261,7 +261,7 @@ class TestSubscriptions:
     async def test_polling_finds_appends_nobody_announced(self, clock: ManualClock) -> None:
         store = UnannouncedLog()
         service = EventService(store, clock)
-        source = service.subscribe_all(None)
+        source = await service.subscribe_all(None)
         assert await take(source, 1) == [CAUGHT_UP]
         await store.append("s", [ev()], ANY, clock.now())
         assert positions(await take(source, 1)) == [1]

@@ -129,7 +129,7 @@ class TestSubscriptions:
     async def test_subscribe_to_stream(self, handlers: EventHandlers) -> None:
         await append(handlers, "s", event(), event())
         request = events_pb2.SubscribeToStreamRequest(stream="s", from_revision=1)
-        source = handlers.SubscribeToStream(request, CTX)
+        source = await handlers.SubscribeToStream(request, CTX)
         first, marker = await take(source, 2)
         assert first.event.revision == 1 and marker.caught_up
         await append(handlers, "s", event("Live"))
@@ -140,7 +140,7 @@ class TestSubscriptions:
     async def test_subscribe_to_all_with_a_prefix_from_now(self, handlers: EventHandlers) -> None:
         await append(handlers, "orders-1", event())
         request = events_pb2.SubscribeToAllRequest(stream_prefix="orders-")
-        source = handlers.SubscribeToAll(request, CTX)
+        source = await handlers.SubscribeToAll(request, CTX)
         (marker,) = await take(source, 1)
         assert marker.WhichOneof("content") == "caught_up"
         await append(handlers, "users-1", event())

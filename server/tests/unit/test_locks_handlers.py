@@ -141,7 +141,7 @@ async def test_list_pages_by_prefix(handlers: LockHandlers) -> None:
 
 
 async def test_watch_streams_response_messages(handlers: LockHandlers) -> None:
-    stream = handlers.WatchLocks(locks_pb2.WatchLocksRequest(prefix="orders"), CTX)
+    stream = await handlers.WatchLocks(locks_pb2.WatchLocksRequest(prefix="orders"), CTX)
     first = asyncio.ensure_future(anext(stream))
     await asyncio.sleep(0)
     lock = await acquire(handlers, "orders", "alice")

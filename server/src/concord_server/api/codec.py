@@ -14,6 +14,7 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 from concord_server.api.text_rules import MAX_DEPTH, check_document, check_value_depth
+from concord_server.api.time_text import duration_from_text, timestamp_from_text
 from concord_server.errors import invalid_argument
 
 # Descriptors are reflective objects (C++/upb or Python); their stubs do not line up.
@@ -258,16 +259,20 @@ def _message_in(field: FieldDesc, value: Any, where: str) -> Message:
     if full_name in ("google.protobuf.Timestamp", "google.protobuf.Duration"):
         if not isinstance(value, str):
             raise invalid_argument(f"{where} must be a string", where)
-    elif full_name == "google.protobuf.Struct" and not isinstance(value, dict):
+        if full_name == "google.protobuf.Duration":
+            return duration_from_text(value, where)
+        return timestamp_from_text(value, where)
+    if full_name == "google.protobuf.Struct" and not isinstance(value, dict):
         raise invalid_argument(f"{where} must be a JSON object", where)
-    else:
-        check_value_depth(value, where)
-        if not _finite(value):
-            raise invalid_argument(f"{where} must not hold NaN or Infinity", where)
-    try:
+    if full_name == "google.protobuf.ListValue" and not isinstance(value, list):
+        raise invalid_argument(f"{where} must be a JSON array", where)
+    check_value_depth(value, where)
+    if not _finite(value):
+        raise invalid_argument(f"{where} must not hold NaN or Infinity", where)
+    try:  # checked above: JSON text gives only values ParseDict takes for these types
         json_format.ParseDict(value, target)
     except (json_format.ParseError, ValueError, TypeError) as exc:
-        raise invalid_argument(f"{where} is invalid: {_short(exc)}", where) from exc
+        raise invalid_argument(f"{where} is not a JSON value this field can hold", where) from exc
     return target
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 
 from google.protobuf.message import Message
@@ -20,6 +20,7 @@ from concord_server.context import CallContext, Principal
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.middleware.metrics import RPC_CALLS
 from concord_server.ports.idempotency import IdempotencyStore
+from concord_server.streams import OpenStream
 
 log = logging.getLogger("concord.dispatch")
 
@@ -119,12 +120,15 @@ class Dispatcher:
         _count(rpc, ctx, "OK")
         return response
 
-    async def stream(self, rpc: Rpc, request: Message, ctx: CallContext) -> AsyncIterator[Message]:
+    async def stream(self, rpc: Rpc, request: Message, ctx: CallContext) -> OpenStream[Message]:
         """Runs a server-streaming RPC: admission happens before the first message.
 
-        A handler is an async generator, or a coroutine that checks the request and then returns
-        an async iterator. The coroutine form fails before the stream starts, so its errors
-        become the call's status (an HTTP 404 rather than a 200 with an in-band error event).
+        A handler is an async generator, or a coroutine that checks the request, subscribes and
+        then returns an async iterator. The coroutine form fails before the stream starts, so
+        its errors become the call's status (an HTTP 404 rather than a 200 with an in-band error
+        event), and its subscription exists when the transport reports the stream open: the
+        contract's streams all use it, so no change after the open is missed. Transports close
+        the returned stream when done, read or not.
         """
         try:
             source = await _open_stream(rpc, await self._admit(rpc, request, ctx), request, ctx)
@@ -178,10 +182,20 @@ def _check_type(rpc: Rpc, response: object) -> None:
         raise ConcordError(ErrorCode.INTERNAL, "internal error")
 
 
-async def _guarded(
+def _guarded(rpc: Rpc, source: AsyncIterator[Message], ctx: CallContext) -> OpenStream[Message]:
+    """The handler's stream with checks; closing it closes the handler's, read or not."""
+    close = getattr(source, "aclose", None)
+    return OpenStream(_checked(rpc, source, ctx), close if close is not None else _nothing)
+
+
+def _nothing() -> None:
+    """Nothing to release."""
+
+
+async def _checked(
     rpc: Rpc, source: AsyncIterator[Message], ctx: CallContext
-) -> AsyncIterator[Message]:
-    """The handler's stream with type checks, bare INTERNAL errors and an outcome count."""
+) -> AsyncGenerator[Message, None]:
+    """The handler's items with type checks, bare INTERNAL errors and an outcome count."""
     code = "OK"
     try:
         async for item in source:
@@ -196,6 +210,3 @@ async def _guarded(
         raise ConcordError(ErrorCode.INTERNAL, "internal error") from exc
     finally:
         _count(rpc, ctx, code)
-        aclose = getattr(source, "aclose", None)
-        if aclose is not None:
-            await aclose()

@@ -11,6 +11,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from concord_server import page_tokens
 from concord_server.api.handlers.auth import AuthHandlers
 from concord_server.api.handlers.rbac import RbacHandlers
 from concord_server.backends import registry
@@ -161,7 +162,9 @@ async def wire_security(
     store: PolicyStore = await registry.open_backend(
         "rbac", settings.rbac_url, settings, connections
     )
-    codec = TokenCodec(jwt_config(settings))
+    config = jwt_config(settings)
+    page_tokens.configure(settings.page_token_secret or config.verification_key)
+    codec = TokenCodec(config)
     if any(c in settings.bootstrap_admin_key for c in ", \t"):
         raise ConcordError(
             ErrorCode.INVALID_ARGUMENT,

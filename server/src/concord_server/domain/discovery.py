@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
+from concord_server import page_tokens
 from concord_server.clock import Clock
-from concord_server.errors import invalid_argument, not_found
+from concord_server.errors import not_found
 from concord_server.periodic import Periodic
 from concord_server.ports.discovery import (
     Instance,
@@ -20,7 +19,9 @@ from concord_server.ports.discovery import (
     InstanceStatus,
     Registry,
     ServiceSummary,
+    ServiceWatch,
 )
+from concord_server.streams import OpenStream
 
 log = logging.getLogger(__name__)
 
@@ -55,21 +56,14 @@ class Page(Generic[T]):
 
 def encode_token(kind: str, after: str) -> str:
     """An opaque page token resuming after `after`."""
-    return base64.urlsafe_b64encode(f"{kind}:{after}".encode()).decode()
+    return page_tokens.seal(f"discovery|{kind}", {"a": after})
 
 
 def decode_token(kind: str, token: str) -> str:
     """The position a page token resumes after ("" for the first page)."""
     if not token:
         return ""
-    try:
-        text = base64.urlsafe_b64decode(token.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    found, sep, after = text.partition(":")
-    if found != kind or not sep:
-        raise invalid_argument("page_token is not valid for this listing", "page_token")
-    return after
+    return str(page_tokens.member(page_tokens.unseal(f"discovery|{kind}", token), "a", str))
 
 
 def paginate(items: list[T], key: str, kind: str, page_size: int, token: str) -> Page[T]:
@@ -140,7 +134,8 @@ class DiscoveryService:
             and wanted.issubset(instance.tags)
         ]
         matching.sort(key=lambda i: i.instance_id)
-        return paginate(matching, "instance_id", "instances", page_size, page_token)
+        kind = f"instances|{service}|{','.join(sorted(wanted))}|{include_unhealthy}"
+        return paginate(matching, "instance_id", kind, page_size, page_token)
 
     async def list_services(
         self, *, page_size: int = 0, page_token: str = ""
@@ -149,21 +144,30 @@ class DiscoveryService:
         services = sorted(await self._registry.services(self._clock.now()), key=lambda s: s.name)
         return paginate(services, "name", "services", page_size, page_token)
 
-    async def watch(self, service: str) -> AsyncGenerator[InstanceEvent, None]:
-        """The live instances as REGISTERED, then every change, until the caller stops."""
+    async def watch(self, service: str) -> OpenStream[InstanceEvent]:
+        """The live instances as REGISTERED, then every change, until the caller stops.
+
+        Subscribed (and the snapshot taken) when this returns: no later change is missed.
+        """
         now = self._clock.now()
         start = await self._registry.watch(service, now, self._watch_queue_limit)
-        async with start.changes:
-            for instance in start.snapshot:
-                yield InstanceEvent(InstanceEventType.REGISTERED, instance, now)
-            async for event in start.changes:
-                if 0 < event.revision <= start.after_revision:
-                    continue
-                yield event
+        return OpenStream(_snapshot_then_changes(start, now), start.changes.close)
 
     async def sweep(self) -> int:
         """Expires instances whose TTL ran out; returns how many."""
         return await self._registry.sweep_expired(self._clock.now())
+
+
+async def _snapshot_then_changes(
+    start: ServiceWatch, now: datetime
+) -> AsyncGenerator[InstanceEvent, None]:
+    async with start.changes:
+        for instance in start.snapshot:
+            yield InstanceEvent(InstanceEventType.REGISTERED, instance, now)
+        async for event in start.changes:
+            if 0 < event.revision <= start.after_revision:
+                continue
+            yield event
 
 
 class DiscoverySweeper:

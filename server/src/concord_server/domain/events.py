@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from concord_server import page_tokens
 from concord_server.clock import Clock
 from concord_server.errors import ConcordError, ErrorCode, invalid_argument
 from concord_server.ports.events import (
@@ -24,6 +22,7 @@ from concord_server.ports.events import (
     StreamState,
 )
 from concord_server.pubsub import SlowConsumerError, Subscription
+from concord_server.streams import OpenStream
 
 log = logging.getLogger("concord.events")
 
@@ -120,12 +119,25 @@ class EventService:
 
     async def subscribe_all(
         self, from_position: int | None, stream_prefix: str = ""
-    ) -> AsyncGenerator[SubscriptionItem, None]:
-        """Events of the global log from a position (None: from now), then live, in order."""
+    ) -> OpenStream[SubscriptionItem]:
+        """Events of the global log from a position (None: from now), then live, in order.
+
+        Subscribed, and "now" fixed, when this returns: no later append is missed.
+        """
         wakeups = self._wakeups(lambda _change: True)
         try:
             await self._store.listen()
             head = await self._store.head_position()
+        except BaseException:
+            wakeups.close()
+            raise
+        items = self._follow_all(wakeups, head, from_position, stream_prefix)
+        return OpenStream(items, wakeups.close)
+
+    async def _follow_all(
+        self, wakeups: Wakeups, head: int, from_position: int | None, stream_prefix: str
+    ) -> AsyncGenerator[SubscriptionItem, None]:
+        try:
             cursor = head if from_position is None else max(0, from_position - 1)
             async for event in self._log_between(cursor, head, stream_prefix):
                 yield event
@@ -144,8 +156,11 @@ class EventService:
 
     async def subscribe_stream(
         self, stream: str, from_revision: int | None
-    ) -> AsyncGenerator[SubscriptionItem, None]:
-        """A stream's events from a revision (None: from now), then live, in order."""
+    ) -> OpenStream[SubscriptionItem]:
+        """A stream's events from a revision (None: from now), then live, in order.
+
+        Subscribed, and "now" fixed, when this returns: no later append is missed.
+        """
         wakeups = self._wakeups(lambda change: change.stream in ("", stream))
         try:
             await self._store.listen()
@@ -154,6 +169,15 @@ class EventService:
                 cursor = state.current_revision if state is not None else -1
             else:
                 cursor = from_revision - 1
+        except BaseException:
+            wakeups.close()
+            raise
+        return OpenStream(self._follow_stream(wakeups, stream, cursor), wakeups.close)
+
+    async def _follow_stream(
+        self, wakeups: Wakeups, stream: str, cursor: int
+    ) -> AsyncGenerator[SubscriptionItem, None]:
+        try:
             seen_position = 0
             async for event in self._stream_after(stream, cursor):
                 cursor, seen_position = event.revision, event.position
@@ -255,22 +279,13 @@ def page_limit(page_size: int) -> int:
 
 def encode_token(scope: str, direction: Direction, start: int) -> str:
     """An opaque page token naming where the next page starts."""
-    raw = json.dumps({"v": 1, "s": scope, "d": direction.value, "n": start}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return page_tokens.seal(f"events|{scope}|{direction.value}", {"n": start})
 
 
 def decode_token(token: str, scope: str, direction: Direction) -> int:
     """The start of the page a token names; INVALID_ARGUMENT when it is not for this read."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        body = json.loads(raw)
-        start = body["n"]
-        valid = body["v"] == 1 and body["s"] == scope and body["d"] == direction.value
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        valid, start = False, None
-    if not valid or not isinstance(start, int) or start < 0:
-        raise invalid_argument("page_token does not belong to this read", "page_token")
-    return start
+    position = page_tokens.unseal(f"events|{scope}|{direction.value}", token)
+    return int(page_tokens.member(position, "n", int))
 
 
 def stream_not_found(stream: str) -> ConcordError:

@@ -136,6 +136,9 @@ def _streaming(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., AsyncIterator[
         start, code = time.perf_counter(), "CANCELLED"
         try:
             stream = await dispatcher.stream(rpc, decode(rpc, raw), ctx)
+            # Accepted: the headers tell the client now, not with the first message (a quiet
+            # watch may send none for long), so SDKs can open streams eagerly (sdk-helpers.md §3).
+            await context.send_initial_metadata(())
             async for item in stream:
                 yield item
             code = "OK"

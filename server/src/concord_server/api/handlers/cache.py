@@ -18,6 +18,8 @@ from concord_server.context import CallContext
 from concord_server.domain.cache import CacheService, CacheSweeper, EntryInput
 from concord_server.errors import invalid_argument
 from concord_server.ports.cache import CacheEntry, CacheEvent, CacheEventType, CacheStore
+from concord_server.pubsub import Subscription
+from concord_server.streams import OpenStream
 
 SWEEP_INTERVAL_SECONDS = 0.5
 
@@ -131,12 +133,16 @@ class CacheHandlers:
 
     async def WatchCache(
         self, request: cache_pb2.WatchCacheRequest, ctx: CallContext
-    ) -> AsyncGenerator[cache_pb2.WatchCacheResponse, None]:
+    ) -> OpenStream[cache_pb2.WatchCacheResponse]:
         """Streams the namespace's invalidations until the caller goes away."""
         subscription = await self._service.watch(request.namespace, request.prefix)
-        async with subscription:
-            async for event in subscription:
-                yield event_message(event)
+        return OpenStream(_drain(subscription), subscription.close).map(event_message)
+
+
+async def _drain(subscription: Subscription[CacheEvent]) -> AsyncGenerator[CacheEvent, None]:
+    async with subscription:
+        async for event in subscription:
+            yield event
 
 
 async def wire(settings: Settings, connections: Connections, clock: Clock) -> Wired:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-
 from concord_server._gen.concord.v1 import discovery_pb2
 from concord_server.api import convert
 from concord_server.backends import registry
@@ -20,6 +18,7 @@ from concord_server.ports.discovery import (
     InstanceStatus,
     Registry,
 )
+from concord_server.streams import OpenStream
 
 SWEEP_INTERVAL_SECONDS = 1.0
 
@@ -144,14 +143,9 @@ class DiscoveryHandlers:
 
     async def WatchService(
         self, request: discovery_pb2.WatchServiceRequest, ctx: CallContext
-    ) -> AsyncGenerator[discovery_pb2.WatchServiceResponse, None]:
+    ) -> OpenStream[discovery_pb2.WatchServiceResponse]:
         """Streams the current instances, then changes, until the caller goes away."""
-        events = self._service.watch(request.service)
-        try:
-            async for event in events:
-                yield event_message(event)
-        finally:
-            await events.aclose()
+        return (await self._service.watch(request.service)).map(event_message)
 
 
 async def wire(settings: Settings, connections: Connections, clock: Clock) -> Wired:

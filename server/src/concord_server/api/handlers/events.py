@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from concord_server._gen.concord.v1 import events_pb2
 from concord_server.api import convert
 from concord_server.backends import registry
@@ -12,7 +10,7 @@ from concord_server.clock import Clock
 from concord_server.component import Wired
 from concord_server.config import Settings
 from concord_server.context import CallContext
-from concord_server.domain.events import CaughtUp, EventService
+from concord_server.domain.events import CaughtUp, EventService, SubscriptionItem
 from concord_server.ports.events import (
     NO_DATA,
     Direction,
@@ -23,6 +21,7 @@ from concord_server.ports.events import (
     RecordedEvent,
     StreamState,
 )
+from concord_server.streams import OpenStream
 
 STATES = {
     events_pb2.EXPECTED_STREAM_STATE_UNSPECIFIED: ExpectedState.ANY,
@@ -93,33 +92,19 @@ class EventHandlers:
 
     async def SubscribeToStream(
         self, request: events_pb2.SubscribeToStreamRequest, ctx: CallContext
-    ) -> AsyncIterator[events_pb2.SubscribeToStreamResponse]:
+    ) -> OpenStream[events_pb2.SubscribeToStreamResponse]:
         """A stream's events: catch-up, `caught_up`, then live."""
         start = request.from_revision if request.HasField("from_revision") else None
-        source = self._service.subscribe_stream(request.stream, start)
-        try:
-            async for item in source:
-                if isinstance(item, CaughtUp):
-                    yield events_pb2.SubscribeToStreamResponse(caught_up=True)
-                else:
-                    yield events_pb2.SubscribeToStreamResponse(event=recorded_event(item))
-        finally:
-            await source.aclose()
+        source = await self._service.subscribe_stream(request.stream, start)
+        return source.map(_stream_item)
 
     async def SubscribeToAll(
         self, request: events_pb2.SubscribeToAllRequest, ctx: CallContext
-    ) -> AsyncIterator[events_pb2.SubscribeToAllResponse]:
+    ) -> OpenStream[events_pb2.SubscribeToAllResponse]:
         """The global log, optionally of a stream prefix: catch-up, `caught_up`, then live."""
         start = request.from_position if request.HasField("from_position") else None
-        source = self._service.subscribe_all(start, request.stream_prefix)
-        try:
-            async for item in source:
-                if isinstance(item, CaughtUp):
-                    yield events_pb2.SubscribeToAllResponse(caught_up=True)
-                else:
-                    yield events_pb2.SubscribeToAllResponse(event=recorded_event(item))
-        finally:
-            await source.aclose()
+        source = await self._service.subscribe_all(start, request.stream_prefix)
+        return source.map(_all_item)
 
     async def GetStreamMetadata(
         self, request: events_pb2.GetStreamMetadataRequest, ctx: CallContext
@@ -164,6 +149,18 @@ def recorded_event(event: RecordedEvent) -> events_pb2.RecordedEvent:
     if event.data is not NO_DATA:
         message.data.CopyFrom(convert.value(event.data))
     return message
+
+
+def _stream_item(item: SubscriptionItem) -> events_pb2.SubscribeToStreamResponse:
+    if isinstance(item, CaughtUp):
+        return events_pb2.SubscribeToStreamResponse(caught_up=True)
+    return events_pb2.SubscribeToStreamResponse(event=recorded_event(item))
+
+
+def _all_item(item: SubscriptionItem) -> events_pb2.SubscribeToAllResponse:
+    if isinstance(item, CaughtUp):
+        return events_pb2.SubscribeToAllResponse(caught_up=True)
+    return events_pb2.SubscribeToAllResponse(event=recorded_event(item))
 
 
 def stream_metadata(state: StreamState) -> events_pb2.StreamMetadata:

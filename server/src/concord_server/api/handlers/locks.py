@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-
 from concord_server._gen.concord.v1 import locks_pb2
 from concord_server.api import convert
 from concord_server.backends import registry
@@ -14,6 +12,7 @@ from concord_server.config import Settings
 from concord_server.context import CallContext
 from concord_server.domain.locks import LockComponent, LockService
 from concord_server.ports.locks import LockEvent, LockEventType, LockRecord
+from concord_server.streams import OpenStream
 
 _EVENT_TYPES = {
     LockEventType.ACQUIRED: locks_pb2.LOCK_EVENT_TYPE_ACQUIRED,
@@ -98,10 +97,9 @@ class LockHandlers:
 
     async def WatchLocks(
         self, request: locks_pb2.WatchLocksRequest, ctx: CallContext
-    ) -> AsyncGenerator[locks_pb2.WatchLocksResponse, None]:
+    ) -> OpenStream[locks_pb2.WatchLocksResponse]:
         """Streams lock changes for names with the prefix."""
-        async for event in self._service.watch(request.prefix):
-            yield event_message(event)
+        return (await self._service.watch(request.prefix)).map(event_message)
 
 
 async def wire(settings: Settings, connections: Connections, clock: Clock) -> Wired:

@@ -1,0 +1,159 @@
+"""The Java targets: naming, golden output of the fixture, and a javac build of what they write
+(`make check-generated` compares the committed SDK with the real contract)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from concord_codegen.config import Config
+from concord_codegen.pipeline import Generator
+from concord_codegen.targets.base import GeneratedFile
+from concord_codegen.targets.java.formatter import FORMATTER_JAR
+from concord_codegen.targets.java.grpc import PROTOC
+from concord_codegen.targets.java.names import constant, javadoc, member
+from concord_codegen.targets.java.sdk import SDK_DIR, TARGET, runtime_files
+from tests.conftest import MakeRoot
+from tests.helpers import REPO_ROOT, fixture_protos, write_root
+from tests.test_golden import GOLDEN, update_requested
+
+JAR = REPO_ROOT / FORMATTER_JAR
+M2 = REPO_ROOT / ".scratch" / "m2"
+needs_java = pytest.mark.skipif(
+    shutil.which("javac") is None or not JAR.is_file(),
+    reason="needs javac and google-java-format (scripts/setup.sh sdks)",
+)
+
+
+@pytest.fixture(autouse=True)
+def _tools(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Temporary roots use the repository's formatter and protoc."""
+    monkeypatch.setenv("CONCORD_JAVA_FORMATTER_JAR", str(JAR))
+    monkeypatch.setenv("CONCORD_JAVA_PROTOC", str(REPO_ROOT / PROTOC))
+
+
+def test_members_avoid_keywords_and_generated_members() -> None:
+    assert member("fencing_token") == "fencingToken"
+    assert member("default") == "default_"
+    assert member("builder") == "builder_"
+    assert constant("NO_STREAM") == "NO_STREAM"
+    assert constant("2XX") == "_2XX"
+
+
+def test_javadoc_escapes_and_marks_code() -> None:
+    assert javadoc("Uses `x < y` and */ @see", "f") == [
+        "Uses {@code x &lt; y} and *&#47; &#64;see."
+    ]
+    assert javadoc("", "fallback") == ["fallback."]
+
+
+def _build(config: Config) -> list[GeneratedFile]:
+    outcome = Generator(config, [TARGET]).build()
+    assert outcome.ok, [str(d) for d in outcome.diagnostics.errors]
+    return outcome.files
+
+
+@pytest.fixture(scope="module")
+def widgets(tmp_path_factory: pytest.TempPathFactory) -> list[GeneratedFile]:
+    """The Java SDK of the fixture contract, built once (the formatter starts a JVM)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CONCORD_JAVA_FORMATTER_JAR", str(JAR))
+        return _build(write_root(tmp_path_factory.mktemp("widgets"), fixture_protos("widgets")))
+
+
+def _templated(files: list[GeneratedFile]) -> dict[str, str]:
+    """Templated files by path under the SDK (the runtime copies left out)."""
+    runtime = set(runtime_files("concord-sdk"))
+    prefix = SDK_DIR + "/"
+    return {
+        f.path.removeprefix(prefix): f.content
+        for f in files
+        if f.path.removeprefix(prefix) not in runtime
+    }
+
+
+@needs_java
+def test_widgets_match_golden(widgets: list[GeneratedFile], request: pytest.FixtureRequest) -> None:
+    files = _templated(widgets)
+    golden = GOLDEN / "widgets" / "java"
+    if update_requested(request.config):
+        shutil.rmtree(golden, ignore_errors=True)
+        for path, text in files.items():
+            (golden / path).parent.mkdir(parents=True, exist_ok=True)
+            (golden / path).write_text(text, encoding="utf-8")
+    on_disk = {p.relative_to(golden).as_posix() for p in golden.rglob("*") if p.is_file()}
+    assert on_disk == set(files), "golden files differ: run with --update-golden"
+    for path, text in files.items():
+        assert text == (golden / path).read_text(encoding="utf-8"), path
+
+
+@needs_java
+def test_widgets_sdk_maps_the_fixture(widgets: list[GeneratedFile]) -> None:
+    files = _templated(widgets)
+    src = "concord-sdk/src/main/java/dev/concord"
+    resource = files[f"{src}/resources/WidgetsResource.java"]
+    widget = files[f"{src}/models/Widget.java"]
+    assert '"/v1/widgets/{name}/labels/{key}",\n' in resource
+    assert 'List.of("expected_revision"),\n          "value",' in resource
+    assert (
+        'List.of("page_size", "page_token", "filter.state", "filter.prefix", "names")' in resource
+    )
+    assert "public Page<Widget, ListWidgetsResponse> list(" in resource
+    assert "public ServerStream<WatchWidgetsResponse> watch(" in resource
+    assert "public Optional<Integer> priority()" in widget
+    assert "public Optional<Long> shelf()" in widget
+    assert "public Optional<WidgetHolder> holder()" in widget
+    assert "public Optional<JsonNode> payload()" in widget
+    assert "Arrays.equals(blob, that.blob)" in widget
+    assert 'READY = new WidgetState("READY")' in files[f"{src}/models/WidgetState.java"]
+    assert f"{src}/models/CreateWidgetRequest.java" not in files
+
+
+@needs_java
+def test_every_file_carries_a_header_and_lies_in_the_outputs(
+    widgets: list[GeneratedFile], make_root: MakeRoot
+) -> None:
+    outputs = TARGET.outputs(make_root(fixture_protos("widgets")))
+    for file in widgets:
+        assert "generated by concord-gen" in file.content.splitlines()[0], file.path
+        assert any(file.path == o or file.path.startswith(o + "/") for o in outputs), file.path
+
+
+def _jackson_classpath() -> str:
+    jars = sorted(M2.glob("com/fasterxml/jackson/core/*/*/*.jar"))
+    return ":".join(str(j) for j in jars if "-sources" not in j.name)
+
+
+@needs_java
+def test_widgets_sdk_compiles_without_warnings(
+    widgets: list[GeneratedFile], tmp_path: Path
+) -> None:
+    classpath = _jackson_classpath()
+    if not classpath:
+        pytest.skip("no Jackson in .scratch/m2 (scripts/setup.sh sdks)")
+    sources = []
+    for file in widgets:
+        if "/src/main/java/" in file.path and "/concord-sdk/" in file.path:
+            path = tmp_path / "src" / file.path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(file.content, encoding="utf-8")
+            sources.append(str(path))
+    result = subprocess.run(
+        ["javac", "-Xlint:all", "-Werror", "-d", str(tmp_path / "out"), "-cp", classpath, *sources],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_missing_formatter_is_a_clear_error(
+    make_root: MakeRoot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONCORD_JAVA_FORMATTER_JAR", "/nonexistent/gjf.jar")
+    outcome = Generator(make_root(fixture_protos("widgets")), [TARGET]).build()
+    assert any("google-java-format" in str(d) for d in outcome.diagnostics.errors)

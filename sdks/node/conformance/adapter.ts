@@ -1,0 +1,133 @@
+/**
+ * The conformance adapter of the TypeScript SDK (docs/conformance.md): NDJSON calls on stdin,
+ * one answer line per call on stdout, logs on stderr. It uses only the SDK's public API; the op
+ * table (`adapter-ops.ts`) is generated from the contract, this file holds the loop, the client
+ * cache and the error mapping. Set CONCORD_CONFORMANCE_DEBUG=1 to log every SDK request.
+ */
+
+import { createInterface } from 'node:readline';
+import { APIError, Concord } from '@concord/sdk';
+import { ops } from './adapter-ops.js';
+import type { Input, StreamSpec } from './io.js';
+
+interface ClientConfig {
+  base_url?: string;
+  api_key?: string;
+  bearer_token?: string;
+  max_retries?: number;
+  timeout_ms?: number;
+  headers?: Record<string, string>;
+}
+
+interface Call {
+  type: string;
+  id: string;
+  client: string;
+  client_config: ClientConfig;
+  op: string;
+  input?: Input | null;
+  stream?: StreamSpec;
+}
+
+type Answer =
+  | { id: string; outcome: 'ok'; result: unknown }
+  | { id: string; outcome: 'api_error'; error: Record<string, unknown> }
+  | { id: string; outcome: 'adapter_error'; message: string };
+
+const clients = new Map<string, Concord>();
+const debug = Boolean(process.env.CONCORD_CONFORMANCE_DEBUG);
+
+/** The SDK client of a named client and its configuration, made once. */
+function clientFor(name: string, config: ClientConfig): Concord {
+  const key = JSON.stringify([name, config]);
+  let client = clients.get(key);
+  if (client === undefined) {
+    client = new Concord({
+      baseURL: config.base_url,
+      apiKey: config.api_key || null,
+      bearerToken: config.bearer_token || null,
+      maxRetries: config.max_retries,
+      timeoutMs: config.timeout_ms || undefined,
+      defaultHeaders: config.headers ?? {},
+      logger: console,
+      logLevel: debug ? 'debug' : 'off',
+    });
+    clients.set(key, client);
+  }
+  return client;
+}
+
+/** Runs one call and turns its outcome into an answer. */
+async function handle(call: Call): Promise<Answer> {
+  const op = ops[call.op];
+  if (op === undefined) {
+    return { id: call.id, outcome: 'adapter_error', message: `unknown op ${call.op}` };
+  }
+  try {
+    const client = clientFor(call.client, call.client_config ?? {});
+    const result = await op(client, call.input ?? {}, call.stream);
+    return { id: call.id, outcome: 'ok', result: result ?? {} };
+  } catch (error) {
+    return report(call.id, error);
+  }
+}
+
+/** An API error with its code and class name; anything else is an adapter error. */
+function report(id: string, error: unknown): Answer {
+  if (!(error instanceof APIError)) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return { id, outcome: 'adapter_error', message };
+  }
+  return {
+    id,
+    outcome: 'api_error',
+    error: {
+      code: error.code,
+      native_type: error.constructor.name,
+      http_status: error.status,
+      request_id: error.requestId,
+      message: error.rawMessage,
+      details: error.details,
+    },
+  };
+}
+
+function write(answer: Answer): void {
+  process.stdout.write(`${JSON.stringify(answer)}\n`);
+}
+
+/** Reads calls until `shutdown` or the end of input, then waits for the calls in flight. */
+async function main(): Promise<void> {
+  const pending = new Set<Promise<void>>();
+  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+    if (line.trim() === '') {
+      continue;
+    }
+    let call: Call;
+    try {
+      call = JSON.parse(line) as Call;
+    } catch (error) {
+      console.error(`concord-conformance: unreadable line: ${String(error)}`);
+      continue;
+    }
+    if (call.type === 'shutdown') {
+      break;
+    }
+    if (call.type !== 'call') {
+      console.error(`concord-conformance: unknown message type ${call.type}`);
+      continue;
+    }
+    const running = handle(call).then(write);
+    pending.add(running);
+    void running.finally(() => pending.delete(running));
+  }
+  await Promise.all(pending);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error('concord-conformance: fatal', error);
+    process.exit(1);
+  },
+);

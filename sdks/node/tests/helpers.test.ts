@@ -1,0 +1,224 @@
+/**
+ * The helpers' failure paths on a scripted server (docs/sdk-helpers.md §1-2): renewals that fail
+ * for a while or for good, leases bounded by concurrency, lost leases, hand-backs.
+ */
+
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { describe, it } from 'node:test';
+import { Concord, LockLostError, UnavailableError } from '@concord/sdk';
+import { json, problem, type Seen } from './fake.js';
+
+type Route = (seen: Seen) => Response | Promise<Response>;
+
+/** A client whose fetch answers by `METHOD path`-prefix routes, recording every request. */
+function routed(routes: Record<string, Route>): { client: Concord; seen: Seen[] } {
+  const seen: Seen[] = [];
+  const fetch = async (input: string | URL | Request, init?: RequestInit) => {
+    const request: Seen = {
+      method: init?.method ?? 'GET',
+      url: new URL(String(input)),
+      headers: new Headers(init?.headers),
+      body: typeof init?.body === 'string' ? JSON.parse(init.body) : undefined,
+      signal: init?.signal ?? undefined,
+    };
+    seen.push(request);
+    const key = `${request.method} ${request.url.pathname}`;
+    const route = Object.entries(routes).find(([prefix]) => key.startsWith(prefix))?.[1];
+    if (route === undefined) {
+      throw new Error(`no route for ${key}`);
+    }
+    return route(request);
+  };
+  const client = new Concord({
+    baseURL: 'http://concord.test',
+    apiKey: 'k',
+    fetch: fetch as typeof globalThis.fetch,
+    retryBackoff: { initialMs: 1, maxMs: 2 },
+  });
+  return { client, seen };
+}
+
+const grant = { lock: { name: 'l', owner: 'o', fencing_token: 7 } };
+const renewals = (seen: Seen[]) => seen.filter((s) => s.url.pathname.endsWith(':renew'));
+
+describe('lock hold (scripted)', () => {
+  it('retries a transiently failing renewal and keeps the hold', async () => {
+    let calls = 0;
+    const { client, seen } = routed({
+      'POST /v1/locks/l:acquire': () => json(200, grant),
+      'POST /v1/locks/l:renew': () =>
+        ++calls <= 2 ? problem(503, 'UNAVAILABLE') : json(200, grant),
+      'POST /v1/locks/l:release': () => json(200, grant),
+    });
+    const lock = await client.locks.hold('l', { ttlMs: 1_500 });
+    while (calls < 3) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(lock.lost, false);
+    await lock.release();
+    const keys = renewals(seen).map((s) => s.headers.get('idempotency-key'));
+    assert.equal(new Set(keys).size, keys.length, 'each renewal attempt has its own key');
+  });
+
+  it('declares the hold lost at the deadline when renewals keep failing', async () => {
+    const { client } = routed({
+      'POST /v1/locks/l:acquire': () => json(200, grant),
+      'POST /v1/locks/l:renew': () => problem(503, 'UNAVAILABLE'),
+      'POST /v1/locks/l:release': () => problem(409, 'LOCK_EXPIRED'),
+    });
+    const lock = await client.locks.hold('l', { ttlMs: 600 });
+    await once(lock.signal, 'abort');
+    const reason = lock.signal.reason as LockLostError;
+    assert.ok(reason instanceof LockLostError);
+    assert.ok(reason.cause instanceof UnavailableError);
+    await assert.rejects(lock[Symbol.asyncDispose](), LockLostError);
+  });
+
+  it('loses the hold at once on a final renewal error and does not release it', async () => {
+    const { client, seen } = routed({
+      'POST /v1/locks/l:acquire': () => json(200, grant),
+      'POST /v1/locks/l:renew': () => problem(409, 'LOCK_NOT_HELD'),
+    });
+    const lock = await client.locks.hold('l', { ttlMs: 600 });
+    await once(lock.signal, 'abort');
+    await assert.rejects(lock[Symbol.asyncDispose](), LockLostError);
+    assert.equal(seen.filter((s) => s.url.pathname.endsWith(':release')).length, 0);
+  });
+
+  it('confirms a grant that arrived late with a renewal before returning', async () => {
+    const { client, seen } = routed({
+      'POST /v1/locks/l:acquire': async () => {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        return json(200, grant);
+      },
+      'POST /v1/locks/l:renew': () => json(200, grant),
+      'POST /v1/locks/l:release': () => json(200, grant),
+    });
+    const lock = await client.locks.hold('l', { ttlMs: 900, waitTimeoutMs: 5_000 });
+    assert.equal(renewals(seen).length, 1);
+    assert.deepEqual(seen[0]?.body, { owner: lock.owner, ttl: '0.900s', wait_timeout: '5s' });
+    await lock.release();
+  });
+
+  it('treats a transient release failure at scope exit as no error of the scope', async () => {
+    const { client } = routed({
+      'POST /v1/locks/l:acquire': () => json(200, grant),
+      'POST /v1/locks/l:release': () => problem(503, 'UNAVAILABLE'),
+    });
+    const lock = await client.locks.hold('l', { ttlMs: 60_000, autoRenew: false });
+    await lock[Symbol.asyncDispose](); // a transient release failure is not the scope's error
+    await assert.rejects(client.locks.hold('l', { ttlMs: 0 }), RangeError);
+  });
+});
+
+const task = (id: string) => ({
+  task_id: id,
+  saga_id: 's',
+  step_name: 'x',
+  phase: 'ACTION',
+  task_type: 't',
+  attempt: 1,
+  worker_id: 'w',
+  metadata: {},
+});
+
+describe('saga worker (scripted)', () => {
+  it('leases no more tasks than it runs, and heartbeats each', async () => {
+    const polls: number[] = [];
+    let served = 0;
+    const stop = new AbortController();
+    const { client, seen } = routed({
+      'POST /v1/tasks:poll': (request) => {
+        const body = request.body as { max_tasks: number };
+        polls.push(body.max_tasks);
+        served += 1;
+        const tasks = served === 1 ? [task('a'), task('b')] : [];
+        if (served > 3) {
+          stop.abort();
+        }
+        return json(200, { tasks });
+      },
+      'POST /v1/tasks/': (request) =>
+        request.url.pathname.endsWith(':heartbeat')
+          ? json(200, { task: task('a') })
+          : json(200, {}),
+    });
+    const worker = client.sagas.worker({
+      taskTypes: ['t'],
+      concurrency: 2,
+      visibilityTimeoutMs: 300,
+      handler: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 450));
+        return { ok: true };
+      },
+    });
+    await worker.run(stop.signal);
+    assert.equal(polls[0], 2);
+    const beats = seen
+      .filter((s) => s.url.pathname.endsWith(':heartbeat'))
+      .map((s) => s.url.pathname);
+    assert.ok(beats.includes('/v1/tasks/a:heartbeat') && beats.includes('/v1/tasks/b:heartbeat'));
+    const completes = seen.filter((s) => s.url.pathname.endsWith(':complete'));
+    assert.deepEqual(
+      completes.map((s) => s.body),
+      [
+        { worker_id: worker.workerId, output: { ok: true } },
+        { worker_id: worker.workerId, output: { ok: true } },
+      ],
+    );
+    const pollTimes = seen.findIndex((s, i) => i > 0 && s.url.pathname === '/v1/tasks:poll');
+    assert.ok(
+      pollTimes > seen.findIndex((s) => s.url.pathname.endsWith(':complete')),
+      'no poll while full',
+    );
+  });
+
+  it('cancels the handler of a lost lease and reports nothing for it', async () => {
+    const stop = new AbortController();
+    let polls = 0;
+    const { client, seen } = routed({
+      'POST /v1/tasks:poll': () => json(200, { tasks: ++polls === 1 ? [task('a')] : [] }),
+      'POST /v1/tasks/a:heartbeat': () => problem(409, 'TASK_LEASE_LOST'),
+    });
+    let aborted = false;
+    const worker = client.sagas.worker({
+      taskTypes: ['t'],
+      visibilityTimeoutMs: 150,
+      handler: async (_task, { signal }) => {
+        await once(signal, 'abort');
+        aborted = true;
+        stop.abort();
+        return 'ignored';
+      },
+    });
+    await worker.run(stop.signal);
+    assert.ok(aborted);
+    assert.equal(seen.filter((s) => /:(complete|fail)$/.test(s.url.pathname)).length, 0);
+  });
+
+  it('fails a task with the error type and message, retryable unless marked', async () => {
+    const stop = new AbortController();
+    let polls = 0;
+    const { client, seen } = routed({
+      'POST /v1/tasks:poll': () => json(200, { tasks: ++polls === 1 ? [task('a')] : [] }),
+      'POST /v1/tasks/a:fail': () => {
+        stop.abort();
+        return json(200, {});
+      },
+    });
+    const worker = client.sagas.worker({
+      taskTypes: ['t'],
+      handler: () => {
+        throw new TypeError('bad input');
+      },
+    });
+    await worker.run(stop.signal);
+    const failure = seen.find((s) => s.url.pathname.endsWith(':fail'));
+    assert.deepEqual(failure?.body, {
+      worker_id: worker.workerId,
+      error_message: 'TypeError: bad input',
+      non_retryable: false,
+    });
+  });
+});
