@@ -168,6 +168,7 @@ async def test_get_refuses_mutations_with_405(client: httpx.AsyncClient) -> None
     response = await client.get("/graphql", params={"query": query})
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
+    field_error(response, "METHOD_NOT_ALLOWED")
     assert "data" not in response.json()
 
 

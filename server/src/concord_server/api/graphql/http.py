@@ -91,12 +91,11 @@ def check_method(request: Request, prepared: Prepared) -> None:
         )
     if request.method != "POST" and prepared.kind is not OperationType.QUERY:
         refused = ConcordError(
-            ErrorCode.INVALID_ARGUMENT,
+            ErrorCode.METHOD_NOT_ALLOWED,
             f"a {prepared.kind.value} needs POST",
-            {"reason": "method_not_allowed"},
             headers={"Allow": "POST"},
         )
-        raise HttpFailure(refused, 405)
+        raise HttpFailure(refused)
 
 
 def check_idempotency_key(gctx: GraphQLContext, prepared: Prepared) -> None:
