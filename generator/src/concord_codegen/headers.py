@@ -9,7 +9,20 @@ HEADER_TEXT = f"{MARKER} — do not edit"
 # How many leading lines may come before the header (shebangs, XML declarations ...).
 HEADER_WINDOW = 3
 
-_HASH = {".py", ".pyi", ".yaml", ".yml", ".toml", ".sh", ".rb", ".txt", ".cfg", ".ini", ".mod"}
+_HASH = {
+    ".py",
+    ".pyi",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".sh",
+    ".rb",
+    ".txt",
+    ".cfg",
+    ".ini",
+    ".mod",
+    ".graphql",
+}
 _SLASH = {".go", ".ts", ".js", ".mjs", ".cjs", ".java", ".cs", ".kt", ".rs", ".c", ".h", ".proto"}
 _ANGLE = {".md", ".html", ".xml", ".csproj", ".props"}
 

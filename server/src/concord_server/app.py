@@ -1,4 +1,5 @@
-"""The ASGI application: contract routes, WebSocket, docs, metrics, errors and middleware."""
+"""The ASGI application: contract routes, WebSocket, GraphQL, docs, metrics, errors and
+middleware."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from concord_server.api.graphql import graphql_routes
 from concord_server.api.rest.docs import docs_routes
 from concord_server.api.rest.problem import problem_response
 from concord_server.api.rest.request_id import RequestIdMiddleware
@@ -106,6 +108,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         dispatcher = await rt.start()
         app.router.routes[:0] = contract_routes(dispatcher, settings.max_body_bytes)
         app.router.routes.append(websocket_route(dispatcher, settings))
+        app.router.routes.extend(graphql_routes(dispatcher, settings))
         if settings.grpc_port >= 0:
             port = await rt.start_grpc()
             log.info("gRPC listening on %s:%d", settings.http_host, port)

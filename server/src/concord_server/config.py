@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     test_hooks: bool = False
     openapi_path: str = ""
     swagger_ui_dir: str = ""
+    # GraphQL at /graphql (docs/graphql.md): limits per operation (0: none), introspection (and
+    # the GraphiQL page, which needs it), where the schema and GraphiQL's npm packages are.
+    graphql_max_depth: int = 20
+    graphql_max_cost: int = 1000
+    graphql_introspection: bool = True
+    graphql_schema_path: str = ""
+    graphiql_dir: str = ""
     log_level: str = "INFO"
     # Settings from etcd (etcd://host:port?prefix=/concord/config/), over the environment; see
     # config_sources.py. Empty: environment and .env only.

@@ -21,7 +21,7 @@ from tests.conformance.runner.model import (
     StreamSpec,
 )
 
-CASE_KEYS = {"name", "description", "clients", "steps", "requires"}
+CASE_KEYS = {"name", "description", "clients", "steps", "requires", "skip_on"}
 STEP_KEYS = {
     "client",
     "op",
@@ -128,7 +128,17 @@ def _case(
         needs=needs,
         description=str(data.get("description") or ""),
         source=str(path),
+        skip_on=_skip_on(data.get("skip_on") or {}, where),
     )
+
+
+def _skip_on(value: Any, where: str) -> dict[str, str]:
+    """`skip_on`: language -> the reason the case does not apply over its transport."""
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()
+    ):
+        raise _fail(where, "`skip_on` maps language names to a non-empty reason")
+    return dict(value)
 
 
 def _clients(value: Any, where: str) -> dict[str, dict[str, Any]]:

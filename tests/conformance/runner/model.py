@@ -85,6 +85,7 @@ class Case:
     needs: ServerNeeds = ServerNeeds()
     description: str = ""
     source: str = ""
+    skip_on: dict[str, str] = field(default_factory=dict)  # language -> why it does not apply
 
     @property
     def case_id(self) -> str:

@@ -38,7 +38,8 @@ def run_language(spec: AdapterSpec, plan: Plan) -> list[CaseRun]:
             return [CaseRun(c, Raw.ERROR, problem) for c in plan.cases]
         runs: dict[str, CaseRun] = {}
         for number, (env, cases) in enumerate(_groups(plan.cases).items()):
-            runs.update(_run_group(f"{spec.language}-{number}", env, cases, pool, plan))
+            label = f"{spec.language}-{number}"
+            runs.update(_run_group(label, env, cases, pool, plan, language=spec.language))
         return [runs[c.case_id] for c in plan.cases]
     finally:
         pool.close()
@@ -68,11 +69,13 @@ def _run_group(
     cases: list[Case],
     pool: AdapterPool,
     plan: Plan,
+    *,
+    language: str,
 ) -> dict[str, CaseRun]:
     """Runs one group on the shared target or on a dedicated server started for it."""
     if not env:
         target = Target(plan.base_url, plan.admin_key, plan.test_hooks, plan.grpc_target)
-        return _run_cases(label, cases, target, pool, plan)
+        return _run_cases(label, cases, target, pool, plan, language=language)
     if plan.server_options is None:
         why = "needs a server started with " + " ".join(f"{k}={v}" for k, v in env)
         return {c.case_id: _skipped(c, why + " (use --start-server)") for c in cases}
@@ -83,7 +86,7 @@ def _run_group(
         return {c.case_id: CaseRun(c, Raw.ERROR, f"dedicated server failed: {exc}") for c in cases}
     try:
         target = Target(base_url, plan.admin_key, True, server.grpc_target)
-        return _run_cases(label, cases, target, pool, plan)
+        return _run_cases(label, cases, target, pool, plan, language=language)
     finally:
         server.stop()
 
@@ -93,10 +96,12 @@ def _skipped(case: Case, why: str) -> CaseRun:
 
 
 def _run_cases(
-    label: str, cases: list[Case], target: Target, pool: AdapterPool, plan: Plan
+    label: str, cases: list[Case], target: Target, pool: AdapterPool, plan: Plan, *, language: str
 ) -> dict[str, CaseRun]:
     def one(case: Case) -> CaseRun:
-        if case.needs.test_hooks and not target.test_hooks:
+        if language in case.skip_on:
+            result = _skipped(case, f"does not apply to {language}: {case.skip_on[language]}")
+        elif case.needs.test_hooks and not target.test_hooks:
             result = _skipped(case, "needs a server with CONCORD_TEST_HOOKS=true")
         else:
             result = CaseExecutor(case, target, pool).run()

@@ -1,4 +1,5 @@
-"""Request logs: one JSON line per HTTP request and per gRPC call, with W3C trace ids."""
+"""Request logs: one JSON line per HTTP request and per RPC call (gRPC, GraphQL), with W3C
+trace ids. An HTTP endpoint of another transport names it in `scope["state"]["transport"]`."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def log_http(scope: Scope, status: int, start: float) -> None:
     state: dict[str, Any] = scope.get("state", {})
     route = str(getattr(scope.get("route"), "path", "unmatched"))
     extra: dict[str, Any] = {
-        "transport": "rest",
+        "transport": state.get("transport", "rest"),
         "method": scope["method"],
         "route": route,
         "status": status,
@@ -42,10 +43,12 @@ def log_http(scope: Scope, status: int, start: float) -> None:
     log.info("%s %s %d", scope["method"], route, status, extra=extra)
 
 
-def log_rpc(rpc: str, code: str, start: float, request_id: str, trace_id: str) -> None:
-    """The log line of a gRPC call (`code` is OK or the catalogue code)."""
+def log_rpc(
+    rpc: str, code: str, start: float, request_id: str, trace_id: str, transport: str = "grpc"
+) -> None:
+    """The log line of one RPC call (`code` is OK or the catalogue code)."""
     extra = {
-        "transport": "grpc",
+        "transport": transport,
         "rpc": rpc,
         "code": code,
         "duration_ms": _elapsed_ms(start),
