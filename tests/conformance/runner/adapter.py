@@ -31,6 +31,12 @@ class AdapterSpec:
     command: tuple[str, ...]
     cwd: Path
     log_dir: Path
+    lacks: tuple[tuple[str, str], ...] = ()  # (feature, reason): cases needing it are skipped
+
+    def missing(self, features: frozenset[str]) -> str:
+        """Why a case needing `features` cannot run on this adapter; empty when it can."""
+        reasons = [f"lacks {name}: {why}" for name, why in self.lacks if name in features]
+        return "; ".join(reasons)
 
 
 def adapter_error(call_id: str, message: str) -> dict[str, Any]:

@@ -10,19 +10,38 @@ from typing import Any
 
 from tests.conformance.runner.adapter import AdapterPool, AdapterProcess, adapter_error
 from tests.conformance.runner.matchers import match
-from tests.conformance.runner.model import ADMIN, Case, CaseRun, Raw, Step
+from tests.conformance.runner.model import (
+    ADMIN,
+    HELPER_PREFIX,
+    OUTCOME_CLIENT_ERROR,
+    OUTCOME_ERROR,
+    OUTCOME_OK,
+    RUNNER_PREFIX,
+    Case,
+    CaseRun,
+    Raw,
+    Step,
+)
 from tests.conformance.runner.substitute import (
     Scope,
     SubstitutionError,
     new_run_id,
     substitute,
 )
+from tests.conformance.runner.trap import CredentialTrap
 
 DEFAULT_MAX_RETRIES = 2
 WARM_UP_OP = "GetLiveness"  # public and side-effect free: readies a fresh adapter process
 DEFAULT_TIMEOUT_MS = 10_000
 _NO_SUBSTITUTION = frozenset({"$capture"})
 _TRANSCRIPT_LIMIT = 600
+HELPER_EXTRA_SECONDS = 120.0  # helper ops run a scenario (a hold, a worker), not one call
+# The adapter's reply outcome that each expectation outcome wants.
+_WIRE_OUTCOME = {
+    OUTCOME_OK: "ok",
+    OUTCOME_ERROR: "api_error",
+    OUTCOME_CLIENT_ERROR: "client_error",
+}
 
 
 @dataclass(frozen=True)
@@ -53,15 +72,17 @@ class StepFailure(Exception):
         self.message = message
 
 
-def call_timeout(config: dict[str, Any], stream_ms: int) -> float:
-    """How long the runner waits for an answer: every try, backoff room, the stream, a margin."""
+def call_timeout(config: dict[str, Any], stream_ms: int, op: str = "") -> float:
+    """How long the runner waits for an answer: every try, backoff room, the stream, a margin
+    (and a scenario's length for helper ops)."""
     tries = int(config.get("max_retries", DEFAULT_MAX_RETRIES)) + 1
     per_try = int(config.get("timeout_ms", DEFAULT_TIMEOUT_MS)) / 1000
-    return tries * (per_try + 3.0) + stream_ms / 1000 + 10.0
+    extra = HELPER_EXTRA_SECONDS if op.startswith(HELPER_PREFIX) else 0.0
+    return tries * (per_try + 3.0) + stream_ms / 1000 + 10.0 + extra
 
 
 def judge(outcome_wanted: str, expected: Any, reply: dict[str, Any]) -> Judgement:
-    """Compares an adapter's reply with an expectation (`ok` or `error`, value resolved)."""
+    """Compares an adapter's reply with an expectation (ok, error or client_error, resolved)."""
     wrong = _wrong_outcome(outcome_wanted, expected, reply)
     if wrong is not None:
         return wrong
@@ -80,16 +101,16 @@ def _wrong_outcome(wanted: str, expected: Any, reply: dict[str, Any]) -> Judgeme
     outcome = reply.get("outcome")
     if outcome == "adapter_error":
         return Judgement(Raw.ERROR, f"adapter_error: {reply.get('message', '')}")
-    if outcome not in ("ok", "api_error"):
+    if outcome not in _WIRE_OUTCOME.values():
         return Judgement(Raw.ERROR, f"malformed reply (outcome {outcome!r}): {_short(reply)}")
-    if wanted == "ok" and outcome == "api_error":
-        return Judgement(
-            Raw.FAILED, f"expected success, got api_error {_short(reply.get('error'))}"
-        )
-    if wanted == "error" and outcome == "ok":
-        want = (expected or {}).get("code")
-        return Judgement(Raw.FAILED, f"expected error {want}, got ok {_short(reply.get('result'))}")
-    return None
+    if outcome == _WIRE_OUTCOME[wanted]:
+        return None
+    got = _short(reply.get("result" if outcome == "ok" else "error"))
+    if wanted == OUTCOME_OK:
+        return Judgement(Raw.FAILED, f"expected success, got {outcome} {got}")
+    label = "code" if wanted == OUTCOME_ERROR else "kind"
+    want = (expected or {}).get(label)
+    return Judgement(Raw.FAILED, f"expected {wanted} {want}, got {outcome} {got}")
 
 
 def redact(message: dict[str, Any]) -> dict[str, Any]:
@@ -124,6 +145,7 @@ class CaseExecutor:
         self._pending: dict[str, tuple[Step, Future[dict[str, Any]]]] = {}
         self._background: ThreadPoolExecutor | None = None
         self._spares: list[AdapterProcess] = []
+        self._trap: CredentialTrap | None = None
 
     def run(self) -> CaseRun:
         """Runs every step in order; the first failing step ends the case."""
@@ -131,6 +153,9 @@ class CaseExecutor:
         adapter = self.pool.acquire()
         raw, message = Raw.PASSED, ""
         try:
+            if self.case.needs.credential_trap:
+                self._trap = CredentialTrap()
+                self.scope.capture("trap_url", self._trap.base_url)
             self._prepare_spares()
             for step in self.case.steps:
                 self._run_step(step, adapter)
@@ -142,6 +167,8 @@ class CaseExecutor:
             for spare in self._spares:
                 self.pool.release(spare)
             self._spares.clear()
+            if self._trap is not None:
+                self._trap.close()
         return CaseRun(
             case=self.case,
             raw=raw,
@@ -154,9 +181,14 @@ class CaseExecutor:
     def _run_step(self, step: Step, adapter: AdapterProcess) -> None:
         if step.sleep_ms:
             time.sleep(step.sleep_ms / 1000)
-        if step.await_id:
+        if step.op.startswith(RUNNER_PREFIX):
+            reply = self._runner_op(step)
+            self._record(f"<- runner {step.op}", reply)
+            self._conclude(step, self._judge(step, reply))
+        elif step.await_id:
             started, future = self._pending.pop(step.await_id)
-            timeout = call_timeout(self._client_config(started.client), _stream_ms(started)) + 5
+            config = self._client_config(started.client)
+            timeout = call_timeout(config, _stream_ms(started), started.op) + 5
             reply = future.result(timeout=timeout)
             self._record(f"<- await {step.await_id}", reply)
             self._conclude(step, self._judge(step, reply))
@@ -216,7 +248,14 @@ class CaseExecutor:
             raise StepFailure(Raw.FAILED, f"{step.label}: {exc}") from exc
         if step.stream is not None:
             message["stream"] = step.stream.to_wire()
-        return message, call_timeout(config, _stream_ms(step))
+        return message, call_timeout(config, _stream_ms(step), step.op)
+
+    def _runner_op(self, step: Step) -> dict[str, Any]:
+        """Answers an op of the runner itself (`runner.TrapReport`), like an adapter would."""
+        call_id = f"{self.case.case_id}/{step.index}"
+        if step.op == "runner.TrapReport" and self._trap is not None:
+            return {"id": call_id, "outcome": "ok", "result": self._trap.report()}
+        return adapter_error(call_id, f"the runner cannot answer {step.op} in this case")
 
     def _client_config(self, name: str) -> dict[str, Any]:
         """A named client's config: the admin's, overridden by the case's (resolved now)."""

@@ -8,6 +8,18 @@ from typing import Any
 
 ADMIN = "admin"
 REQUIRE_TEST_HOOKS = "test_hooks"
+REQUIRE_CREDENTIAL_TRAP = "credential_trap"
+# Adapter features a case may need; an adapter declares in adapters.yaml the ones it lacks.
+FEATURE_HTTP = "http"  # the case checks behaviour only HTTP transports have
+FEATURE_HELPERS = "helpers"  # the case calls helper ops (implied by a `helper.` op)
+FEATURES = (FEATURE_HTTP, FEATURE_HELPERS)
+REQUIREMENTS = (REQUIRE_TEST_HOOKS, REQUIRE_CREDENTIAL_TRAP, *FEATURES)
+HELPER_PREFIX = "helper."
+RUNNER_PREFIX = "runner."
+# Expectation outcomes: a result, a catalogue error, or an SDK error that is not a catalogue one.
+OUTCOME_OK = "ok"
+OUTCOME_ERROR = "error"
+OUTCOME_CLIENT_ERROR = "client_error"
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,7 @@ class Eventually:
 class Expect:
     """What a step must answer: `ok` with a result, or an `error`."""
 
-    outcome: str  # "ok" or "error"
+    outcome: str  # OUTCOME_OK, OUTCOME_ERROR or OUTCOME_CLIENT_ERROR
     value: Any  # the expected result or error object (may hold matchers); None: anything
 
 
@@ -67,6 +79,7 @@ class ServerNeeds:
 
     env: tuple[tuple[str, str], ...] = ()
     test_hooks: bool = False
+    credential_trap: bool = False
 
     @property
     def dedicated(self) -> bool:
@@ -85,6 +98,7 @@ class Case:
     needs: ServerNeeds = ServerNeeds()
     description: str = ""
     source: str = ""
+    features: frozenset[str] = frozenset()  # adapter features the case needs (FEATURES)
 
     @property
     def case_id(self) -> str:

@@ -96,7 +96,10 @@ def _run_cases(
     label: str, cases: list[Case], target: Target, pool: AdapterPool, plan: Plan
 ) -> dict[str, CaseRun]:
     def one(case: Case) -> CaseRun:
-        if case.needs.test_hooks and not target.test_hooks:
+        missing = pool.spec.missing(case.features)
+        if missing:
+            result = _skipped(case, f"the {pool.spec.language} adapter {missing}")
+        elif case.needs.test_hooks and not target.test_hooks:
             result = _skipped(case, "needs a server with CONCORD_TEST_HOOKS=true")
         else:
             result = CaseExecutor(case, target, pool).run()
