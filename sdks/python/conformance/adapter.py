@@ -2,8 +2,9 @@
 
 Protocol (ARCHITECTURE §4): one JSON object a line on stdin, `{"type":"call",...}` or
 `{"type":"shutdown"}`; one answer a line on stdout; logs on stderr. Every op goes through the
-SDK's public API only: `adapter_ops.UNARY` (sync `Concord`) and `adapter_ops.STREAMS`
-(`AsyncConcord`, for server-streaming ops, collected until `take` messages or the timeout).
+SDK's public API only: `adapter_ops.UNARY` (sync `Concord`), `adapter_ops.STREAMS`
+(`AsyncConcord`, for server-streaming ops, collected until `take` messages or the timeout) and
+the helper ops of `helpers.py`.
 
 Run: `python sdks/python/conformance/adapter.py` (uses the installed `concord` package, else
 the source tree next to this folder).
@@ -27,6 +28,7 @@ except ImportError:  # running from a checkout without the package installed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import adapter_ops  # found next to this file, after the path set-up
+import helpers
 
 log = logging.getLogger("concord.conformance")
 DEFAULT_TAKE = 1
@@ -58,6 +60,16 @@ def api_error(error: concord.ConcordAPIError) -> dict[str, Any]:
         "message": error.message,
         "details": error.details,
     }
+
+
+def client_error(error: concord.ConcordError) -> dict[str, Any]:
+    """The protocol's `error` object of an SDK error outside the catalogue."""
+    kind = (
+        "cross_origin_redirect"
+        if isinstance(error, concord.CrossOriginRedirectError)
+        else "connection"
+    )
+    return {"kind": kind, "native_type": type(error).__name__, "message": str(error)}
 
 
 async def collect_stream(
@@ -104,6 +116,8 @@ class Adapter:
             return {"id": call_id, "outcome": "ok", "result": self._run(call)}
         except concord.ConcordAPIError as error:
             return {"id": call_id, "outcome": "api_error", "error": api_error(error)}
+        except (concord.CrossOriginRedirectError, concord.APIConnectionError) as error:
+            return {"id": call_id, "outcome": "client_error", "error": client_error(error)}
         except Exception as error:  # any other failure is the adapter's, never a pass
             log.exception("call %s failed", call_id)
             message = f"{type(error).__name__}: {error}"
@@ -112,8 +126,13 @@ class Adapter:
     def _run(self, call: dict[str, Any]) -> dict[str, Any]:
         op, data = str(call.get("op")), dict(call.get("input") or {})
         config = dict(call.get("client_config") or {})
+        client = str(call.get("client", ""))
+        if op == "helper.HoldLock":
+            return helpers.hold_lock(self.client(client, config), config, data)
+        if op == "helper.RunWorker":
+            return helpers.run_worker(self.client(client, config), data)
         if op in adapter_ops.UNARY:
-            return adapter_ops.UNARY[op](self.client(str(call.get("client", "")), config), data)
+            return adapter_ops.UNARY[op](self.client(client, config), data)
         if op in adapter_ops.STREAMS:
             stream = dict(call.get("stream") or {})
             take = int(stream.get("take", DEFAULT_TAKE))

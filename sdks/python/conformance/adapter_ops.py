@@ -187,7 +187,7 @@ async def _watch_cache(
 ) -> AsyncGenerator[dict[str, Any], None]:
     """WatchCache -> `client.cache.watch`."""
     request = WatchCacheRequest.from_dict(data)
-    async with client.cache.watch(
+    async with await client.cache.watch(
         request.namespace,
         prefix=request.prefix,
     ) as stream:
@@ -263,7 +263,7 @@ async def _watch_service(
 ) -> AsyncGenerator[dict[str, Any], None]:
     """WatchService -> `client.discovery.watch`."""
     request = WatchServiceRequest.from_dict(data)
-    async with client.discovery.watch(
+    async with await client.discovery.watch(
         request.service,
     ) as stream:
         async for message in stream:
@@ -317,7 +317,7 @@ async def _subscribe_to_stream(
 ) -> AsyncGenerator[dict[str, Any], None]:
     """SubscribeToStream -> `client.events.subscribe`."""
     request = SubscribeToStreamRequest.from_dict(data)
-    async with client.events.subscribe(
+    async with await client.events.subscribe(
         request.stream,
         from_revision=request.from_revision,
     ) as stream:
@@ -330,7 +330,7 @@ async def _subscribe_to_all(
 ) -> AsyncGenerator[dict[str, Any], None]:
     """SubscribeToAll -> `client.events.subscribe_all`."""
     request = SubscribeToAllRequest.from_dict(data)
-    async with client.events.subscribe_all(
+    async with await client.events.subscribe_all(
         from_position=request.from_position,
         stream_prefix=request.stream_prefix,
     ) as stream:
@@ -435,7 +435,7 @@ async def _watch_locks(
 ) -> AsyncGenerator[dict[str, Any], None]:
     """WatchLocks -> `client.locks.watch`."""
     request = WatchLocksRequest.from_dict(data)
-    async with client.locks.watch(
+    async with await client.locks.watch(
         prefix=request.prefix,
     ) as stream:
         async for message in stream:

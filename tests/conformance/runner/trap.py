@@ -42,6 +42,8 @@ def _handler(origin: str, recorder: _Recorder, target: list[str]) -> type[BaseHT
     """A request handler class for one origin (`target[0]` is the other origin's URL)."""
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # WebSocket clients refuse an HTTP/1.0 answer
+
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length:
@@ -52,12 +54,14 @@ def _handler(origin: str, recorder: _Recorder, target: list[str]) -> type[BaseHT
                 self.send_response(307)
                 self.send_header("Location", target[0] + self.path)
                 self.send_header("Content-Length", "0")
+                self.send_header("Connection", "close")
                 self.end_headers()
                 return
             body = json.dumps(_UNAUTHENTICATED).encode()
             self.send_response(401)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
 

@@ -14,6 +14,15 @@ from concord._core.raw import RawResponse
 from concord._core.sse import AsyncStream, ServerSentEvent, Stream
 from concord._core.ws import StreamTransport
 from concord._version import __version__
+from concord.custom import (
+    AsyncHeldLock,
+    AsyncSagaWorker,
+    HeldLock,
+    LockLostError,
+    NonRetryableTaskError,
+    SagaWorker,
+    default_owner,
+)
 from concord.errors import (
     ERRORS,
     AlreadyExistsError,
@@ -21,6 +30,7 @@ from concord.errors import (
     APITimeoutError,
     ConcordAPIError,
     ConcordError,
+    CrossOriginRedirectError,
     InternalError,
     InvalidArgumentError,
     InvalidStateError,
@@ -195,7 +205,9 @@ __all__ = [
     "AppendToStreamResponse",
     "AsyncConcord",
     "AsyncConcordWithRawResponse",
+    "AsyncHeldLock",
     "AsyncPager",
+    "AsyncSagaWorker",
     "AsyncStream",
     "BatchGetCacheEntriesRequest",
     "BatchGetCacheEntriesResponse",
@@ -222,6 +234,7 @@ __all__ = [
     "CreateRoleRequest",
     "CreateRoleResponse",
     "CredentialType",
+    "CrossOriginRedirectError",
     "DeleteCacheEntriesByPrefixRequest",
     "DeleteCacheEntriesByPrefixResponse",
     "DeleteCacheEntryRequest",
@@ -260,6 +273,7 @@ __all__ = [
     "HeartbeatResponse",
     "HeartbeatTaskRequest",
     "HeartbeatTaskResponse",
+    "HeldLock",
     "HttpCallback",
     "InstanceEventType",
     "InstanceStatus",
@@ -286,7 +300,9 @@ __all__ = [
     "LockConflictError",
     "LockEventType",
     "LockExpiredError",
+    "LockLostError",
     "LockNotHeldError",
+    "NonRetryableTaskError",
     "NotFoundError",
     "NotGiven",
     "OpenEnum",
@@ -319,6 +335,7 @@ __all__ = [
     "SagaDefinition",
     "SagaState",
     "SagaStep",
+    "SagaWorker",
     "ServerSentEvent",
     "ServiceInstance",
     "ServiceSummary",
@@ -362,4 +379,5 @@ __all__ = [
     "WorkerTask",
     "WrongExpectedRevisionError",
     "__version__",
+    "default_owner",
 ]
