@@ -79,7 +79,7 @@ func TestNestedModelsAndValues(t *testing.T) {
 	saga := page.Sagas[0]
 	step := saga.Definition.Steps[0]
 	if saga.State != SagaStateRunning || step.Action.Task.TaskType != "charge" || step.Action.HTTP != nil ||
-		step.Retry.InitialBackoff != time.Second || saga.Input.(map[string]any)["amount"] != 12.5 {
+		step.Retry.InitialBackoff == nil || *step.Retry.InitialBackoff != time.Second || saga.Input.(map[string]any)["amount"] != 12.5 {
 		t.Fatalf("saga %+v", saga)
 	}
 }

@@ -1,7 +1,8 @@
-package main
+package conformance
 
 import (
 	"bytes"
+	"os"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -46,6 +47,9 @@ func run(t *testing.T, lines ...string) map[string]map[string]any {
 	t.Helper()
 	var out bytes.Buffer
 	a := &adapter{out: json.NewEncoder(&out)}
+	for _, name := range []string{"CONCORD_API_KEY", "CONCORD_BEARER_TOKEN"} {
+		_ = os.Unsetenv(name) // what Serve does
+	}
 	if err := a.serve(strings.NewReader(strings.Join(lines, "\n") + "\n")); err != nil {
 		t.Fatal(err)
 	}
