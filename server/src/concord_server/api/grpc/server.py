@@ -119,6 +119,9 @@ def _streaming(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., AsyncIterator[
         start, code = time.perf_counter(), "CANCELLED"
         try:
             stream = await dispatcher.stream(rpc, request, ctx)
+            # Accepted: the headers go out now, so that a client can tell an accepted
+            # subscription from a refused one before the first message (docs/sdk-helpers.md §3).
+            await context.send_initial_metadata(())
             async for item in stream:
                 yield item
             code = "OK"
