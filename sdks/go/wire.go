@@ -130,12 +130,9 @@ func FormatTimestamp(t time.Time) string {
 // FormatDuration writes d as the contract does: "30s", "0.250s", "-1.500s".
 func FormatDuration(d time.Duration) string {
 	sign, n := "", int64(d)
-	if n < 0 {
-		sign = "-"
-	}
 	secs, nanos := n/1e9, n%1e9
-	if nanos < 0 {
-		secs, nanos = -secs, -nanos
+	if n < 0 {
+		sign, secs, nanos = "-", -secs, -nanos
 	}
 	return sign + strconv.FormatInt(secs, 10) + fraction(nanos) + "s"
 }

@@ -12,7 +12,8 @@ REQUIRE_CREDENTIAL_TRAP = "credential_trap"
 # Adapter features a case may need; an adapter declares in adapters.yaml the ones it lacks.
 FEATURE_HTTP = "http"  # the case checks behaviour only HTTP transports have
 FEATURE_HELPERS = "helpers"  # the case calls helper ops (implied by a `helper.` op)
-FEATURES = (FEATURE_HTTP, FEATURE_HELPERS)
+FEATURE_JSON = "json"  # the case sends what only JSON carries (an enum value the contract lacks)
+FEATURES = (FEATURE_HTTP, FEATURE_HELPERS, FEATURE_JSON)
 REQUIREMENTS = (REQUIRE_TEST_HOOKS, REQUIRE_CREDENTIAL_TRAP, *FEATURES)
 HELPER_PREFIX = "helper."
 RUNNER_PREFIX = "runner."
