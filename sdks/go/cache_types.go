@@ -124,7 +124,8 @@ func (m CacheEntryInput) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s".
+// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s", and a
+// JSON null Value as Null.
 func (m *CacheEntryInput) UnmarshalJSON(data []byte) error {
 	type plain CacheEntryInput
 	aux := struct {
@@ -135,6 +136,10 @@ func (m *CacheEntryInput) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	m.TTL = durationPtrIn(aux.TTL)
+	nulls := jsonNulls(data)
+	if nulls["value"] {
+		m.Value = Null
+	}
 	return nil
 }
 
@@ -219,7 +224,8 @@ func (m SetCacheEntryParams) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s".
+// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s", and a
+// JSON null Value as Null.
 func (m *SetCacheEntryParams) UnmarshalJSON(data []byte) error {
 	type plain SetCacheEntryParams
 	aux := struct {
@@ -230,6 +236,10 @@ func (m *SetCacheEntryParams) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	m.TTL = durationPtrIn(aux.TTL)
+	nulls := jsonNulls(data)
+	if nulls["value"] {
+		m.Value = Null
+	}
 	return nil
 }
 

@@ -54,6 +54,23 @@ type EventData struct {
 	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
+// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s", and a
+// JSON null Value as Null.
+func (m *EventData) UnmarshalJSON(data []byte) error {
+	type plain EventData
+	aux := struct {
+		*plain
+	}{plain: (*plain)(m)}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	nulls := jsonNulls(data)
+	if nulls["data"] {
+		m.Data = Null
+	}
+	return nil
+}
+
 // RecordedEvent is a stored event.
 type RecordedEvent struct {
 	// The event's id.

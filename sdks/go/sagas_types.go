@@ -424,6 +424,23 @@ type StartSagaParams struct {
 	Input any `json:"input,omitempty"`
 }
 
+// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s", and a
+// JSON null Value as Null.
+func (m *StartSagaParams) UnmarshalJSON(data []byte) error {
+	type plain StartSagaParams
+	aux := struct {
+		*plain
+	}{plain: (*plain)(m)}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	nulls := jsonNulls(data)
+	if nulls["input"] {
+		m.Input = Null
+	}
+	return nil
+}
+
 // ListSagasParams holds the parameters of List (ListSagas) besides the path.
 type ListSagasParams struct {
 	// Only sagas in this state; omitted means all.
@@ -534,6 +551,23 @@ type CompleteTaskParams struct {
 	// The step's output, kept in the saga and passed to later steps.
 	// Nil leaves it out; Null sends a JSON null.
 	Output any `json:"output,omitempty"`
+}
+
+// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s", and a
+// JSON null Value as Null.
+func (m *CompleteTaskParams) UnmarshalJSON(data []byte) error {
+	type plain CompleteTaskParams
+	aux := struct {
+		*plain
+	}{plain: (*plain)(m)}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	nulls := jsonNulls(data)
+	if nulls["output"] {
+		m.Output = Null
+	}
+	return nil
 }
 
 // FailTaskParams holds the parameters of FailTask (FailTask) besides the path.

@@ -114,6 +114,21 @@ type NullValue struct{}
 // MarshalJSON writes JSON null.
 func (NullValue) MarshalJSON() ([]byte, error) { return []byte("null"), nil }
 
+// jsonNulls is the set of top-level members of a JSON object that are null.
+func jsonNulls(data []byte) map[string]bool {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(data, &members) != nil {
+		return nil
+	}
+	nulls := map[string]bool{}
+	for name, raw := range members {
+		if string(raw) == "null" {
+			nulls[name] = true
+		}
+	}
+	return nulls
+}
+
 // Null is an explicit JSON null for a google.protobuf.Value field (a cache value, event data, a
 // saga's input or a task's output): `Value: concord.Null` sends null, while a nil Value is
 // left out. Decoding reads a JSON null as nil.

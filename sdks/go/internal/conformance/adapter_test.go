@@ -2,11 +2,11 @@ package conformance
 
 import (
 	"bytes"
-	"os"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )

@@ -187,7 +187,7 @@ def _groups(
 def _struct_imports(structs: list[GoStruct]) -> list[str]:
     """Packages a file of structs needs."""
     found = set()
-    if any(s.wire_fields for s in structs):
+    if any(s.wire_fields or s.null_fields for s in structs):
         found.add("encoding/json")
     if any("time." in f.type for s in structs for f in s.fields):
         found.add("time")

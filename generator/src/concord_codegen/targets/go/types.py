@@ -47,6 +47,7 @@ class GoField:
     kind: str = "value"  # value / pointer / list / map / message (pointer to a struct)
     scalar: str = ""  # proto scalar name, or "enum" / "time" / "duration" / "json"
     wire_fn: str = ""  # runtime encoders: time/duration, timePtr/durationPtr, timeReq/durationReq
+    null: bool = False  # a Value of a struct the SDK sends: JSON null decodes to Null
 
     @property
     def tag(self) -> str:
@@ -67,6 +68,11 @@ class GoStruct:
     def wire_fields(self) -> list[GoField]:
         """Fields whose JSON form needs the struct's own MarshalJSON / UnmarshalJSON."""
         return [f for f in self.fields if f.wire]
+
+    @property
+    def null_fields(self) -> list[GoField]:
+        """Value fields whose JSON null decodes to Null (UnmarshalJSON keeps the presence)."""
+        return [f for f in self.fields if f.null]
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,7 @@ class TypeMapper:
             return self._wire_field(field, name, elem, scalar, doc=doc, sent=sent)
         if scalar == "json" and sent and field.type.name == "google.protobuf.Value":
             doc.append("Nil leaves it out; Null sends a JSON null.")
+            return GoField(name, field.json_name, elem, doc, scalar=scalar, null=True)
         if (field.optional or field.oneof) and scalar != "json":
             return GoField(name, field.json_name, f"*{elem}", doc, kind="pointer", scalar=scalar)
         return GoField(name, field.json_name, elem, doc, scalar=scalar)

@@ -48,6 +48,7 @@ CORE_EXPORTS = [
     "AsyncPager",
     "AsyncStream",
     "Concord",
+    "JSON_NULL",
     "ConcordWithRawResponse",
     "NOT_GIVEN",
     "NotGiven",
