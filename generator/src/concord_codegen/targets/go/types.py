@@ -141,6 +141,14 @@ class TypeMapper:
             return GoField(name, field.json_name, f"*{elem}", doc, kind="message", scalar=scalar)
         if scalar in ("time", "duration"):
             return self._wire_field(field, name, elem, scalar, doc=doc, sent=sent)
+        return self._plain_field(field, name, elem, scalar, doc=doc, sent=sent)
+
+    @staticmethod
+    def _plain_field(
+        field: Field, name: str, elem: str, scalar: str, *, doc: list[str], sent: bool
+    ) -> GoField:
+        """A singular scalar, enum or JSON field: optional and oneof scalars are pointers; a
+        JSON value the SDK sends keeps a null (Null) apart from absent (nil)."""
         if scalar == "json" and sent and field.type.name == "google.protobuf.Value":
             doc.append("Nil leaves it out; Null sends a JSON null.")
             return GoField(name, field.json_name, elem, doc, scalar=scalar, null=True)
