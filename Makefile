@@ -50,14 +50,14 @@ test: ## Everything CI runs: setup, services, spec-lint, check-generated, lint, 
 test-generator: setup-python ## Run the generator's tests
 	@scripts/pytest.sh generator
 
-test-server: setup-python ## Run the server's tests (start services first: make services-up)
-	@eval "$$(scripts/services.sh env)" && scripts/pytest.sh server
+test-server: setup-python ## Run the server's tests (starts Redis/PostgreSQL/etcd when they are not up)
+	@scripts/with-services.sh scripts/pytest.sh server
 
 test-sdks: setup-python ## Run the SDKs' own tests, unit and live (Python pytest, Go go test, REST and gRPC)
 	@scripts/test-sdks.sh
 
-conformance: setup-python ## Run the conformance suite (REST, Python, Go) and print the case x language matrix
-	@eval "$$(scripts/services.sh env)" && scripts/conformance.sh
+conformance: setup-python ## Run the conformance suite (every adapter) on embedded storage and the engines; print the matrix
+	@scripts/with-services.sh scripts/conformance.sh
 
 # ---------------------------------------------------------------- contract and code generation
 generate: setup-python ## Regenerate every artifact from spec/proto (concord-gen generate)

@@ -5,6 +5,11 @@
 CONCORD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CONCORD_ROOT
 
+# A Go toolchain that scripts/setup.sh installed (when the machine had none recent enough).
+if [[ -x $CONCORD_ROOT/tools/go/bin/go && :$PATH: != *":$CONCORD_ROOT/tools/go/bin:"* ]]; then
+  export PATH="$CONCORD_ROOT/tools/go/bin:$PATH"
+fi
+
 # log TAG MESSAGE... — one clear, timestamped line on stderr.
 log() {
   local tag="$1"

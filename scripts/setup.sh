@@ -4,8 +4,9 @@
 #   scripts/setup.sh python   # .venv (+ generator/server editable), npm tools (buf), Go protoc plugins
 #   scripts/setup.sh tools    # only the npm tools (buf)
 #   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck
+#   scripts/setup.sh go       # a pinned Go into tools/go, when the machine has none >= 1.26
 #   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
-#   scripts/setup.sh all      # apt + python + sdks (default)
+#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + sdks (default)
 #
 # Environment: PYTHON (interpreter for the venv, default python3, must be >= 3.11),
 # CONCORD_FORCE_INSTALL=1 (ignore the stamps and reinstall).
@@ -168,6 +169,50 @@ setup_npm() {
   log "$TAG" "npm: buf $("$TOOLS/node_modules/.bin/buf" --version) installed in $(elapsed "$t0")"
 }
 
+# ---------------------------------------------------------------- Go toolchain
+# The Go SDK and its gRPC module need Go >= GO_MIN. Without it (or with an older one), the pinned
+# GO_VERSION comes from the Go module proxy (the same archive `GOTOOLCHAIN` downloads) into
+# tools/go; scripts/lib.sh puts tools/go/bin first on PATH when it is there.
+GO_MIN=1.26
+GO_VERSION=1.26.8
+GO_HOME="$TOOLS/go"
+
+go_recent_enough() {
+  local have
+  have="$(go env GOVERSION 2>/dev/null)" || return 1
+  have="${have#go}"
+  [[ "$(printf '%s\n%s\n' "$GO_MIN" "$have" | sort -V | head -n1)" == "$GO_MIN" ]]
+}
+
+setup_go_toolchain() {
+  local t0=$SECONDS arch zip url
+  if command -v go >/dev/null 2>&1 && go_recent_enough; then
+    log "$TAG" "go: $(go env GOVERSION) at $(command -v go)"
+    return
+  fi
+  case "$(uname -m)" in
+    x86_64) arch=amd64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) die "$TAG" "no pinned Go for $(uname -m); install Go >= $GO_MIN yourself" ;;
+  esac
+  zip="$CONCORD_ROOT/.scratch/cache/go${GO_VERSION}.linux-${arch}.zip"
+  url="${GOPROXY_URL:-https://proxy.golang.org}/golang.org/toolchain/@v/v0.0.1-go${GO_VERSION}.linux-${arch}.zip"
+  mkdir -p "$(dirname "$zip")"
+  if [[ ! -s $zip ]]; then
+    log "$TAG" "go: downloading Go $GO_VERSION from the module proxy"
+    curl -fsSL --retry 3 -o "$zip.part" "$url" || die "$TAG" "download of $url failed"
+    mv "$zip.part" "$zip"
+  fi
+  rm -rf "$GO_HOME" "$GO_HOME.unpack"
+  "$PYTHON" -m zipfile -e "$zip" "$GO_HOME.unpack"
+  mv "$GO_HOME.unpack/golang.org/toolchain@v0.0.1-go${GO_VERSION}.linux-${arch}" "$GO_HOME"
+  rm -rf "$GO_HOME.unpack"
+  chmod +x "$GO_HOME"/bin/* "$GO_HOME"/pkg/tool/*/* 2>/dev/null || true
+  export PATH="$GO_HOME/bin:$PATH"
+  go version >/dev/null || die "$TAG" "the Go toolchain in $GO_HOME does not run"
+  log "$TAG" "go: $(go env GOVERSION) installed in tools/go in $(elapsed "$t0")"
+}
+
 # ---------------------------------------------------------------- Go protoc plugins
 # protoc-gen-go for concord-gen's go_grpc target, pinned, from the Go
 # module proxy into tools/go-bin (gitignored). Skipped without a Go toolchain.
@@ -208,7 +253,7 @@ setup_sdks() {
 
 # ---------------------------------------------------------------- main
 usage() {
-  sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 main() {
@@ -218,7 +263,8 @@ main() {
     tools) setup_npm ;;
     apt) setup_apt ;;
     sdks) setup_sdks ;;
-    all) setup_apt; setup_python; setup_npm; setup_go_tools; setup_sdks ;;
+    go) setup_go_toolchain ;;
+    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_sdks ;;
     -h | --help | help) usage; return ;;
     *) usage >&2; die "$TAG" "unknown part '$what'" ;;
   esac

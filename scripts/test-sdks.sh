@@ -19,7 +19,7 @@ KEY="sdk-live-$(date +%s)"
 log "$TAG" "starting a server on :$HTTP_PORT (gRPC :$GRPC_PORT)"
 CONCORD_HTTP_PORT="$HTTP_PORT" CONCORD_GRPC_PORT="$GRPC_PORT" CONCORD_DATA_DIR="$DATA" \
   CONCORD_BOOTSTRAP_ADMIN_KEY="$KEY" CONCORD_TEST_HOOKS=true CONCORD_LOG_LEVEL=WARNING \
-  CONCORD_RATE_LIMIT_PER_SECOND=0 "$PY" -m concord_server >"$DATA/server.log" 2>&1 &
+  CONCORD_RATE_LIMIT_PER_SECOND=0 CONCORD_AUTH_FAILURE_RATE_PER_SECOND=0 "$PY" -m concord_server >"$DATA/server.log" 2>&1 &
 SERVER=$!
 cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$DATA"; }
 trap cleanup EXIT

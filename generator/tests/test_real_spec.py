@@ -13,6 +13,7 @@ from openapi_spec_validator import validate
 from concord_codegen.config import Config
 from concord_codegen.pipeline import Generator
 from concord_codegen.targets import discover
+from concord_codegen.targets.docs.errors import render as render_errors_page
 from concord_codegen.targets.openapi.document import build_document
 from concord_codegen.targets.openapi.yaml_dump import dump
 from tests.helpers import REAL_SPEC, build, python_in_generated_server
@@ -72,3 +73,26 @@ def test_real_spec_names_every_service_and_rpc_for_sdks(real_config: Config) -> 
         "list",
         "watch",
     ]
+
+
+def test_the_errors_page_has_an_anchor_per_catalogue_code(real_config: Config) -> None:
+    api, _ = build(real_config)
+    assert api is not None
+    page = render_errors_page(api)
+    for code in api.errors:
+        assert f"\n## {code.code}\n" in page
+        assert f"(#{code.code.lower()})" in page
+
+
+def test_problem_schema_carries_rfc9457_and_error_members(real_config: Config) -> None:
+    api, _ = build(real_config)
+    assert api is not None
+    document = build_document(api)
+    problem = document["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "code", "message", "details", "request_id"} <= set(
+        problem["properties"]
+    )
+    not_found = document["components"]["responses"]["NotFound"]["content"]
+    assert not_found["application/problem+json"]["schema"] == {
+        "$ref": "#/components/schemas/Problem"
+    }

@@ -40,11 +40,14 @@ const (
 	CodeUnavailable ErrorCode = "UNAVAILABLE"
 	// An unexpected server fault. Retried by SDKs only for idempotent calls.
 	CodeInternal ErrorCode = "INTERNAL"
+	// The HTTP method is not one the path offers (REST only; the `Allow` header lists the ones it
+	// does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+	CodeMethodNotAllowed ErrorCode = "METHOD_NOT_ALLOWED"
 )
 
 // Values returns every code of the catalogue.
 func (ErrorCode) Values() []ErrorCode {
-	return []ErrorCode{CodeInvalidArgument, CodeUnauthenticated, CodePermissionDenied, CodeNotFound, CodeAlreadyExists, CodeLockConflict, CodeLockNotHeld, CodeLockExpired, CodeWrongExpectedRevision, CodePreconditionFailed, CodeInvalidState, CodeTaskLeaseLost, CodePayloadTooLarge, CodeRateLimited, CodeUnavailable, CodeInternal}
+	return []ErrorCode{CodeInvalidArgument, CodeUnauthenticated, CodePermissionDenied, CodeNotFound, CodeAlreadyExists, CodeLockConflict, CodeLockNotHeld, CodeLockExpired, CodeWrongExpectedRevision, CodePreconditionFailed, CodeInvalidState, CodeTaskLeaseLost, CodePayloadTooLarge, CodeRateLimited, CodeUnavailable, CodeInternal, CodeMethodNotAllowed}
 }
 
 // HTTPStatus is the HTTP status the server answers the code with (0 for an unknown code).
@@ -82,6 +85,8 @@ func (c ErrorCode) HTTPStatus() int {
 		return 503
 	case CodeInternal:
 		return 500
+	case CodeMethodNotAllowed:
+		return 405
 	}
 	return 0
 }
@@ -227,6 +232,15 @@ type InternalError struct{ *APIError }
 // Unwrap returns the *APIError, so errors.As finds it too.
 func (e *InternalError) Unwrap() error { return e.APIError }
 
+// MethodNotAllowedError is the error of code METHOD_NOT_ALLOWED (HTTP 405).
+// The HTTP method is not one the path offers (REST only; the `Allow` header lists the ones it
+// does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+// Match it with errors.As; it wraps the *APIError with the status, details and request id.
+type MethodNotAllowedError struct{ *APIError }
+
+// Unwrap returns the *APIError, so errors.As finds it too.
+func (e *MethodNotAllowedError) Unwrap() error { return e.APIError }
+
 // newTypedError wraps an *APIError in the error type of its code (itself for unknown codes).
 func newTypedError(e *APIError) error {
 	switch e.Code {
@@ -262,6 +276,8 @@ func newTypedError(e *APIError) error {
 		return &UnavailableError{e}
 	case CodeInternal:
 		return &InternalError{e}
+	case CodeMethodNotAllowed:
+		return &MethodNotAllowedError{e}
 	}
 	return e
 }
@@ -277,6 +293,8 @@ func codeForStatus(status int) ErrorCode {
 		return CodePermissionDenied
 	case 404:
 		return CodeNotFound
+	case 405:
+		return CodeMethodNotAllowed
 	case 409:
 		return CodeAlreadyExists
 	case 412:

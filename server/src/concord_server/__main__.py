@@ -6,6 +6,7 @@ import logging
 
 import uvicorn
 
+from concord_server.api.rest.http_protocol import http_protocol
 from concord_server.app import create_app
 from concord_server.config import Settings
 from concord_server.config_sources import ConfigError, load_settings
@@ -41,6 +42,7 @@ def main() -> None:
         log_config=None,
         access_log=False,
         ws_max_size=settings.max_body_bytes,
+        http=http_protocol(),
         timeout_graceful_shutdown=5,
     )
 

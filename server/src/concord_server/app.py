@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 
 from fastapi import FastAPI
 from starlette.applications import Starlette
@@ -17,6 +19,7 @@ from concord_server.api.rest.docs import docs_routes
 from concord_server.api.rest.problem import problem_response
 from concord_server.api.rest.request_id import RequestIdMiddleware
 from concord_server.api.rest.transcoder import contract_routes
+from concord_server.api.rpcs import all_rpcs
 from concord_server.api.ws import websocket_route
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
@@ -25,7 +28,7 @@ from concord_server.middleware.metrics import MetricsMiddleware, metrics_route
 from concord_server.runtime import Runtime
 
 log = logging.getLogger("concord.app")
-_HTTP_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.INVALID_ARGUMENT}
+_VERB = re.compile(r"[a-z][A-Za-z]*")  # a custom method's name: `:acquire`, `:batchGet`
 
 
 def _request_id(request: Request) -> str:
@@ -39,15 +42,30 @@ async def _concord_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, ErrorCode.INVALID_ARGUMENT)
+    return problem_response(_http_failure(request, exc), _request_id(request))
+
+
+@cache
+def _custom_verbs() -> frozenset[str]:
+    """The AIP-136 custom methods the contract has (`acquire`, `batchGet`, ...)."""
+    return frozenset(r.http_path.rsplit(":", 1)[1] for r in all_rpcs() if ":" in r.http_path)
+
+
+def _http_failure(request: Request, exc: HTTPException) -> ConcordError:
+    """The catalogue error of a routing failure: no route (404), wrong method (405)."""
+    path = request.url.path
+    _, colon, verb = path.rsplit("/", 1)[-1].rpartition(":")
+    verb = verb if colon else ""
+    if exc.status_code == 405 and _VERB.fullmatch(verb) and verb not in _custom_verbs():
+        return ConcordError(
+            ErrorCode.NOT_FOUND, f"no custom method :{verb} on {path.rsplit(':', 1)[0]}"
+        )
     if exc.status_code == 404:
-        message = f"no route for {request.method} {request.url.path}"
-    elif exc.status_code == 405:
-        message = f"method {request.method} is not allowed on {request.url.path}"
-    else:
-        message = str(exc.detail)
-    headers = dict(exc.headers or {})  # e.g. `Allow` of a 405
-    return problem_response(ConcordError(code, message, headers=headers), _request_id(request))
+        return ConcordError(ErrorCode.NOT_FOUND, f"no route for {request.method} {path}")
+    if exc.status_code == 405:
+        message = f"method {request.method} is not allowed on {path}"
+        return ConcordError(ErrorCode.METHOD_NOT_ALLOWED, message, headers=dict(exc.headers or {}))
+    return ConcordError(ErrorCode.INVALID_ARGUMENT, str(exc.detail))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

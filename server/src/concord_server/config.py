@@ -41,10 +41,16 @@ class Settings(BaseSettings):
     jwt_issuer: str = "concord"
     jwt_audience: str = "concord"
     bootstrap_admin_key: str = Field(default="", repr=False)
+    # Keys the tags of page tokens; empty: derived from the JWT verification key, which every
+    # instance of a deployment shares already.
+    page_token_secret: str = Field(default="", repr=False)
 
     # Limits and HTTP behaviour.
     rate_limit_per_second: float = 200.0
     rate_limit_burst: int = 400
+    # Failed authentications per client address (brute-force guard); 0 disables it.
+    auth_failure_rate_per_second: float = 1.0
+    auth_failure_burst: int = 30
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = 1_048_576
     ws_max_queue: int = 1000

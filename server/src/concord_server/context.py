@@ -28,8 +28,9 @@ class CallContext:
     request_id: str
     principal: Principal = ANONYMOUS
     idempotency_key: str = ""
-    transport: str = "rest"  # "rest", "grpc" or "ws"
+    transport: str = "rest"  # "rest", "grpc", "ws" or "graphql"
     headers: dict[str, str] = field(default_factory=dict)
     trace_id: str = ""  # W3C trace id (32 hex digits), from `traceparent` or made here
     traceparent: str = ""  # the `traceparent` this server answers with (its own span)
     replayed: bool = False  # set when the answer is an idempotent replay
+    client_address: str = "unknown"  # the caller's network address (failed-auth limits)

@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     UNAVAILABLE = "UNAVAILABLE"
     INTERNAL = "INTERNAL"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 
 
 @dataclass(frozen=True)

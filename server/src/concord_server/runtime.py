@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
+from concord_server.api.auth_limit import FailedAuthLimit
 from concord_server.api.dispatch import Dispatcher
 from concord_server.api.faults import FaultInjector
 from concord_server.api.handlers import cache, discovery, events, locks, sagas
@@ -70,7 +71,12 @@ class Runtime:
         self.components += security_wired.components
         handlers.append(HealthHandlers(self.components))
         self.dispatcher = Dispatcher(
-            handlers, guard, await self._rate_check(), self._faults(), await self._idempotency()
+            handlers,
+            guard,
+            await self._rate_check(),
+            self._faults(),
+            await self._idempotency(),
+            await self._auth_limit(),
         )
         missing = self.dispatcher.missing()
         if missing:
@@ -88,6 +94,20 @@ class Runtime:
             await enforce(limiter, key)
 
         return check
+
+    async def _auth_limit(self) -> FailedAuthLimit | None:
+        """The failed-authentication limit per address, on the rate-limit storage."""
+        rate = self.settings.auth_failure_rate_per_second
+        if rate <= 0:
+            return None
+        own = self.settings.model_copy(
+            update={
+                "rate_limit_per_second": rate,
+                "rate_limit_burst": self.settings.auth_failure_burst,
+            }
+        )
+        limiter = await open_backend("ratelimit", own.ratelimit_url, own, self.connections)
+        return FailedAuthLimit(limiter, rate)
 
     async def _idempotency(self) -> IdempotencyStore:
         """Opens the store of replayed answers; readiness checks it like any storage."""

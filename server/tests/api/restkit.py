@@ -22,8 +22,11 @@ def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith(PROBLEM)
     body: dict[str, Any] = response.json()
-    assert set(body) == {"code", "message", "details", "request_id"}
+    members = {"type", "title", "status", "detail", "code", "message", "details", "request_id"}
+    assert set(body) == members
     assert body["code"] == code
+    assert body["status"] == status and body["detail"] == body["message"]
+    assert body["type"].endswith("/docs/errors.md#" + code.lower()) and body["title"]
     assert isinstance(body["message"], str) and body["message"]
     assert isinstance(body["details"], dict)
     assert body["request_id"] == response.headers["x-request-id"]

@@ -127,6 +127,10 @@ async def test_sse_reports_a_concord_error_midway(client: httpx.AsyncClient) -> 
     assert [f.get("event", "message") for f in frames] == ["message", "message", "error"]
     error = json.loads(frames[-1]["data"])
     assert error == {
+        "type": "https://github.com/concordhq/concord/blob/main/docs/errors.md#unavailable",
+        "title": "Unavailable",
+        "status": 503,
+        "detail": "storage went away",
         "code": "UNAVAILABLE",
         "message": "storage went away",
         "details": {"n": 2},
@@ -189,10 +193,15 @@ async def test_sse_error_frame_from_sse_events() -> None:
         yield  # pragma: no cover
 
     chunks = [c async for c in sse_events(failing(), "rid")]
-    assert chunks == [
-        b'event: error\ndata: {"code":"NOT_FOUND","message":"no stream",'
-        b'"details":{"resource":"stream"},"request_id":"rid"}\n\n'
-    ]
+    assert len(chunks) == 1 and chunks[0].startswith(b"event: error\ndata: ")
+    assert chunks[0].endswith(b"\n\n") and chunks[0].count(b"\n") == 3
+    body = json.loads(chunks[0].split(b"data: ", 1)[1])
+    assert body["code"] == "NOT_FOUND" and body["status"] == 404
+    assert (body["message"], body["details"], body["request_id"]) == (
+        "no stream",
+        {"resource": "stream"},
+        "rid",
+    )
 
 
 async def test_sse_client_disconnect_closes_the_handler_stream(harness: Harness) -> None:

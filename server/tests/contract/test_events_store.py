@@ -18,6 +18,7 @@ from concord_server.config import Settings
 from concord_server.domain.events import CAUGHT_UP, EventService, SubscriptionItem
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.events import (
+    NO_DATA,
     Direction,
     EventLog,
     Expectation,
@@ -39,7 +40,7 @@ def at(revision: int) -> Expectation:
     return Expectation(revision=revision)
 
 
-def ev(kind: str = "Happened", data: object = None, **metadata: str) -> NewEvent:
+def ev(kind: str = "Happened", data: object = NO_DATA, **metadata: str) -> NewEvent:
     return NewEvent(str(uuid.uuid4()), kind, data, metadata)
 
 
@@ -94,6 +95,14 @@ async def store(backend: Backend, connections: Connections) -> AsyncIterator[Eve
     opened = await backend.open(connections)
     yield opened
     await opened.close()
+
+
+async def test_null_data_is_kept_apart_from_no_data(store: EventLog) -> None:
+    events = [ev(data=None), ev(), ev(data={"n": 0}), ev(data=0), ev(data="")]
+    await store.append("presence", events, NO_STREAM, T0)
+    stored = await store.read_stream("presence", FWD, None, 10)
+    assert stored is not None
+    assert [e.data for e in stored] == [None, NO_DATA, {"n": 0}, 0, ""]
 
 
 async def fails(code: ErrorCode, call: object) -> ConcordError:
@@ -191,7 +200,7 @@ class TestEventLogContract:
         await store.append("s", [ev("Typed.v1", data, trace="t-1"), ev("Empty")], ANY, T0)
         events = await store.read_all(FWD, None, 10)
         assert [e.type for e in events] == ["Typed.v1", "Empty"]
-        assert events[0].data == data and events[1].data is None
+        assert events[0].data == data and events[1].data is NO_DATA
         assert dict(events[0].metadata) == {"trace": "t-1"} and dict(events[1].metadata) == {}
         assert events[0].recorded_at == T0 and events[0].stream == "s"
 

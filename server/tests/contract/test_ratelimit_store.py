@@ -83,7 +83,17 @@ async def test_costs_outside_the_bucket_are_refused(open_limiter: Opener) -> Non
     with pytest.raises(ValueError):
         await limiter.acquire("k", cost=3)
     with pytest.raises(ValueError):
-        await limiter.acquire("k", cost=0)
+        await limiter.acquire("k", cost=-1)
+
+
+async def test_a_cost_of_zero_reads_the_bucket_without_taking(open_limiter: Opener) -> None:
+    limiter = await open_limiter(rate=0.01, burst=2)
+    assert (await limiter.acquire("k")).allowed
+    for _ in range(3):
+        peek = await limiter.acquire("k", cost=0)
+        assert peek.allowed and 0.99 < peek.remaining < 1.01
+    assert (await limiter.acquire("k")).allowed
+    assert (await limiter.acquire("k", cost=0)).remaining < 0.01
 
 
 async def test_concurrent_acquires_never_exceed_the_burst(open_limiter: Opener) -> None:

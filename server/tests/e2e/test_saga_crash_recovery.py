@@ -65,6 +65,19 @@ def _crash_and_resume(
         return _wait_state(client, "order-1", {"COMPLETED", "COMPENSATED", "FAILED"}, 60)
 
 
+def _same_key_per_step_phase(callbacks: CallbackServer) -> None:
+    """Every call of one step phase, before and after the crash, carries one Idempotency-Key;
+    different phases carry different keys (issue 7 finding 9)."""
+    keys: dict[str, set[str]] = {}
+    for call in callbacks.calls:
+        assert call["key"], f"{call['path']} was called without an Idempotency-Key"
+        keys.setdefault(call["path"], set()).add(call["key"])
+    assert all(len(found) == 1 for found in keys.values()), keys
+    assert callbacks.paths().count("slow") >= 2, "the crash did not re-deliver the slow step"
+    distinct = [next(iter(found)) for found in keys.values()]
+    assert len(set(distinct)) == len(distinct), keys
+
+
 def _run(data_dir: Path, env: dict[str, str], callbacks: CallbackServer, fail_last: bool) -> None:
     steps = [
         _step("reserve", callbacks, "reserve", "unreserve"),
@@ -77,6 +90,7 @@ def _run(data_dir: Path, env: dict[str, str], callbacks: CallbackServer, fail_la
         saga = _crash_and_resume(server, callbacks, steps)
     finally:
         server.stop()
+    _same_key_per_step_phase(callbacks)
     if fail_last:
         assert saga["state"] == "COMPENSATED", saga
         calls = callbacks.paths()

@@ -23,7 +23,11 @@ STREAMING = ["watchLocks", "subscribeToStream", "subscribeToAll", "watchCache", 
 @pytest.fixture
 def fuzz_server(tmp_path: Path) -> Iterator[LiveServer]:
     """A server without rate limiting (the fuzzer sends thousands of requests)."""
-    env = {"CONCORD_RATE_LIMIT_PER_SECOND": "0", "CONCORD_LOG_LEVEL": "WARNING"}
+    env = {
+        "CONCORD_RATE_LIMIT_PER_SECOND": "0",
+        "CONCORD_AUTH_FAILURE_RATE_PER_SECOND": "0",
+        "CONCORD_LOG_LEVEL": "WARNING",
+    }
     server = LiveServer(tmp_path / "data", env_overrides=env).start()
     yield server
     server.stop()

@@ -87,6 +87,7 @@ class TestAuthenticate:
         message = await unauthenticated(wired[0], {})
         assert "Authorization: Bearer" in message and "X-API-Key" in message
         await unauthenticated(wired[0], {"x-api-key": "  "})
+        assert (await wired[0].authenticate({"x-api-key": f" {BOOTSTRAP} "})).is_bootstrap_admin
 
     @pytest.mark.parametrize("value", ["Basic dXNlcjpwdw==", "Bearer", "Bearer   ", "Token abc"])
     async def test_malformed_authorization(self, wired: tuple[Security, Wired], value: str) -> None:
@@ -107,6 +108,25 @@ class TestAuthenticate:
         )
         both = {"authorization": f"Bearer {token}", "x-api-key": "ignored"}
         assert (await security.authenticate(both)).credential_type == "JWT"
+
+    @pytest.mark.parametrize(
+        ("headers", "reason"),
+        [
+            ({"authorization": ""}, "malformed_credential"),
+            ({"authorization": "  "}, "malformed_credential"),
+            ({"x-api-key": ""}, "malformed_credential"),
+            ({"x-api-key": f"{BOOTSTRAP}, {BOOTSTRAP}"}, "ambiguous_credential"),
+            ({"authorization": "Bearer a, Bearer b"}, "ambiguous_credential"),
+            ({"authorization": "", "x-api-key": BOOTSTRAP}, "malformed_credential"),
+        ],
+    )
+    async def test_empty_or_repeated_credentials_are_refused(
+        self, wired: tuple[Security, Wired], headers: dict[str, str], reason: str
+    ) -> None:
+        with pytest.raises(ConcordError) as caught:
+            await wired[0].authenticate(headers)
+        assert caught.value.code is ErrorCode.UNAUTHENTICATED
+        assert caught.value.details == {"reason": reason}
 
     async def test_bad_credentials(self, wired: tuple[Security, Wired]) -> None:
         assert await unauthenticated(wired[0], {"x-api-key": "ck_nope"}) == "invalid API key"

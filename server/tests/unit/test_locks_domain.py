@@ -204,12 +204,12 @@ async def test_a_foreign_page_token_is_invalid(service: LockService) -> None:
     with pytest.raises(ConcordError) as caught:
         await service.list("", 10, "!!not-base64!!")
     assert caught.value.code is ErrorCode.INVALID_ARGUMENT
-    assert caught.value.details == {"field": "page_token"}
+    assert caught.value.details == {"field": "page_token", "reason": "invalid_page_token"}
 
 
 def test_page_tokens_round_trip() -> None:
     for name in ["a", "ab", "abc", "job:1.x-y_z"]:
-        assert decode_page_token(encode_page_token(name)) == name
+        assert decode_page_token("jobs", encode_page_token("jobs", name)) == name
 
 
 async def test_watch_streams_events_by_prefix(service: LockService) -> None:

@@ -388,7 +388,7 @@ async def test_list_is_newest_first_with_pages_and_a_state_filter(world: World) 
 async def test_a_foreign_page_token_is_invalid() -> None:
     for token in ("not-a-token", "czEyYQ", "!!"):
         with pytest.raises(ConcordError) as err:
-            decode_page_token(token)
+            decode_page_token(None, token)
         assert err.value.code is ErrorCode.INVALID_ARGUMENT
 
 

@@ -6,6 +6,7 @@ import argparse
 import os
 import secrets
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--known-failing-dir", type=Path, default=SUITE / "known-failing")
     p.add_argument("--openapi", type=Path, default=ROOT / "spec" / "openapi" / "openapi.yaml")
     p.add_argument("--junit-dir", type=Path, help="write conformance-<lang>.xml here")
-    p.add_argument("--log-dir", type=Path, help="adapter and server logs (default: a temp dir)")
+    p.add_argument(
+        "--log-dir",
+        type=Path,
+        help="adapter and server logs (default: a new folder per run under .scratch/conformance)",
+    )
     p.add_argument("--matrix", action="store_true", help="print the case x language matrix")
     p.add_argument("--parallel", type=int, default=1, help="cases run at once per language")
     p.add_argument("--coverage", action="store_true", help="print which operations cases use")
@@ -67,6 +72,14 @@ class Settings:
     languages: list[str]
     admin_key: str
     log_dir: Path
+
+
+def new_log_dir() -> Path:
+    """A fresh folder for this run's logs: `.scratch/conformance/logs/<time>-<pid>`."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = ROOT / ".scratch" / "conformance" / "logs" / f"{stamp}-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def load_adapters(path: Path, languages: Sequence[str], log_dir: Path) -> dict[str, AdapterSpec]:
@@ -105,7 +118,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     key = args.admin_key or os.environ.get("CONCORD_BOOTSTRAP_ADMIN_KEY", "")
     if not key:
         key = "conformance-" + secrets.token_hex(12) if args.start_server else "dev-admin-key"
-    log_dir = args.log_dir or Path(os.environ.get("TMPDIR", "/tmp")) / "concord-conformance-logs"
+    log_dir = args.log_dir or new_log_dir()
     languages = [x.strip() for x in args.lang.split(",") if x.strip()]
     return Settings(args, cases, languages, key, log_dir)
 

@@ -22,7 +22,14 @@ from tests.conformance.runner.model import ConformanceError
 STORAGES = ("embedded", "engines")
 ENGINE_VARS = ("CONCORD_TEST_REDIS_URL", "CONCORD_TEST_POSTGRES_URL", "CONCORD_TEST_ETCD_URL")
 # The shared server must never throttle the suite itself; rate-limit cases get their own.
-GENEROUS_LIMITS = {"CONCORD_RATE_LIMIT_PER_SECOND": "100000", "CONCORD_RATE_LIMIT_BURST": "100000"}
+# Every adapter calls from 127.0.0.1, so the per-address failed-authentication guard is raised
+# too (the cases that refuse credentials would otherwise drain it for everyone).
+GENEROUS_LIMITS = {
+    "CONCORD_RATE_LIMIT_PER_SECOND": "100000",
+    "CONCORD_RATE_LIMIT_BURST": "100000",
+    "CONCORD_AUTH_FAILURE_RATE_PER_SECOND": "100000",
+    "CONCORD_AUTH_FAILURE_BURST": "100000",
+}
 
 
 def free_port() -> int:

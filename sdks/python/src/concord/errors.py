@@ -27,6 +27,7 @@ __all__ = [
     "LockConflictError",
     "LockExpiredError",
     "LockNotHeldError",
+    "MethodNotAllowedError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -170,6 +171,16 @@ class InternalError(ConcordAPIError):
     retryable = True
 
 
+class MethodNotAllowedError(ConcordAPIError):
+    """The HTTP method is not one the path offers (REST only; the `Allow` header lists the ones
+    it does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+    """
+
+    error_code = "METHOD_NOT_ALLOWED"
+    http_status = 405
+    retryable = False
+
+
 ERRORS = ErrorRegistry(
     by_code={
         "INVALID_ARGUMENT": InvalidArgumentError,
@@ -188,12 +199,14 @@ ERRORS = ErrorRegistry(
         "RATE_LIMITED": RateLimitedError,
         "UNAVAILABLE": UnavailableError,
         "INTERNAL": InternalError,
+        "METHOD_NOT_ALLOWED": MethodNotAllowedError,
     },
     by_status={
         400: InvalidArgumentError,
         401: UnauthenticatedError,
         403: PermissionDeniedError,
         404: NotFoundError,
+        405: MethodNotAllowedError,
         412: PreconditionFailedError,
         413: PayloadTooLargeError,
         429: RateLimitedError,

@@ -13,6 +13,8 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
+from concord_server.api.text_rules import MAX_DEPTH, check_document, check_value_depth
+from concord_server.api.time_text import duration_from_text, timestamp_from_text
 from concord_server.errors import invalid_argument
 
 # Descriptors are reflective objects (C++/upb or Python); their stubs do not line up.
@@ -52,11 +54,15 @@ def parse_json(raw: bytes | str, where: str = "body") -> Any:
     """Strict JSON text: no NaN/Infinity, UTF-8 only, INVALID_ARGUMENT when it is not JSON."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        return json.loads(text, parse_constant=_no_constant)
+        value = json.loads(text, parse_constant=_no_constant)
     except RecursionError as exc:
-        raise invalid_argument(f"{where} is nested too deeply", where) from exc
+        raise invalid_argument(
+            f"{where} nests deeper than {MAX_DEPTH} levels", where, reason="too_deep"
+        ) from exc
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise invalid_argument(f"{where} is not valid JSON: {_short(exc)}", where) from exc
+    check_document(value, raw, where)
+    return value
 
 
 def enum_prefix(enum: EnumDesc) -> str:
@@ -253,14 +259,20 @@ def _message_in(field: FieldDesc, value: Any, where: str) -> Message:
     if full_name in ("google.protobuf.Timestamp", "google.protobuf.Duration"):
         if not isinstance(value, str):
             raise invalid_argument(f"{where} must be a string", where)
-    elif full_name == "google.protobuf.Struct" and not isinstance(value, dict):
+        if full_name == "google.protobuf.Duration":
+            return duration_from_text(value, where)
+        return timestamp_from_text(value, where)
+    if full_name == "google.protobuf.Struct" and not isinstance(value, dict):
         raise invalid_argument(f"{where} must be a JSON object", where)
-    elif not _finite(value):
+    if full_name == "google.protobuf.ListValue" and not isinstance(value, list):
+        raise invalid_argument(f"{where} must be a JSON array", where)
+    check_value_depth(value, where)
+    if not _finite(value):
         raise invalid_argument(f"{where} must not hold NaN or Infinity", where)
-    try:
+    try:  # checked above: JSON text gives only values ParseDict takes for these types
         json_format.ParseDict(value, target)
     except (json_format.ParseError, ValueError, TypeError) as exc:
-        raise invalid_argument(f"{where} is invalid: {_short(exc)}", where) from exc
+        raise invalid_argument(f"{where} is not a JSON value this field can hold", where) from exc
     return target
 
 

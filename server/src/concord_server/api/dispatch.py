@@ -10,9 +10,11 @@ from typing import Any, Protocol
 
 from google.protobuf.message import Message
 
+from concord_server.api.auth_limit import FailedAuthLimit
 from concord_server.api.faults import FaultInjector
 from concord_server.api.idempotency import Replayer
 from concord_server.api.rpcs import Rpc, all_rpcs, resource_of
+from concord_server.api.text_rules import check_message_text
 from concord_server.api.validation import validate
 from concord_server.context import CallContext, Principal
 from concord_server.errors import ConcordError, ErrorCode
@@ -47,8 +49,10 @@ class Dispatcher:
         rate_check: RateCheck | None = None,
         faults: FaultInjector | None = None,
         idempotency: IdempotencyStore | None = None,
+        auth_limit: FailedAuthLimit | None = None,
     ) -> None:
         self._guard = guard
+        self._auth_limit = auth_limit
         self._replayer = Replayer(idempotency) if idempotency is not None else None
         self._rate_check = rate_check
         self._faults = faults
@@ -69,9 +73,17 @@ class Dispatcher:
         """RPCs of the contract that no handler implements."""
         return [r.grpc_path for r in all_rpcs() if r.grpc_path not in self._methods]
 
-    async def authenticate(self, headers: Mapping[str, str]) -> Principal:
-        """The principal of a set of credentials (lower-case header names), or UNAUTHENTICATED."""
-        return await self._guard.authenticate(headers)
+    async def authenticate(self, headers: Mapping[str, str], address: str = "unknown") -> Principal:
+        """The principal of a set of credentials (lower-case header names), or UNAUTHENTICATED;
+        RATE_LIMITED while the caller's address has failed too often."""
+        if self._auth_limit is not None:
+            await self._auth_limit.admit(address)
+        try:
+            return await self._guard.authenticate(headers)
+        except ConcordError as err:
+            if err.code is ErrorCode.UNAUTHENTICATED and self._auth_limit is not None:
+                await self._auth_limit.failed(address)
+            raise
 
     async def _admit(self, rpc: Rpc, request: Message, ctx: CallContext) -> Callable[..., Any]:
         """Checks a call in this order: served, test fault, who (401), how often (429), what
@@ -82,10 +94,12 @@ class Dispatcher:
         if self._faults is not None:
             await self._faults.maybe_fail(ctx.headers, rpc.name)
         if not rpc.public:
-            ctx.principal = await self._guard.authenticate(ctx.headers)
+            ctx.principal = await self.authenticate(ctx.headers, ctx.client_address)
             if self._rate_check is not None:
                 await self._rate_check(f"{ctx.principal.subject}|{ctx.principal.key_id}")
         validate(request)
+        if ctx.transport == "grpc":  # JSON transports refused such text while parsing
+            check_message_text(request)
         if not rpc.public:
             await self._guard.authorize(ctx.principal, rpc.action, resource_of(rpc, request))
         return method

@@ -11,6 +11,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from concord_server import page_tokens
 from concord_server.api.handlers.auth import AuthHandlers
 from concord_server.api.handlers.rbac import RbacHandlers
 from concord_server.backends import registry
@@ -42,21 +43,39 @@ class Security:
         self._rbac = rbac
 
     async def authenticate(self, headers: Mapping[str, str]) -> Principal:
-        """The caller of a request (lower-case header names); UNAUTHENTICATED otherwise."""
-        authorization = headers.get("authorization", "").strip()
-        if authorization:
-            scheme, _, token = authorization.partition(" ")
+        """The caller of a request (lower-case header names, repeats joined by ", ").
+
+        A credential header that is present must be well-formed, even when empty, and must
+        come once: a repeated one is ambiguous. Authorization wins when both kinds are sent.
+        """
+        if "authorization" in headers:
+            value = _single("Authorization", headers["authorization"])
+            scheme, _, token = value.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise unauthenticated("the Authorization header must be 'Bearer <token>'")
+                raise unauthenticated(
+                    "the Authorization header must be 'Bearer <token>'", "malformed_credential"
+                )
             return await self._auth.authenticate_token(token.strip())
-        api_key = headers.get("x-api-key", "").strip()
-        if api_key:
-            return await self._auth.authenticate_secret(api_key)
-        raise unauthenticated(_MISSING)
+        if "x-api-key" in headers:
+            return await self._auth.authenticate_secret(_single("X-API-Key", headers["x-api-key"]))
+        raise unauthenticated(_MISSING, "missing_credential")
 
     async def authorize(self, principal: Principal, action: str, resource: str) -> None:
         """Allows the call or raises PERMISSION_DENIED naming the action and the resource."""
         await self._rbac.authorize(principal, action, resource)
+
+
+def _single(name: str, value: str) -> str:
+    """A credential header's value; UNAUTHENTICATED when empty or sent more than once."""
+    value = value.strip()
+    if not value:
+        raise unauthenticated(f"the {name} header is empty", "malformed_credential")
+    if "," in value:  # repeated headers arrive joined by ", "; no credential holds a comma
+        raise unauthenticated(
+            f"send one {name} header, not several: the credential is ambiguous",
+            "ambiguous_credential",
+        )
+    return value
 
 
 @dataclass
@@ -143,7 +162,14 @@ async def wire_security(
     store: PolicyStore = await registry.open_backend(
         "rbac", settings.rbac_url, settings, connections
     )
-    codec = TokenCodec(jwt_config(settings))
+    config = jwt_config(settings)
+    page_tokens.configure(settings.page_token_secret or config.verification_key)
+    codec = TokenCodec(config)
+    if any(c in settings.bootstrap_admin_key for c in ", \t"):
+        raise ConcordError(
+            ErrorCode.INVALID_ARGUMENT,
+            "CONCORD_BOOTSTRAP_ADMIN_KEY must not contain commas or whitespace",
+        )
     auth = AuthService(store, clock, codec, settings.bootstrap_admin_key)
     rbac = RbacService(store, clock)
     component = PolicyStoreComponent(store, registry.scheme_of(settings.rbac_url))

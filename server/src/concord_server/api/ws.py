@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket
 
 from concord_server.api import codec
 from concord_server.api.dispatch import Dispatcher
+from concord_server.api.headers import client_address, merge_headers
 from concord_server.api.rpcs import Rpc
 from concord_server.config import Settings
 from concord_server.context import CallContext
@@ -57,7 +58,8 @@ class WsConnection:
         self.limit = max(1, settings.ws_max_queue)
         self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()  # bounded by `send`
         self.subs: dict[str, asyncio.Task[None]] = {}
-        self.headers = {k.lower(): v for k, v in ws.headers.items()}
+        self.headers = merge_headers(ws.headers.items())
+        self.address = client_address(ws.client.host if ws.client else None)
         self.request_id = str(ws.scope.get("state", {}).get("request_id", ""))
         self.slow = asyncio.Event()
 
@@ -156,7 +158,7 @@ class WsConnection:
             headers["x-api-key"] = message["api_key"]
         else:
             raise invalid_argument("auth needs `authorization` or `api_key`", "auth")
-        principal = await self.dispatcher.authenticate(headers)
+        principal = await self.dispatcher.authenticate(headers, self.address)
         self.headers = headers
         self.send({"type": "authenticated", "subject": principal.subject})
 
@@ -180,7 +182,12 @@ class WsConnection:
         self.subs[sub_id] = asyncio.create_task(self._pump(sub_id, rpc, request))
 
     async def _pump(self, sub_id: str, rpc: Rpc, request: Any) -> None:
-        ctx = CallContext(request_id=self.request_id, transport="ws", headers=dict(self.headers))
+        ctx = CallContext(
+            request_id=self.request_id,
+            transport="ws",
+            headers=dict(self.headers),
+            client_address=self.address,
+        )
         stream: Any = None
         try:
             stream = await self.dispatcher.stream(rpc, request, ctx)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-import aiosqlite
+from concord_server.backends.sqlite.database import SqliteDatabase, open_database
 
 
 def url_option(url: str, name: str, default: str = "") -> str:
@@ -51,21 +51,13 @@ class Connections:
                 )
             return self._clients[key]
 
-    async def sqlite(self, path: Path) -> aiosqlite.Connection:
-        """A new aiosqlite connection to a database file (WAL mode, foreign keys on).
-
-        Every store gets a connection of its own, so one store's transaction never takes in
-        another store's statements; SQLite serialises writers across connections (busy_timeout).
-        """
+    async def sqlite(self, path: Path) -> SqliteDatabase:
+        """The database of a SQLite file, shared by every store on that file (one writer)."""
+        key = f"sqlite:{path}"
         async with self._lock:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = await aiosqlite.connect(path, isolation_level=None)
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            await conn.execute("PRAGMA foreign_keys=ON")
-            await conn.execute("PRAGMA busy_timeout=10000")
-            self._clients[f"sqlite:{path}:{len(self._clients)}"] = conn
-            return conn
+            if key not in self._clients:
+                self._clients[key] = await open_database(path)
+            return cast(SqliteDatabase, self._clients[key])
 
     async def close(self) -> None:
         """Closes every client opened so far."""

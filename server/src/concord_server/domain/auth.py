@@ -33,9 +33,9 @@ _CREATE_ATTEMPTS = 3
 BOOTSTRAP_ADMIN = Principal(BOOTSTRAP_SUBJECT, API_KEY, ("*",), is_bootstrap_admin=True)
 
 
-def unauthenticated(message: str) -> ConcordError:
-    """An UNAUTHENTICATED error."""
-    return ConcordError(ErrorCode.UNAUTHENTICATED, message)
+def unauthenticated(message: str, reason: str = "") -> ConcordError:
+    """An UNAUTHENTICATED error, with a machine-readable reason when one helps the caller."""
+    return ConcordError(ErrorCode.UNAUTHENTICATED, message, {"reason": reason} if reason else {})
 
 
 def hash_secret(secret: str) -> str:
@@ -216,11 +216,10 @@ class AuthService:
     async def list_api_keys(self, subject: str, size: int, token: str) -> Page[ApiKeyRecord]:
         """Keys oldest first, of one subject when given, one page."""
         limit = page_size(size)
-        after = token_cursor("apiKeys", token)
+        kind = f"apiKeys|{subject}"
+        after = token_cursor(kind, token)
         found = await self._store.list_api_keys(subject, after, limit + 1)
-        return paginate(
-            found, limit, lambda k: cursor_token("apiKeys", Cursor(k.created_at, k.key_id))
-        )
+        return paginate(found, limit, lambda k: cursor_token(kind, Cursor(k.created_at, k.key_id)))
 
     async def revoke_api_key(self, key_id: str) -> ApiKeyRecord:
         """Revokes a key at once (idempotent); NOT_FOUND when there is none."""

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Generic, TypeVar
 
+from concord_server import page_tokens
 from concord_server.clock import Clock
-from concord_server.errors import invalid_argument, not_found
+from concord_server.errors import not_found
 from concord_server.periodic import Periodic
 from concord_server.ports.discovery import (
     Instance,
@@ -55,21 +54,14 @@ class Page(Generic[T]):
 
 def encode_token(kind: str, after: str) -> str:
     """An opaque page token resuming after `after`."""
-    return base64.urlsafe_b64encode(f"{kind}:{after}".encode()).decode()
+    return page_tokens.seal(f"discovery|{kind}", {"a": after})
 
 
 def decode_token(kind: str, token: str) -> str:
     """The position a page token resumes after ("" for the first page)."""
     if not token:
         return ""
-    try:
-        text = base64.urlsafe_b64decode(token.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    found, sep, after = text.partition(":")
-    if found != kind or not sep:
-        raise invalid_argument("page_token is not valid for this listing", "page_token")
-    return after
+    return str(page_tokens.member(page_tokens.unseal(f"discovery|{kind}", token), "a", str))
 
 
 def paginate(items: list[T], key: str, kind: str, page_size: int, token: str) -> Page[T]:
@@ -140,7 +132,8 @@ class DiscoveryService:
             and wanted.issubset(instance.tags)
         ]
         matching.sort(key=lambda i: i.instance_id)
-        return paginate(matching, "instance_id", "instances", page_size, page_token)
+        kind = f"instances|{service}|{','.join(sorted(wanted))}|{include_unhealthy}"
+        return paginate(matching, "instance_id", kind, page_size, page_token)
 
     async def list_services(
         self, *, page_size: int = 0, page_token: str = ""

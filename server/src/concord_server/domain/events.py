@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from concord_server import page_tokens
 from concord_server.clock import Clock
 from concord_server.errors import ConcordError, ErrorCode, invalid_argument
 from concord_server.ports.events import (
@@ -255,22 +253,13 @@ def page_limit(page_size: int) -> int:
 
 def encode_token(scope: str, direction: Direction, start: int) -> str:
     """An opaque page token naming where the next page starts."""
-    raw = json.dumps({"v": 1, "s": scope, "d": direction.value, "n": start}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return page_tokens.seal(f"events|{scope}|{direction.value}", {"n": start})
 
 
 def decode_token(token: str, scope: str, direction: Direction) -> int:
     """The start of the page a token names; INVALID_ARGUMENT when it is not for this read."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        body = json.loads(raw)
-        start = body["n"]
-        valid = body["v"] == 1 and body["s"] == scope and body["d"] == direction.value
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        valid, start = False, None
-    if not valid or not isinstance(start, int) or start < 0:
-        raise invalid_argument("page_token does not belong to this read", "page_token")
-    return start
+    position = page_tokens.unseal(f"events|{scope}|{direction.value}", token)
+    return int(page_tokens.member(position, "n", int))
 
 
 def stream_not_found(stream: str) -> ConcordError:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from concord_server import page_tokens
 from concord_server.clock import Clock
-from concord_server.errors import ConcordError, ErrorCode, invalid_argument, not_found
+from concord_server.errors import ConcordError, ErrorCode, not_found
 from concord_server.periodic import Periodic
 from concord_server.ports.locks import (
     Conflict,
@@ -36,19 +35,14 @@ def wire_time(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def encode_page_token(last_name: str) -> str:
-    """The opaque token of the page after `last_name`."""
-    return base64.urlsafe_b64encode(last_name.encode()).decode().rstrip("=")
+def encode_page_token(prefix: str, last_name: str) -> str:
+    """The opaque token of the page after `last_name` in the listing of `prefix`."""
+    return page_tokens.seal(f"locks|{prefix}", {"a": last_name})
 
 
-def decode_page_token(token: str) -> str:
+def decode_page_token(prefix: str, token: str) -> str:
     """The last name of the previous page, or INVALID_ARGUMENT for a token we did not issue."""
-    try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise invalid_argument(
-            "page_token is not a token this server issued", "page_token"
-        ) from None
+    return str(page_tokens.member(page_tokens.unseal(f"locks|{prefix}", token), "a", str))
 
 
 def _conflict_error(conflict: Conflict) -> ConcordError:
@@ -205,12 +199,12 @@ class LockService:
     async def list(self, prefix: str, page_size: int, page_token: str) -> LockPage:
         """Held locks by name prefix in name order, one page at a time."""
         limit = page_size or DEFAULT_PAGE_SIZE
-        after = decode_page_token(page_token) if page_token else ""
+        after = decode_page_token(prefix, page_token) if page_token else ""
         records = await self._store.list(prefix, after, limit + 1)
         if len(records) <= limit:
             return LockPage(records, "")
         page = records[:limit]
-        return LockPage(page, encode_page_token(page[-1].name))
+        return LockPage(page, encode_page_token(prefix, page[-1].name))
 
     async def watch(self, prefix: str) -> AsyncGenerator[LockEvent, None]:
         """Lock events for names with `prefix` until the caller stops iterating."""

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+from concord_server import page_tokens
 from concord_server.clock import Clock
 from concord_server.context import Principal
 from concord_server.domain.patterns import matches, matches_any
@@ -40,22 +38,12 @@ def page_size(requested: int) -> int:
 
 def encode_page_token(kind: str, position: dict[str, Any]) -> str:
     """An opaque page token for a listing position."""
-    raw = json.dumps({"k": kind, **position}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return page_tokens.seal(f"rbac|{kind}", position)
 
 
 def decode_page_token(kind: str, token: str) -> dict[str, Any]:
     """The listing position of a page token of this listing, or INVALID_ARGUMENT."""
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        position = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, binascii.Error) as exc:
-        raise invalid_argument(
-            "page_token is not a token this listing issued", "page_token"
-        ) from exc
-    if not isinstance(position, dict) or position.get("k") != kind:
-        raise invalid_argument("page_token is not a token this listing issued", "page_token")
-    return position
+    return page_tokens.unseal(f"rbac|{kind}", token)
 
 
 def cursor_token(kind: str, cursor: Cursor) -> str:
@@ -69,9 +57,8 @@ def token_cursor(kind: str, token: str) -> Cursor | None:
     if not token:
         return None
     position = decode_page_token(kind, token)
-    micros, ident = position.get("t"), position.get("i")
-    if not isinstance(micros, int) or not isinstance(ident, str):
-        raise invalid_argument("page_token is not a token this listing issued", "page_token")
+    micros = page_tokens.member(position, "t", int)
+    ident = page_tokens.member(position, "i", str)
     return Cursor(datetime.fromtimestamp(micros / 1_000_000, UTC), ident)
 
 
@@ -132,12 +119,7 @@ class RbacService:
         limit = page_size(size)
         after = ""
         if token:
-            name = decode_page_token("roles", token).get("n")
-            if not isinstance(name, str):
-                raise invalid_argument(
-                    "page_token is not a token this listing issued", "page_token"
-                )
-            after = name
+            after = str(page_tokens.member(decode_page_token("roles", token), "n", str))
         roles = await self._store.list_roles(after, limit + 1)
         return paginate(roles, limit, lambda r: encode_page_token("roles", {"n": r.name}))
 
@@ -173,12 +155,11 @@ class RbacService:
     ) -> Page[BindingRecord]:
         """Bindings oldest first (expired ones too, until deleted), one page."""
         limit = page_size(size)
-        after = token_cursor("bindings", token)
+        kind = f"bindings|{subject}|{role}"
+        after = token_cursor(kind, token)
         found = await self._store.list_bindings(subject, role, after, limit + 1)
         return paginate(
-            found,
-            limit,
-            lambda b: cursor_token("bindings", Cursor(b.created_at, b.binding_id)),
+            found, limit, lambda b: cursor_token(kind, Cursor(b.created_at, b.binding_id))
         )
 
     async def delete_binding(self, binding_id: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from concord_server.ports.sagas import (
     StepTarget,
 )
 
+IDEMPOTENCY_KEY_MAX = 200  # docs/contract.md: keys are 1 to 200 visible ASCII characters
 TASK_ID_SEPARATOR = "~"  # never part of a saga id (pattern ^[A-Za-z0-9][A-Za-z0-9._:-]*$)
 _PHASE_TAG = {StepPhase.ACTION: "a", StepPhase.COMPENSATION: "c"}
 
@@ -112,6 +114,23 @@ def backoff_delay(policy: RetryPolicy, failed_attempt: int, rng: random.Random) 
     raw = policy.initial_backoff * policy.backoff_multiplier ** (failed_attempt - 1)
     capped = min(policy.max_backoff, raw)
     return capped / 2 + rng.random() * capped / 2
+
+
+def step_idempotency_key(saga_id: str, step_index: int, phase: StepPhase) -> str:
+    """The `Idempotency-Key` of every attempt of one step phase: the same across retries and
+    crashes, different for the action and the compensation (at most 200 visible characters)."""
+    key = f"concord-saga:{saga_id}:{step_index}:{phase.value}"
+    if len(key) <= IDEMPOTENCY_KEY_MAX:
+        return key
+    digest = hashlib.sha256(saga_id.encode()).hexdigest()
+    return f"concord-saga-sha256:{digest}:{step_index}:{phase.value}"
+
+
+def with_idempotency_key(target: HttpTarget, key: str) -> HttpTarget:
+    """The target with our `Idempotency-Key`, unless the definition set that header itself."""
+    if any(name.lower() == "idempotency-key" for name, _ in target.headers):
+        return target
+    return replace(target, headers=tuple(sorted((*target.headers, ("Idempotency-Key", key)))))
 
 
 def call_body(saga: SagaRecord, attempt: Attempt) -> dict[str, Any]:
@@ -234,7 +253,10 @@ def _begin(saga: SagaRecord, index: int, phase: StepPhase, now: datetime) -> Mov
     started = _logged(started, now, attempt, StepEventType.STARTED)
     record = replace(saga, steps=_with_step(saga, index, started), attempt=attempt, updated_at=now)
     timeout = spec.retry.resolved().timeout
-    return CallHttp(record, target.http, call_body(record, attempt), timeout)
+    key = step_idempotency_key(record.saga_id, index, attempt.phase)
+    return CallHttp(
+        record, with_idempotency_key(target.http, key), call_body(record, attempt), timeout
+    )
 
 
 def _counted(step: StepRun, a: Attempt) -> StepRun:

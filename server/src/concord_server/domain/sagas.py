@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from concord_server import page_tokens
 from concord_server.clock import Clock, monotonic
 from concord_server.domain import saga_machine as machine
 from concord_server.domain.circuit_breaker import origin_of
@@ -127,22 +126,17 @@ def same_json(a: Any, b: Any) -> bool:
     return bool(a == b) and (a is None) == (b is None)
 
 
-def encode_page_token(seq: int) -> str:
-    """An opaque token for 'sagas older than this one'."""
-    return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
+def encode_page_token(state: SagaState | None, seq: int) -> str:
+    """An opaque token for 'sagas older than this one' in the listing of `state`."""
+    return page_tokens.seal(f"sagas|{state.value if state else ''}", {"s": seq})
 
 
-def decode_page_token(token: str) -> int | None:
+def decode_page_token(state: SagaState | None, token: str) -> int | None:
     """The sequence bound of a page token; INVALID_ARGUMENT when it is not ours."""
     if not token:
         return None
-    try:
-        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        if text.startswith("s") and text[1:].isdigit():
-            return int(text[1:])
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise invalid_argument("page_token is not a token from a previous page", "page_token")
+    position = page_tokens.unseal(f"sagas|{state.value if state else ''}", token)
+    return int(page_tokens.member(position, "s", int))
 
 
 def visibility_seconds(
@@ -215,11 +209,11 @@ class SagaService:
         self, state: SagaState | None, page_size: int, page_token: str
     ) -> tuple[list[SagaRecord], str]:
         """A page of sagas, newest first, and the token of the next page ("" at the end)."""
-        before = decode_page_token(page_token)
+        before = decode_page_token(state, page_token)
         limit = page_size or DEFAULT_PAGE_SIZE
         rows = await self.store.list_sagas(state=state, limit=limit + 1, before_seq=before)
         page = rows[:limit]
-        token = encode_page_token(page[-1].seq) if len(rows) > limit else ""
+        token = encode_page_token(state, page[-1].seq) if len(rows) > limit else ""
         return page, token
 
     async def cancel(self, saga_id: str, reason: str) -> SagaRecord:

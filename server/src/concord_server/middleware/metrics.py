@@ -17,6 +17,11 @@ LATENCY = Histogram(
 RPC_CALLS = Counter(
     "concord_rpc_calls_total", "RPC calls by transport and outcome", ["transport", "rpc", "code"]
 )
+AUTH_FAILURES = Counter(
+    "concord_auth_failures_total",
+    "Failed authentications: refused (401) and, once an address is throttled, throttled (429)",
+    ["outcome"],
+)
 
 
 class NamedRoute(Route):

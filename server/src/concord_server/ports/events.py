@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
-from typing import Any, Protocol
+from enum import Enum, StrEnum
+from typing import Any, Final, Protocol
 
 from concord_server.errors import ConcordError, ErrorCode, invalid_argument
 from concord_server.pubsub import Broadcaster
+
+
+class Absent(Enum):
+    """The type of NO_DATA: an event without data, unlike one whose data is JSON `null`."""
+
+    NO_DATA = "NO_DATA"
+
+
+NO_DATA: Final = Absent.NO_DATA
 
 
 class ExpectedState(StrEnum):
@@ -65,17 +74,17 @@ def wrong_expected_revision(actual: int, expected: int | str) -> ConcordError:
 
 @dataclass(frozen=True)
 class NewEvent:
-    """An event to append; `event_id` is a lower-case UUID, `data` any JSON value."""
+    """An event to append; `event_id` is a lower-case UUID, `data` any JSON value or NO_DATA."""
 
     event_id: str
     type: str
-    data: Any = None
+    data: Any = NO_DATA
     metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class RecordedEvent:
-    """A stored event with its stream revision and global position."""
+    """A stored event with its stream revision and global position; `data` may be NO_DATA."""
 
     event_id: str
     stream: str

@@ -39,6 +39,6 @@ class BucketPolicy:
             raise ValueError("rate limit rate and burst must be positive")
 
     def check_cost(self, cost: float) -> None:
-        """Rejects a cost no bucket could ever pay."""
-        if cost <= 0 or cost > self.burst:
-            raise ValueError(f"cost must be in (0, {self.burst}], got {cost}")
+        """Rejects a cost no bucket could ever pay; a cost of 0 only reads the bucket."""
+        if cost < 0 or cost > self.burst:
+            raise ValueError(f"cost must be in [0, {self.burst}], got {cost}")

@@ -8,7 +8,12 @@ from concord_codegen.config import Config
 from concord_codegen.headers import with_header
 from concord_codegen.ir.model import Api
 from concord_codegen.targets.base import GeneratedFile, TargetContext
-from concord_codegen.targets.openapi.errors import error_codes_extension, response_components
+from concord_codegen.targets.openapi.errors import (
+    PROBLEM,
+    error_codes_extension,
+    problem_schema,
+    response_components,
+)
 from concord_codegen.targets.openapi.paths import PathBuilder, body_schema_name, needs_body_schema
 from concord_codegen.targets.openapi.schemas import Schema, SchemaBuilder, reachable
 from concord_codegen.targets.openapi.yaml_dump import dump
@@ -56,6 +61,9 @@ def component_schemas(api: Api, schemas: SchemaBuilder) -> dict[str, Schema]:
         )
     for name, enum in api.enums_by_name.items():
         found[api.schema_name(name)] = schemas.enum_schema(enum)
+    error = found.get(api.schema_name(api.error_message or f"{api.package}.Error"))
+    if error is not None:
+        found[PROBLEM] = problem_schema(error)
     for method in methods:
         request = api.message(method.input)
         if needs_body_schema(method) and request is not None and method.http is not None:
@@ -79,7 +87,7 @@ IDEMPOTENCY_KEY: Schema = {
         "Client-chosen key, unique per logical call and reused across its retries; the server "
         "replays the first answer for a repeated key."
     ),
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
 }
 HEADERS: dict[str, Schema] = {
     "XRequestId": {

@@ -58,9 +58,38 @@ def error_responses(api: Api, *, public: bool) -> dict[str, Any]:
     }
 
 
+PROBLEM = "Problem"
+PROBLEM_TYPE_BASE = "https://github.com/concordhq/concord/blob/main/docs/errors.md#"
+PROBLEM_MEMBERS: dict[str, Any] = {
+    "type": {
+        "type": "string",
+        "format": "uri",
+        "description": f"The catalogue code's entry in docs/errors.md ({PROBLEM_TYPE_BASE}<code>).",
+    },
+    "title": {"type": "string", "description": "The code's short, fixed title."},
+    "status": {"type": "integer", "description": "The HTTP status of this answer."},
+    "detail": {"type": "string", "description": "This occurrence's explanation (= `message`)."},
+}
+
+
+def problem_schema(error: dict[str, Any]) -> dict[str, Any]:
+    """The REST error body: an RFC 9457 problem whose extension members are the `Error`'s."""
+    properties = {**PROBLEM_MEMBERS, **error.get("properties", {})}
+    return {
+        "type": "object",
+        "description": (
+            "An RFC 9457 problem document (`application/problem+json`). `type`, `title`, "
+            "`status` and `detail` are RFC 9457's; `code`, `message`, `details` and "
+            "`request_id` are those of `Error`, the same body gRPC carries in its status details."
+        ),
+        "properties": properties,
+        "required": ["type", "title", "status", "detail", "code", "message", "request_id"],
+    }
+
+
 def response_components(api: Api) -> dict[str, Any]:
-    """components.responses: one per catalogue status, with the `Error` body."""
-    error_schema = ref(api.schema_name(api.error_message or f"{api.package}.Error"))
+    """components.responses: one per catalogue status, with the `Problem` body."""
+    error_schema = ref(PROBLEM)
     found: dict[str, Any] = {}
     for status, codes in codes_by_status(api).items():
         names = ", ".join(f"`{c.code}`" for c in codes)

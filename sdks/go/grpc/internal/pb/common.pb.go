@@ -65,6 +65,9 @@ const (
 	ErrorCode_ERROR_CODE_UNAVAILABLE ErrorCode = 15
 	// An unexpected server fault. Retried by SDKs only for idempotent calls.
 	ErrorCode_ERROR_CODE_INTERNAL ErrorCode = 16
+	// The HTTP method is not one the path offers (REST only; the `Allow` header lists the ones it
+	// does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+	ErrorCode_ERROR_CODE_METHOD_NOT_ALLOWED ErrorCode = 17
 )
 
 // Enum value maps for ErrorCode.
@@ -87,6 +90,7 @@ var (
 		14: "ERROR_CODE_RATE_LIMITED",
 		15: "ERROR_CODE_UNAVAILABLE",
 		16: "ERROR_CODE_INTERNAL",
+		17: "ERROR_CODE_METHOD_NOT_ALLOWED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":             0,
@@ -106,6 +110,7 @@ var (
 		"ERROR_CODE_RATE_LIMITED":            14,
 		"ERROR_CODE_UNAVAILABLE":             15,
 		"ERROR_CODE_INTERNAL":                16,
+		"ERROR_CODE_METHOD_NOT_ALLOWED":      17,
 	}
 )
 
@@ -220,7 +225,7 @@ const file_concord_v1_common_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x121\n" +
 	"\adetails\x18\x03 \x01(\v2\x17.google.protobuf.StructR\adetails\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId*\xbb\a\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId*\xf6\a\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12:\n" +
 	"\x1bERROR_CODE_INVALID_ARGUMENT\x10\x01\x1a\x19\x8a\xb5\x18\x15\b\x90\x03\x12\x10INVALID_ARGUMENT\x128\n" +
@@ -239,7 +244,8 @@ const file_concord_v1_common_proto_rawDesc = "" +
 	"\x1cERROR_CODE_PAYLOAD_TOO_LARGE\x10\r\x1a\x1b\x8a\xb5\x18\x17\b\x9d\x03\x12\x12RESOURCE_EXHAUSTED\x12:\n" +
 	"\x17ERROR_CODE_RATE_LIMITED\x10\x0e\x1a\x1d\x8a\xb5\x18\x19\b\xad\x03\x12\x12RESOURCE_EXHAUSTED\x18\x01\x122\n" +
 	"\x16ERROR_CODE_UNAVAILABLE\x10\x0f\x1a\x16\x8a\xb5\x18\x12\b\xf7\x03\x12\vUNAVAILABLE\x18\x01\x12,\n" +
-	"\x13ERROR_CODE_INTERNAL\x10\x10\x1a\x13\x8a\xb5\x18\x0f\b\xf4\x03\x12\bINTERNAL\x18\x01BL\n" +
+	"\x13ERROR_CODE_INTERNAL\x10\x10\x1a\x13\x8a\xb5\x18\x0f\b\xf4\x03\x12\bINTERNAL\x18\x01\x129\n" +
+	"\x1dERROR_CODE_METHOD_NOT_ALLOWED\x10\x11\x1a\x16\x8a\xb5\x18\x12\b\x95\x03\x12\rUNIMPLEMENTEDBL\n" +
 	"\x0edev.concord.v1P\x01Z8github.com/concordhq/concord/sdks/go/grpc/internal/pb;pbb\x06proto3"
 
 var (

@@ -72,6 +72,11 @@ class ErrorCode(OpenEnum):
     INTERNAL = "INTERNAL"
     """An unexpected server fault. Retried by SDKs only for idempotent calls."""
 
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    """The HTTP method is not one the path offers (REST only; the `Allow` header lists the ones
+    it does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+    """
+
 
 @dataclasses.dataclass(kw_only=True)
 class Error:

@@ -173,9 +173,11 @@ class RetryPolicy:
 @dataclasses.dataclass(kw_only=True)
 class HttpCallback:
     """A step run as an HTTP call from the server. The server POSTs (or uses `method`) a JSON body
-    `{"saga_id", "step", "phase", "attempt", "input", "outputs"}`; a 2xx answer succeeds with its
-    JSON body as the output, a 4xx fails the step for good, anything else is retried. Calls per
-    target URL origin go through a circuit breaker.
+    `{"saga_id", "step", "phase", "attempt", "input", "outputs"}` with an `Idempotency-Key`
+    header that is the same for every attempt of one step's action (or compensation), across
+    retries and server crashes; a 2xx answer succeeds with its JSON body as the output, a 4xx
+    fails the step for good, anything else is retried. Calls per target URL origin go through a
+    circuit breaker.
     """
 
     url: str

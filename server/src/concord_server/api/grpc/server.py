@@ -9,13 +9,14 @@ from typing import Any
 
 import grpc
 from google.protobuf import any_pb2, struct_pb2
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from google.rpc import status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from concord_server._gen.concord.v1 import common_pb2
 from concord_server.api.dispatch import Dispatcher
+from concord_server.api.headers import grpc_peer_address, merge_headers
 from concord_server.api.rest.request_id import request_id_from
 from concord_server.api.rpcs import Rpc
 from concord_server.catalogue import rule_of
@@ -32,7 +33,8 @@ STATUS_DETAILS_KEY = "grpc-status-details-bin"
 def call_context(context: grpc.aio.ServicerContext[Any, Any]) -> CallContext:
     """The call context from gRPC metadata (keys are lower-case already); the request id and
     this server's `traceparent` go back in the trailing metadata."""
-    headers = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
+    metadata = context.invocation_metadata() or ()
+    headers = merge_headers((k, v) for k, v in metadata if isinstance(v, str))
     request_id = request_id_from(headers.get("x-request-id"))
     trace = start_span(headers.get(TRACEPARENT))
     ctx = CallContext(
@@ -42,6 +44,7 @@ def call_context(context: grpc.aio.ServicerContext[Any, Any]) -> CallContext:
         headers=headers,
         trace_id=trace.trace_id,
         traceparent=trace.traceparent(),
+        client_address=grpc_peer_address(context.peer() or ""),
     )
     context.set_trailing_metadata(_trailers(ctx))
     return ctx
@@ -86,12 +89,26 @@ def _struct(details: dict[str, Any]) -> struct_pb2.Struct:
     return s
 
 
+def decode(rpc: Rpc, raw: bytes) -> Message:
+    """The request message of `raw`, or INVALID_ARGUMENT in our words (never protobuf's)."""
+    try:
+        message: Message = rpc.request_cls.FromString(raw)
+    except DecodeError as exc:
+        why = "nests deeper than 100 levels" if "Depth" in str(exc) else "is not well-formed"
+        raise ConcordError(
+            ErrorCode.INVALID_ARGUMENT,
+            f"the {rpc.request_cls.DESCRIPTOR.name} message {why}",
+            {"reason": "undecodable_message"},
+        ) from exc
+    return message
+
+
 def _unary(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., Awaitable[Message]]:
-    async def handle(request: Message, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
+    async def handle(raw: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
         ctx = call_context(context)
         start, code = time.perf_counter(), "CANCELLED"
         try:
-            response = await dispatcher.call(rpc, request, ctx)
+            response = await dispatcher.call(rpc, decode(rpc, raw), ctx)
             code = "OK"
             context.set_trailing_metadata(_trailers(ctx))
             return response
@@ -112,13 +129,13 @@ def _unary(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., Awaitable[Message]
 
 def _streaming(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., AsyncIterator[Message]]:
     async def handle(
-        request: Message, context: grpc.aio.ServicerContext[Any, Any]
+        raw: bytes, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Message]:
         ctx = call_context(context)
         stream: AsyncIterator[Message] | None = None
         start, code = time.perf_counter(), "CANCELLED"
         try:
-            stream = await dispatcher.stream(rpc, request, ctx)
+            stream = await dispatcher.stream(rpc, decode(rpc, raw), ctx)
             # Accepted: the headers go out now, so that a client can tell an accepted
             # subscription from a refused one before the first message (docs/sdk-helpers.md §3).
             await context.send_initial_metadata(())
@@ -145,10 +162,8 @@ def service_handlers(dispatcher: Dispatcher) -> list[grpc.GenericRpcHandler]:
     """One generic handler per Concord service."""
     by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
     for rpc in dispatcher.rpcs:
-        codec = {
-            "request_deserializer": rpc.request_cls.FromString,
-            "response_serializer": rpc.response_cls.SerializeToString,
-        }
+        # Requests arrive as bytes: `decode` answers a malformed one with our own error.
+        codec = {"response_serializer": rpc.response_cls.SerializeToString}
         if rpc.server_streaming:
             handler = grpc.unary_stream_rpc_method_handler(_streaming(rpc, dispatcher), **codec)
         else:

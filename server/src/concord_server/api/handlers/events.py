@@ -14,6 +14,7 @@ from concord_server.config import Settings
 from concord_server.context import CallContext
 from concord_server.domain.events import CaughtUp, EventService
 from concord_server.ports.events import (
+    NO_DATA,
     Direction,
     EventLog,
     Expectation,
@@ -49,7 +50,7 @@ class EventHandlers:
             NewEvent(
                 event_id=e.event_id,
                 type=e.type,
-                data=convert.to_python(e.data) if e.HasField("data") else None,
+                data=convert.to_python(e.data) if e.HasField("data") else NO_DATA,
                 metadata=dict(e.metadata),
             )
             for e in request.events
@@ -160,7 +161,7 @@ def recorded_event(event: RecordedEvent) -> events_pb2.RecordedEvent:
         metadata=dict(event.metadata),
         recorded_at=convert.timestamp(event.recorded_at),
     )
-    if event.data is not None:
+    if event.data is not NO_DATA:
         message.data.CopyFrom(convert.value(event.data))
     return message
 

@@ -1,4 +1,10 @@
-"""The contract's error body (`concord.v1.Error`) as an HTTP response."""
+"""The contract's error body as an RFC 9457 problem document (`application/problem+json`).
+
+The members of `concord.v1.Error` (`code`, `message`, `details`, `request_id`) are extension
+members of the problem; RFC 9457's own `type`, `title`, `status` and `detail` say the same for
+generic clients: `type` names the catalogue code's entry in docs/errors.md, `title` its short
+name, `status` the HTTP status and `detail` the message.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +17,31 @@ from concord_server.catalogue import rule_of
 from concord_server.errors import ConcordError, ErrorCode
 
 MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://github.com/concordhq/concord/blob/main/docs/errors.md#"
+
+
+def problem_type(code: ErrorCode) -> str:
+    """The problem type URI of a catalogue code (its anchor in docs/errors.md)."""
+    return TYPE_BASE + code.value.lower()
+
+
+def problem_title(code: ErrorCode) -> str:
+    """The short, fixed title of a catalogue code: `LOCK_CONFLICT` -> `Lock conflict`."""
+    return code.value.replace("_", " ").capitalize()
 
 
 def error_body(code: ErrorCode, message: str, details: dict[str, Any], request_id: str) -> bytes:
     """The JSON bytes of an error body."""
-    body = {"code": code.value, "message": message, "details": details, "request_id": request_id}
+    body = {
+        "type": problem_type(code),
+        "title": problem_title(code),
+        "status": rule_of(code).http_status,
+        "detail": message,
+        "code": code.value,
+        "message": message,
+        "details": details,
+        "request_id": request_id,
+    }
     return json.dumps(body, separators=(",", ":"), default=str).encode()
 
 

@@ -13,6 +13,7 @@ from starlette.responses import Response, StreamingResponse
 
 from concord_server.api import codec
 from concord_server.api.dispatch import Dispatcher
+from concord_server.api.headers import client_address, merge_headers
 from concord_server.api.idempotency import REPLAYED_HEADER
 from concord_server.api.rest.sse import sse_events
 from concord_server.api.rpcs import Rpc
@@ -27,7 +28,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 def request_context(request: Request, transport: str = "rest") -> CallContext:
     """The call context of an HTTP request (headers lower-cased), kept in the request state
     so the access log can name the principal."""
-    headers = {k.lower(): v for k, v in request.headers.items()}
+    headers = merge_headers(request.headers.items())
     state = request.scope.setdefault("state", {})
     ctx = CallContext(
         request_id=state.get("request_id", ""),
@@ -35,6 +36,7 @@ def request_context(request: Request, transport: str = "rest") -> CallContext:
         transport=transport,
         headers=headers,
         trace_id=state.get("trace_id", ""),
+        client_address=client_address(request.client.host if request.client else None),
     )
     state["call_context"] = ctx
     return ctx

@@ -17,6 +17,7 @@ from concord_server.backends.postgres.common import schema_of
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.events import (
+    NO_DATA,
     AppendResult,
     Direction,
     Expectation,
@@ -225,7 +226,7 @@ class PostgresEventLog:
             now,
             [e.event_id for e in events],
             [e.type for e in events],
-            [None if e.data is None else json.dumps(e.data) for e in events],
+            [None if e.data is NO_DATA else json.dumps(e.data) for e in events],
             [json.dumps(dict(e.metadata)) for e in events],
             last_revision,
             first_revision,
@@ -400,7 +401,7 @@ def _recorded(row: Any) -> RecordedEvent:
         revision=row["revision"],
         position=row["position"],
         type=row["type"],
-        data=None if row["data"] is None else json.loads(row["data"]),
+        data=NO_DATA if row["data"] is None else json.loads(row["data"]),
         metadata=json.loads(row["metadata"]),
         recorded_at=row["recorded_at"],
     )

@@ -1,21 +1,21 @@
-"""SQLite event log: WAL, one BEGIN IMMEDIATE transaction per write, positions MAX + 1."""
+"""SQLite event log: WAL, each write one IMMEDIATE transaction on the writer thread, positions
+MAX + 1 (gap-free: one writer at a time)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
-
-import aiosqlite
+from typing import Any, TypeVar
 
 from concord_server.backends.connections import Connections, url_option
+from concord_server.backends.sqlite.database import SqliteDatabase, run_script
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.events import (
+    NO_DATA,
     AppendResult,
     Direction,
     Expectation,
@@ -54,14 +54,14 @@ INSERT OR IGNORE INTO events_schema_migrations (version) VALUES (1)
 """
 EVENT_COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at"
 STREAM_COLUMNS = "stream, current_revision, first_revision, deleted, custom, created_at"
+T = TypeVar("T")
 
 
 class SqliteEventLog:
     """Event log in one SQLite file; several processes may share it (polling tells them)."""
 
-    def __init__(self, conn: aiosqlite.Connection, poll_interval: float) -> None:
-        self._conn = conn
-        self._lock = asyncio.Lock()  # this store's own connection: one statement flow at a time
+    def __init__(self, db: SqliteDatabase, poll_interval: float) -> None:
+        self._db = db
         self._poll_interval = poll_interval
         self._changes: Broadcaster[LogChange] = Broadcaster()
 
@@ -80,63 +80,36 @@ class SqliteEventLog:
 
     async def migrate(self) -> None:
         """Creates the tables if missing."""
-        async with self._transaction():
-            for statement in filter(str.strip, MIGRATION.split(";")):
-                await self._conn.execute(statement)
+        await _guarded(self._db.write(lambda db: run_script(db, MIGRATION)))
 
     async def append(
         self, stream: str, events: Sequence[NewEvent], expected: Expectation, now: datetime
     ) -> AppendResult:
         """Appends the batch in one immediate transaction."""
-        async with self._transaction():
-            state = await self._state(stream)
-            found = await self._stored_ids([e.event_id for e in events])
+
+        def append(db: sqlite3.Connection) -> tuple[AppendResult, bool]:
+            state = _state(db, stream)
+            found = _stored_ids(db, [e.event_id for e in events])
             replay = replayed_append(stream, events, expected, found, state)
             if replay is not None:
-                return replay
+                return replay, False
             expected.verify(state)
-            result = await self._insert(stream, events, state, now)
-        self._changes.publish(LogChange(result.position, stream))
-        return result
+            return _insert(db, stream, events, state, now), True
 
-    async def _insert(
-        self, stream: str, events: Sequence[NewEvent], state: StreamState | None, now: datetime
-    ) -> AppendResult:
-        state = state or StreamState(stream)
-        first_revision, created_at = state.first_revision, state.created_at
-        if not state.exists:
-            first_revision, created_at = state.current_revision + 1, now
-        async with self._conn.execute("SELECT COALESCE(MAX(position), 0) FROM events_log") as cur:
-            row = await cur.fetchone()
-        head = int(row[0]) if row else 0
-        base = state.current_revision + 1
-        rows = [
-            (head + 1 + i, stream, base + i, e.event_id, e.type, _dump(e.data),
-             json.dumps(dict(e.metadata)), now.isoformat())
-            for i, e in enumerate(events)
-        ]  # fmt: skip
-        await self._conn.executemany(
-            "INSERT INTO events_log (position, stream, revision, event_id, type, data, metadata,"
-            " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        last_revision = base + len(events) - 1
-        await self._conn.execute(
-            "INSERT INTO events_streams (stream, current_revision, first_revision, deleted,"
-            " created_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT (stream) DO UPDATE SET"
-            " current_revision = excluded.current_revision, first_revision ="
-            " excluded.first_revision, deleted = 0, created_at = excluded.created_at",
-            (stream, last_revision, first_revision, _iso(created_at)),
-        )
-        revisions = tuple(range(base, last_revision + 1))
-        return AppendResult(last_revision, head + len(events), revisions)
+        def publish(outcome: tuple[AppendResult, bool]) -> None:
+            if outcome[1]:
+                self._changes.publish(LogChange(outcome[0].position, stream))
+
+        result, _ = await _guarded(self._db.write(append, publish))
+        return result
 
     async def read_stream(
         self, stream: str, direction: Direction, from_revision: int | None, limit: int
     ) -> list[RecordedEvent] | None:
         """Visible events of a live stream."""
-        async with self._reading():
-            state = await self._state(stream)
+
+        def read(db: sqlite3.Connection) -> list[RecordedEvent] | None:
+            state = _state(db, stream)
             if state is None or not state.exists:
                 return None
             if direction is Direction.FORWARD:
@@ -147,7 +120,9 @@ class SqliteEventLog:
                 high = state.current_revision if from_revision is None else from_revision
                 sql = "revision <= ? AND revision >= ? ORDER BY revision DESC LIMIT ?"
                 args = (high, state.first_revision, limit)
-            return await self._events(f"stream = ? AND {sql}", (stream, *args))
+            return _events(db, f"stream = ? AND {sql}", (stream, *args))
+
+        return await _guarded(self._db.read(read))
 
     async def read_all(
         self,
@@ -171,111 +146,129 @@ class SqliteEventLog:
                 where.append("position <= ?")
                 args.append(from_position)
             order = "position DESC"
-        async with self._reading():
-            return await self._events(
-                " AND ".join(where) + f" ORDER BY {order} LIMIT ?", (*args, limit)
-            )
+        clause = " AND ".join(where) + f" ORDER BY {order} LIMIT ?"
+        return await _guarded(self._db.read(lambda db: _events(db, clause, (*args, limit))))
 
     async def head_position(self) -> int:
         """The last position."""
-        async with (
-            self._reading(),
-            self._conn.execute("SELECT COALESCE(MAX(position), 0) FROM events_log") as cur,
-        ):
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        return await _guarded(self._db.read(_head))
 
     async def stream_state(self, stream: str) -> StreamState | None:
         """The stream's row."""
-        async with self._reading():
-            return await self._state(stream)
+        return await _guarded(self._db.read(lambda db: _state(db, stream)))
 
     async def set_custom(
         self, stream: str, custom: Mapping[str, Any], now: datetime
     ) -> StreamState:
         """Replaces the custom metadata."""
-        async with self._transaction():
-            await self._conn.execute(
+
+        def set_custom(db: sqlite3.Connection) -> StreamState | None:
+            db.execute(
                 "INSERT INTO events_streams (stream, custom) VALUES (?, ?)"
                 " ON CONFLICT (stream) DO UPDATE SET custom = excluded.custom",
                 (stream, json.dumps(dict(custom))),
             )
-            state = await self._state(stream)
+            return _state(db, stream)
+
+        state = await _guarded(self._db.write(set_custom))
         assert state is not None
         return state
 
     async def delete(self, stream: str, expected_revision: int | None) -> StreamState:
         """Soft-deletes the stream."""
-        async with self._transaction():
-            state = await self._state(stream)
+
+        def delete(db: sqlite3.Connection) -> StreamState | None:
+            state = _state(db, stream)
             if delete_outcome(state, stream, expected_revision):
-                await self._conn.execute(
-                    "UPDATE events_streams SET deleted = 1 WHERE stream = ?", (stream,)
-                )
-                state = await self._state(stream)
+                db.execute("UPDATE events_streams SET deleted = 1 WHERE stream = ?", (stream,))
+                state = _state(db, stream)
+            return state
+
+        state = await _guarded(self._db.write(delete))
         assert state is not None
         return state
 
     async def check(self) -> None:
         """Runs a trivial query."""
-        async with self._reading(), self._conn.execute("SELECT 1") as cur:
-            await cur.fetchone()
+        await _guarded(self._db.read(lambda db: db.execute("SELECT 1").fetchone()))
 
     async def close(self) -> None:
-        """The shared connection stays open."""
-
-    async def _state(self, stream: str) -> StreamState | None:
-        sql = f"SELECT {STREAM_COLUMNS} FROM events_streams WHERE stream = ?"
-        async with self._conn.execute(sql, (stream,)) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            return None
-        return StreamState(
-            stream=row[0],
-            current_revision=row[1],
-            first_revision=row[2],
-            deleted=bool(row[3]),
-            custom=json.loads(row[4]),
-            created_at=datetime.fromisoformat(row[5]) if row[5] else None,
-        )
-
-    async def _stored_ids(self, event_ids: Sequence[str]) -> list[StoredId]:
-        marks = ", ".join("?" for _ in event_ids)
-        sql = (
-            "SELECT event_id, stream, revision, position FROM events_log"
-            f" WHERE event_id IN ({marks})"
-        )
-        async with self._conn.execute(sql, tuple(event_ids)) as cur:
-            return [StoredId(*row) for row in await cur.fetchall()]
-
-    async def _events(self, where: str, args: Sequence[Any]) -> list[RecordedEvent]:
-        async with self._conn.execute(
-            f"SELECT {EVENT_COLUMNS} FROM events_log WHERE {where}", args
-        ) as cur:
-            rows = await cur.fetchall()
-        return [_recorded(row) for row in rows]
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[None]:
-        with _engine_errors():
-            async with self._lock:
-                await self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield
-                except BaseException:
-                    await self._conn.rollback()
-                    raise
-                await self._conn.commit()
-
-    @asynccontextmanager
-    async def _reading(self) -> AsyncIterator[None]:
-        with _engine_errors():
-            async with self._lock:
-                yield
+        """The shared database stays open."""
 
 
-@contextmanager
-def _engine_errors() -> Iterator[None]:
+def _head(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT COALESCE(MAX(position), 0) FROM events_log").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _insert(
+    db: sqlite3.Connection,
+    stream: str,
+    events: Sequence[NewEvent],
+    state: StreamState | None,
+    now: datetime,
+) -> AppendResult:
+    state = state or StreamState(stream)
+    first_revision, created_at = state.first_revision, state.created_at
+    if not state.exists:
+        first_revision, created_at = state.current_revision + 1, now
+    head = _head(db)
+    base = state.current_revision + 1
+    rows = [
+        (head + 1 + i, stream, base + i, e.event_id, e.type, _dump(e.data),
+         json.dumps(dict(e.metadata)), now.isoformat())
+        for i, e in enumerate(events)
+    ]  # fmt: skip
+    db.executemany(
+        "INSERT INTO events_log (position, stream, revision, event_id, type, data, metadata,"
+        " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    last_revision = base + len(events) - 1
+    db.execute(
+        "INSERT INTO events_streams (stream, current_revision, first_revision, deleted,"
+        " created_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT (stream) DO UPDATE SET"
+        " current_revision = excluded.current_revision, first_revision ="
+        " excluded.first_revision, deleted = 0, created_at = excluded.created_at",
+        (stream, last_revision, first_revision, _iso(created_at)),
+    )
+    revisions = tuple(range(base, last_revision + 1))
+    return AppendResult(last_revision, head + len(events), revisions)
+
+
+def _state(db: sqlite3.Connection, stream: str) -> StreamState | None:
+    sql = f"SELECT {STREAM_COLUMNS} FROM events_streams WHERE stream = ?"
+    row = db.execute(sql, (stream,)).fetchone()
+    if row is None:
+        return None
+    return StreamState(
+        stream=row[0],
+        current_revision=row[1],
+        first_revision=row[2],
+        deleted=bool(row[3]),
+        custom=json.loads(row[4]),
+        created_at=datetime.fromisoformat(row[5]) if row[5] else None,
+    )
+
+
+def _stored_ids(db: sqlite3.Connection, event_ids: Sequence[str]) -> list[StoredId]:
+    marks = ", ".join("?" for _ in event_ids)
+    sql = f"SELECT event_id, stream, revision, position FROM events_log WHERE event_id IN ({marks})"
+    return [StoredId(*row) for row in db.execute(sql, tuple(event_ids)).fetchall()]
+
+
+def _events(db: sqlite3.Connection, where: str, args: Sequence[Any]) -> list[RecordedEvent]:
+    rows = db.execute(f"SELECT {EVENT_COLUMNS} FROM events_log WHERE {where}", args).fetchall()
+    return [_recorded(row) for row in rows]
+
+
+async def _guarded(call: Awaitable[T]) -> T:
+    async with _engine_errors():
+        return await call
+
+
+@asynccontextmanager
+async def _engine_errors() -> AsyncIterator[None]:
     """Maps SQLite failures (a locked or unreadable file) to UNAVAILABLE."""
     try:
         yield
@@ -292,14 +285,14 @@ def _recorded(row: Any) -> RecordedEvent:
         revision=row[2],
         position=row[3],
         type=row[4],
-        data=json.loads(row[5]) if row[5] is not None else None,
+        data=json.loads(row[5]) if row[5] is not None else NO_DATA,
         metadata=json.loads(row[6]),
         recorded_at=datetime.fromisoformat(row[7]),
     )
 
 
 def _dump(data: Any) -> str | None:
-    return None if data is None else json.dumps(data)
+    return None if data is NO_DATA else json.dumps(data)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -308,7 +301,8 @@ def _iso(moment: datetime | None) -> str | None:
 
 async def open_event_log(url: str, settings: Settings, connections: Connections) -> SqliteEventLog:
     """The event log of a sqlite:// URL; `?poll_ms=` sets the head-poll interval (1000)."""
-    conn = await connections.sqlite(settings.sqlite_path(url.split("?", 1)[0]))
-    store = SqliteEventLog(conn, int(url_option(url, "poll_ms", "1000")) / 1000)
+    async with _engine_errors():
+        db = await connections.sqlite(settings.sqlite_path(url.split("?", 1)[0]))
+    store = SqliteEventLog(db, int(url_option(url, "poll_ms", "1000")) / 1000)
     await store.migrate()
     return store

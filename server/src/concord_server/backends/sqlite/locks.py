@@ -1,19 +1,17 @@
-"""Locks in SQLite: a table of grants and a table of per-name token counters, in IMMEDIATE
-transactions. Times come from this host's clock, the one clock every user of the file shares."""
+"""Locks in SQLite: a table of grants and a table of per-name token counters, each change one
+IMMEDIATE transaction on the file's writer thread. Times come from this host's clock, the one
+clock every user of the file shares."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
-import weakref
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import aiosqlite
+from typing import Any, TypeVar
 
 from concord_server.backends.connections import Connections
+from concord_server.backends.sqlite.database import SqliteDatabase, run_script
 from concord_server.clock import Clock, SystemClock
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
@@ -49,11 +47,7 @@ CREATE INDEX IF NOT EXISTS locks_unreported_expiry ON locks (expires_at_ms)
 _COLUMNS = "name, owner, fencing_token, acquired_at_ms, expires_at_ms, ttl_ms, expiry_reported"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
-
-# One transaction at a time per shared connection (every store on a file shares it).
-_TRANSACTION_LOCKS: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
+T = TypeVar("T")
 
 
 def _to_ms(dt: datetime) -> int:
@@ -76,137 +70,126 @@ def _record(row: Iterable[Any]) -> LockRecord:
     )
 
 
-@contextlib.contextmanager
-def _engine_errors() -> Iterator[None]:
-    """Turns SQLite failures (locked or broken database) into UNAVAILABLE."""
+@contextlib.asynccontextmanager
+async def _engine_errors() -> AsyncIterator[None]:
+    """Turns SQLite failures (a file locked by another process, a broken file) into UNAVAILABLE."""
     try:
         yield
     except sqlite3.Error as exc:
         raise ConcordError(ErrorCode.UNAVAILABLE, f"lock storage failed: {exc}") from exc
 
 
+async def _guarded(call: Awaitable[T]) -> T:
+    async with _engine_errors():
+        return await call
+
+
+def _current(db: sqlite3.Connection, name: str) -> tuple[Any, ...] | None:
+    row = db.execute(f"SELECT {_COLUMNS} FROM locks WHERE name = ?", (name,)).fetchone()
+    return tuple(row) if row is not None else None
+
+
+def _refusal(row: tuple[Any, ...] | None, owner: str, token: int, now: int) -> Refusal | None:
+    """Why the caller does not hold the grant in `row`, or None when it does."""
+    if row is None or (row[1], row[2]) != (owner, token):
+        return Refusal(RefusalReason.NOT_HELD)
+    if row[4] <= now:
+        return Refusal(RefusalReason.EXPIRED, _from_ms(row[4]))
+    return None
+
+
 class SqliteLockStore:
-    """A LockStore in one SQLite file, safe for several connections to that file."""
+    """A LockStore in one SQLite file, safe for several processes using that file."""
 
     def __init__(
-        self, db: aiosqlite.Connection, clock: Clock | None = None, queue_limit: int = 1000
+        self, db: SqliteDatabase, clock: Clock | None = None, queue_limit: int = 1000
     ) -> None:
         self._db = db
         self._clock = clock or SystemClock()
         self._events: Broadcaster[LockEvent] = Broadcaster(queue_limit)
-        self._tx_lock = _TRANSACTION_LOCKS.setdefault(db, asyncio.Lock())
 
     async def create_tables(self) -> None:
         """Creates the tables if missing."""
-        async with self._transaction() as db:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    await db.execute(statement)
-
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any failure."""
-        with _engine_errors():
-            async with self._tx_lock:
-                await self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    await self._db.execute("ROLLBACK")
-                    raise
-                await self._db.execute("COMMIT")
+        await _guarded(self._db.write(lambda db: run_script(db, _SCHEMA)))
 
     def _now_ms(self) -> int:
         return _to_ms(self._clock.now())
 
-    async def _current(self, db: aiosqlite.Connection, name: str) -> tuple[Any, ...] | None:
-        cursor = await db.execute(f"SELECT {_COLUMNS} FROM locks WHERE name = ?", (name,))
-        row = await cursor.fetchone()
-        return tuple(row) if row is not None else None
-
     async def try_acquire(self, name: str, owner: str, ttl: timedelta) -> LockRecord | Conflict:
         """Grants the lock if it is free, expired or held by `owner`."""
-        events: list[LockEvent] = []
         ttl_ms = ttl // _MS
-        async with self._transaction() as db:
-            now = self._now_ms()
-            row = await self._current(db, name)
+
+        def acquire(db: sqlite3.Connection) -> tuple[LockRecord | Conflict, list[LockEvent]]:
+            now, events = self._now_ms(), []
+            row = _current(db, name)
             if row is not None:
                 if row[4] > now and row[1] != owner:
-                    return Conflict(name, _from_ms(row[4]))
+                    return Conflict(name, _from_ms(row[4])), []
                 if row[4] <= now and not row[6]:
                     events.append(LockEvent(LockEventType.EXPIRED, _record(row), _from_ms(row[4])))
-            cursor = await db.execute(
+            (token,) = db.execute(
                 "INSERT INTO lock_tokens (name, last_token) VALUES (?, 1) ON CONFLICT (name) "
                 "DO UPDATE SET last_token = last_token + 1 RETURNING last_token",
                 (name,),
-            )
-            (token,) = await cursor.fetchone() or (0,)
+            ).fetchone()
             grant = (name, owner, token, now, now + ttl_ms, ttl_ms, 0)
-            await db.execute(
-                f"INSERT OR REPLACE INTO locks ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)", grant
-            )
-        record = _record(grant)
-        events.append(LockEvent(LockEventType.ACQUIRED, record, record.acquired_at))
-        self._publish(events)
-        return record
+            db.execute(f"INSERT OR REPLACE INTO locks ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)", grant)
+            record = _record(grant)
+            events.append(LockEvent(LockEventType.ACQUIRED, record, record.acquired_at))
+            return record, events
 
-    @staticmethod
-    def _refusal(row: tuple[Any, ...] | None, owner: str, token: int, now: int) -> Refusal | None:
-        """Why the caller does not hold the grant in `row`, or None when it does."""
-        if row is None or (row[1], row[2]) != (owner, token):
-            return Refusal(RefusalReason.NOT_HELD)
-        if row[4] <= now:
-            return Refusal(RefusalReason.EXPIRED, _from_ms(row[4]))
-        return None
+        result, _ = await _guarded(self._db.write(acquire, self._publish_result))
+        return result
 
     async def renew(
         self, name: str, owner: str, fencing_token: int, ttl: timedelta
     ) -> LockRecord | Refusal:
         """Extends the holder's grant to `ttl` from now."""
         ttl_ms = ttl // _MS
-        async with self._transaction() as db:
+
+        def renew(db: sqlite3.Connection) -> LockRecord | Refusal:
             now = self._now_ms()
-            row = await self._current(db, name)
-            refusal = self._refusal(row, owner, fencing_token, now)
-            if refusal is not None:
-                return refusal
-            assert row is not None
-            await db.execute(
+            row = _current(db, name)
+            refusal = _refusal(row, owner, fencing_token, now)
+            if refusal is not None or row is None:
+                return refusal or Refusal(RefusalReason.NOT_HELD)
+            db.execute(
                 "UPDATE locks SET expires_at_ms = ?, ttl_ms = ? WHERE name = ?",
                 (now + ttl_ms, ttl_ms, name),
             )
-        return _record((*row[:4], now + ttl_ms, ttl_ms))
+            return _record((*row[:4], now + ttl_ms, ttl_ms))
+
+        return await _guarded(self._db.write(renew))
 
     async def release(self, name: str, owner: str, fencing_token: int) -> LockRecord | Refusal:
         """Ends the holder's grant."""
-        async with self._transaction() as db:
+
+        def release(db: sqlite3.Connection) -> tuple[LockRecord | Refusal, list[LockEvent]]:
             now = self._now_ms()
-            row = await self._current(db, name)
-            refusal = self._refusal(row, owner, fencing_token, now)
-            if refusal is not None:
-                return refusal
-            assert row is not None
-            await db.execute("DELETE FROM locks WHERE name = ?", (name,))
-        record = _record(row)
-        self._publish([LockEvent(LockEventType.RELEASED, record, _from_ms(now))])
-        return record
+            row = _current(db, name)
+            refusal = _refusal(row, owner, fencing_token, now)
+            if refusal is not None or row is None:
+                return refusal or Refusal(RefusalReason.NOT_HELD), []
+            db.execute("DELETE FROM locks WHERE name = ?", (name,))
+            record = _record(row)
+            return record, [LockEvent(LockEventType.RELEASED, record, _from_ms(now))]
+
+        result, _ = await _guarded(self._db.write(release, self._publish_result))
+        return result
 
     async def get(self, name: str) -> LockRecord | None:
         """The current unexpired grant, if any."""
-        with _engine_errors():
-            row = await self._current(self._db, name)
+        row = await _guarded(self._db.read(lambda db: _current(db, name)))
         return _record(row) if row is not None and row[4] > self._now_ms() else None
 
     async def list(self, prefix: str, after: str, limit: int) -> list[LockRecord]:
         """Unexpired grants by prefix, in name order, after `after`."""
-        with _engine_errors():
-            cursor = await self._db.execute(
-                f"SELECT {_COLUMNS} FROM locks WHERE name > ? AND name >= ? "
-                "AND substr(name, 1, length(?)) = ? AND expires_at_ms > ? ORDER BY name LIMIT ?",
-                (after, prefix, prefix, prefix, self._now_ms(), limit),
-            )
-            rows = await cursor.fetchall()
+        sql = (
+            f"SELECT {_COLUMNS} FROM locks WHERE name > ? AND name >= ? "
+            "AND substr(name, 1, length(?)) = ? AND expires_at_ms > ? ORDER BY name LIMIT ?"
+        )
+        args = (after, prefix, prefix, prefix, self._now_ms(), limit)
+        rows = await _guarded(self._db.read(lambda db: db.execute(sql, args).fetchall()))
         return [_record(row) for row in rows]
 
     async def subscribe(self, match: EventFilter) -> Subscription[LockEvent]:
@@ -215,36 +198,38 @@ class SqliteLockStore:
 
     async def sweep_expired(self, limit: int = 100) -> int:
         """Reports newly expired grants and forgets those expired longer than the retention."""
-        async with self._transaction() as db:
+
+        def sweep(db: sqlite3.Connection) -> tuple[int, list[LockEvent]]:
             now = self._now_ms()
-            cursor = await db.execute(
+            rows = db.execute(
                 f"SELECT {_COLUMNS} FROM locks WHERE expiry_reported = 0 AND expires_at_ms <= ? "
                 "ORDER BY expires_at_ms LIMIT ?",
                 (now, limit),
-            )
-            rows = list(await cursor.fetchall())
-            await db.executemany(
+            ).fetchall()
+            db.executemany(
                 "UPDATE locks SET expiry_reported = 1 WHERE name = ?", [(row[0],) for row in rows]
             )
-            await db.execute(
+            db.execute(
                 "DELETE FROM locks WHERE expiry_reported = 1 AND expires_at_ms <= ?",
                 (now - EXPIRED_GRANT_RETENTION // _MS,),
             )
-        self._publish(
-            [LockEvent(LockEventType.EXPIRED, _record(row), _from_ms(row[4])) for row in rows]
-        )
-        return len(rows)
+            expired = [
+                LockEvent(LockEventType.EXPIRED, _record(row), _from_ms(row[4])) for row in rows
+            ]
+            return len(rows), expired
+
+        count, _ = await _guarded(self._db.write(sweep, self._publish_result))
+        return count
 
     async def check(self) -> None:
         """Raises UNAVAILABLE when the file cannot be read."""
-        with _engine_errors():
-            await self._db.execute("SELECT 1 FROM lock_tokens LIMIT 1")
+        await _guarded(self._db.read(lambda db: db.execute("SELECT 1 FROM lock_tokens LIMIT 1")))
 
     async def close(self) -> None:
-        """Nothing runs in the background; the shared connection stays open."""
+        """Nothing runs in the background; the shared database stays open."""
 
-    def _publish(self, events: Iterable[LockEvent]) -> None:
-        for event in events:
+    def _publish_result(self, result: tuple[Any, Iterable[LockEvent]]) -> None:
+        for event in result[1]:
             self._events.publish(event)
 
 
@@ -252,7 +237,7 @@ async def open_lock_store(
     url: str, settings: Settings, connections: Connections
 ) -> SqliteLockStore:
     """The store in the file of a sqlite:// URL, with its tables created."""
-    with _engine_errors():
+    async with _engine_errors():
         db = await connections.sqlite(settings.sqlite_path(url.split("?", 1)[0]))
     store = SqliteLockStore(db, queue_limit=settings.ws_max_queue)
     await store.create_tables()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import aiosqlite
-
 from concord_server.backends.connections import Connections
+from concord_server.backends.sqlite.database import SqliteDatabase
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.rbac import (
@@ -23,8 +22,8 @@ from concord_server.ports.rbac import (
     RoleRecord,
 )
 
-# Every write is ONE statement: the connection is shared with other stores, so an explicit
-# transaction could swallow their statements. Bindings cascade with their role (foreign key).
+# Every write is one statement on the file's writer thread. Bindings cascade with their role
+# (foreign key).
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS rbac_roles (
         name TEXT PRIMARY KEY, description TEXT NOT NULL, permissions TEXT NOT NULL,
@@ -100,8 +99,8 @@ def key_of(row: Any) -> ApiKeyRecord:
     )
 
 
-@contextmanager
-def sqlite_errors() -> Iterator[None]:
+@asynccontextmanager
+async def sqlite_errors() -> AsyncIterator[None]:
     """Turns SQLite operational failures (locked, unreadable file) into UNAVAILABLE."""
     try:
         yield
@@ -120,24 +119,33 @@ def _cursor_clause(id_column: str, after: Cursor | None) -> tuple[str, list[Any]
 class SqlitePolicyStore:
     """Tables rbac_roles, rbac_bindings and rbac_api_keys in the shared SQLite database."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
 
     async def create_schema(self) -> None:
         """Creates the tables if missing."""
-        with sqlite_errors():
+
+        def create(db: sqlite3.Connection) -> None:
             for statement in SCHEMA:
-                await self._conn.execute(statement)
+                db.execute(statement)
+
+        async with sqlite_errors():
+            await self._db.write(create)
 
     async def _rows(self, sql: str, params: list[Any] | tuple[Any, ...]) -> list[Any]:
-        with sqlite_errors():
-            async with self._conn.execute(sql, params) as cur:
-                return list(await cur.fetchall())
+        """Rows of a read-only query."""
+        async with sqlite_errors():
+            return await self._db.read(lambda db: db.execute(sql, params).fetchall())
+
+    async def _returning(self, sql: str, params: list[Any] | tuple[Any, ...]) -> list[Any]:
+        """Rows a writing statement returns (RETURNING)."""
+        async with sqlite_errors():
+            return await self._db.write(lambda db: db.execute(sql, params).fetchall())
 
     async def _changes(self, sql: str, params: list[Any] | tuple[Any, ...]) -> int:
-        with sqlite_errors():
-            async with self._conn.execute(sql, params) as cur:
-                return cur.rowcount
+        """How many rows a writing statement changed."""
+        async with sqlite_errors():
+            return await self._db.write(lambda db: db.execute(sql, params).rowcount)
 
     async def create_role(self, role: RoleRecord) -> bool:
         """Inserts a role unless the name is taken."""
@@ -169,7 +177,7 @@ class SqlitePolicyStore:
             f"WHERE name = ? RETURNING {_ROLE}"
         )
         params = (description, permissions_json(permissions), to_micros(updated_at), name)
-        rows = await self._rows(sql, params)
+        rows = await self._returning(sql, params)
         return role_of(rows[0]) if rows else None
 
     async def delete_role(self, name: str) -> bool:
@@ -243,7 +251,7 @@ class SqlitePolicyStore:
     async def revoke_api_key(self, key_id: str) -> ApiKeyRecord | None:
         """Marks a key revoked."""
         sql = f"UPDATE rbac_api_keys SET revoked = 1 WHERE key_id = ? RETURNING {_KEY}"
-        rows = await self._rows(sql, (key_id,))
+        rows = await self._returning(sql, (key_id,))
         return key_of(rows[0]) if rows else None
 
     async def ping(self) -> None:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from concord_server.backends.connections import Connections
+from concord_server.backends.sqlite.database import SqliteDatabase
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.sagas import (
@@ -23,8 +22,7 @@ from concord_server.ports.sagas import (
     saga_to_document,
 )
 
-# Every statement stands alone (the connection is shared with other stores, so an explicit
-# transaction could swallow their statements); compare-and-set is one UPDATE ... WHERE version.
+# Compare-and-set is one UPDATE ... WHERE version, run on the file's writer thread.
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS sagas (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -68,9 +66,9 @@ def saga_of(row: Any) -> SagaRecord:
     return saga_from_document(json.loads(row[2]), version=row[1], seq=row[0])
 
 
-@contextmanager
-def sqlite_errors() -> Iterator[None]:
-    """Turns SQLite failures (locked, unreadable file) into UNAVAILABLE."""
+@asynccontextmanager
+async def sqlite_errors() -> AsyncIterator[None]:
+    """Turns SQLite failures (a file locked by another process, unreadable) into UNAVAILABLE."""
     try:
         yield
     except sqlite3.OperationalError as exc:
@@ -82,18 +80,28 @@ class SqliteSagaStore:
 
     backend = "sqlite"
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
 
     async def create_schema(self) -> None:
         """Creates the table and indexes if missing."""
-        with sqlite_errors():
+
+        def create(db: sqlite3.Connection) -> None:
             for statement in SCHEMA:
-                await self._conn.execute(statement)
+                db.execute(statement)
+
+        async with sqlite_errors():
+            await self._db.write(create)
 
     async def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        with sqlite_errors():
-            return list(await self._conn.execute_fetchall(sql, params))
+        """Rows of a read-only query."""
+        async with sqlite_errors():
+            return await self._db.read(lambda db: db.execute(sql, params).fetchall())
+
+    async def _write(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Rows a writing statement returns (RETURNING)."""
+        async with sqlite_errors():
+            return await self._db.write(lambda db: db.execute(sql, params).fetchall())
 
     async def insert(self, saga: SagaRecord) -> SagaRecord | None:
         """Inserts version 1 unless the id exists; `seq` comes from AUTOINCREMENT."""
@@ -103,7 +111,7 @@ class SqliteSagaStore:
             "ON CONFLICT (saga_id) DO NOTHING RETURNING seq"
         )
         body = json.dumps(saga_to_document(saga))
-        rows = await self._rows(sql, (saga.saga_id, *index_values(saga), body))
+        rows = await self._write(sql, (saga.saga_id, *index_values(saga), body))
         return replace(saga, version=1, seq=rows[0][0]) if rows else None
 
     async def get(self, saga_id: str) -> SagaRecord | None:
@@ -120,7 +128,7 @@ class SqliteSagaStore:
         )
         body = json.dumps(saga_to_document(saga))
         params = (*index_values(saga), body, saga.saga_id, saga.version)
-        rows = await self._rows(sql, params)
+        rows = await self._write(sql, params)
         return saga_of(rows[0]) if rows else None
 
     async def list_sagas(

@@ -28,6 +28,7 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_CODE_RATE_LIMITED: _ClassVar[ErrorCode]
     ERROR_CODE_UNAVAILABLE: _ClassVar[ErrorCode]
     ERROR_CODE_INTERNAL: _ClassVar[ErrorCode]
+    ERROR_CODE_METHOD_NOT_ALLOWED: _ClassVar[ErrorCode]
 ERROR_CODE_UNSPECIFIED: ErrorCode
 ERROR_CODE_INVALID_ARGUMENT: ErrorCode
 ERROR_CODE_UNAUTHENTICATED: ErrorCode
@@ -45,6 +46,7 @@ ERROR_CODE_PAYLOAD_TOO_LARGE: ErrorCode
 ERROR_CODE_RATE_LIMITED: ErrorCode
 ERROR_CODE_UNAVAILABLE: ErrorCode
 ERROR_CODE_INTERNAL: ErrorCode
+ERROR_CODE_METHOD_NOT_ALLOWED: ErrorCode
 
 class Error(_message.Message):
     __slots__ = ("code", "message", "details", "request_id")

@@ -1,0 +1,141 @@
+"""Limits every request obeys whatever its transport: nesting depth and what a string may hold.
+
+docs/contract.md, "Strings and nesting": strings are Unicode text without NUL (U+0000) and
+without lone surrogates, in every field, map key and JSON value; a JSON request document nests
+at most MAX_DEPTH levels, and a JSON value (`google.protobuf.Value`/`Struct`) at most
+MAX_VALUE_DEPTH, so that every engine can store it and every protobuf reader can parse it back
+(protobuf stops at 100 message levels, and each JSON level is two).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from google.protobuf import struct_pb2
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from concord_server.errors import ConcordError, invalid_argument
+
+MAX_DEPTH = 100  # the same bound as protobuf's binary parser
+MAX_VALUE_DEPTH = 32
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+_VALUE = "google.protobuf.Value"
+_STRUCT = "google.protobuf.Struct"
+_LIST = "google.protobuf.ListValue"
+
+
+def bad_text(text: str) -> str | None:
+    """Why a string is refused (NUL or a lone surrogate), or None when it is fine."""
+    found = _BAD_TEXT.search(text)
+    if found is None:
+        return None
+    return "a NUL character (U+0000)" if found.group() == "\x00" else "a lone surrogate"
+
+
+def refuse_text(text: str, where: str) -> None:
+    """Raises INVALID_ARGUMENT when `text` holds NUL or a lone surrogate."""
+    why = bad_text(text)
+    if why is not None:
+        raise invalid_argument(f"{where} must not contain {why}", where, reason="invalid_text")
+
+
+def check_document(value: Any, raw: bytes | str, where: str) -> None:
+    """Refuses a parsed JSON document that nests too deeply or holds refused text.
+
+    Cheap for ordinary bodies: the walk runs only when the raw text has enough brackets to be
+    deep, or a `\\u` escape (the only way JSON text can carry NUL or a lone surrogate).
+    """
+    if isinstance(raw, str):
+        escapes, brackets = "\\u" in raw, raw.count("[") + raw.count("{")
+    else:
+        escapes, brackets = b"\\u" in raw, raw.count(b"[") + raw.count(b"{")
+    if escapes or brackets > MAX_DEPTH:
+        _walk(value, where, check_text=escapes)
+
+
+def too_deep(where: str, limit: int) -> ConcordError:
+    """The INVALID_ARGUMENT of a value nesting deeper than `limit` levels."""
+    return invalid_argument(f"{where} nests deeper than {limit} levels", where, reason="too_deep")
+
+
+def check_value_depth(value: Any, where: str) -> None:
+    """Refuses a JSON value (for a Value/Struct field) nesting deeper than MAX_VALUE_DEPTH."""
+    if isinstance(value, dict | list):
+        _walk(value, where, check_text=False, limit=MAX_VALUE_DEPTH)
+
+
+def _walk(root: Any, where: str, *, check_text: bool, limit: int = MAX_DEPTH) -> None:
+    """Iterative (never recursive) depth and text check of a JSON-like value."""
+    stack: list[tuple[Any, int, str]] = [(root, 1, where)]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, str):
+            if check_text:
+                refuse_text(value, path)
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth > limit:
+            raise too_deep(where, limit)
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            inner = f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]"
+            if check_text and isinstance(key, str):
+                refuse_text(key, inner)
+            stack.append((item, depth + 1, inner))
+
+
+def check_message_text(message: Message, path: str = "") -> None:
+    """Refuses NUL and lone surrogates in a message's strings, map keys and JSON values."""
+    for field, value in message.ListFields():
+        where = f"{path}.{field.name}" if path else field.name
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            _check_map(field, value, where)
+        elif field.is_repeated:
+            for i, item in enumerate(value):
+                _check_field_value(field, item, f"{where}[{i}]")
+        else:
+            _check_field_value(field, value, where)
+
+
+def _check_map(field: Any, entries: Any, where: str) -> None:
+    value_field = field.message_type.fields_by_name["value"]
+    for key, item in entries.items():
+        if isinstance(key, str):
+            refuse_text(key, f"{where}.{key}")
+        _check_field_value(value_field, item, f"{where}.{key}")
+
+
+def _check_field_value(field: Any, value: Any, where: str) -> None:
+    if field.type == FieldDescriptor.TYPE_STRING:
+        refuse_text(value, where)
+    elif field.type == FieldDescriptor.TYPE_MESSAGE:
+        name = field.message_type.full_name
+        if name in (_VALUE, _STRUCT, _LIST):
+            _check_json_message(value, where)
+        elif not name.startswith("google.protobuf."):
+            check_message_text(value, where)
+
+
+def _check_json_message(root: Message, where: str) -> None:
+    """Text and depth of a Value/Struct/ListValue tree, iteratively."""
+    stack: list[tuple[Message, str, int]] = [(root, where, 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        container = isinstance(node, struct_pb2.Struct | struct_pb2.ListValue)
+        if container and depth + 1 > MAX_VALUE_DEPTH:
+            raise too_deep(where, MAX_VALUE_DEPTH)
+        if isinstance(node, struct_pb2.Struct):
+            for key, item in node.fields.items():
+                refuse_text(key, f"{path}.{key}")
+                stack.append((item, f"{path}.{key}", depth + 1))
+        elif isinstance(node, struct_pb2.ListValue):
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(node.values))
+        elif isinstance(node, struct_pb2.Value):
+            kind = node.WhichOneof("kind")
+            if kind == "string_value":
+                refuse_text(node.string_value, path)
+            elif kind in ("struct_value", "list_value"):
+                stack.append((getattr(node, kind), path, depth))
