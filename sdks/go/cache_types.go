@@ -31,6 +31,7 @@ type CacheEntry struct {
 	// Its key.
 	Key string `json:"key,omitempty"`
 	// Its value: any JSON value.
+	// Nil: absent; Null: a JSON null.
 	Value any `json:"value,omitempty"`
 	// Opaque version tag; changes on every write.
 	ETag string `json:"etag,omitempty"`
@@ -55,7 +56,8 @@ func (m CacheEntry) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s".
+// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s", and a
+// JSON null Value as Null.
 func (m *CacheEntry) UnmarshalJSON(data []byte) error {
 	type plain CacheEntry
 	aux := struct {
@@ -68,6 +70,10 @@ func (m *CacheEntry) UnmarshalJSON(data []byte) error {
 	}
 	m.ExpiresAt = timeIn(aux.ExpiresAt)
 	m.UpdatedAt = timeIn(aux.UpdatedAt)
+	nulls := jsonNulls(data)
+	if nulls["value"] {
+		m.Value = Null
+	}
 	return nil
 }
 

@@ -84,6 +84,7 @@ type RecordedEvent struct {
 	// The event's type.
 	Type string `json:"type,omitempty"`
 	// The payload.
+	// Nil: absent; Null: a JSON null.
 	Data any `json:"data,omitempty"`
 	// The string facts.
 	Metadata map[string]string `json:"metadata,omitempty"`
@@ -104,7 +105,8 @@ func (m RecordedEvent) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s".
+// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s", and a
+// JSON null Value as Null.
 func (m *RecordedEvent) UnmarshalJSON(data []byte) error {
 	type plain RecordedEvent
 	aux := struct {
@@ -115,6 +117,10 @@ func (m *RecordedEvent) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	m.RecordedAt = timeIn(aux.RecordedAt)
+	nulls := jsonNulls(data)
+	if nulls["data"] {
+		m.Data = Null
+	}
 	return nil
 }
 

@@ -250,11 +250,29 @@ type SagaStep struct {
 	// Attempts of the compensation so far.
 	CompensationAttempts int32 `json:"compensation_attempts,omitempty"`
 	// The action's output, once it succeeded.
+	// Nil: absent; Null: a JSON null.
 	Output any `json:"output,omitempty"`
 	// The last error, if any.
 	Error string `json:"error,omitempty"`
 	// Every attempt, in order.
 	History []StepEvent `json:"history,omitempty"`
+}
+
+// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s", and a
+// JSON null Value as Null.
+func (m *SagaStep) UnmarshalJSON(data []byte) error {
+	type plain SagaStep
+	aux := struct {
+		*plain
+	}{plain: (*plain)(m)}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	nulls := jsonNulls(data)
+	if nulls["output"] {
+		m.Output = Null
+	}
+	return nil
 }
 
 // Saga is a saga and its progress.
@@ -264,6 +282,7 @@ type Saga struct {
 	// The definition it runs.
 	Definition *SagaDefinition `json:"definition,omitempty"`
 	// The input given at start.
+	// Nil: absent; Null: a JSON null.
 	Input any `json:"input,omitempty"`
 	// Where the saga is.
 	State SagaState `json:"state,omitempty"`
@@ -294,7 +313,8 @@ func (m Saga) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s".
+// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s", and a
+// JSON null Value as Null.
 func (m *Saga) UnmarshalJSON(data []byte) error {
 	type plain Saga
 	aux := struct {
@@ -307,6 +327,10 @@ func (m *Saga) UnmarshalJSON(data []byte) error {
 	}
 	m.CreatedAt = timeIn(aux.CreatedAt)
 	m.UpdatedAt = timeIn(aux.UpdatedAt)
+	nulls := jsonNulls(data)
+	if nulls["input"] {
+		m.Input = Null
+	}
 	return nil
 }
 
@@ -353,6 +377,7 @@ type Task struct {
 	// The attempt number, from 1.
 	Attempt int32 `json:"attempt,omitempty"`
 	// The saga's input.
+	// Nil: absent; Null: a JSON null.
 	Input any `json:"input,omitempty"`
 	// Outputs of the saga's succeeded steps, by step name.
 	Outputs map[string]any `json:"outputs,omitempty"`
@@ -375,7 +400,8 @@ func (m Task) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s".
+// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s", and a
+// JSON null Value as Null.
 func (m *Task) UnmarshalJSON(data []byte) error {
 	type plain Task
 	aux := struct {
@@ -386,6 +412,10 @@ func (m *Task) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	m.LeaseExpiresAt = timeIn(aux.LeaseExpiresAt)
+	nulls := jsonNulls(data)
+	if nulls["input"] {
+		m.Input = Null
+	}
 	return nil
 }
 

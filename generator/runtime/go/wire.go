@@ -131,7 +131,7 @@ func jsonNulls(data []byte) map[string]bool {
 
 // Null is an explicit JSON null for a google.protobuf.Value field (a cache value, event data, a
 // saga's input or a task's output): `Value: concord.Null` sends null, while a nil Value is
-// left out. Decoding reads a JSON null as nil.
+// left out. Reading keeps the difference too: a null the server sent is Null, an absent one nil.
 var Null = NullValue{}
 
 // FormatTimestamp writes t as the contract does: RFC 3339 in UTC, "2026-11-23T10:00:00.123Z".

@@ -10,6 +10,7 @@ import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 COUNTS: Counter[str] = Counter()
@@ -49,12 +50,28 @@ def _fetch(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     return {"status": response.status}
 
 
+def _wait_for(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Waits (up to 30 s) until the file `path` exists."""
+    path = Path(data["path"])
+    deadline = time.monotonic() + 30
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"seen": path.exists()}
+
+
+def _touch(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    Path(data["path"]).touch()
+    return {"touched": True}
+
+
 RESULTS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
     "Echo": _echo,
     "Count": _count,
     "Sleep": _sleep,
     "Stream": _stream,
     "Fetch": _fetch,
+    "WaitFor": _wait_for,
+    "Touch": _touch,
 }
 
 

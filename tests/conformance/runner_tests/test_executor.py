@@ -131,22 +131,23 @@ def test_first_failing_step_stops_the_case(tmp_path: Path, pool: AdapterPool) ->
 
 
 def test_async_steps_run_alongside_later_steps(tmp_path: Path, pool: AdapterPool) -> None:
-    text = """
+    # The background step waits for a file that only the next step creates: it can pass only
+    # when both run at once (no timing involved).
+    flag = tmp_path / "flag"
+    text = f"""
 - name: async
   steps:
-    - op: Sleep
-      async: slow
-      input: {ms: 400}
-    - op: Echo
-      input: {during: true}
-      expect: {result: {input: {during: true}}}
-    - await: slow
-      expect: {result: {slept: 400}}
+    - op: WaitFor
+      async: waiter
+      input: {{path: "{flag}"}}
+    - op: Touch
+      input: {{path: "{flag}"}}
+    - await: waiter
+      expect: {{result: {{seen: true}}}}
 """
     case = cases_from(tmp_path, text)[0]
     result = CaseExecutor(case, TARGET, pool).run()
     assert result.raw is Raw.PASSED, result.message
-    assert result.seconds < 1.5
 
 
 def test_eventually_repeats_until_the_expectation_holds(tmp_path: Path, pool: AdapterPool) -> None:

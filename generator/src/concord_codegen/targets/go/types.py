@@ -47,7 +47,7 @@ class GoField:
     kind: str = "value"  # value / pointer / list / map / message (pointer to a struct)
     scalar: str = ""  # proto scalar name, or "enum" / "time" / "duration" / "json"
     wire_fn: str = ""  # runtime encoders: time/duration, timePtr/durationPtr, timeReq/durationReq
-    null: bool = False  # a Value of a struct the SDK sends: JSON null decodes to Null
+    null: bool = False  # a google.protobuf.Value: JSON null decodes to Null, absent to nil
 
     @property
     def tag(self) -> str:
@@ -148,9 +148,13 @@ class TypeMapper:
         field: Field, name: str, elem: str, scalar: str, *, doc: list[str], sent: bool
     ) -> GoField:
         """A singular scalar, enum or JSON field: optional and oneof scalars are pointers; a
-        JSON value the SDK sends keeps a null (Null) apart from absent (nil)."""
-        if scalar == "json" and sent and field.type.name == "google.protobuf.Value":
-            doc.append("Nil leaves it out; Null sends a JSON null.")
+        JSON value keeps a null (Null) apart from absent (nil), sent or received."""
+        if scalar == "json" and field.type.name == "google.protobuf.Value":
+            doc.append(
+                "Nil: absent; Null: a JSON null."
+                if not sent
+                else "Nil leaves it out; Null sends a JSON null."
+            )
             return GoField(name, field.json_name, elem, doc, scalar=scalar, null=True)
         if (field.optional or field.oneof) and scalar != "json":
             return GoField(name, field.json_name, f"*{elem}", doc, kind="pointer", scalar=scalar)
