@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -119,7 +120,7 @@ func (w *Worker) lease(leaseCtx, base context.Context) {
 			}
 			failures++
 			w.logger().Warn("concord worker: poll failed", "worker", w.ID, "error", err)
-			_ = sleep(leaseCtx, w.client.core.backoff(min(failures, 6)))
+			_ = sleep(leaseCtx, pollBackoff(failures))
 			continue
 		}
 		failures = 0
@@ -238,4 +239,14 @@ func (w *Worker) logger() *slog.Logger {
 		return w.Logger
 	}
 	return slog.Default()
+}
+
+// pollBackoff is the pause after `failures` failed polls in a row: 1s doubling up to 30s, less
+// up to half of it as jitter.
+func pollBackoff(failures int) time.Duration {
+	d := 30 * time.Second
+	if failures < 6 {
+		d = min(time.Second<<max(failures-1, 0), d)
+	}
+	return time.Duration(float64(d) * (0.5 + rand.Float64()/2))
 }

@@ -294,3 +294,13 @@ func TestUnauthenticatedStopsTheWorker(t *testing.T) {
 		t.Fatalf("Run returned %v", err)
 	}
 }
+
+func TestPollBackoffGrowsFromOneSecondToThirty(t *testing.T) {
+	for failures, limit := range map[int]time.Duration{1: time.Second, 3: 4 * time.Second, 20: 30 * time.Second} {
+		for range 20 {
+			if d := pollBackoff(failures); d < limit/2 || d > limit {
+				t.Fatalf("pollBackoff(%d) = %s, want within [%s, %s]", failures, d, limit/2, limit)
+			}
+		}
+	}
+}

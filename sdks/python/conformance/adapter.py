@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -73,12 +74,18 @@ def client_error(error: concord.ConcordError) -> dict[str, Any]:
 
 
 async def collect_stream(
-    config: dict[str, Any], op: str, data: dict[str, Any], take: int, timeout: float
+    config: dict[str, Any],
+    op: str,
+    data: dict[str, Any],
+    take: int,
+    timeout: float,
+    opened: Callable[[], None],
 ) -> list[dict[str, Any]]:
-    """Up to `take` messages of a server stream, or fewer when `timeout` seconds pass."""
+    """Up to `take` messages of a server stream, or fewer when `timeout` seconds pass; `opened`
+    runs once the server accepted the subscription."""
     messages: list[dict[str, Any]] = []
     async with concord.AsyncConcord(**client_options(config)) as client:
-        stream = adapter_ops.STREAMS[op](client, data)
+        stream = adapter_ops.STREAMS[op](client, data, opened)
 
         async def pull() -> None:
             async for message in stream:
@@ -97,10 +104,12 @@ async def collect_stream(
 
 
 class Adapter:
-    """Answers calls with one cached SDK client per client name and configuration."""
+    """Answers calls with one cached SDK client per client name and configuration; `notify`
+    writes a notice line of the call in progress (a `stream_open` notice)."""
 
-    def __init__(self) -> None:
+    def __init__(self, notify: Callable[[dict[str, Any]], None] = lambda line: None) -> None:
         self.clients: dict[str, concord.Concord] = {}
+        self.notify = notify
 
     def client(self, name: str, config: dict[str, Any]) -> concord.Concord:
         """The sync client of `name` for this exact configuration (created once)."""
@@ -137,7 +146,10 @@ class Adapter:
             stream = dict(call.get("stream") or {})
             take = int(stream.get("take", DEFAULT_TAKE))
             timeout = float(stream.get("timeout_ms", DEFAULT_STREAM_TIMEOUT_MS)) / 1000
-            messages = asyncio.run(collect_stream(config, op, data, take, timeout))
+            notice = {"id": call.get("id"), "notice": "stream_open"}
+            messages = asyncio.run(
+                collect_stream(config, op, data, take, timeout, lambda: self.notify(notice))
+            )
             return {"messages": messages}
         raise LookupError(f"unknown op {op!r}")
 
@@ -149,7 +161,12 @@ class Adapter:
 
 def serve(stdin: TextIO, stdout: TextIO) -> None:
     """The read/answer loop, until `shutdown` or the end of input."""
-    adapter = Adapter()
+
+    def notify(line: dict[str, Any]) -> None:
+        stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
+        stdout.flush()
+
+    adapter = Adapter(notify)
     try:
         for line in stdin:
             if not line.strip():

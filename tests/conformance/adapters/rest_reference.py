@@ -250,6 +250,7 @@ def streaming(
     if response.status_code >= 400:
         response.read()
         return error_reply(call_id, response)
+    notify({"id": call_id, "notice": "stream_open"})
     events: Events = queue.Queue()
     threading.Thread(target=_sse_reader, args=(response, events), daemon=True).start()
     messages: list[Any] = []
@@ -270,6 +271,12 @@ def streaming(
     finally:
         response.close()
     return {"id": call_id, "outcome": "ok", "result": {"messages": messages}}
+
+
+def notify(line: dict[str, Any]) -> None:
+    """Writes a notice line of the call in progress (docs/conformance.md)."""
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
 
 
 class Adapter:

@@ -93,8 +93,10 @@ def load_adapters(path: Path, languages: Sequence[str], log_dir: Path) -> dict[s
         entry = table.get(language)
         command: Any = entry
         lacks: Any = {}
+        notice = False
         if isinstance(entry, dict):
             command, lacks = entry.get("command"), entry.get("lacks") or {}
+            notice = bool(entry.get("stream_open_notice", False))
         if not isinstance(command, list) or not command:
             raise ConformanceError(f"{path} has no command for language {language!r}")
         if not isinstance(lacks, dict) or set(lacks) - set(FEATURES):
@@ -103,7 +105,7 @@ def load_adapters(path: Path, languages: Sequence[str], log_dir: Path) -> dict[s
             )
         pairs = tuple(sorted((str(k), str(v)) for k, v in lacks.items()))
         specs[language] = AdapterSpec(
-            language, tuple(str(c) for c in command), ROOT, log_dir, pairs
+            language, tuple(str(c) for c in command), ROOT, log_dir, pairs, notice
         )
     return specs
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -194,7 +196,11 @@ class CaseExecutor:
             self._conclude(step, self._judge(step, reply))
         elif step.async_id:
             message, timeout = self._message(step)
-            self._pending[step.async_id] = (step, self._submit(message, timeout))
+            opened = threading.Event()
+            self._pending[step.async_id] = (step, self._submit(message, timeout, opened))
+            if step.stream is not None and self.pool.spec.stream_open_notice:
+                # the next steps may trigger what the stream should see: wait until it is open
+                opened.wait(timeout)
         elif step.eventually is not None:
             self._eventually(step, adapter)
         else:
@@ -278,11 +284,15 @@ class CaseExecutor:
         return config
 
     def _call(
-        self, adapter: AdapterProcess, message: dict[str, Any], timeout: float
+        self,
+        adapter: AdapterProcess,
+        message: dict[str, Any],
+        timeout: float,
+        on_notice: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
         self._record("->", redact(message))
         try:
-            reply = adapter.call(message, timeout)
+            reply = adapter.call(message, timeout, on_notice)
         except Exception as exc:  # a broken pipe or a dead reader must not kill the worker
             reply = adapter_error(str(message["id"]), f"runner could not call adapter: {exc}")
         self._record("<-", reply)
@@ -307,16 +317,24 @@ class CaseExecutor:
                     spare.call(warm_up, call_timeout(config, 0))
                 self._spares.append(spare)
 
-    def _submit(self, message: dict[str, Any], timeout: float) -> Future[dict[str, Any]]:
-        """Runs a call on a spare adapter process so that later steps go on meanwhile."""
+    def _submit(
+        self, message: dict[str, Any], timeout: float, opened: threading.Event
+    ) -> Future[dict[str, Any]]:
+        """Runs a call on a spare adapter process so that later steps go on meanwhile; `opened`
+        is set by the adapter's `stream_open` notice, or when the call ends."""
         if self._background is None:
             self._background = ThreadPoolExecutor(max_workers=8, thread_name_prefix="async-step")
         adapter = self._spares.pop() if self._spares else self.pool.acquire()
 
+        def notice(kind: str) -> None:
+            if kind == "stream_open":
+                opened.set()
+
         def run() -> dict[str, Any]:
             try:
-                return self._call(adapter, message, timeout)
+                return self._call(adapter, message, timeout, notice)
             finally:
+                opened.set()
                 self.pool.release(adapter)
 
         return self._background.submit(run)

@@ -59,6 +59,24 @@ def _wait_for(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     return {"seen": path.exists()}
 
 
+def _open_stream(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """A slow-opening stream: after 0.3 s it marks itself open (file `opened`, a `stream_open`
+    notice), then waits up to 10 s for the file `trigger`."""
+    time.sleep(0.3)
+    Path(data["opened"]).touch()
+    sys.stdout.write(json.dumps({"id": call["id"], "notice": "stream_open"}) + "\n")
+    sys.stdout.flush()
+    trigger = Path(data["trigger"])
+    deadline = time.monotonic() + 10
+    while not trigger.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"messages": [{"triggered": trigger.exists()}]}
+
+
+def _exists(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    return {"exists": Path(data["path"]).exists()}
+
+
 def _touch(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     Path(data["path"]).touch()
     return {"touched": True}
@@ -72,6 +90,8 @@ RESULTS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] =
     "Fetch": _fetch,
     "WaitFor": _wait_for,
     "Touch": _touch,
+    "OpenStream": _open_stream,
+    "Exists": _exists,
 }
 
 

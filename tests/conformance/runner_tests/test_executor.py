@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from tests.conformance.runner.adapter import AdapterPool
+from tests.conformance.runner.adapter import AdapterPool, AdapterSpec
 from tests.conformance.runner.executor import CaseExecutor, Target, call_timeout, judge, redact
 from tests.conformance.runner.model import Raw
 from tests.conformance.runner_tests.conftest import cases_from
@@ -262,3 +263,31 @@ def test_the_credential_trap_shows_what_reached_the_other_origin(
     assert raw is Raw.PASSED, message
     raw, message, _ = run_one(tmp_path, pool, case("true", "{$len: 0}"))
     assert raw is Raw.FAILED and "credentials_elsewhere" in message
+
+
+def test_an_async_stream_step_waits_for_the_adapters_stream_open_notice(
+    tmp_path: Path, fake_spec: AdapterSpec
+) -> None:
+    opened, trigger = tmp_path / "opened", tmp_path / "trigger"
+    text = f"""
+- name: notice
+  steps:
+    - op: OpenStream
+      async: stream
+      input: {{opened: "{opened}", trigger: "{trigger}"}}
+      stream: {{take: 1, timeout_ms: 10000}}
+    - op: Exists
+      input: {{path: "{opened}"}}
+      expect: {{result: {{exists: true}}}}
+      note: the stream must be open before the steps after it run
+    - op: Touch
+      input: {{path: "{trigger}"}}
+    - await: stream
+      expect: {{result: {{messages: [{{triggered: true}}]}}}}
+"""
+    pool = AdapterPool(dataclasses.replace(fake_spec, stream_open_notice=True))
+    try:
+        result = CaseExecutor(cases_from(tmp_path, text)[0], TARGET, pool).run()
+    finally:
+        pool.close()
+    assert result.raw is Raw.PASSED, result.message

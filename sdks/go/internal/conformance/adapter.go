@@ -61,7 +61,8 @@ type call struct {
 
 type answer struct {
 	ID      string       `json:"id"`
-	Outcome string       `json:"outcome"`
+	Outcome string       `json:"outcome,omitempty"`
+	Notice  string       `json:"notice,omitempty"` // a notice line of a call in progress
 	Result  any          `json:"result,omitempty"`
 	Error   *errorReport `json:"error,omitempty"`
 	Message string       `json:"message,omitempty"`
@@ -81,6 +82,9 @@ type errorReport struct {
 type inputError struct{ err error }
 
 func (e *inputError) Error() string { return "bad input: " + e.err.Error() }
+
+// openedKey holds, in a call's context, what announces that its stream is open.
+type openedKey struct{}
 
 // TransportFor returns the Transport of a client config (e.g. gRPC to its grpc_target); nil
 // for the SDK's own HTTP/JSON.
@@ -166,6 +170,7 @@ func (a *adapter) handle(c call) (ans answer) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	ctx = context.WithValue(ctx, openedKey{}, func() { a.write(answer{ID: c.ID, Notice: "stream_open"}) })
 	client, err := a.client(c.Client, c.ClientConfig)
 	if err != nil {
 		return answer{ID: c.ID, Outcome: "adapter_error", Message: err.Error()}
@@ -267,6 +272,9 @@ func decodeInput(input json.RawMessage, into any) error {
 // collect reads up to spec.Take messages of a stream, or until the call's timeout, then closes it.
 func collect[T any](ctx context.Context, s *concord.Stream[T], spec *streamSpec) (any, error) {
 	defer s.Close()
+	if opened, ok := ctx.Value(openedKey{}).(func()); ok {
+		opened() // the stream is open: the runner may go on with the next steps
+	}
 	messages := []any{}
 	for (spec == nil || spec.Take <= 0 || len(messages) < spec.Take) && s.Next() {
 		messages = append(messages, contract(s.Current()))
