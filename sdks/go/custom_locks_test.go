@@ -139,7 +139,7 @@ func TestTransientRenewalFailuresAreRetriedWithinTheLease(t *testing.T) {
 		writeJSON(w, 200, map[string]any{"lock": lockJSON})
 	}}
 	_, c := newFake(t, s.handle)
-	lock, err := c.Locks.Hold(context.Background(), "jobs", &HoldOptions{TTL: 3 * time.Second})
+	lock, err := c.Locks.Hold(context.Background(), "jobs", &HoldOptions{TTL: 6 * time.Second}) // retries for ~2.8s
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestTransientRenewalFailuresAreRetriedWithinTheLease(t *testing.T) {
 func TestLostFiresAtTheLocalDeadlineWhileRenewalsFail(t *testing.T) {
 	s := &lockServer{renew: func(n int, w http.ResponseWriter) { writeError(w, CodeUnavailable, nil) }}
 	_, c := newFake(t, s.handle)
-	lock, err := c.Locks.Hold(context.Background(), "jobs", &HoldOptions{TTL: 600 * time.Millisecond})
+	lock, err := c.Locks.Hold(context.Background(), "jobs", &HoldOptions{TTL: 3 * time.Second}) // retries for ~1.4s
 	if err != nil {
 		t.Fatal(err)
 	}

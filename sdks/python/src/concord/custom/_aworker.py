@@ -44,6 +44,10 @@ class AsyncSagaWorker(WorkerSettings):
         **settings: Any,
     ) -> None:
         super().__init__(task_types, **settings)
+        # a poll's timeout: the server-side wait plus the client's timeout (§2.2)
+        self.poll_timeout = self.wait_timeout.total_seconds() + (
+            resource._client.timeout.read or 60.0
+        )
         self._resource = resource
         self._handler = handler
         self._stopping = asyncio.Event()

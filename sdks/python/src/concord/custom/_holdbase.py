@@ -11,7 +11,6 @@ from concord._core import retries
 from concord._core.errors_base import ConcordAPIError
 from concord.custom._lease import (
     DEFAULT_TTL,
-    WAIT_MARGIN,
     LeaseTiming,
     LockLostError,
     default_owner,
@@ -76,9 +75,10 @@ class HoldBase:
             raise self._lost_error
 
     def _acquire_timeout(self) -> float:
-        """A call timeout that outlasts the server-side wait in line."""
+        """A call timeout that outlasts the server-side wait in line: the wait plus the client's
+        timeout (docs/sdk-helpers.md §1.2)."""
         wait = self.wait_timeout.total_seconds() if self.wait_timeout is not None else 0.0
-        return self._call_timeout + wait + (WAIT_MARGIN if wait else 0.0)
+        return self._call_timeout + wait
 
     def _granted(self, lock: Lock | None, sent: float, ttl: timedelta | None = None) -> None:
         """Records a grant or renewal whose call was sent at `sent` (monotonic)."""

@@ -19,8 +19,6 @@ from typing import Final
 from concord._core.errors_base import APIConnectionError, ConcordAPIError, ConcordError
 
 DEFAULT_TTL: Final = timedelta(seconds=30)
-# Seconds a waiting acquire may take beyond the server-side wait it asked for.
-WAIT_MARGIN: Final = 10.0
 # The release on scope exit gets this many seconds in total, retries included.
 RELEASE_BUDGET: Final = 5.0
 # Catalogue codes that say the lock is no longer this holder's.

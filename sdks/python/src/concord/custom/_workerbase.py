@@ -26,7 +26,6 @@ DEFAULT_GRACE: Final = timedelta(seconds=20)
 HAND_BACK_LEASE: Final = timedelta(milliseconds=1)
 MAX_ERROR_MESSAGE: Final = 4000
 MAX_POLL_BATCH: Final = 100
-WAIT_MARGIN: Final = 10.0
 STOPPING_CODES: Final = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
 LEASE_GONE_CODES: Final = frozenset({"TASK_LEASE_LOST", "NOT_FOUND"})
 
@@ -93,7 +92,6 @@ class WorkerSettings:
         self.visibility_timeout = visibility_timeout
         self.wait_timeout = wait_timeout
         self.shutdown_grace = shutdown_grace
-        self.poll_timeout = wait_timeout.total_seconds() + WAIT_MARGIN
 
     @property
     def beat_interval(self) -> float:
