@@ -33,6 +33,9 @@ sdk_test() {
   return "$rc"
 }
 
+# The REST adapter (column `go`) and, from the gRPC module, the gRPC one (column `go-grpc`).
+# sdks/go/go.work makes the gRPC module build against the REST module of this tree.
 sdk_build_adapter() {
-  (cd sdks/go && go build -o bin/concord-conformance ./cmd/concord-conformance)
+  (cd sdks/go && go build -o bin/concord-conformance ./cmd/concord-conformance) &&
+    (cd sdks/go/grpc && go build -o ../bin/concord-conformance-grpc ./cmd/concord-conformance-grpc)
 }

@@ -142,7 +142,7 @@ func TestParamsDecodeFromContractJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"owner":"w1","ttl":"0.250s","wait_timeout":"2s"}`), &p); err != nil {
 		t.Fatal(err)
 	}
-	if p.Owner != "w1" || p.TTL != 250*time.Millisecond || p.WaitTimeout != 2*time.Second {
+	if p.Owner != "w1" || p.TTL != 250*time.Millisecond || p.WaitTimeout == nil || *p.WaitTimeout != 2*time.Second {
 		t.Fatalf("params %+v", p)
 	}
 }

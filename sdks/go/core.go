@@ -138,6 +138,9 @@ func (c *core) attempt(ctx context.Context, op *operation, rc *requestConfig, pa
 	if timer != nil {
 		timer.Stop()
 	}
+	if redirect, ok := asRedirectError(op.name, err); ok {
+		return nil, nil, redirect
+	}
 	if err != nil {
 		if context.Cause(actx) == timedOut && ctx.Err() == nil {
 			err = fmt.Errorf("%w after %s: %w", errAttemptTimeout, rc.timeout, context.DeadlineExceeded)

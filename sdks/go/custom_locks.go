@@ -1,13 +1,12 @@
-// Hand-written (never regenerated): LockService.Hold, a lock held until Release.
+// Hand-written (never regenerated): LockService.Hold, a lock held until Release, to
+// docs/sdk-helpers.md §1.
 
 package concord
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 )
@@ -15,30 +14,37 @@ import (
 // DefaultHoldTTL is the TTL Hold asks for when HoldOptions.TTL is zero.
 const DefaultHoldTTL = 30 * time.Second
 
-// releaseTimeout bounds Release, which runs even when the caller's context is done.
-const releaseTimeout = 10 * time.Second
+// releaseBudget bounds Release, retries included; it runs even when the caller's context is done.
+const releaseBudget = 5 * time.Second
+
+// errReleased ends a hold's context when it is released.
+var errReleased = errors.New("concord: the lock was released")
 
 // HoldOptions configures LockService.Hold; the zero value (or nil) is usable.
 type HoldOptions struct {
 	// Owner identifies the holder; default "<host>-<pid>-<random>".
 	Owner string
-	// TTL is how long the hold lasts unless renewed; default DefaultHoldTTL.
+	// TTL is how long a grant lasts unless renewed; default DefaultHoldTTL.
 	TTL time.Duration
 	// WaitTimeout is how long to wait in line for a held lock; 0 fails at once with
 	// *LockConflictError.
 	WaitTimeout time.Duration
-	// AutoRenew renews the hold every TTL/3 in the background until Release. When the hold is
-	// lost (a renewal answers LOCK_NOT_HELD or LOCK_EXPIRED, or the TTL ran out), Lost() is
-	// closed and Err() says why.
-	AutoRenew bool
+	// DisableAutoRenew turns off the background renewal: the grant then simply lasts TTL.
+	DisableAutoRenew bool
 }
 
-// HeldLock is a lock acquired by LockService.Hold. Release it when done:
+// HeldLock is a lock acquired by LockService.Hold, renewed in the background every TTL/3 until
+// Release. Release it when done (Release runs even when ctx is done):
 //
 //	lock, err := c.Locks.Hold(ctx, "jobs", &concord.HoldOptions{TTL: time.Minute})
 //	if err != nil { … }
 //	defer lock.Release(ctx)
-//	db.Write(row, lock.FencingToken)
+//	db.Write(lock.Context(), row, lock.FencingToken)
+//
+// When renewals keep failing until the lease's safety deadline (the send time of the last
+// successful grant or renewal plus the TTL, minus min(TTL/5, 5s)), or a renewal is refused,
+// the hold is lost: Lost() is closed, Context() is cancelled, Err() and Release return a
+// *LockLostError.
 type HeldLock struct {
 	// Name of the lock.
 	Name string
@@ -49,17 +55,28 @@ type HeldLock struct {
 	FencingToken int64
 
 	svc      *LockService
-	ttl      time.Duration
+	timing   leaseTiming
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	lost     chan struct{}
+	stop     chan struct{}
+	renewing sync.Mutex // serialises renewals
+	renewer  sync.WaitGroup
+
 	mu       sync.Mutex
 	grant    Lock
-	released bool
+	deadline time.Time // monotonic: a local deadline, never compared with server clocks
+	next     time.Time
+	lastErr  error
 	err      error
-	stop     chan struct{}
-	lost     chan struct{}
-	renewer  sync.WaitGroup
+	gone     bool
+	released bool
+	timer    *time.Timer
 }
 
-// Hold acquires the lock `name` (waiting up to opts.WaitTimeout) and returns it held.
+// Hold acquires the lock `name` (waiting in line up to opts.WaitTimeout) and returns it held
+// and, unless opts.DisableAutoRenew, renewed in the background. ctx bounds the hold: once it is
+// done, renewals stop and Context() is done; Release still releases.
 func (s *LockService) Hold(ctx context.Context, name string, opts *HoldOptions, reqOpts ...RequestOption) (*HeldLock, error) {
 	o := HoldOptions{}
 	if opts != nil {
@@ -71,11 +88,13 @@ func (s *LockService) Hold(ctx context.Context, name string, opts *HoldOptions, 
 	if o.TTL <= 0 {
 		o.TTL = DefaultHoldTTL
 	}
-	params := &AcquireLockParams{Owner: o.Owner, TTL: o.TTL, WaitTimeout: o.WaitTimeout}
+	params := &AcquireLockParams{Owner: o.Owner, TTL: o.TTL}
 	if o.WaitTimeout > 0 {
+		params.WaitTimeout = Ptr(o.WaitTimeout)
 		// The server holds the call while the lock is busy: give the attempt that long, too.
 		reqOpts = append([]RequestOption{WithRequestTimeout(o.WaitTimeout + s.core.timeout)}, reqOpts...)
 	}
+	sent := time.Now()
 	resp, err := s.Acquire(ctx, name, params, reqOpts...)
 	if err != nil {
 		return nil, err
@@ -85,9 +104,18 @@ func (s *LockService) Hold(ctx context.Context, name string, opts *HoldOptions, 
 	}
 	l := &HeldLock{
 		Name: name, Owner: o.Owner, FencingToken: resp.Lock.FencingToken,
-		svc: s, ttl: o.TTL, grant: *resp.Lock, stop: make(chan struct{}), lost: make(chan struct{}),
+		svc: s, timing: leaseTiming{o.TTL}, lost: make(chan struct{}), stop: make(chan struct{}),
 	}
-	if o.AutoRenew {
+	l.ctx, l.cancel = context.WithCancelCause(ctx)
+	l.granted(resp.Lock, sent)
+	if received := time.Now(); received.Sub(sent) > l.timing.renewInterval() {
+		if err := l.confirm(received); err != nil {
+			_ = l.Release(ctx)
+			return nil, err
+		}
+	}
+	l.arm()
+	if !o.DisableAutoRenew {
 		l.renewer.Add(1)
 		go l.renewLoop()
 	}
@@ -101,26 +129,42 @@ func (l *HeldLock) Lock() Lock {
 	return l.grant
 }
 
-// Renew extends the hold by ttl (the hold's TTL when 0); the fencing token stays the same.
+// Lost is closed when the hold can no longer be trusted (see HeldLock).
+func (l *HeldLock) Lost() <-chan struct{} { return l.lost }
+
+// Context is done when the hold is lost (its cause is the *LockLostError), released, or when
+// the context given to Hold is done: pass it to the work the lock protects.
+func (l *HeldLock) Context() context.Context { return l.ctx }
+
+// Err is the *LockLostError once the hold is lost; nil while it is held.
+func (l *HeldLock) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// Renew extends the hold now by ttl (the hold's TTL when 0); the fencing token stays the same.
 func (l *HeldLock) Renew(ctx context.Context, ttl time.Duration, opts ...RequestOption) error {
+	l.renewing.Lock()
+	defer l.renewing.Unlock()
 	if ttl <= 0 {
-		ttl = l.ttl
+		ttl = l.timing.ttl
 	}
-	params := &RenewLockParams{Owner: l.Owner, FencingToken: l.FencingToken, TTL: ttl}
-	resp, err := l.svc.Renew(ctx, l.Name, params, opts...)
+	sent := time.Now()
+	resp, err := l.svc.Renew(ctx, l.Name, &RenewLockParams{Owner: l.Owner, FencingToken: l.FencingToken, TTL: ttl}, opts...)
 	if err != nil {
 		return err
 	}
-	if resp.Lock != nil {
-		l.mu.Lock()
-		l.grant = *resp.Lock
-		l.mu.Unlock()
-	}
+	l.grantedFor(resp.Lock, sent, leaseTiming{ttl})
+	l.arm()
 	return nil
 }
 
-// Release gives the lock up and stops auto-renewal. It runs even when ctx is already done
-// (bounded by 10s), so `defer lock.Release(ctx)` releases on every path. Later calls do nothing.
+// Release stops the renewals and gives the lock up. It runs even when ctx is done (detached
+// from its cancellation, within 5s in total), so `defer lock.Release(ctx)` releases on every
+// path. It returns the *LockLostError when the hold was lost or the server found the lock gone,
+// the release's own error when it failed otherwise (the lock then lapses at its TTL), else nil.
+// Later calls do nothing and return nil.
 func (l *HeldLock) Release(ctx context.Context, opts ...RequestOption) error {
 	l.mu.Lock()
 	if l.released {
@@ -129,60 +173,61 @@ func (l *HeldLock) Release(ctx context.Context, opts ...RequestOption) error {
 	}
 	l.released = true
 	close(l.stop)
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	gone := l.gone
 	l.mu.Unlock()
+	l.cancel(errReleased) // cancels a renewal in flight
 	l.renewer.Wait()
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	if !gone {
+		if err := l.releaseWithinBudget(ctx, opts); err != nil {
+			if !lockGone(err) {
+				return err
+			}
+			l.lose("the release found it gone", err, true)
+		}
+	}
+	return l.Err()
+}
+
+// releaseWithinBudget sends ReleaseLock with one Idempotency-Key, retried within releaseBudget.
+func (l *HeldLock) releaseWithinBudget(ctx context.Context, opts []RequestOption) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseBudget)
 	defer cancel()
+	opts = append([]RequestOption{WithIdempotencyKey(newIdempotencyKey())}, opts...)
 	params := &ReleaseLockParams{Owner: l.Owner, FencingToken: l.FencingToken}
 	_, err := l.svc.Release(rctx, l.Name, params, opts...)
 	return err
 }
 
-// Lost is closed when auto-renewal loses the hold (never without AutoRenew).
-func (l *HeldLock) Lost() <-chan struct{} { return l.lost }
+// granted records a grant or renewal whose call was sent at sent, with the hold's TTL.
+func (l *HeldLock) granted(grant *Lock, sent time.Time) { l.grantedFor(grant, sent, l.timing) }
 
-// Err says why the hold was lost; nil while it is held.
-func (l *HeldLock) Err() error {
+func (l *HeldLock) grantedFor(grant *Lock, sent time.Time, timing leaseTiming) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.err
+	if grant != nil {
+		l.grant = *grant
+	}
+	l.deadline = timing.deadline(sent)
+	l.next = sent.Add(l.timing.renewInterval())
+	l.lastErr = nil
 }
 
-// renewLoop renews every TTL/3 until Release, or until the hold is lost.
-func (l *HeldLock) renewLoop() {
-	defer l.renewer.Done()
-	ticker := time.NewTicker(max(l.ttl/3, time.Millisecond))
-	defer ticker.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-ticker.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), max(l.ttl/3, time.Second))
-		err := l.Renew(ctx, l.ttl)
-		cancel()
-		if err == nil {
-			continue
-		}
-		gone := IsCode(err, CodeLockNotHeld) || IsCode(err, CodeLockExpired) || IsCode(err, CodeNotFound)
-		if gone || time.Now().After(l.Lock().ExpiresAt) {
-			l.mu.Lock()
-			l.err = fmt.Errorf("concord: lock %q lost: %w", l.Name, err)
-			l.mu.Unlock()
-			close(l.lost)
-			return
-		}
+// lose records the loss once: Lost() closes, Context() is cancelled with the error.
+func (l *HeldLock) lose(reason string, cause error, gone bool) {
+	l.mu.Lock()
+	if l.err != nil {
+		l.mu.Unlock()
+		return
 	}
-}
-
-// defaultIdentity is "<host>-<pid>-<8 random hex digits>", the default lock owner and worker id.
-func defaultIdentity() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "go"
+	lost := &LockLostError{Name: l.Name, Reason: reason, Cause: cause}
+	l.err, l.gone = lost, gone
+	if l.timer != nil {
+		l.timer.Stop()
 	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	l.mu.Unlock()
+	close(l.lost)
+	l.cancel(lost)
 }

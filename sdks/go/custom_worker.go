@@ -1,20 +1,24 @@
-// Hand-written (never regenerated): Worker, which polls saga tasks and runs a handler on them.
+// Hand-written (never regenerated): Worker, which leases saga tasks and runs a handler on them,
+// to docs/sdk-helpers.md §2.
 
 package concord
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"sync"
 	"time"
 )
 
 var errWorkerConfig = errors.New("concord: worker needs a client, task types and a handler")
 
-// TaskHandler runs one task of a saga step. The output (any JSON value, or nil) completes the
-// task; an error fails it, and the saga retries the step per its policy unless the error is
-// wrapped by NonRetryable.
+// TaskHandler runs one task of a saga step. The output (any JSON value, or nil for none; Null
+// for a JSON null) completes the task; an error fails it, and the saga retries the step per its
+// policy unless the error is wrapped by NonRetryable. ctx is cancelled when the task's lease is
+// lost, or when the worker's shutdown grace period ends: the task is then handed back, and what
+// the handler returns is not reported.
 type TaskHandler func(ctx context.Context, task Task) (output any, err error)
 
 // NonRetryable marks a handler's error as final: the step fails without further attempts.
@@ -25,80 +29,136 @@ type nonRetryableError struct{ err error }
 func (e *nonRetryableError) Error() string { return e.err.Error() }
 func (e *nonRetryableError) Unwrap() error { return e.err }
 
-// Worker polls tasks of some types and runs a handler on each, heartbeating its lease while the
-// handler runs, then completing or failing the task. Set its fields before Run.
+// Worker leases tasks of some types, runs up to Concurrency handlers at once, heartbeats each
+// leased task every third of its visibility timeout, and completes or fails the task with the
+// handler's answer. Set its fields before Run.
 //
 //	w := concord.NewWorker(c, []string{"charge-card"}, func(ctx context.Context, t concord.Task) (any, error) {
 //		return map[string]any{"charged": true}, nil
 //	})
-//	err := w.Run(ctx) // until ctx is cancelled
+//	err := w.Run(ctx) // until ctx is cancelled, then a graceful shutdown
 type Worker struct {
 	// ID names the worker to the server; default "<host>-<pid>-<random>".
 	ID string
-	// MaxTasks is the number of tasks leased per poll (run one after another); default 1.
-	MaxTasks int32
+	// Concurrency is how many handlers run at once, and so how many tasks are leased at once;
+	// default 1.
+	Concurrency int
 	// VisibilityTimeout is the lease of a task, renewed every third of it; default 30s.
 	VisibilityTimeout time.Duration
 	// WaitTimeout is how long one poll waits for a task; default 20s (at most 60s).
 	WaitTimeout time.Duration
+	// ShutdownGrace is how long running handlers may go on once Run's context is done; the
+	// tasks of those still running then are handed back. Default 20s.
+	ShutdownGrace time.Duration
 	// Logger receives the worker's errors; default slog.Default().
 	Logger *slog.Logger
 
 	client    *Client
 	taskTypes []string
 	handler   TaskHandler
+
+	mu      sync.Mutex
+	active  map[string]*runningTask
+	changed chan struct{} // closed and replaced whenever a slot frees up
+	fatal   error
+	stop    context.CancelFunc
 }
 
 // NewWorker returns a worker for the given task types; call Run to start it.
 func NewWorker(c *Client, taskTypes []string, handler TaskHandler) *Worker {
 	return &Worker{
 		ID:                defaultIdentity(),
-		MaxTasks:          1,
+		Concurrency:       1,
 		VisibilityTimeout: 30 * time.Second,
 		WaitTimeout:       20 * time.Second,
+		ShutdownGrace:     20 * time.Second,
 		client:            c,
 		taskTypes:         append([]string(nil), taskTypes...),
 		handler:           handler,
 	}
 }
 
-// Run polls and handles tasks until ctx is cancelled (then it returns nil) or the server
-// refuses the worker (UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT: returned). Other
-// poll errors are logged and retried with backoff.
+// Run leases and handles tasks until ctx is done, then shuts down gracefully: no new poll (one
+// in flight is cancelled), running handlers get ShutdownGrace to finish and have their
+// outcomes reported, the others are handed back (their lease ends at once; never FailTask).
+// It returns nil after such a shutdown, or the error that stopped the worker
+// (UNAUTHENTICATED or PERMISSION_DENIED from any call, INVALID_ARGUMENT from a poll) after the
+// same shutdown. Other poll errors are logged and retried with backoff.
 func (w *Worker) Run(ctx context.Context) error {
 	if w.client == nil || len(w.taskTypes) == 0 || w.handler == nil {
 		return errWorkerConfig
 	}
+	w.defaults()
+	leaseCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	w.mu.Lock()
+	w.active, w.changed, w.fatal, w.stop = map[string]*runningTask{}, make(chan struct{}), nil, stop
+	w.mu.Unlock()
+	w.lease(leaseCtx, context.WithoutCancel(ctx))
+	w.drain()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.fatal
+}
+
+// lease polls while slots are free until leaseCtx is done; handlers run on base's values.
+func (w *Worker) lease(leaseCtx, base context.Context) {
 	failures := 0
-	for ctx.Err() == nil {
-		tasks, err := w.poll(ctx)
+	for leaseCtx.Err() == nil {
+		free := w.waitForSlot(leaseCtx)
+		if free == 0 {
+			return
+		}
+		tasks, err := w.poll(leaseCtx, free)
 		if err != nil {
-			if ctx.Err() != nil {
-				break
+			if leaseCtx.Err() != nil {
+				return
 			}
-			if fatalWorkerError(err) {
-				return err
+			if stopsWorker(err, true) {
+				w.stopFor(err)
+				return
 			}
 			failures++
 			w.logger().Warn("concord worker: poll failed", "worker", w.ID, "error", err)
-			_ = sleep(ctx, w.client.core.backoff(min(failures, 6)))
+			_ = sleep(leaseCtx, pollBackoff(failures))
 			continue
 		}
 		failures = 0
+		received := time.Now()
 		for _, task := range tasks {
-			w.handle(ctx, task)
+			if leaseCtx.Err() != nil {
+				w.handBack(base, task) // leased as the shutdown began: never run
+				continue
+			}
+			w.start(base, task, received)
 		}
 	}
-	return nil
 }
 
-func (w *Worker) poll(ctx context.Context) ([]Task, error) {
+// waitForSlot blocks until a slot is free; the number of free slots (0 once ctx is done).
+func (w *Worker) waitForSlot(ctx context.Context) int32 {
+	for {
+		w.mu.Lock()
+		free, changed := w.Concurrency-len(w.active), w.changed
+		w.mu.Unlock()
+		if free > 0 {
+			return int32(min(free, 100))
+		}
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-changed:
+		}
+	}
+}
+
+func (w *Worker) poll(ctx context.Context, free int32) ([]Task, error) {
 	params := &PollTasksParams{
 		WorkerID:          w.ID,
 		TaskTypes:         w.taskTypes,
-		MaxTasks:          w.MaxTasks,
-		VisibilityTimeout: w.VisibilityTimeout,
-		WaitTimeout:       w.WaitTimeout,
+		MaxTasks:          free,
+		VisibilityTimeout: Ptr(w.VisibilityTimeout),
+		WaitTimeout:       Ptr(w.WaitTimeout),
 	}
 	timeout := WithRequestTimeout(w.WaitTimeout + w.client.core.timeout)
 	resp, err := w.client.Sagas.PollTasks(ctx, params, timeout)
@@ -108,69 +168,69 @@ func (w *Worker) poll(ctx context.Context) ([]Task, error) {
 	return resp.Tasks, nil
 }
 
-// handle runs the handler on one task with its lease heartbeated, then reports the outcome.
-func (w *Worker) handle(ctx context.Context, task Task) {
-	hctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.heartbeat(hctx, task, stop, cancel)
-	}()
-	output, err := w.run(hctx, task)
-	close(stop)
-	<-done
-	if cause := context.Cause(hctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		w.logger().Warn("concord worker: task abandoned", "task", task.TaskID, "error", cause)
-		return
+// stopFor records the error that stops the worker and begins the shutdown.
+func (w *Worker) stopFor(err error) {
+	w.mu.Lock()
+	if w.fatal == nil {
+		w.fatal = err
+		w.logger().Error("concord worker: stopping", "worker", w.ID, "error", err)
 	}
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), w.client.core.timeout)
-	defer rcancel()
-	if err != nil {
-		var final *nonRetryableError
-		params := &FailTaskParams{WorkerID: w.ID, ErrorMessage: err.Error(), NonRetryable: errors.As(err, &final)}
-		_, err = w.client.Sagas.FailTask(rctx, task.TaskID, params)
-	} else {
-		_, err = w.client.Sagas.CompleteTask(rctx, task.TaskID, &CompleteTaskParams{WorkerID: w.ID, Output: output})
-	}
-	if err != nil {
-		w.logger().Warn("concord worker: reporting the task failed", "task", task.TaskID, "error", err)
+	stop := w.stop
+	w.mu.Unlock()
+	if stop != nil {
+		stop()
 	}
 }
 
-// run calls the handler, turning a panic into an error.
-func (w *Worker) run(ctx context.Context, task Task) (output any, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("task handler panicked: %v", r)
-		}
-	}()
-	return w.handler(ctx, task)
-}
-
-// heartbeat renews the task's lease every third of it; a lost lease cancels the handler.
-func (w *Worker) heartbeat(ctx context.Context, task Task, stop <-chan struct{}, cancel context.CancelCauseFunc) {
-	lease := w.VisibilityTimeout
-	if lease <= 0 {
-		lease = 30 * time.Second
-	}
-	ticker := time.NewTicker(max(lease/3, 10*time.Millisecond))
-	defer ticker.Stop()
+// drain lets running handlers finish within ShutdownGrace, then hands the others back.
+func (w *Worker) drain() {
+	deadline := time.NewTimer(w.ShutdownGrace)
+	defer deadline.Stop()
 	for {
+		w.mu.Lock()
+		left, changed := len(w.active), w.changed
+		w.mu.Unlock()
+		if left == 0 {
+			return
+		}
 		select {
-		case <-stop:
-			return
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
+		case <-changed:
+			continue
+		case <-deadline.C:
 		}
-		params := &HeartbeatTaskParams{WorkerID: w.ID, VisibilityTimeout: w.VisibilityTimeout}
-		_, err := w.client.Sagas.HeartbeatTask(ctx, task.TaskID, params)
-		if IsCode(err, CodeTaskLeaseLost) || IsCode(err, CodeNotFound) {
-			cancel(err)
-			return
+		break
+	}
+	w.mu.Lock()
+	leftovers := make([]*runningTask, 0, len(w.active))
+	for _, rt := range w.active {
+		leftovers = append(leftovers, rt)
+	}
+	w.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, rt := range leftovers {
+		if rt.abandon(errHandedBack) {
+			wg.Add(1)
+			go func() { defer wg.Done(); w.handBack(rt.base, rt.task) }()
 		}
+	}
+	wg.Wait()
+}
+
+func (w *Worker) defaults() {
+	if w.ID == "" {
+		w.ID = defaultIdentity()
+	}
+	if w.Concurrency <= 0 {
+		w.Concurrency = 1
+	}
+	if w.VisibilityTimeout <= 0 {
+		w.VisibilityTimeout = 30 * time.Second
+	}
+	if w.WaitTimeout < 0 {
+		w.WaitTimeout = 20 * time.Second
+	}
+	if w.ShutdownGrace < 0 {
+		w.ShutdownGrace = 0
 	}
 }
 
@@ -181,7 +241,12 @@ func (w *Worker) logger() *slog.Logger {
 	return slog.Default()
 }
 
-func fatalWorkerError(err error) bool {
-	return IsCode(err, CodeUnauthenticated) || IsCode(err, CodePermissionDenied) ||
-		IsCode(err, CodeInvalidArgument)
+// pollBackoff is the pause after `failures` failed polls in a row: 1s doubling up to 30s, less
+// up to half of it as jitter.
+func pollBackoff(failures int) time.Duration {
+	d := 30 * time.Second
+	if failures < 6 {
+		d = min(time.Second<<max(failures-1, 0), d)
+	}
+	return time.Duration(float64(d) * (0.5 + rand.Float64()/2))
 }

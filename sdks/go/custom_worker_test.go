@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -69,7 +70,7 @@ func TestWorkerCompletesAndFailsTasks(t *testing.T) {
 		}
 		return map[string]any{"charged": task.Input.(map[string]any)["amount"]}, nil
 	})
-	w.ID, w.MaxTasks, w.WaitTimeout = "worker-1", 3, time.Second
+	w.ID, w.Concurrency, w.WaitTimeout = "worker-1", 3, time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	result := make(chan error)
 	go func() { result <- w.Run(ctx) }()
@@ -109,5 +110,197 @@ func TestWorkerStopsWhenRefused(t *testing.T) {
 	}
 	if err := NewWorker(c, nil, nil).Run(context.Background()); err == nil {
 		t.Fatal("a worker without task types ran")
+	}
+}
+
+// taskJSON is one task of a poll answer.
+func taskJSON(id string) map[string]any {
+	return map[string]any{"task_id": id, "task_type": "charge", "attempt": 1}
+}
+
+// scripted answers polls with the queued tasks (as many as asked for), and every other call
+// with {} unless `answer` handles it; it records every call.
+type scripted struct {
+	mu     sync.Mutex
+	queue  []any
+	calls  []recorded
+	answer func(path string, w http.ResponseWriter) bool
+}
+
+func (s *scripted) handle(n int, w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.calls = append(s.calls, recorded{Path: r.URL.Path, Body: body})
+	if strings.HasSuffix(r.URL.Path, "tasks:poll") {
+		var poll map[string]any
+		_ = json.Unmarshal(body, &poll)
+		take := min(int(poll["max_tasks"].(float64)), len(s.queue))
+		batch := s.queue[:take]
+		s.queue = s.queue[take:]
+		s.mu.Unlock()
+		if len(batch) == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		writeJSON(w, 200, map[string]any{"tasks": batch})
+		return
+	}
+	s.mu.Unlock()
+	if s.answer == nil || !s.answer(r.URL.Path, w) {
+		writeJSON(w, 200, map[string]any{})
+	}
+}
+
+func (s *scripted) named(suffix string) []recorded {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var found []recorded
+	for _, c := range s.calls {
+		if strings.HasSuffix(c.Path, suffix) {
+			found = append(found, c)
+		}
+	}
+	return found
+}
+
+func startWorker(w *Worker) (context.CancelFunc, chan error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	result := make(chan error, 1)
+	go func() { result <- w.Run(ctx) }()
+	return cancel, result
+}
+
+func TestPollsAskForNoMoreTasksThanFreeSlots(t *testing.T) {
+	s := &scripted{queue: []any{taskJSON("t1"), taskJSON("t2"), taskJSON("t3")}}
+	_, c := newFake(t, s.handle)
+	gate := make(chan struct{})
+	w := NewWorker(c, []string{"charge"}, func(ctx context.Context, task Task) (any, error) {
+		<-gate
+		return nil, nil
+	})
+	w.Concurrency = 2
+	cancel, result := startWorker(w)
+	waitFor(t, "the first poll", func() bool { return len(s.named("tasks:poll")) >= 1 })
+	close(gate)
+	waitFor(t, "three completions", func() bool { return len(s.named(":complete")) == 3 })
+	cancel()
+	<-result
+	for _, poll := range s.named("tasks:poll") {
+		if decodeBody(t, poll)["max_tasks"].(float64) > 2 {
+			t.Fatalf("a poll asked for more than the free slots: %s", poll.Body)
+		}
+	}
+}
+
+func TestEveryRunningTaskIsHeartbeated(t *testing.T) {
+	s := &scripted{queue: []any{taskJSON("t1"), taskJSON("t2")}}
+	_, c := newFake(t, s.handle)
+	gate := make(chan struct{})
+	w := NewWorker(c, []string{"charge"}, func(ctx context.Context, task Task) (any, error) {
+		<-gate
+		return nil, nil
+	})
+	w.Concurrency, w.VisibilityTimeout = 2, 300*time.Millisecond
+	cancel, result := startWorker(w)
+	waitFor(t, "heartbeats of both tasks", func() bool {
+		return len(s.named("t1:heartbeat")) > 0 && len(s.named("t2:heartbeat")) > 0
+	})
+	close(gate)
+	cancel()
+	<-result
+	if body := decodeBody(t, s.named("t1:heartbeat")[0]); body["visibility_timeout"] != "0.300s" {
+		t.Fatalf("heartbeat %v", body)
+	}
+}
+
+func TestShutdownLetsHandlersFinishAndNeverFailsForCancellation(t *testing.T) {
+	s := &scripted{queue: []any{taskJSON("t1")}}
+	_, c := newFake(t, s.handle)
+	started, gate := make(chan struct{}), make(chan struct{})
+	w := NewWorker(c, []string{"charge"}, func(ctx context.Context, task Task) (any, error) {
+		close(started)
+		<-gate
+		return "done", ctx.Err()
+	})
+	cancel, result := startWorker(w)
+	<-started
+	cancel() // shutdown: the handler is not cancelled and gets the grace period
+	close(gate)
+	if err := <-result; err != nil {
+		t.Fatal(err)
+	}
+	if len(s.named("t1:complete")) != 1 || len(s.named(":fail")) != 0 {
+		t.Fatalf("calls %+v", s.calls)
+	}
+}
+
+func TestShutdownHandsBackWhatOutlivesTheGracePeriod(t *testing.T) {
+	s := &scripted{queue: []any{taskJSON("t1")}}
+	_, c := newFake(t, s.handle)
+	started := make(chan struct{})
+	w := NewWorker(c, []string{"charge"}, func(ctx context.Context, task Task) (any, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	w.ShutdownGrace = 50 * time.Millisecond
+	cancel, result := startWorker(w)
+	<-started
+	cancel()
+	if err := <-result; err != nil {
+		t.Fatal(err)
+	}
+	beats := s.named("t1:heartbeat")
+	if len(beats) == 0 || decodeBody(t, beats[len(beats)-1])["visibility_timeout"] != "0.001s" {
+		t.Fatalf("no hand-back: %+v", s.calls)
+	}
+	if len(s.named(":fail")) != 0 || len(s.named(":complete")) != 0 {
+		t.Fatalf("a handed-back task was reported: %+v", s.calls)
+	}
+}
+
+func TestALostLeaseCancelsTheHandlerAndIsNotReported(t *testing.T) {
+	s := &scripted{queue: []any{taskJSON("t1")}, answer: func(path string, w http.ResponseWriter) bool {
+		if strings.HasSuffix(path, ":heartbeat") {
+			writeError(w, CodeTaskLeaseLost, nil)
+			return true
+		}
+		return false
+	}}
+	_, c := newFake(t, s.handle)
+	cancelled := make(chan error, 1)
+	w := NewWorker(c, []string{"charge"}, func(ctx context.Context, task Task) (any, error) {
+		<-ctx.Done()
+		cancelled <- context.Cause(ctx)
+		return "late", nil
+	})
+	w.VisibilityTimeout = 300 * time.Millisecond
+	cancel, result := startWorker(w)
+	if cause := <-cancelled; !errors.Is(cause, errLeaseLost) {
+		t.Fatalf("cause %v", cause)
+	}
+	cancel()
+	<-result
+	if len(s.named(":complete")) != 0 || len(s.named(":fail")) != 0 {
+		t.Fatalf("a lost task was reported: %+v", s.calls)
+	}
+}
+
+func TestUnauthenticatedStopsTheWorker(t *testing.T) {
+	_, c := newFake(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		writeError(w, CodeUnauthenticated, nil)
+	})
+	w := NewWorker(c, []string{"x"}, func(context.Context, Task) (any, error) { return nil, nil })
+	if err := w.Run(context.Background()); !IsCode(err, CodeUnauthenticated) {
+		t.Fatalf("Run returned %v", err)
+	}
+}
+
+func TestPollBackoffGrowsFromOneSecondToThirty(t *testing.T) {
+	for failures, limit := range map[int]time.Duration{1: time.Second, 3: 4 * time.Second, 20: 30 * time.Second} {
+		for range 20 {
+			if d := pollBackoff(failures); d < limit/2 || d > limit {
+				t.Fatalf("pollBackoff(%d) = %s, want within [%s, %s]", failures, d, limit/2, limit)
+			}
+		}
 	}
 }

@@ -32,7 +32,7 @@ func ExampleNewClient() {
 func ExampleLockService_Hold() {
 	ctx := context.Background()
 	c := concord.NewClient()
-	lock, err := c.Locks.Hold(ctx, "nightly-report", &concord.HoldOptions{TTL: time.Minute, AutoRenew: true})
+	lock, err := c.Locks.Hold(ctx, "nightly-report", &concord.HoldOptions{TTL: time.Minute})
 	var conflict *concord.LockConflictError
 	if errors.As(err, &conflict) {
 		fmt.Println("someone else runs it:", conflict.Message)
@@ -41,7 +41,14 @@ func ExampleLockService_Hold() {
 		log.Fatal(err)
 	}
 	defer lock.Release(ctx)
-	fmt.Println("writing with fencing token", lock.FencingToken)
+	// lock.Context() is cancelled if the hold is lost: the write stops instead of running unprotected.
+	writeReport(lock.Context(), lock.FencingToken)
+}
+
+func writeReport(ctx context.Context, fencingToken int64) {
+	if ctx.Err() == nil {
+		fmt.Println("writing with fencing token", fencingToken)
+	}
 }
 
 func ExampleLockService_Acquire() {

@@ -2,4 +2,4 @@
 
 module github.com/concordhq/concord/sdks/go
 
-go 1.23
+go 1.26.0

@@ -149,7 +149,7 @@ func TestLiveCache(t *testing.T) {
 	c := liveClient(t)
 	ctx := context.Background()
 	ns, key := unique("go-sdk"), "k"
-	set, err := c.Cache.Set(ctx, ns, key, &concord.SetCacheEntryParams{Value: map[string]any{"v": 1}, TTL: time.Minute})
+	set, err := c.Cache.Set(ctx, ns, key, &concord.SetCacheEntryParams{Value: map[string]any{"v": 1}, TTL: concord.Ptr(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,20 @@ type clientConfig struct {
 	initialBackoff time.Duration
 	maxBackoff     time.Duration
 	transport      Transport
+	explicitCreds  bool // a credential option was given: the environment's are dropped
+}
+
+// setCredential makes the first explicit credential replace both environment credentials.
+func (c *clientConfig) setCredential(apiKey, bearerToken string) {
+	if !c.explicitCreds {
+		c.apiKey, c.bearerToken, c.explicitCreds = "", "", true
+	}
+	if apiKey != "" {
+		c.apiKey = apiKey
+	}
+	if bearerToken != "" {
+		c.bearerToken = bearerToken
+	}
 }
 
 // WithBaseURL sets the server's URL, e.g. "https://concord.example.com" (a path prefix is kept).
@@ -48,20 +62,31 @@ func WithBaseURL(baseURL string) Option {
 	return func(c *clientConfig) { c.baseURL = baseURL }
 }
 
-// WithAPIKey authenticates with an API key (header X-API-Key); "" removes one taken from the
-// environment.
+// WithAPIKey authenticates with an API key (header X-API-Key). An explicit credential replaces
+// both environment credentials (CONCORD_API_KEY and CONCORD_BEARER_TOKEN); "" counts as not given.
 func WithAPIKey(key string) Option {
-	return func(c *clientConfig) { c.apiKey = key }
+	return func(c *clientConfig) {
+		if key != "" {
+			c.setCredential(key, "")
+		}
+	}
 }
 
 // WithBearerToken authenticates with a bearer JWT (header Authorization); it is sent instead of
-// the API key when both are set. "" removes one taken from the environment.
+// an API key given explicitly too. An explicit credential replaces both environment
+// credentials; "" counts as not given.
 func WithBearerToken(token string) Option {
-	return func(c *clientConfig) { c.bearerToken = token }
+	return func(c *clientConfig) {
+		if token != "" {
+			c.setCredential("", token)
+		}
+	}
 }
 
 // WithHTTPClient sets the *http.Client that sends requests (transport, proxies, TLS). Its own
-// Timeout, if any, also bounds streams; prefer WithTimeout.
+// Timeout, if any, also bounds streams; prefer WithTimeout. The client uses a copy whose
+// CheckRedirect refuses redirects to another origin than the base URL's (CrossOriginRedirectError)
+// before calling the given client's own CheckRedirect.
 func WithHTTPClient(client *http.Client) Option {
 	return func(c *clientConfig) { c.httpClient = client }
 }
@@ -165,9 +190,11 @@ func newCore(opts []Option) *core {
 	if cfg.httpClient == nil {
 		cfg.httpClient = http.DefaultClient
 	}
+	base := strings.TrimRight(cfg.baseURL, "/")
+	cfg.httpClient = sameOriginOnly(cfg.httpClient, base)
 	return &core{
 		clientConfig: cfg,
-		baseURL:      strings.TrimRight(cfg.baseURL, "/"),
+		baseURL:      base,
 		userAgent:    "concord-go/" + Version,
 	}
 }

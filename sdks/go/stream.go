@@ -28,9 +28,12 @@ const maxEventSize = 16 << 20
 //	}
 //	if err := stream.Err(); err != nil { … }
 //
-// or range over All. Cancelling the call's context also ends it. A Stream is not safe for
+// or range over All. The call returns once the server accepted the subscription, so a refusal
+// is the call's error. Cancelling the call's context or calling Close ends the stream with a
+// nil Err: `return stream.Err()` reports only real failures. A Stream is not safe for
 // concurrent use, except Close, which may be called from another goroutine.
 type Stream[T any] struct {
+	ctx     context.Context
 	op      string
 	source  streamSource
 	current T
@@ -53,7 +56,7 @@ func openStream[T any](ctx context.Context, c *core, op *operation, opts []Reque
 	if rc.responseInto != nil {
 		*rc.responseInto = resp
 	}
-	return newStream[T](op.name, resp.Body), nil
+	return newStream[T](ctx, op.name, resp.Body), nil
 }
 
 // streamSource yields a stream's events: Server-Sent Events, or a Transport's messages.
@@ -68,12 +71,12 @@ type sseSource struct {
 	*sseReader
 }
 
-func newStream[T any](op string, body io.ReadCloser) *Stream[T] {
-	return newStreamFrom[T](op, sseSource{Closer: body, sseReader: newSSEReader(body)})
+func newStream[T any](ctx context.Context, op string, body io.ReadCloser) *Stream[T] {
+	return newStreamFrom[T](ctx, op, sseSource{Closer: body, sseReader: newSSEReader(body)})
 }
 
-func newStreamFrom[T any](op string, source streamSource) *Stream[T] {
-	return &Stream[T]{op: op, source: source, closed: make(chan struct{})}
+func newStreamFrom[T any](ctx context.Context, op string, source streamSource) *Stream[T] {
+	return &Stream[T]{ctx: ctx, op: op, source: source, closed: make(chan struct{})}
 }
 
 // Next waits for the next message and reports whether there is one. It returns false at the
@@ -87,7 +90,8 @@ func (s *Stream[T]) Next() bool {
 		if err != nil {
 			var failure *streamFailure
 			switch {
-			case errors.Is(err, io.EOF) || s.isClosed():
+			case errors.Is(err, io.EOF) || s.isClosed() || s.ctx.Err() != nil:
+				// the end, or the caller ended it (Close, a cancelled context): no error
 			case errors.As(err, &failure):
 				s.err = failure.err
 			default:
@@ -119,8 +123,8 @@ func (s *Stream[T]) Next() bool {
 // Current is the message the last successful Next read.
 func (s *Stream[T]) Current() T { return s.current }
 
-// Err is the error that ended the stream: a typed API error sent by the server, a broken
-// connection or a cancelled context. Nil at a normal end or after Close.
+// Err is the error that ended the stream: a typed API error sent by the server or a broken
+// connection. Nil at a normal end, after Close and after the call's context was cancelled.
 func (s *Stream[T]) Err() error { return s.err }
 
 // Close ends the stream and releases its connection. It is safe to call more than once.

@@ -153,7 +153,7 @@ func TestStreamEndsWithTheContext(t *testing.T) {
 	if stream.Next() {
 		t.Fatal("unexpected message")
 	}
-	if !errors.Is(stream.Err(), context.DeadlineExceeded) {
-		t.Fatalf("err %v, want the context's deadline", stream.Err())
+	if stream.Err() != nil {
+		t.Fatalf("err %v: the caller's context ending the stream is not an error", stream.Err())
 	}
 }

@@ -85,6 +85,57 @@ func durationIn(d *jsonDuration) time.Duration {
 	return time.Duration(*d)
 }
 
+// The *Ptr helpers encode fields with presence: nil is left out, anything else is sent, zero
+// included ("0s", "0001-01-01T00:00:00Z").
+func timePtrOut(t *time.Time) *jsonTime { return (*jsonTime)(t) }
+
+func timePtrIn(t *jsonTime) *time.Time { return (*time.Time)(t) }
+
+func durationPtrOut(d *time.Duration) *jsonDuration { return (*jsonDuration)(d) }
+
+func durationPtrIn(d *jsonDuration) *time.Duration { return (*time.Duration)(d) }
+
+// The *Req helpers encode required fields: always sent, a zero Duration as "0s".
+func durationReqOut(d time.Duration) *jsonDuration {
+	v := jsonDuration(d)
+	return &v
+}
+
+func durationReqIn(d *jsonDuration) time.Duration { return durationIn(d) }
+
+func timeReqOut(t time.Time) *jsonTime {
+	v := jsonTime(t)
+	return &v
+}
+
+func timeReqIn(t *jsonTime) time.Time { return timeIn(t) }
+
+// NullValue is the type of Null.
+type NullValue struct{}
+
+// MarshalJSON writes JSON null.
+func (NullValue) MarshalJSON() ([]byte, error) { return []byte("null"), nil }
+
+// jsonNulls is the set of top-level members of a JSON object that are null.
+func jsonNulls(data []byte) map[string]bool {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(data, &members) != nil {
+		return nil
+	}
+	nulls := map[string]bool{}
+	for name, raw := range members {
+		if string(raw) == "null" {
+			nulls[name] = true
+		}
+	}
+	return nulls
+}
+
+// Null is an explicit JSON null for a google.protobuf.Value field (a cache value, event data, a
+// saga's input or a task's output): `Value: concord.Null` sends null, while a nil Value is
+// left out. Reading keeps the difference too: a null the server sent is Null, an absent one nil.
+var Null = NullValue{}
+
 // FormatTimestamp writes t as the contract does: RFC 3339 in UTC, "2026-11-23T10:00:00.123Z".
 func FormatTimestamp(t time.Time) string {
 	t = t.UTC()
@@ -94,12 +145,9 @@ func FormatTimestamp(t time.Time) string {
 // FormatDuration writes d as the contract does: "30s", "0.250s", "-1.500s".
 func FormatDuration(d time.Duration) string {
 	sign, n := "", int64(d)
-	if n < 0 {
-		sign = "-"
-	}
 	secs, nanos := n/1e9, n%1e9
-	if nanos < 0 {
-		secs, nanos = -secs, -nanos
+	if n < 0 {
+		sign, secs, nanos = "-", -secs, -nanos
 	}
 	return sign + strconv.FormatInt(secs, 10) + fraction(nanos) + "s"
 }

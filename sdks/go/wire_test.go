@@ -10,7 +10,7 @@ func TestDurationForms(t *testing.T) {
 	cases := map[time.Duration]string{
 		0: "0s", 30 * time.Second: "30s", 1500 * time.Millisecond: "1.500s", 250 * time.Millisecond: "0.250s",
 		time.Microsecond: "0.000001s", time.Nanosecond: "0.000000001s", -1500 * time.Millisecond: "-1.500s",
-		-250 * time.Millisecond: "-0.250s",
+		-250 * time.Millisecond: "-0.250s", -5 * time.Second: "-5s",
 	}
 	for d, text := range cases {
 		if got := FormatDuration(d); got != text {
@@ -79,7 +79,7 @@ func TestNestedModelsAndValues(t *testing.T) {
 	saga := page.Sagas[0]
 	step := saga.Definition.Steps[0]
 	if saga.State != SagaStateRunning || step.Action.Task.TaskType != "charge" || step.Action.HTTP != nil ||
-		step.Retry.InitialBackoff != time.Second || saga.Input.(map[string]any)["amount"] != 12.5 {
+		step.Retry.InitialBackoff == nil || *step.Retry.InitialBackoff != time.Second || saga.Input.(map[string]any)["amount"] != 12.5 {
 		t.Fatalf("saga %+v", saga)
 	}
 }

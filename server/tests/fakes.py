@@ -103,7 +103,8 @@ class FakeLocks:
         self, request: locks_pb2.WatchLocksRequest, ctx: CallContext
     ) -> AsyncIterator[locks_pb2.WatchLocksResponse]:
         """By prefix: `fail` errs after 2, `boom` crashes after 1, `forever` never ends after 1,
-        `many` streams `self.many` large messages; otherwise three events then the end."""
+        `silent` never sends anything, `many` streams `self.many` large messages; otherwise
+        three events then the end."""
         self.requests.append(("WatchLocks", request, ctx))
         kinds = [
             locks_pb2.LOCK_EVENT_TYPE_ACQUIRED,
@@ -111,6 +112,8 @@ class FakeLocks:
             locks_pb2.LOCK_EVENT_TYPE_EXPIRED,
         ]
         try:
+            if request.prefix == "silent":
+                await asyncio.Event().wait()
             if request.prefix == "many":
                 pad = "x" * 1000
                 for i in range(self.many):

@@ -131,7 +131,7 @@ func openStreamVia[T any](ctx context.Context, c *core, op *operation, rc *reque
 	if err != nil {
 		return nil, transportError(op.name, err)
 	}
-	return newStreamFrom[T](op.name, &transportSource{op: op.name, stream: ms}), nil
+	return newStreamFrom[T](ctx, op.name, &transportSource{op: op.name, stream: ms}), nil
 }
 
 // transportError wraps an *APIError of a Transport in the typed error of its code.

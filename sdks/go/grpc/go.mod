@@ -3,7 +3,7 @@ module github.com/concordhq/concord/sdks/go/grpc
 go 1.26.0
 
 require (
-	github.com/concordhq/concord/sdks/go v0.0.0
+	github.com/concordhq/concord/sdks/go v0.1.0
 	google.golang.org/genproto/googleapis/api v0.0.0-20260817212433-ac3dfec99bb1
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
@@ -15,5 +15,3 @@ require (
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 )
-
-replace github.com/concordhq/concord/sdks/go => ../

@@ -89,7 +89,8 @@ func (t *Transport) Invoke(ctx context.Context, call *concord.Call) ([]byte, err
 	return fromProto(resp)
 }
 
-// OpenStream starts a server stream. The server's refusal, if any, comes from the first Recv.
+// OpenStream starts a server stream and returns once the server accepted it (its response
+// headers arrived), so a refusal is OpenStream's error, not the first Recv's.
 func (t *Transport) OpenStream(ctx context.Context, call *concord.Call) (concord.MessageStream, error) {
 	method, req, resp, err := prepare(call)
 	if err != nil {
@@ -103,9 +104,16 @@ func (t *Transport) OpenStream(ctx context.Context, call *concord.Call) (concord
 	if err == nil {
 		err = stream.CloseSend()
 	}
+	var header metadata.MD
+	if err == nil {
+		header, err = stream.Header() // blocks until the server accepted or refused the stream
+	}
 	if err != nil {
 		cancel()
-		return nil, mapError(call.RPC, err, nil)
+		if stream != nil {
+			header = metadata.Join(header, stream.Trailer())
+		}
+		return nil, mapError(call.RPC, err, header)
 	}
 	return &messageStream{rpc: call.RPC, stream: stream, cancel: cancel, out: resp.ProtoReflect().Type()}, nil
 }

@@ -2,8 +2,9 @@
 
 Protocol (ARCHITECTURE §4): one JSON object a line on stdin, `{"type":"call",...}` or
 `{"type":"shutdown"}`; one answer a line on stdout; logs on stderr. Every op goes through the
-SDK's public API only: `adapter_ops.UNARY` (sync `Concord`) and `adapter_ops.STREAMS`
-(`AsyncConcord`, for server-streaming ops, collected until `take` messages or the timeout).
+SDK's public API only: `adapter_ops.UNARY` (sync `Concord`), `adapter_ops.STREAMS`
+(`AsyncConcord`, for server-streaming ops, collected until `take` messages or the timeout) and
+the helper ops of `helpers.py`.
 
 Run: `python sdks/python/conformance/adapter.py` (uses the installed `concord` package, else
 the source tree next to this folder).
@@ -16,6 +17,7 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,6 +29,7 @@ except ImportError:  # running from a checkout without the package installed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import adapter_ops  # found next to this file, after the path set-up
+import helpers
 
 log = logging.getLogger("concord.conformance")
 DEFAULT_TAKE = 1
@@ -60,13 +63,29 @@ def api_error(error: concord.ConcordAPIError) -> dict[str, Any]:
     }
 
 
+def client_error(error: concord.ConcordError) -> dict[str, Any]:
+    """The protocol's `error` object of an SDK error outside the catalogue."""
+    kind = (
+        "cross_origin_redirect"
+        if isinstance(error, concord.CrossOriginRedirectError)
+        else "connection"
+    )
+    return {"kind": kind, "native_type": type(error).__name__, "message": str(error)}
+
+
 async def collect_stream(
-    config: dict[str, Any], op: str, data: dict[str, Any], take: int, timeout: float
+    config: dict[str, Any],
+    op: str,
+    data: dict[str, Any],
+    take: int,
+    timeout: float,
+    opened: Callable[[], None],
 ) -> list[dict[str, Any]]:
-    """Up to `take` messages of a server stream, or fewer when `timeout` seconds pass."""
+    """Up to `take` messages of a server stream, or fewer when `timeout` seconds pass; `opened`
+    runs once the server accepted the subscription."""
     messages: list[dict[str, Any]] = []
     async with concord.AsyncConcord(**client_options(config)) as client:
-        stream = adapter_ops.STREAMS[op](client, data)
+        stream = adapter_ops.STREAMS[op](client, data, opened)
 
         async def pull() -> None:
             async for message in stream:
@@ -85,10 +104,12 @@ async def collect_stream(
 
 
 class Adapter:
-    """Answers calls with one cached SDK client per client name and configuration."""
+    """Answers calls with one cached SDK client per client name and configuration; `notify`
+    writes a notice line of the call in progress (a `stream_open` notice)."""
 
-    def __init__(self) -> None:
+    def __init__(self, notify: Callable[[dict[str, Any]], None] = lambda line: None) -> None:
         self.clients: dict[str, concord.Concord] = {}
+        self.notify = notify
 
     def client(self, name: str, config: dict[str, Any]) -> concord.Concord:
         """The sync client of `name` for this exact configuration (created once)."""
@@ -104,6 +125,8 @@ class Adapter:
             return {"id": call_id, "outcome": "ok", "result": self._run(call)}
         except concord.ConcordAPIError as error:
             return {"id": call_id, "outcome": "api_error", "error": api_error(error)}
+        except (concord.CrossOriginRedirectError, concord.APIConnectionError) as error:
+            return {"id": call_id, "outcome": "client_error", "error": client_error(error)}
         except Exception as error:  # any other failure is the adapter's, never a pass
             log.exception("call %s failed", call_id)
             message = f"{type(error).__name__}: {error}"
@@ -112,13 +135,21 @@ class Adapter:
     def _run(self, call: dict[str, Any]) -> dict[str, Any]:
         op, data = str(call.get("op")), dict(call.get("input") or {})
         config = dict(call.get("client_config") or {})
+        client = str(call.get("client", ""))
+        if op == "helper.HoldLock":
+            return helpers.hold_lock(self.client(client, config), config, data)
+        if op == "helper.RunWorker":
+            return helpers.run_worker(self.client(client, config), data)
         if op in adapter_ops.UNARY:
-            return adapter_ops.UNARY[op](self.client(str(call.get("client", "")), config), data)
+            return adapter_ops.UNARY[op](self.client(client, config), data)
         if op in adapter_ops.STREAMS:
             stream = dict(call.get("stream") or {})
             take = int(stream.get("take", DEFAULT_TAKE))
             timeout = float(stream.get("timeout_ms", DEFAULT_STREAM_TIMEOUT_MS)) / 1000
-            messages = asyncio.run(collect_stream(config, op, data, take, timeout))
+            notice = {"id": call.get("id"), "notice": "stream_open"}
+            messages = asyncio.run(
+                collect_stream(config, op, data, take, timeout, lambda: self.notify(notice))
+            )
             return {"messages": messages}
         raise LookupError(f"unknown op {op!r}")
 
@@ -130,7 +161,12 @@ class Adapter:
 
 def serve(stdin: TextIO, stdout: TextIO) -> None:
     """The read/answer loop, until `shutdown` or the end of input."""
-    adapter = Adapter()
+
+    def notify(line: dict[str, Any]) -> None:
+        stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
+        stdout.flush()
+
+    adapter = Adapter(notify)
     try:
         for line in stdin:
             if not line.strip():

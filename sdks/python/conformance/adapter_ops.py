@@ -2,7 +2,8 @@
 """The conformance op table: each contract RPC name -> the SDK call (generated from the IR).
 
 `UNARY` ops take a `Concord` client and the request's contract JSON and answer the response's
-contract JSON; `STREAMS` ops take an `AsyncConcord` and yield each message's contract JSON.
+contract JSON; `STREAMS` ops take an `AsyncConcord` (and a callback run once the stream is open)
+and yield each message's contract JSON.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ from concord.models import (
 )
 
 UnaryOp = Callable[[Concord, Mapping[str, Any]], dict[str, Any]]
-StreamOp = Callable[[AsyncConcord, Mapping[str, Any]], AsyncGenerator[dict[str, Any], None]]
+StreamOp = Callable[
+    [AsyncConcord, Mapping[str, Any], Callable[[], None]], AsyncGenerator[dict[str, Any], None]
+]
 
 
 def _create_api_key(client: Concord, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -183,14 +186,15 @@ def _delete_cache_entries_by_prefix(client: Concord, data: Mapping[str, Any]) ->
 
 
 async def _watch_cache(
-    client: AsyncConcord, data: Mapping[str, Any]
+    client: AsyncConcord, data: Mapping[str, Any], opened: Callable[[], None]
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """WatchCache -> `client.cache.watch`."""
+    """WatchCache -> `client.cache.watch`; `opened()` once the server accepted it."""
     request = WatchCacheRequest.from_dict(data)
-    async with client.cache.watch(
+    async with await client.cache.watch(
         request.namespace,
         prefix=request.prefix,
     ) as stream:
+        opened()
         async for message in stream:
             yield message.to_dict()
 
@@ -259,13 +263,14 @@ def _list_services(client: Concord, data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def _watch_service(
-    client: AsyncConcord, data: Mapping[str, Any]
+    client: AsyncConcord, data: Mapping[str, Any], opened: Callable[[], None]
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """WatchService -> `client.discovery.watch`."""
+    """WatchService -> `client.discovery.watch`; `opened()` once the server accepted it."""
     request = WatchServiceRequest.from_dict(data)
-    async with client.discovery.watch(
+    async with await client.discovery.watch(
         request.service,
     ) as stream:
+        opened()
         async for message in stream:
             yield message.to_dict()
 
@@ -313,27 +318,29 @@ def _read_all(client: Concord, data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def _subscribe_to_stream(
-    client: AsyncConcord, data: Mapping[str, Any]
+    client: AsyncConcord, data: Mapping[str, Any], opened: Callable[[], None]
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """SubscribeToStream -> `client.events.subscribe`."""
+    """SubscribeToStream -> `client.events.subscribe`; `opened()` once the server accepted it."""
     request = SubscribeToStreamRequest.from_dict(data)
-    async with client.events.subscribe(
+    async with await client.events.subscribe(
         request.stream,
         from_revision=request.from_revision,
     ) as stream:
+        opened()
         async for message in stream:
             yield message.to_dict()
 
 
 async def _subscribe_to_all(
-    client: AsyncConcord, data: Mapping[str, Any]
+    client: AsyncConcord, data: Mapping[str, Any], opened: Callable[[], None]
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """SubscribeToAll -> `client.events.subscribe_all`."""
+    """SubscribeToAll -> `client.events.subscribe_all`; `opened()` once the server accepted it."""
     request = SubscribeToAllRequest.from_dict(data)
-    async with client.events.subscribe_all(
+    async with await client.events.subscribe_all(
         from_position=request.from_position,
         stream_prefix=request.stream_prefix,
     ) as stream:
+        opened()
         async for message in stream:
             yield message.to_dict()
 
@@ -431,13 +438,14 @@ def _list_locks(client: Concord, data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def _watch_locks(
-    client: AsyncConcord, data: Mapping[str, Any]
+    client: AsyncConcord, data: Mapping[str, Any], opened: Callable[[], None]
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """WatchLocks -> `client.locks.watch`."""
+    """WatchLocks -> `client.locks.watch`; `opened()` once the server accepted it."""
     request = WatchLocksRequest.from_dict(data)
-    async with client.locks.watch(
+    async with await client.locks.watch(
         prefix=request.prefix,
     ) as stream:
+        opened()
         async for message in stream:
             yield message.to_dict()
 

@@ -134,7 +134,7 @@ def test_async_stream_and_break() -> None:
         rec = Recorder(httpx.Response(200, stream=AsyncBody()))
         seen = []
         async with rec.async_client() as client:
-            async for event in client.locks.watch():
+            async for event in await client.locks.watch():
                 seen.append(str(event.type))
                 if len(seen) == 2:
                     break

@@ -287,13 +287,13 @@ def test_async_messages_error_and_close(servers: Any) -> None:
 
     async def main() -> None:
         async with server.async_client() as client:
-            events = [e async for e in client.locks.watch(prefix="a")]
+            events = [e async for e in await client.locks.watch(prefix="a")]
             assert [e.type for e in events] == ["ACQUIRED", "RELEASED"]
         async with failing.async_client() as client:
             with pytest.raises(concord.PermissionDeniedError):
-                [e async for e in client.discovery.watch("svc")]
+                await client.discovery.watch("svc")  # refused when opened, not when read
         async with endless_server.async_client() as client:
-            stream = client.locks.watch()
+            stream = await client.locks.watch()
             async for _ in stream:
                 break
             await stream.aclose()
@@ -301,3 +301,31 @@ def test_async_messages_error_and_close(servers: Any) -> None:
     asyncio.run(main())
     assert failing.subscribe["rpc"] == "WatchService"
     assert endless_server.closed.wait(5)
+
+
+def test_a_refused_subscription_raises_when_opened(servers: Any) -> None:
+    server = servers(error_script("PERMISSION_DENIED"))
+    with server.client() as client, pytest.raises(concord.PermissionDeniedError):
+        client.discovery.watch("svc")  # no iteration needed
+
+
+def test_closing_from_another_thread_ends_the_stream_without_error(servers: Any) -> None:
+    server = servers(endless)
+    with server.client() as client:
+        stream = client.locks.watch()
+        seen = 0
+        for _ in stream:
+            seen += 1
+            if seen == 1:
+                threading.Thread(target=stream.close).start()
+    assert seen >= 1 and server.closed.wait(5)
+
+
+def test_a_redirect_to_another_origin_is_refused_and_sends_nothing_there(servers: Any) -> None:
+    other = servers(two_then_complete)
+    target = other.url + "/v1/ws"  # the http:// form a proxy would send
+    headers = Headers({"Location": target})
+    first = servers(two_then_complete, Response(307, "Temporary Redirect", headers, b""))
+    with first.client() as client, pytest.raises(concord.CrossOriginRedirectError):
+        client.locks.watch()
+    assert first.headers is not None and other.headers is None

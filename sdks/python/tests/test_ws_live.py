@@ -48,7 +48,7 @@ def test_async_discovery_watch_over_websocket(live_url: str, live_key: str, uniq
         async with AsyncConcord(base_url=live_url, api_key=live_key) as client:
             await client.discovery.register(service, "i1", "10.0.0.1", 8080)
             seen: list[tuple[str, str]] = []
-            async with client.discovery.watch(service) as changes:
+            async with await client.discovery.watch(service) as changes:
                 async for change in changes:
                     assert change.instance is not None
                     seen.append((str(change.type), change.instance.instance_id))

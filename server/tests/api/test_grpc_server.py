@@ -223,6 +223,12 @@ async def test_a_stream_that_checks_first_fails_with_its_status(live: Live) -> N
     assert [item.key async for item in ok] == ["a", "b"]
 
 
+async def test_an_accepted_stream_sends_its_headers_before_any_message(live: Live) -> None:
+    call = live.stream("WatchLocks")(locks_pb2.WatchLocksRequest(prefix="silent"), metadata=AUTH)
+    await asyncio.wait_for(call.initial_metadata(), 10)  # no message will ever come
+    call.cancel()
+
+
 async def test_cancelling_a_stream_closes_the_handler(live: Live) -> None:
     call = live.stream("WatchLocks")(locks_pb2.WatchLocksRequest(prefix="forever"), metadata=AUTH)
     first = await call.read()

@@ -236,6 +236,16 @@ async def test_fault_header_fails_the_first_calls_when_enabled() -> None:
     assert [name for name, _, _ in harness.locks.requests] == ["GetLock"]
 
 
+async def test_fault_header_with_an_rpc_name_affects_only_that_rpc() -> None:
+    harness = Harness(settings=make_settings(test_hooks=True), faults=FaultInjector())
+    fault = {"X-Concord-Test-Fault": "k;1;UNAVAILABLE;ListLocks"}
+    async with client_for(harness, **AUTH) as c:
+        other_rpc = await c.get("/v1/locks/a", headers=fault)
+        named_rpc = await c.get("/v1/locks", headers=fault)
+    assert other_rpc.status_code == 200, other_rpc.text
+    problem(named_rpc, 503, "UNAVAILABLE")
+
+
 async def test_fault_header_is_ignored_when_disabled(harness: Harness) -> None:
     assert harness.faults is None
     async with client_for(harness, **AUTH) as c:

@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[3]
 OPENAPI = ROOT / "spec" / "openapi" / "openapi.yaml"
 RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 30.0
+MAX_REDIRECTS = 5
+DEFAULT_PORTS = {"http": 80, "https": 443}
 Events = queue.Queue[tuple[str, Any] | None]
 
 
@@ -71,6 +73,14 @@ def load_bindings(openapi: Path = OPENAPI) -> dict[str, Binding]:
 
 class AdapterError(Exception):
     """The adapter could not make the call (never a pass)."""
+
+
+class ClientError(Exception):
+    """A client-side failure that a case may expect (`client_error`), e.g. a refused redirect."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def _query_value(name: str, value: Any) -> list[str]:
@@ -162,11 +172,32 @@ class RestClient:
                     raise AdapterError(f"transport error after {attempt + 1} tries: {exc}") from exc
                 time.sleep(_backoff(attempt, None))
             else:
+                if response.is_redirect:
+                    return self._redirected(response, stream)
                 if response.status_code not in RETRY_STATUSES or attempt >= self.max_retries:
                     return response
                 response.close()
                 time.sleep(_backoff(attempt, response.headers.get("retry-after")))
             attempt += 1
+
+    def _redirected(self, response: httpx.Response, stream: bool) -> httpx.Response:
+        """Follows redirects within the base URL's origin; refuses one to another origin
+        (docs/sdk-helpers.md, "Credentials"): nothing is sent there."""
+        for _ in range(MAX_REDIRECTS):
+            target = response.next_request
+            response.close()
+            if target is None:
+                raise AdapterError("a redirect without a usable Location")
+            if _origin(target.url) != _origin(self.http.base_url):
+                raise ClientError("cross_origin_redirect", f"redirect to {target.url} refused")
+            response = self.http.send(target, stream=stream)
+            if not response.is_redirect:
+                return response
+        raise AdapterError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port or DEFAULT_PORTS.get(url.scheme))
 
 
 def _backoff(attempt: int, retry_after: str | None) -> float:
@@ -219,6 +250,7 @@ def streaming(
     if response.status_code >= 400:
         response.read()
         return error_reply(call_id, response)
+    notify({"id": call_id, "notice": "stream_open"})
     events: Events = queue.Queue()
     threading.Thread(target=_sse_reader, args=(response, events), daemon=True).start()
     messages: list[Any] = []
@@ -239,6 +271,12 @@ def streaming(
     finally:
         response.close()
     return {"id": call_id, "outcome": "ok", "result": {"messages": messages}}
+
+
+def notify(line: dict[str, Any]) -> None:
+    """Writes a notice line of the call in progress (docs/conformance.md)."""
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
 
 
 class Adapter:
@@ -271,6 +309,9 @@ class Adapter:
             else:
                 reply = unary(client, call_id, binding, payload)
             return reply
+        except ClientError as exc:
+            error = {"kind": exc.kind, "native_type": "ClientError", "message": str(exc)}
+            return {"id": call_id, "outcome": "client_error", "error": error}
         except AdapterError as exc:
             return {"id": call_id, "outcome": "adapter_error", "message": str(exc)}
         except Exception as exc:

@@ -13,6 +13,7 @@ import queue
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -31,6 +32,13 @@ class AdapterSpec:
     command: tuple[str, ...]
     cwd: Path
     log_dir: Path
+    lacks: tuple[tuple[str, str], ...] = ()  # (feature, reason): cases needing it are skipped
+    stream_open_notice: bool = False  # the adapter writes a `stream_open` notice (see call)
+
+    def missing(self, features: frozenset[str]) -> str:
+        """Why a case needing `features` cannot run on this adapter; empty when it can."""
+        reasons = [f"lacks {name}: {why}" for name, why in self.lacks if name in features]
+        return "; ".join(reasons)
 
 
 def adapter_error(call_id: str, message: str) -> dict[str, Any]:
@@ -82,8 +90,15 @@ class AdapterProcess:
             self._lines.put(raw.decode("utf-8", "replace"))
         self._lines.put(_EOF)
 
-    def call(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Sends one call and returns the adapter's reply (or a runner-made adapter_error)."""
+    def call(
+        self,
+        message: dict[str, Any],
+        timeout: float,
+        on_notice: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        """Sends one call and returns the adapter's reply (or a runner-made adapter_error).
+        Notice lines of the call (`{"id": …, "notice": "stream_open"}`, written before the
+        reply) go to `on_notice`."""
         call_id = str(message.get("id", ""))
         self.calls += 1
         if not self._send(message):
@@ -99,6 +114,10 @@ class AdapterProcess:
             if line is _EOF:
                 return adapter_error(call_id, f"adapter exited (code {self._proc.wait()})")
             reply = self._parse(str(line), call_id)
+            if reply is not None and "notice" in reply and "outcome" not in reply:
+                if on_notice is not None:
+                    on_notice(str(reply["notice"]))
+                continue
             if reply is not None:
                 return reply
 

@@ -10,12 +10,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from tests.conformance.runner import coverage, known_failing, loader, report
 from tests.conformance.runner.adapter import AdapterSpec
-from tests.conformance.runner.model import Case, ConformanceError, Verdict
+from tests.conformance.runner.model import FEATURES, Case, ConformanceError, Verdict
 from tests.conformance.runner.scheduler import Plan, run_language
 from tests.conformance.runner.server import STORAGES, ManagedServer, ServerOptions
 
@@ -89,10 +90,23 @@ def load_adapters(path: Path, languages: Sequence[str], log_dir: Path) -> dict[s
         raise ConformanceError(f"cannot read {path}: {exc}") from exc
     specs: dict[str, AdapterSpec] = {}
     for language in languages:
-        command = table.get(language)
+        entry = table.get(language)
+        command: Any = entry
+        lacks: Any = {}
+        notice = False
+        if isinstance(entry, dict):
+            command, lacks = entry.get("command"), entry.get("lacks") or {}
+            notice = bool(entry.get("stream_open_notice", False))
         if not isinstance(command, list) or not command:
             raise ConformanceError(f"{path} has no command for language {language!r}")
-        specs[language] = AdapterSpec(language, tuple(str(c) for c in command), ROOT, log_dir)
+        if not isinstance(lacks, dict) or set(lacks) - set(FEATURES):
+            raise ConformanceError(
+                f"{path}: {language}.lacks maps features ({', '.join(FEATURES)}) to reasons"
+            )
+        pairs = tuple(sorted((str(k), str(v)) for k, v in lacks.items()))
+        specs[language] = AdapterSpec(
+            language, tuple(str(c) for c in command), ROOT, log_dir, pairs, notice
+        )
     return specs
 
 

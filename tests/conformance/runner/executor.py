@@ -3,26 +3,47 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.conformance.runner.adapter import AdapterPool, AdapterProcess, adapter_error
 from tests.conformance.runner.matchers import match
-from tests.conformance.runner.model import ADMIN, Case, CaseRun, Raw, Step
+from tests.conformance.runner.model import (
+    ADMIN,
+    HELPER_PREFIX,
+    OUTCOME_CLIENT_ERROR,
+    OUTCOME_ERROR,
+    OUTCOME_OK,
+    RUNNER_PREFIX,
+    Case,
+    CaseRun,
+    Raw,
+    Step,
+)
 from tests.conformance.runner.substitute import (
     Scope,
     SubstitutionError,
     new_run_id,
     substitute,
 )
+from tests.conformance.runner.trap import CredentialTrap
 
 DEFAULT_MAX_RETRIES = 2
 WARM_UP_OP = "GetLiveness"  # public and side-effect free: readies a fresh adapter process
 DEFAULT_TIMEOUT_MS = 10_000
 _NO_SUBSTITUTION = frozenset({"$capture"})
 _TRANSCRIPT_LIMIT = 600
+HELPER_EXTRA_SECONDS = 120.0  # helper ops run a scenario (a hold, a worker), not one call
+# The adapter's reply outcome that each expectation outcome wants.
+_WIRE_OUTCOME = {
+    OUTCOME_OK: "ok",
+    OUTCOME_ERROR: "api_error",
+    OUTCOME_CLIENT_ERROR: "client_error",
+}
 
 
 @dataclass(frozen=True)
@@ -53,15 +74,17 @@ class StepFailure(Exception):
         self.message = message
 
 
-def call_timeout(config: dict[str, Any], stream_ms: int) -> float:
-    """How long the runner waits for an answer: every try, backoff room, the stream, a margin."""
+def call_timeout(config: dict[str, Any], stream_ms: int, op: str = "") -> float:
+    """How long the runner waits for an answer: every try, backoff room, the stream, a margin
+    (and a scenario's length for helper ops)."""
     tries = int(config.get("max_retries", DEFAULT_MAX_RETRIES)) + 1
     per_try = int(config.get("timeout_ms", DEFAULT_TIMEOUT_MS)) / 1000
-    return tries * (per_try + 3.0) + stream_ms / 1000 + 10.0
+    extra = HELPER_EXTRA_SECONDS if op.startswith(HELPER_PREFIX) else 0.0
+    return tries * (per_try + 3.0) + stream_ms / 1000 + 10.0 + extra
 
 
 def judge(outcome_wanted: str, expected: Any, reply: dict[str, Any]) -> Judgement:
-    """Compares an adapter's reply with an expectation (`ok` or `error`, value resolved)."""
+    """Compares an adapter's reply with an expectation (ok, error or client_error, resolved)."""
     wrong = _wrong_outcome(outcome_wanted, expected, reply)
     if wrong is not None:
         return wrong
@@ -80,16 +103,16 @@ def _wrong_outcome(wanted: str, expected: Any, reply: dict[str, Any]) -> Judgeme
     outcome = reply.get("outcome")
     if outcome == "adapter_error":
         return Judgement(Raw.ERROR, f"adapter_error: {reply.get('message', '')}")
-    if outcome not in ("ok", "api_error"):
+    if outcome not in _WIRE_OUTCOME.values():
         return Judgement(Raw.ERROR, f"malformed reply (outcome {outcome!r}): {_short(reply)}")
-    if wanted == "ok" and outcome == "api_error":
-        return Judgement(
-            Raw.FAILED, f"expected success, got api_error {_short(reply.get('error'))}"
-        )
-    if wanted == "error" and outcome == "ok":
-        want = (expected or {}).get("code")
-        return Judgement(Raw.FAILED, f"expected error {want}, got ok {_short(reply.get('result'))}")
-    return None
+    if outcome == _WIRE_OUTCOME[wanted]:
+        return None
+    got = _short(reply.get("result" if outcome == "ok" else "error"))
+    if wanted == OUTCOME_OK:
+        return Judgement(Raw.FAILED, f"expected success, got {outcome} {got}")
+    label = "code" if wanted == OUTCOME_ERROR else "kind"
+    want = (expected or {}).get(label)
+    return Judgement(Raw.FAILED, f"expected {wanted} {want}, got {outcome} {got}")
 
 
 def redact(message: dict[str, Any]) -> dict[str, Any]:
@@ -124,6 +147,7 @@ class CaseExecutor:
         self._pending: dict[str, tuple[Step, Future[dict[str, Any]]]] = {}
         self._background: ThreadPoolExecutor | None = None
         self._spares: list[AdapterProcess] = []
+        self._trap: CredentialTrap | None = None
 
     def run(self) -> CaseRun:
         """Runs every step in order; the first failing step ends the case."""
@@ -131,6 +155,9 @@ class CaseExecutor:
         adapter = self.pool.acquire()
         raw, message = Raw.PASSED, ""
         try:
+            if self.case.needs.credential_trap:
+                self._trap = CredentialTrap()
+                self.scope.capture("trap_url", self._trap.base_url)
             self._prepare_spares()
             for step in self.case.steps:
                 self._run_step(step, adapter)
@@ -142,6 +169,8 @@ class CaseExecutor:
             for spare in self._spares:
                 self.pool.release(spare)
             self._spares.clear()
+            if self._trap is not None:
+                self._trap.close()
         return CaseRun(
             case=self.case,
             raw=raw,
@@ -154,15 +183,24 @@ class CaseExecutor:
     def _run_step(self, step: Step, adapter: AdapterProcess) -> None:
         if step.sleep_ms:
             time.sleep(step.sleep_ms / 1000)
-        if step.await_id:
+        if step.op.startswith(RUNNER_PREFIX):
+            reply = self._runner_op(step)
+            self._record(f"<- runner {step.op}", reply)
+            self._conclude(step, self._judge(step, reply))
+        elif step.await_id:
             started, future = self._pending.pop(step.await_id)
-            timeout = call_timeout(self._client_config(started.client), _stream_ms(started)) + 5
+            config = self._client_config(started.client)
+            timeout = call_timeout(config, _stream_ms(started), started.op) + 5
             reply = future.result(timeout=timeout)
             self._record(f"<- await {step.await_id}", reply)
             self._conclude(step, self._judge(step, reply))
         elif step.async_id:
             message, timeout = self._message(step)
-            self._pending[step.async_id] = (step, self._submit(message, timeout))
+            opened = threading.Event()
+            self._pending[step.async_id] = (step, self._submit(message, timeout, opened))
+            if step.stream is not None and self.pool.spec.stream_open_notice:
+                # the next steps may trigger what the stream should see: wait until it is open
+                opened.wait(timeout)
         elif step.eventually is not None:
             self._eventually(step, adapter)
         else:
@@ -216,7 +254,14 @@ class CaseExecutor:
             raise StepFailure(Raw.FAILED, f"{step.label}: {exc}") from exc
         if step.stream is not None:
             message["stream"] = step.stream.to_wire()
-        return message, call_timeout(config, _stream_ms(step))
+        return message, call_timeout(config, _stream_ms(step), step.op)
+
+    def _runner_op(self, step: Step) -> dict[str, Any]:
+        """Answers an op of the runner itself (`runner.TrapReport`), like an adapter would."""
+        call_id = f"{self.case.case_id}/{step.index}"
+        if step.op == "runner.TrapReport" and self._trap is not None:
+            return {"id": call_id, "outcome": "ok", "result": self._trap.report()}
+        return adapter_error(call_id, f"the runner cannot answer {step.op} in this case")
 
     def _client_config(self, name: str) -> dict[str, Any]:
         """A named client's config: the admin's, overridden by the case's (resolved now)."""
@@ -239,11 +284,15 @@ class CaseExecutor:
         return config
 
     def _call(
-        self, adapter: AdapterProcess, message: dict[str, Any], timeout: float
+        self,
+        adapter: AdapterProcess,
+        message: dict[str, Any],
+        timeout: float,
+        on_notice: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
         self._record("->", redact(message))
         try:
-            reply = adapter.call(message, timeout)
+            reply = adapter.call(message, timeout, on_notice)
         except Exception as exc:  # a broken pipe or a dead reader must not kill the worker
             reply = adapter_error(str(message["id"]), f"runner could not call adapter: {exc}")
         self._record("<-", reply)
@@ -268,16 +317,24 @@ class CaseExecutor:
                     spare.call(warm_up, call_timeout(config, 0))
                 self._spares.append(spare)
 
-    def _submit(self, message: dict[str, Any], timeout: float) -> Future[dict[str, Any]]:
-        """Runs a call on a spare adapter process so that later steps go on meanwhile."""
+    def _submit(
+        self, message: dict[str, Any], timeout: float, opened: threading.Event
+    ) -> Future[dict[str, Any]]:
+        """Runs a call on a spare adapter process so that later steps go on meanwhile; `opened`
+        is set by the adapter's `stream_open` notice, or when the call ends."""
         if self._background is None:
             self._background = ThreadPoolExecutor(max_workers=8, thread_name_prefix="async-step")
         adapter = self._spares.pop() if self._spares else self.pool.acquire()
 
+        def notice(kind: str) -> None:
+            if kind == "stream_open":
+                opened.set()
+
         def run() -> dict[str, Any]:
             try:
-                return self._call(adapter, message, timeout)
+                return self._call(adapter, message, timeout, notice)
             finally:
+                opened.set()
                 self.pool.release(adapter)
 
         return self._background.submit(run)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections.abc import Collection, Iterable
 from pathlib import Path
@@ -11,7 +12,16 @@ import yaml
 
 from tests.conformance.runner.model import (
     ADMIN,
+    FEATURE_HELPERS,
+    FEATURES,
+    HELPER_PREFIX,
+    OUTCOME_CLIENT_ERROR,
+    OUTCOME_ERROR,
+    OUTCOME_OK,
+    REQUIRE_CREDENTIAL_TRAP,
     REQUIRE_TEST_HOOKS,
+    REQUIREMENTS,
+    RUNNER_PREFIX,
     Case,
     ConformanceError,
     Eventually,
@@ -36,6 +46,10 @@ STEP_KEYS = {
 STEP_KEYS |= {"note"}
 CLIENT_KEYS = {"base_url", "api_key", "bearer_token", "max_retries", "timeout_ms", "headers"}
 FILE_KEYS = {"server", "cases"}
+# Ops an adapter answers beside the contract's RPCs (docs/conformance.md, "Helper operations"),
+# and ops the runner answers itself.
+HELPER_OPS = frozenset({"helper.HoldLock", "helper.RunWorker"})
+RUNNER_OPS = frozenset({"runner.TrapReport"})
 SERVER_KEYS = {"env", "test_hooks"}
 
 
@@ -111,15 +125,22 @@ def _case(
     where = f"{path}: case {name!r}"
     clients = _clients(data.get("clients") or {}, where)
     requires = data.get("requires") or []
-    if not isinstance(requires, list) or set(requires) - {REQUIRE_TEST_HOOKS}:
-        raise _fail(where, f"`requires` takes a list of: {REQUIRE_TEST_HOOKS}")
+    if not isinstance(requires, list) or set(requires) - set(REQUIREMENTS):
+        raise _fail(where, f"`requires` takes a list of: {', '.join(REQUIREMENTS)}")
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise _fail(where, "`steps` must be a non-empty list")
     steps = tuple(_step(s, i, where, known_ops) for i, s in enumerate(raw_steps, 1))
     _check_flow(steps, set(clients) | {ADMIN}, where)
-    if REQUIRE_TEST_HOOKS in requires:
-        needs = ServerNeeds(needs.env, True)
+    _check_runner_ops(steps, set(requires), where)
+    needs = dataclasses.replace(
+        needs,
+        test_hooks=needs.test_hooks or REQUIRE_TEST_HOOKS in requires,
+        credential_trap=REQUIRE_CREDENTIAL_TRAP in requires,
+    )
+    features = {f for f in requires if f in FEATURES}
+    if any(s.op.startswith(HELPER_PREFIX) for s in steps):
+        features.add(FEATURE_HELPERS)
     return Case(
         domain=path.stem,
         name=name,
@@ -129,6 +150,7 @@ def _case(
         description=str(data.get("description") or ""),
         source=str(path),
         skip_on=_skip_on(data.get("skip_on") or {}, where),
+        features=frozenset(features),
     )
 
 
@@ -161,7 +183,7 @@ def _step(item: Any, index: int, where: str, known_ops: Collection[str]) -> Step
         raise _fail(where, "an `await` step names an earlier `async` step and has no op or input")
     if not await_id and not op:
         raise _fail(where, "a step needs `op` (or `await`)")
-    if op and known_ops and op not in known_ops:
+    if op and not _known(op, known_ops):
         raise _fail(where, f"unknown op {op!r}")
     if "async" in data and "expect" in data:
         raise _fail(where, "put the expectation of an `async` step on its `await` step")
@@ -180,18 +202,44 @@ def _step(item: Any, index: int, where: str, known_ops: Collection[str]) -> Step
     )
 
 
+def _known(op: str, known_ops: Collection[str]) -> bool:
+    """Whether `op` is a contract RPC (when the list is known), a helper op or a runner op."""
+    if op.startswith(HELPER_PREFIX):
+        return op in HELPER_OPS
+    if op.startswith(RUNNER_PREFIX):
+        return op in RUNNER_OPS
+    return not known_ops or op in known_ops
+
+
+def _check_runner_ops(steps: tuple[Step, ...], requires: set[str], where: str) -> None:
+    """Runner ops are plain steps (no async, stream or eventually) and need their facility."""
+    for step in steps:
+        if not step.op.startswith(RUNNER_PREFIX):
+            continue
+        if step.async_id or step.stream is not None or step.eventually is not None:
+            raise _fail(where, f"step {step.index}: a runner op runs at once, in order")
+        if REQUIRE_CREDENTIAL_TRAP not in requires:
+            raise _fail(where, f"step {step.index}: {step.op} needs `requires: [credential_trap]`")
+
+
 def _expect(value: Any, where: str) -> Expect:
     if value is None:
-        return Expect("ok", None)
-    data = _mapping(value, f"{where}: expect", {"result", "error"})
+        return Expect(OUTCOME_OK, None)
+    kinds = {"result", "error", OUTCOME_CLIENT_ERROR}
+    data = _mapping(value, f"{where}: expect", kinds)
     if len(data) != 1:
-        raise _fail(where, "`expect` takes exactly one of `result` or `error`")
+        raise _fail(where, "`expect` takes exactly one of `result`, `error` or `client_error`")
     if "result" in data:
-        return Expect("ok", data["result"])
+        return Expect(OUTCOME_OK, data["result"])
+    if OUTCOME_CLIENT_ERROR in data:
+        error = data[OUTCOME_CLIENT_ERROR]
+        if not isinstance(error, dict) or "kind" not in error:
+            raise _fail(where, "`expect.client_error` must be an object with at least `kind`")
+        return Expect(OUTCOME_CLIENT_ERROR, error)
     error = data["error"]
     if not isinstance(error, dict) or "code" not in error:
         raise _fail(where, "`expect.error` must be an object with at least `code`")
-    return Expect("error", error)
+    return Expect(OUTCOME_ERROR, error)
 
 
 def _stream(value: Any, where: str) -> StreamSpec | None:

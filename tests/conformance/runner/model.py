@@ -8,6 +8,19 @@ from typing import Any
 
 ADMIN = "admin"
 REQUIRE_TEST_HOOKS = "test_hooks"
+REQUIRE_CREDENTIAL_TRAP = "credential_trap"
+# Adapter features a case may need; an adapter declares in adapters.yaml the ones it lacks.
+FEATURE_HTTP = "http"  # the case checks behaviour only HTTP transports have
+FEATURE_HELPERS = "helpers"  # the case calls helper ops (implied by a `helper.` op)
+FEATURE_JSON = "json"  # the case sends what only JSON carries (an enum value the contract lacks)
+FEATURES = (FEATURE_HTTP, FEATURE_HELPERS, FEATURE_JSON)
+REQUIREMENTS = (REQUIRE_TEST_HOOKS, REQUIRE_CREDENTIAL_TRAP, *FEATURES)
+HELPER_PREFIX = "helper."
+RUNNER_PREFIX = "runner."
+# Expectation outcomes: a result, a catalogue error, or an SDK error that is not a catalogue one.
+OUTCOME_OK = "ok"
+OUTCOME_ERROR = "error"
+OUTCOME_CLIENT_ERROR = "client_error"
 
 
 @dataclass(frozen=True)
@@ -34,7 +47,7 @@ class Eventually:
 class Expect:
     """What a step must answer: `ok` with a result, or an `error`."""
 
-    outcome: str  # "ok" or "error"
+    outcome: str  # OUTCOME_OK, OUTCOME_ERROR or OUTCOME_CLIENT_ERROR
     value: Any  # the expected result or error object (may hold matchers); None: anything
 
 
@@ -67,6 +80,7 @@ class ServerNeeds:
 
     env: tuple[tuple[str, str], ...] = ()
     test_hooks: bool = False
+    credential_trap: bool = False
 
     @property
     def dedicated(self) -> bool:
@@ -86,6 +100,7 @@ class Case:
     description: str = ""
     source: str = ""
     skip_on: dict[str, str] = field(default_factory=dict)  # language -> why it does not apply
+    features: frozenset[str] = frozenset()  # adapter features the case needs (FEATURES)
 
     @property
     def case_id(self) -> str:

@@ -101,6 +101,8 @@ def _run_cases(
     def one(case: Case) -> CaseRun:
         if language in case.skip_on:
             result = _skipped(case, f"does not apply to {language}: {case.skip_on[language]}")
+        elif missing := pool.spec.missing(case.features):
+            result = _skipped(case, f"the {pool.spec.language} adapter {missing}")
         elif case.needs.test_hooks and not target.test_hooks:
             result = _skipped(case, "needs a server with CONCORD_TEST_HOOKS=true")
         else:

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import sys
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 COUNTS: Counter[str] = Counter()
@@ -31,11 +34,64 @@ def _stream(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     return {"messages": [{"i": i} for i in range(call["stream"]["take"])]}
 
 
+def _fetch(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """GETs the client's base URL with its API key; with `follow`, follows one redirect
+    carrying the key along (what a leaky SDK does)."""
+    url = call["client_config"]["base_url"] + "/v1/thing"
+    headers = {"X-API-Key": call["client_config"]["api_key"]}
+    for _ in range(2 if data.get("follow") else 1):
+        parts = urllib.parse.urlsplit(url)
+        connection = http.client.HTTPConnection(parts.netloc, timeout=10)
+        connection.request("GET", parts.path, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        url = response.getheader("Location") or url
+    return {"status": response.status}
+
+
+def _wait_for(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Waits (up to 30 s) until the file `path` exists."""
+    path = Path(data["path"])
+    deadline = time.monotonic() + 30
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"seen": path.exists()}
+
+
+def _open_stream(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """A slow-opening stream: after 0.3 s it marks itself open (file `opened`, a `stream_open`
+    notice), then waits up to 10 s for the file `trigger`."""
+    time.sleep(0.3)
+    Path(data["opened"]).touch()
+    sys.stdout.write(json.dumps({"id": call["id"], "notice": "stream_open"}) + "\n")
+    sys.stdout.flush()
+    trigger = Path(data["trigger"])
+    deadline = time.monotonic() + 10
+    while not trigger.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"messages": [{"triggered": trigger.exists()}]}
+
+
+def _exists(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    return {"exists": Path(data["path"]).exists()}
+
+
+def _touch(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    Path(data["path"]).touch()
+    return {"touched": True}
+
+
 RESULTS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
     "Echo": _echo,
     "Count": _count,
     "Sleep": _sleep,
     "Stream": _stream,
+    "Fetch": _fetch,
+    "WaitFor": _wait_for,
+    "Touch": _touch,
+    "OpenStream": _open_stream,
+    "Exists": _exists,
 }
 
 
@@ -47,6 +103,11 @@ def answer(call: dict[str, Any]) -> dict[str, Any] | None:
     if op == "Fail":
         error = {"code": data.get("code", "NOT_FOUND"), "http_status": data.get("status", 404)}
         return {"id": call_id, "outcome": "api_error", "error": error}
+    if op == "ClientFail":
+        error = {"kind": data.get("kind", "connection"), "native_type": "FakeError"}
+        return {"id": call_id, "outcome": "client_error", "error": error}
+    if op.startswith("helper."):
+        return {"id": call_id, "outcome": "ok", "result": {"helper": op, "input": data}}
     if op == "Garbage":
         return None
     if op == "Exit":

@@ -115,3 +115,31 @@ def test_usage_errors(suite: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(argv(suite, "--lang", "klingon")) == 2
     assert "no command for language 'klingon'" in capsys.readouterr().err
     assert cli.main(argv(suite, "--cases", "nothing/*")) == 2
+
+
+def test_cases_needing_a_feature_an_adapter_lacks_are_skipped_with_its_reason(
+    suite: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = f'["{sys.executable}", "{FAKE}"]'
+    (suite / "adapters.yaml").write_text(
+        f"one:\n  command: {command}\n  lacks: {{helpers: no SDK helpers here}}\ntwo: {command}\n",
+        encoding="utf-8",
+    )
+    (suite / "cases" / "helpers.yaml").write_text(
+        "- name: hold\n  steps: [{op: helper.HoldLock}]\n", encoding="utf-8"
+    )
+    assert cli.main(argv(suite, "--cases", "helpers/*", "-v", "--matrix")) == 0
+    out = capsys.readouterr().out
+    assert "the one adapter lacks helpers: no SDK helpers here" in out
+    assert "one: 1 cases: 0 PASS, 1 SKIP" in out or "one: 1 cases: 1 SKIP" in out
+    assert "two: 1 cases: 1 PASS" in out
+
+
+def test_an_unknown_feature_in_adapters_yaml_is_a_usage_error(
+    suite: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (suite / "adapters.yaml").write_text(
+        f'one: {{command: ["{sys.executable}"], lacks: {{teleport: why}}}}\n', encoding="utf-8"
+    )
+    assert cli.main(argv(suite, "--lang", "one", "--cases", "demo/echo")) == 2
+    assert "maps features" in capsys.readouterr().err

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from tests.conformance.runner.adapter import AdapterPool
+from tests.conformance.runner.adapter import AdapterPool, AdapterSpec
 from tests.conformance.runner.executor import CaseExecutor, Target, call_timeout, judge, redact
 from tests.conformance.runner.model import Raw
 from tests.conformance.runner_tests.conftest import cases_from
@@ -131,22 +132,23 @@ def test_first_failing_step_stops_the_case(tmp_path: Path, pool: AdapterPool) ->
 
 
 def test_async_steps_run_alongside_later_steps(tmp_path: Path, pool: AdapterPool) -> None:
-    text = """
+    # The background step waits for a file that only the next step creates: it can pass only
+    # when both run at once (no timing involved).
+    flag = tmp_path / "flag"
+    text = f"""
 - name: async
   steps:
-    - op: Sleep
-      async: slow
-      input: {ms: 400}
-    - op: Echo
-      input: {during: true}
-      expect: {result: {input: {during: true}}}
-    - await: slow
-      expect: {result: {slept: 400}}
+    - op: WaitFor
+      async: waiter
+      input: {{path: "{flag}"}}
+    - op: Touch
+      input: {{path: "{flag}"}}
+    - await: waiter
+      expect: {{result: {{seen: true}}}}
 """
     case = cases_from(tmp_path, text)[0]
     result = CaseExecutor(case, TARGET, pool).run()
     assert result.raw is Raw.PASSED, result.message
-    assert result.seconds < 1.5
 
 
 def test_eventually_repeats_until_the_expectation_holds(tmp_path: Path, pool: AdapterPool) -> None:
@@ -193,3 +195,99 @@ def test_judge_and_helpers() -> None:
     assert call_timeout({"max_retries": 0, "timeout_ms": 1000}, 2000) == 16.0
     hidden = redact({"client_config": {"api_key": "abcdefghijkl", "bearer_token": "short"}})
     assert hidden["client_config"] == {"api_key": "...ijkl", "bearer_token": "***"}
+
+
+def test_client_errors_are_an_outcome_of_their_own(tmp_path: Path, pool: AdapterPool) -> None:
+    good = """
+- name: client-error
+  steps:
+    - op: ClientFail
+      input: {kind: cross_origin_redirect}
+      expect: {client_error: {kind: cross_origin_redirect, native_type: FakeError}}
+"""
+    assert run_one(tmp_path, pool, good)[0] is Raw.PASSED
+    wrong = """
+- name: client-error-wanted-api-error
+  steps:
+    - op: ClientFail
+      expect: {error: {code: NOT_FOUND}}
+"""
+    raw, message, _ = run_one(tmp_path, pool, wrong)
+    assert raw is Raw.FAILED
+    assert "expected error NOT_FOUND, got client_error" in message
+    api_instead = """
+- name: api-error-wanted-client-error
+  steps:
+    - op: Fail
+      expect: {client_error: {kind: connection}}
+"""
+    raw, message, _ = run_one(tmp_path, pool, api_instead)
+    assert raw is Raw.FAILED
+    assert "expected client_error connection, got api_error" in message
+
+
+def test_helper_ops_go_to_the_adapter_with_a_longer_wait(tmp_path: Path, pool: AdapterPool) -> None:
+    text = """
+- name: helper
+  steps:
+    - op: helper.HoldLock
+      input: {name: "${run}-l"}
+      expect: {result: {helper: helper.HoldLock, input: {name: {$regex: "^r.*-l$"}}}}
+"""
+    assert run_one(tmp_path, pool, text)[0] is Raw.PASSED
+    config = {"max_retries": 0, "timeout_ms": 1000}
+    assert call_timeout(config, 0, "helper.RunWorker") > call_timeout(config, 0, "GetLock") + 60
+
+
+def test_the_credential_trap_shows_what_reached_the_other_origin(
+    tmp_path: Path, pool: AdapterPool
+) -> None:
+    def case(follow: str, leaked: str) -> str:
+        return f"""
+- name: trap-{follow}
+  requires: [credential_trap]
+  clients:
+    trapped: {{base_url: "${{trap_url}}"}}
+  steps:
+    - client: trapped
+      op: Fetch
+      input: {{follow: {follow}}}
+    - op: runner.TrapReport
+      expect:
+        result: {{requests_at_base: 1, credentials_elsewhere: {leaked}}}
+"""
+
+    raw, message, _ = run_one(tmp_path, pool, case("false", "{$len: 0}"))
+    assert raw is Raw.PASSED, message
+    raw, message, _ = run_one(tmp_path, pool, case("true", "[x-api-key]"))
+    assert raw is Raw.PASSED, message
+    raw, message, _ = run_one(tmp_path, pool, case("true", "{$len: 0}"))
+    assert raw is Raw.FAILED and "credentials_elsewhere" in message
+
+
+def test_an_async_stream_step_waits_for_the_adapters_stream_open_notice(
+    tmp_path: Path, fake_spec: AdapterSpec
+) -> None:
+    opened, trigger = tmp_path / "opened", tmp_path / "trigger"
+    text = f"""
+- name: notice
+  steps:
+    - op: OpenStream
+      async: stream
+      input: {{opened: "{opened}", trigger: "{trigger}"}}
+      stream: {{take: 1, timeout_ms: 10000}}
+    - op: Exists
+      input: {{path: "{opened}"}}
+      expect: {{result: {{exists: true}}}}
+      note: the stream must be open before the steps after it run
+    - op: Touch
+      input: {{path: "{trigger}"}}
+    - await: stream
+      expect: {{result: {{messages: [{{triggered: true}}]}}}}
+"""
+    pool = AdapterPool(dataclasses.replace(fake_spec, stream_open_notice=True))
+    try:
+        result = CaseExecutor(cases_from(tmp_path, text)[0], TARGET, pool).run()
+    finally:
+        pool.close()
+    assert result.raw is Raw.PASSED, result.message

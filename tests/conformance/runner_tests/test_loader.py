@@ -90,3 +90,40 @@ def test_the_suite_cases_load() -> None:
     cases = loader.load_cases(SUITE_CASES.glob("*.yaml"))
     assert len(cases) >= 80
     assert len({c.case_id for c in cases}) == len(cases)
+
+
+def test_helper_and_runner_ops_and_the_features_they_imply(tmp_path: Path) -> None:
+    text = """
+- name: hold
+  requires: [http, credential_trap]
+  steps:
+    - op: helper.HoldLock
+    - op: runner.TrapReport
+      expect: {client_error: {kind: connection}}
+"""
+    (case,) = loader.load_file(_write(tmp_path, text), known_ops={"GetLock"})
+    assert case.features == frozenset({"http", "helpers"})
+    assert case.needs.credential_trap
+    assert case.steps[1].expect.outcome == "client_error"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("steps: [{op: helper.Unknown}]", "unknown op 'helper.Unknown'"),
+        ("steps: [{op: runner.TrapReport}]", "needs `requires: [credential_trap]`"),
+        ("requires: [gpu]\n  steps: [{op: GetLock}]", "`requires` takes a list of"),
+        ("steps: [{op: GetLock, expect: {client_error: {}}}]", "at least `kind`"),
+    ],
+)
+def test_bad_helper_runner_and_requirement_use_is_refused(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(CaseFileError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        loader.load_file(_write(tmp_path, f"- name: bad\n  {text}\n"), known_ops={"GetLock"})
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "helpers.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -8,12 +8,22 @@ from concord._client import (
     ConcordWithRawResponse,
 )
 from concord._core.enums import OpenEnum
+from concord._core.jsonmap import JSON_NULL
 from concord._core.options import NOT_GIVEN, NotGiven, Timeout
 from concord._core.pagination import AsyncPager, SyncPager
 from concord._core.raw import RawResponse
 from concord._core.sse import AsyncStream, ServerSentEvent, Stream
 from concord._core.ws import StreamTransport
 from concord._version import __version__
+from concord.custom import (
+    AsyncHeldLock,
+    AsyncSagaWorker,
+    HeldLock,
+    LockLostError,
+    NonRetryableTaskError,
+    SagaWorker,
+    default_owner,
+)
 from concord.errors import (
     ERRORS,
     AlreadyExistsError,
@@ -21,6 +31,7 @@ from concord.errors import (
     APITimeoutError,
     ConcordAPIError,
     ConcordError,
+    CrossOriginRedirectError,
     InternalError,
     InvalidArgumentError,
     InvalidStateError,
@@ -185,6 +196,7 @@ from concord.models import (
 
 __all__ = [
     "ERRORS",
+    "JSON_NULL",
     "NOT_GIVEN",
     "APIConnectionError",
     "APITimeoutError",
@@ -196,7 +208,9 @@ __all__ = [
     "AppendToStreamResponse",
     "AsyncConcord",
     "AsyncConcordWithRawResponse",
+    "AsyncHeldLock",
     "AsyncPager",
+    "AsyncSagaWorker",
     "AsyncStream",
     "BatchGetCacheEntriesRequest",
     "BatchGetCacheEntriesResponse",
@@ -223,6 +237,7 @@ __all__ = [
     "CreateRoleRequest",
     "CreateRoleResponse",
     "CredentialType",
+    "CrossOriginRedirectError",
     "DeleteCacheEntriesByPrefixRequest",
     "DeleteCacheEntriesByPrefixResponse",
     "DeleteCacheEntryRequest",
@@ -261,6 +276,7 @@ __all__ = [
     "HeartbeatResponse",
     "HeartbeatTaskRequest",
     "HeartbeatTaskResponse",
+    "HeldLock",
     "HttpCallback",
     "InstanceEventType",
     "InstanceStatus",
@@ -287,8 +303,10 @@ __all__ = [
     "LockConflictError",
     "LockEventType",
     "LockExpiredError",
+    "LockLostError",
     "LockNotHeldError",
     "MethodNotAllowedError",
+    "NonRetryableTaskError",
     "NotFoundError",
     "NotGiven",
     "OpenEnum",
@@ -321,6 +339,7 @@ __all__ = [
     "SagaDefinition",
     "SagaState",
     "SagaStep",
+    "SagaWorker",
     "ServerSentEvent",
     "ServiceInstance",
     "ServiceSummary",
@@ -364,4 +383,5 @@ __all__ = [
     "WorkerTask",
     "WrongExpectedRevisionError",
     "__version__",
+    "default_owner",
 ]

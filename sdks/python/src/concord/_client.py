@@ -62,9 +62,12 @@ class Concord(SyncCore):
     Credentials come from `api_key=` / `bearer_token=`, else `CONCORD_API_KEY` /
     `CONCORD_BEARER_TOKEN`; the server from `base_url=`, else `CONCORD_BASE_URL`, else
     http://127.0.0.1:8080. Failed calls are retried `max_retries` times (connection errors,
-    408, 429, 5xx) with exponential backoff and jitter, honouring `Retry-After`. Server streams
-    (`watch`, `subscribe`, ...) go over the WebSocket endpoint `/v1/ws` unless
-    `stream_transport="sse"` (or a call's `transport="sse"`) picks Server-Sent Events.
+    408, 429, 5xx) with exponential backoff and jitter, honouring `Retry-After`; a call's own
+    `max_retries=` or `client.with_options(...)` changes that. Credentials go only to the base
+    URL's origin: a redirect elsewhere raises `CrossOriginRedirectError`. Server streams
+    (`watch`, `subscribe`, ...) go over the WebSocket endpoint `/v1/ws`, or over Server-Sent
+    Events through `http_client` when one is given (so its transport and TLS settings apply);
+    `stream_transport=` (or a call's `transport=`) picks one explicitly.
     """
 
     auth: AuthResource
@@ -116,7 +119,7 @@ class Concord(SyncCore):
         extra_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         log_level: str | None = None,
-        stream_transport: StreamTransport = "websocket",
+        stream_transport: StreamTransport | None = None,
     ) -> None:
         super().__init__(
             version=__version__,
@@ -163,9 +166,12 @@ class AsyncConcord(AsyncCore):
     Credentials come from `api_key=` / `bearer_token=`, else `CONCORD_API_KEY` /
     `CONCORD_BEARER_TOKEN`; the server from `base_url=`, else `CONCORD_BASE_URL`, else
     http://127.0.0.1:8080. Failed calls are retried `max_retries` times (connection errors,
-    408, 429, 5xx) with exponential backoff and jitter, honouring `Retry-After`. Server streams
-    (`watch`, `subscribe`, ...) go over the WebSocket endpoint `/v1/ws` unless
-    `stream_transport="sse"` (or a call's `transport="sse"`) picks Server-Sent Events.
+    408, 429, 5xx) with exponential backoff and jitter, honouring `Retry-After`; a call's own
+    `max_retries=` or `client.with_options(...)` changes that. Credentials go only to the base
+    URL's origin: a redirect elsewhere raises `CrossOriginRedirectError`. Server streams
+    (`watch`, `subscribe`, ...) go over the WebSocket endpoint `/v1/ws`, or over Server-Sent
+    Events through `http_client` when one is given (so its transport and TLS settings apply);
+    `stream_transport=` (or a call's `transport=`) picks one explicitly.
     """
 
     auth: AsyncAuthResource
@@ -217,7 +223,7 @@ class AsyncConcord(AsyncCore):
         extra_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         log_level: str | None = None,
-        stream_transport: StreamTransport = "websocket",
+        stream_transport: StreamTransport | None = None,
     ) -> None:
         super().__init__(
             version=__version__,

@@ -8,6 +8,7 @@ from concord._core.errors_base import (
     APITimeoutError,
     ConcordAPIError,
     ConcordError,
+    CrossOriginRedirectError,
     ErrorRegistry,
     SlowConsumerError,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "AlreadyExistsError",
     "ConcordAPIError",
     "ConcordError",
+    "CrossOriginRedirectError",
     "InternalError",
     "InvalidArgumentError",
     "InvalidStateError",

@@ -93,7 +93,7 @@ class Dispatcher:
         if method is None:
             raise ConcordError(ErrorCode.UNAVAILABLE, f"{rpc.name} is not served by this server")
         if self._faults is not None:
-            self._faults.maybe_fail(ctx.headers)
+            await self._faults.maybe_fail(ctx.headers, rpc.name)
         if not rpc.public:
             ctx.principal = await self.authenticate(ctx.headers, ctx.client_address)
             if self._rate_check is not None:

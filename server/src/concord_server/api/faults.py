@@ -1,7 +1,8 @@
-"""Test hook: fails the first N calls that carry a fault key (only with CONCORD_TEST_HOOKS)."""
+"""Test hook: fails or delays the first N calls carrying a fault key (CONCORD_TEST_HOOKS only)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 
@@ -9,35 +10,52 @@ from concord_server.errors import ConcordError, ErrorCode
 
 HEADER = "x-concord-test-fault"
 MAX_KEYS = 10_000
-_SPEC = re.compile(r"^(?P<key>[A-Za-z0-9._:-]{1,100});(?P<count>\d{1,3});(?P<code>[A-Z_]+)$")
+MAX_DELAY_MS = 60_000
+_SPEC = re.compile(
+    r"^(?P<key>[A-Za-z0-9._:-]{1,100});(?P<count>\d{1,4});"
+    r"(?:delay=(?P<delay>\d{1,5})|(?P<code>[A-Z_]+))(?:;(?P<rpc>[A-Za-z]{1,100}))?$"
+)
 
 
 class FaultInjector:
-    """Counts calls per fault key and fails the first `count` with the given error code.
+    """Counts calls per fault key and fails (or delays) the first `count` of them.
 
-    Header format: `X-Concord-Test-Fault: <key>;<count>;<CODE>`, e.g. `r1;2;UNAVAILABLE`: the first
-    two calls carrying key `r1` answer UNAVAILABLE, later ones run normally. SDK retry tests use it.
+    Header format: `X-Concord-Test-Fault: <key>;<count>;<fault>[;<Rpc>]`, where `<fault>` is an
+    error code (`UNAVAILABLE`) or `delay=<ms>` (the call waits, then runs normally). With an RPC
+    name, only calls of that RPC count and are affected: `r1;2;UNAVAILABLE;RenewLock` fails the
+    first two renewals carrying key `r1` and lets every other call through. SDK retry and helper
+    tests use it.
     """
 
     def __init__(self) -> None:
         self._seen: dict[str, int] = {}
 
-    def maybe_fail(self, headers: Mapping[str, str]) -> None:
-        """Raises the configured error while the key's budget of failures lasts."""
+    async def maybe_fail(self, headers: Mapping[str, str], rpc: str = "") -> None:
+        """Raises the configured error (or waits) while the key's budget of faults lasts."""
         spec = headers.get(HEADER)
         if not spec:
             return
         match = _SPEC.match(spec)
-        if match is None or match["code"] not in ErrorCode.__members__:
+        code = match["code"] if match is not None else None
+        if match is None or (code is not None and code not in ErrorCode.__members__):
             raise ConcordError(ErrorCode.INVALID_ARGUMENT, f"bad {HEADER} header: {spec!r}")
-        key = match["key"]
+        if match["rpc"] and match["rpc"] != rpc:
+            return
+        if not self._take(match["key"], int(match["count"])):
+            return
+        if match["delay"] is not None:
+            await asyncio.sleep(min(int(match["delay"]), MAX_DELAY_MS) / 1000)
+            return
+        assert code is not None
+        error = ErrorCode(code)
+        seen = self._seen[match["key"]]
+        headers_out = {"Retry-After": "0"} if error == ErrorCode.RATE_LIMITED else {}
+        raise ConcordError(error, f"injected fault {seen} of {match['count']}", headers=headers_out)
+
+    def _take(self, key: str, count: int) -> bool:
+        """Counts one call of `key`; whether it is within the first `count`."""
         seen = self._seen.get(key, 0)
         if key not in self._seen and len(self._seen) >= MAX_KEYS:
             self._seen.pop(next(iter(self._seen)))  # forget the oldest key: memory stays bounded
         self._seen[key] = seen + 1
-        if seen < int(match["count"]):
-            code = ErrorCode(match["code"])
-            headers_out = {"Retry-After": "0"} if code == ErrorCode.RATE_LIMITED else {}
-            raise ConcordError(
-                code, f"injected fault {seen + 1} of {match['count']}", headers=headers_out
-            )
+        return seen < count

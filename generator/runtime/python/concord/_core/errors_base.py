@@ -40,6 +40,18 @@ class SlowConsumerError(APIConnectionError):
         self.reason = reason
 
 
+class CrossOriginRedirectError(ConcordError):
+    """The server redirected to another origin; credentials are sent only to `base_url`'s."""
+
+    def __init__(self, location: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(
+            f"refused to follow a redirect to another origin ({location}): credentials go only "
+            "to the base URL's origin; use that URL as base_url if it is the right server"
+        )
+        self.location = location
+        self.request = request
+
+
 class ConcordAPIError(ConcordError):
     """The server answered with an error of the contract's catalogue (`concord.v1.Error`)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -17,7 +18,7 @@ from typing import Any, TypeVar, cast
 import httpx
 
 from concord._core import retries
-from concord._core.auth import resolve_base_url, resolve_credentials
+from concord._core.auth import Credentials, resolve_base_url, resolve_credentials
 from concord._core.endpoint import Endpoint
 from concord._core.errors_base import (
     APIConnectionError,
@@ -29,12 +30,14 @@ from concord._core.logging import logger, redact_headers, setup_logging
 from concord._core.options import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    NOT_GIVEN,
     NotGiven,
     RequestOptions,
     Timeout,
     to_httpx_timeout,
 )
 from concord._core.raw import RAW_MODE, RawResponse
+from concord._core.redirects import MAX_REDIRECTS, next_hop
 from concord._core.sse import AsyncStream, Stream
 from concord._core.ws import (
     AsyncWebSocketStream,
@@ -68,11 +71,13 @@ class BaseCore:
         max_retries: int = DEFAULT_MAX_RETRIES,
         extra_headers: Mapping[str, str] | None = None,
         log_level: str | None = None,
-        stream_transport: StreamTransport = "websocket",
+        stream_transport: StreamTransport | None = None,
+        own_http: bool = True,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         setup_logging(log_level)
+        self.version = version
         self.base_url = resolve_base_url(base_url)
         self.credentials = resolve_credentials(api_key, bearer_token)
         self.timeout = to_httpx_timeout(timeout)
@@ -80,8 +85,40 @@ class BaseCore:
         self.user_agent = f"concord-python/{version}"
         self.extra_headers = dict(extra_headers or {})
         self.errors = errors
-        self.stream_transport = check_transport(stream_transport)
+        # Streams go through the caller's http_client (SSE) unless WebSocket is asked for:
+        # a socket cannot use that client's transport, proxies or TLS settings.
+        self.stream_transport = check_transport(
+            stream_transport or ("websocket" if own_http else "sse")
+        )
+        self._log_level = log_level
+        self._ssl_context: ssl.SSLContext | None = None
         self._sleep_hook: Callable[[float], None] | None = None
+
+    def _settings(
+        self,
+        *,
+        base_url: str | None,
+        api_key: str | None,
+        bearer_token: str | None,
+        timeout: Timeout | NotGiven,
+        max_retries: int | None,
+        extra_headers: Mapping[str, str] | None,
+        stream_transport: StreamTransport | None,
+    ) -> dict[str, Any]:
+        """The constructor arguments of a copy of this client with some settings changed."""
+        credentials = self.credentials
+        if api_key or bearer_token:
+            credentials = Credentials(api_key or None, bearer_token or None)
+        return {
+            "base_url": base_url or self.base_url,
+            "api_key": credentials.api_key,
+            "bearer_token": credentials.bearer_token,
+            "timeout": self.timeout if isinstance(timeout, NotGiven) else timeout,
+            "max_retries": self.max_retries if max_retries is None else max_retries,
+            "extra_headers": {**self.extra_headers, **(extra_headers or {})},
+            "log_level": self._log_level,
+            "stream_transport": stream_transport or self.stream_transport,
+        }
 
     def _headers(
         self, endpoint: Endpoint, options: RequestOptions, key: str | None
@@ -95,6 +132,10 @@ class BaseCore:
         headers.update(self.extra_headers)
         headers.update(options.extra_headers or {})
         return headers
+
+    def _retries(self, options: RequestOptions) -> int:
+        """The call's retry budget: its own `max_retries`, else the client's."""
+        return self.max_retries if options.max_retries is None else max(options.max_retries, 0)
 
     def _use_websocket(self, options: RequestOptions) -> bool:
         """Whether a server stream goes over WebSocket (the call's choice, else the client's)."""
@@ -110,13 +151,17 @@ class BaseCore:
         headers.update(options.extra_headers or {})
         agent = next((v for k, v in headers.items() if k.lower() == "user-agent"), None)
         headers = {k: v for k, v in headers.items() if k.lower() != "user-agent"}
+        url = ws_url(self.base_url)
+        if url.startswith("wss://") and self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()  # what the SDK's own httpx client uses
         return WsTarget(
-            url=ws_url(self.base_url),
+            url=url,
             headers=headers,
             user_agent=agent or self.user_agent,
             open_timeout=self._timeout(options, stream=True).connect,
             rpc=endpoint.rpc,
             request=data,
+            ssl_context=self._ssl_context,
         )
 
     def _timeout(self, options: RequestOptions, stream: bool) -> httpx.Timeout:
@@ -153,18 +198,23 @@ class BaseCore:
         )
 
     def _retry_after_error(
-        self, request: httpx.Request, error: httpx.TransportError, retryable: bool, attempt: int
+        self,
+        request: httpx.Request,
+        error: httpx.TransportError,
+        retryable: bool,
+        attempt: int,
+        limit: int,
     ) -> float:
         """Delay before retrying a transport error, or raise the SDK's connection error."""
         logger.info("%s %s failed: %r", request.method, request.url, error)
-        if retryable and attempt < self.max_retries:
+        if retryable and attempt < limit:
             return retries.backoff(attempt)
         if isinstance(error, httpx.TimeoutException):
             raise APITimeoutError(request=request) from error
         raise APIConnectionError(f"connection error: {error}", request=request) from error
 
     def _retry_after_status(
-        self, response: httpx.Response, retryable: bool, attempt: int
+        self, response: httpx.Response, retryable: bool, attempt: int, limit: int
     ) -> float | None:
         """Delay before retrying an error status, or None when the answer is final."""
         logger.debug(
@@ -176,11 +226,7 @@ class BaseCore:
         )
         if response.is_success:
             return None
-        if (
-            retryable
-            and attempt < self.max_retries
-            and retries.is_retryable_status(response.status_code)
-        ):
+        if retryable and attempt < limit and retries.is_retryable_status(response.status_code):
             return retries.retry_delay(attempt, response.headers)
         return None
 
@@ -210,9 +256,33 @@ class SyncCore(BaseCore):
     """Blocking calls over an `httpx.Client`."""
 
     def __init__(self, *, http_client: httpx.Client | None = None, **config: Any) -> None:
-        super().__init__(**config)
+        super().__init__(own_http=http_client is None, **config)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(follow_redirects=True)
+        self._http = http_client or httpx.Client()
+
+    def with_options(
+        self: SelfT,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        bearer_token: str | None = None,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        stream_transport: StreamTransport | None = None,
+    ) -> SelfT:
+        """A copy of this client with the given settings changed (extra headers are merged; a
+        credential replaces both). It shares this client's connection pool: close the original."""
+        settings = self._settings(
+            base_url=base_url,
+            api_key=api_key,
+            bearer_token=bearer_token,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            stream_transport=stream_transport,
+        )
+        return type(self)(http_client=self._http, **settings)
 
     def request(
         self, endpoint: Endpoint, data: Mapping[str, Any], parse: Parse[T], options: RequestOptions
@@ -224,33 +294,32 @@ class SyncCore(BaseCore):
     def stream(
         self, endpoint: Endpoint, data: Mapping[str, Any], parse: Parse[T], options: RequestOptions
     ) -> Stream[T]:
-        """A server stream over WebSocket or SSE, opened (with retries) when iteration starts."""
+        """A server stream over WebSocket or SSE, open once the server accepted it (a refusal
+        raises here); opening is retried like a call."""
         if self._use_websocket(options):
             target = self._ws_target(endpoint, data, options)
-            return WebSocketStream(
-                target,
-                lambda: open_sync(target, self.errors, self.max_retries, self._sleep),
-                parse,
-                self.errors,
-            )
-        return Stream(lambda: self._send(endpoint, data, options, stream=True), parse, self.errors)
+            opened = open_sync(target, self.errors, self._retries(options), self._sleep)
+            return WebSocketStream(target, opened, parse, self.errors)
+        return Stream(self._send(endpoint, data, options, stream=True), parse, self.errors)
 
     def _send(
         self, endpoint: Endpoint, data: Mapping[str, Any], options: RequestOptions, *, stream: bool
     ) -> httpx.Response:
         key = self._idempotency_key(endpoint, options)
         retryable = endpoint.retry_safe or key is not None
+        limit = self._retries(options)
         attempt = 0
         while True:
             request = self._build(self._http, endpoint, data, options, key, stream)
             self._log_request(request, attempt)
             try:
-                response = self._http.send(request, stream=stream)
+                first = self._http.send(request, stream=stream, follow_redirects=False)
+                response = self._follow(first, stream)
             except httpx.TransportError as error:
-                self._sleep(self._retry_after_error(request, error, retryable, attempt))
+                self._sleep(self._retry_after_error(request, error, retryable, attempt, limit))
                 attempt += 1
                 continue
-            delay = self._retry_after_status(response, retryable, attempt)
+            delay = self._retry_after_status(response, retryable, attempt, limit)
             if delay is None:
                 break
             response.close()
@@ -261,6 +330,20 @@ class SyncCore(BaseCore):
             response.close()
             raise self._error(response)
         return response
+
+    def _follow(self, response: httpx.Response, stream: bool) -> httpx.Response:
+        """The answer after same-origin redirects (another origin raises)."""
+        for _ in range(MAX_REDIRECTS):
+            try:
+                target = next_hop(response, self.base_url)
+            finally:
+                if response.is_redirect:
+                    response.close()
+            if target is None:
+                return response
+            response = self._http.send(target, stream=stream, follow_redirects=False)
+        response.close()
+        raise APIConnectionError(f"more than {MAX_REDIRECTS} redirects", request=response.request)
 
     def _sleep(self, seconds: float) -> None:
         if self._sleep_hook is not None:
@@ -289,9 +372,33 @@ class AsyncCore(BaseCore):
     """Asyncio calls over an `httpx.AsyncClient`."""
 
     def __init__(self, *, http_client: httpx.AsyncClient | None = None, **config: Any) -> None:
-        super().__init__(**config)
+        super().__init__(own_http=http_client is None, **config)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(follow_redirects=True)
+        self._http = http_client or httpx.AsyncClient()
+
+    def with_options(
+        self: AsyncSelfT,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        bearer_token: str | None = None,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        stream_transport: StreamTransport | None = None,
+    ) -> AsyncSelfT:
+        """A copy of this client with the given settings changed (extra headers are merged; a
+        credential replaces both). It shares this client's connection pool: close the original."""
+        settings = self._settings(
+            base_url=base_url,
+            api_key=api_key,
+            bearer_token=bearer_token,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            stream_transport=stream_transport,
+        )
+        return type(self)(http_client=self._http, **settings)
 
     async def request(
         self, endpoint: Endpoint, data: Mapping[str, Any], parse: Parse[T], options: RequestOptions
@@ -300,38 +407,37 @@ class AsyncCore(BaseCore):
         response = await self._send(endpoint, data, options, stream=False)
         return self._result(response, parse)
 
-    def stream(
+    async def stream(
         self, endpoint: Endpoint, data: Mapping[str, Any], parse: Parse[T], options: RequestOptions
     ) -> AsyncStream[T]:
-        """A server stream over WebSocket or SSE, opened (with retries) when iteration starts."""
+        """A server stream over WebSocket or SSE, open once the server accepted it (a refusal
+        raises here); opening is retried like a call."""
         if self._use_websocket(options):
             target = self._ws_target(endpoint, data, options)
-            return AsyncWebSocketStream(
-                target,
-                lambda: open_async(target, self.errors, self.max_retries, self._sleep),
-                parse,
-                self.errors,
-            )
-        return AsyncStream(
-            lambda: self._send(endpoint, data, options, stream=True), parse, self.errors
-        )
+            opened = await open_async(target, self.errors, self._retries(options), self._sleep)
+            return AsyncWebSocketStream(target, opened, parse, self.errors)
+        response = await self._send(endpoint, data, options, stream=True)
+        return AsyncStream(response, parse, self.errors)
 
     async def _send(
         self, endpoint: Endpoint, data: Mapping[str, Any], options: RequestOptions, *, stream: bool
     ) -> httpx.Response:
         key = self._idempotency_key(endpoint, options)
         retryable = endpoint.retry_safe or key is not None
+        limit = self._retries(options)
         attempt = 0
         while True:
             request = self._build(self._http, endpoint, data, options, key, stream)
             self._log_request(request, attempt)
             try:
-                response = await self._http.send(request, stream=stream)
+                first = await self._http.send(request, stream=stream, follow_redirects=False)
+                response = await self._follow(first, stream)
             except httpx.TransportError as error:
-                await self._sleep(self._retry_after_error(request, error, retryable, attempt))
+                pause = self._retry_after_error(request, error, retryable, attempt, limit)
+                await self._sleep(pause)
                 attempt += 1
                 continue
-            delay = self._retry_after_status(response, retryable, attempt)
+            delay = self._retry_after_status(response, retryable, attempt, limit)
             if delay is None:
                 break
             await response.aclose()
@@ -342,6 +448,20 @@ class AsyncCore(BaseCore):
             await response.aclose()
             raise self._error(response)
         return response
+
+    async def _follow(self, response: httpx.Response, stream: bool) -> httpx.Response:
+        """The answer after same-origin redirects (another origin raises)."""
+        for _ in range(MAX_REDIRECTS):
+            try:
+                target = next_hop(response, self.base_url)
+            finally:
+                if response.is_redirect:
+                    await response.aclose()
+            if target is None:
+                return response
+            response = await self._http.send(target, stream=stream, follow_redirects=False)
+        await response.aclose()
+        raise APIConnectionError(f"more than {MAX_REDIRECTS} redirects", request=response.request)
 
     async def _sleep(self, seconds: float) -> None:
         if self._sleep_hook is not None:

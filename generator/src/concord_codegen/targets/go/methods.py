@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from concord_codegen.ir.model import Api, ErrorCode, Message, Method, Service
 from concord_codegen.targets.base import TargetError
-from concord_codegen.targets.go.names import comment, exported, parameter
+from concord_codegen.targets.go.names import comment, exported, godoc, parameter
 from concord_codegen.targets.go.types import GoField, GoStruct, TypeMapper
 
 _SEGMENT = re.compile(r"\{([^}]+)\}")
@@ -64,6 +64,7 @@ class GoMethod:
     body: str = ""  # Go expression of the JSON body, "" for none
     paging: Paging | None = None
     stream: str = ""  # Go type of a server stream's messages
+    godoc: list[str] = field(default_factory=list)  # the doc led by the method's name
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class MethodBuilder:
         names = [m.name for m in methods] + [m.paging.page_method for m in methods if m.paging]
         if len(names) != len(set(names)):
             raise TargetError(f"{service.name}: two Go methods share a name: {sorted(names)}")
-        doc = comment(service.doc or type_name, f"{type_name}:")
+        doc = godoc(type_name, service.doc, service=True)
         return GoService(exported(service.sdk_resource), type_name, doc, methods, service.full_name)
 
     def method(self, method: Method) -> GoMethod:
@@ -114,10 +115,12 @@ class MethodBuilder:
             raise TargetError(f"{method.name} has no HTTP binding")
         args = [self._path_arg(request, name, method.name) for name in http.path_params]
         params = self._params(method, request, tuple(http.path_params))
+        name = exported(method.sdk_name or method.name)
         go = GoMethod(
             rpc=method.name,
-            name=exported(method.sdk_name or method.name),
+            name=name,
             doc=comment(method.doc or method.name),
+            godoc=godoc(name, method.doc),
             verb=http.verb,
             http_path=http.path,
             path_expr=self._path_expr(http.path, args),
@@ -140,8 +143,10 @@ class MethodBuilder:
         if not [f for f in request.fields if f.name not in path]:
             return None
         name = f"{exported(method.name)}Params"
-        doc = f"the parameters of {exported(method.sdk_name)} ({method.name}) besides the path."
-        return self.types.struct(request, name, doc[0].upper() + doc[1:], skip=path)
+        doc = (
+            f"holds the parameters of {exported(method.sdk_name)} ({method.name}) besides the path."
+        )
+        return self.types.struct(request, name, doc, skip=path, sent=True)
 
     def _path_arg(self, request: Message, name: str, rpc: str) -> PathArg:
         found = request.get_field(name)

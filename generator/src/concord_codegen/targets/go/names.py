@@ -64,3 +64,39 @@ def comment(text: str, prefix: str = "") -> list[str]:
     if prefix:
         lines = [f"{prefix} {lines[0]}" if lines else prefix, *lines[1:]]
     return lines
+
+
+# Leading words of a doc sentence that name what the thing is ("A held lock." -> "Lock is a
+# held lock.") or what it tells ("What happened to a lock." -> "... tells what happened ...").
+_ARTICLES = frozenset({"a", "an", "the", "one", "every", "each", "all", "some", "no"})
+_QUESTIONS = frozenset({"what", "whether", "how", "which", "who", "when", "where", "why"})
+
+
+def _lower_first(text: str) -> str:
+    """`Acquires a lock` -> `acquires a lock`; `API keys` stays (an initialism)."""
+    head = text.split(" ", 1)[0]
+    if len(head) > 1 and head[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def godoc(name: str, text: str, service: bool = False) -> list[str]:
+    """Doc lines of a declaration that start with its name and read as a sentence:
+    `Acquire acquires a lock...`, `Lock is a held lock.`, `LockEventType tells what happened`,
+    `LockService serves named locks...`."""
+    lines = comment(text or name)
+    first = lines[0] if lines else ""
+    word = first.split(" ", 1)[0].lower()
+    if not first or word == name.lower():
+        return lines or [name]
+    if word in _ARTICLES:
+        lead = f"{name} is {_lower_first(first)}"
+    elif word in _QUESTIONS:
+        lead = f"{name} tells {_lower_first(first)}"
+    elif service:
+        lead = f"{name} serves {_lower_first(first)}"
+    elif word.endswith("s") and not word.endswith("ss"):
+        lead = f"{name} {_lower_first(first)}"  # a verb: "Returns ..." -> "X returns ..."
+    else:
+        lead = f"{name} is for {_lower_first(first)}"
+    return [lead, *lines[1:]]

@@ -9,7 +9,9 @@ Every generated Python file goes through `ruff check --select I --fix` and `ruff
 
 from __future__ import annotations
 
+import ast
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 from concord_codegen.config import Config
@@ -37,6 +39,7 @@ BASE_ERRORS = [
     "APITimeoutError",
     "ConcordAPIError",
     "ConcordError",
+    "CrossOriginRedirectError",
     "SlowConsumerError",
 ]
 CORE_EXPORTS = [
@@ -45,6 +48,7 @@ CORE_EXPORTS = [
     "AsyncPager",
     "AsyncStream",
     "Concord",
+    "JSON_NULL",
     "ConcordWithRawResponse",
     "NOT_GIVEN",
     "NotGiven",
@@ -82,7 +86,8 @@ class PythonSdkTarget:
 
     def generate(self, context: TargetContext) -> list[GeneratedFile]:
         """Render every template, copy the runtime core, then sort imports and format."""
-        files = build_files(context.api, custom_resources(context.config.root))
+        root = context.config.root
+        files = build_files(context.api, custom_resources(root), custom_exports(root))
         return format_python([*files, *_runtime_files()])
 
 
@@ -92,7 +97,25 @@ def custom_resources(root: Path) -> set[str]:
     return {p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")}
 
 
-def build_files(api: Api, custom: set[str]) -> list[GeneratedFile]:
+def custom_exports(root: Path) -> list[str]:
+    """The names `custom/__init__.py` lists in `__all__`: the package re-exports them."""
+    path = root / CUSTOM_DIR / "__init__.py"
+    if not path.exists():
+        return []
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            value = ast.literal_eval(node.value)
+            if isinstance(value, (list, tuple)) and all(isinstance(n, str) for n in value):
+                return sorted(value)
+            raise TargetError(f"{path}: __all__ must be a literal list of names")
+    return []
+
+
+def build_files(
+    api: Api, custom: set[str], helper_names: Sequence[str] = ()
+) -> list[GeneratedFile]:
     """The templated files of the package (unformatted)."""
     renderer = Renderer("python")
     renderer.env.filters["pydoc"] = pydoc
@@ -125,7 +148,10 @@ def build_files(api: Api, custom: set[str]) -> list[GeneratedFile]:
             "__init__.j2",
             error_names=error_names,
             model_names=model_names,
-            exports=sorted([*CORE_EXPORTS, *error_names, *model_names], key=_all_key),
+            helper_names=list(helper_names),
+            exports=sorted(
+                [*CORE_EXPORTS, *error_names, *model_names, *helper_names], key=_all_key
+            ),
         ),
         GeneratedFile(
             f"{PACKAGE_DIR}/_version.py",

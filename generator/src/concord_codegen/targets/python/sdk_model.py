@@ -23,6 +23,8 @@ CORE_SYMBOLS = {
     "encode_timestamp": "concord._core.jsonmap",
     "decode_duration": "concord._core.jsonmap",
     "encode_duration": "concord._core.jsonmap",
+    "value_in": "concord._core.jsonmap",
+    "value_out": "concord._core.jsonmap",
     "datetime": "datetime",
     "timedelta": "datetime",
     "Any": "typing",

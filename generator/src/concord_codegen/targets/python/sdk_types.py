@@ -110,8 +110,8 @@ def _well_known_codec(short: str) -> Codec:
         return Codec("dict[str, Any]", None, "{}", "dict({})", "dict({})", True, frozenset({"Any"}))
     if short == "ListValue":
         return Codec("list[Any]", None, "[]", "list({})", "list({})", True, frozenset({"Any"}))
-    if short == "Value":
-        return Codec("Any", "None", "None", "{}", "{}", True, frozenset({"Any"}))
+    if short == "Value":  # None: absent; JSON_NULL: an explicit JSON null
+        return Codec("Any", "None", "None", "{}", "value_out({})", True, frozenset({"Any"}))
     raise TargetError(f"python_sdk: unsupported well-known type google.protobuf.{short}")
 
 
@@ -133,6 +133,10 @@ def py_field(api: Api, field: Field, reserved: frozenset[str] = RESERVED_MEMBERS
         decoder = _callable(base.decode)
         from_expr = get if decoder is None else f"opt({decoder}, {get})"
         requires = base.requires | ({"opt"} if decoder else set())
+    elif is_value:  # a present JSON null decodes to JSON_NULL, an absent member to None
+        annotation, default = base.annotation, base.default
+        requires = base.requires | {"value_in", "value_out"}
+        from_expr = f'value_in(data, "{field.json_name}")'
     else:
         annotation, default, requires = base.annotation, base.default, base.requires
         from_expr = base.decode.format(f'data.get("{field.json_name}", {base.json_default})')

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
@@ -79,3 +79,38 @@ def decode_bytes(value: str) -> bytes:
 def opt(convert: Callable[[Any], R], value: Any) -> R | None:
     """`convert(value)`, or None when the value is absent."""
     return None if value is None else convert(value)
+
+
+class JsonNull:
+    """The type of `JSON_NULL`."""
+
+    _instance: JsonNull | None = None
+
+    def __new__(cls) -> JsonNull:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "JSON_NULL"
+
+
+JSON_NULL = JsonNull()
+"""An explicit JSON `null` for a `google.protobuf.Value` field (a cache value, event data, a
+saga's input, a task's output): `None` leaves the field out, `JSON_NULL` sends `null`. A field
+the server sent as `null` reads as `JSON_NULL`, one it left out as `None`."""
+
+
+def value_in(data: Mapping[str, Any], key: str) -> Any:
+    """A Value member: JSON_NULL when present as null, None when absent, else the value."""
+    if key in data and data[key] is None:
+        return JSON_NULL
+    return data.get(key)
+
+
+def value_out(value: Any) -> Any:
+    """The JSON of a Value field: JSON_NULL becomes null."""
+    return None if value is JSON_NULL else value

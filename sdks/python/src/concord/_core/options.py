@@ -40,12 +40,13 @@ Timeout: TypeAlias = float | httpx.Timeout | None
 
 @dataclass(frozen=True)
 class RequestOptions:
-    """What one call may override: headers, timeout, idempotency key, stream transport."""
+    """What one call may override: headers, timeout, retries, idempotency key, stream transport."""
 
     extra_headers: Mapping[str, str] | None = None
     timeout: Timeout | NotGiven = NOT_GIVEN
     idempotency_key: str | None = None
     transport: str | None = None  # server streams: "websocket" or "sse"; None: the client's
+    max_retries: int | None = None  # None: the client's
 
 
 def to_httpx_timeout(value: Timeout) -> httpx.Timeout:

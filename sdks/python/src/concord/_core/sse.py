@@ -7,7 +7,6 @@ import json
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
-    Awaitable,
     Callable,
     Iterable,
     Iterator,
@@ -19,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from concord._core.errors_base import ErrorRegistry
+from concord._core.errors_base import APIConnectionError, ErrorRegistry
 
 T = TypeVar("T")
 
@@ -104,36 +103,40 @@ def _message(
 
 
 class Stream(Generic[T]):
-    """Messages of a server stream. Iterating opens the HTTP stream; leaving the loop closes it.
+    """Messages of a server stream, already open (the server accepted the subscription).
 
-    `with client.locks.watch() as stream:` closes it at the end of the block as well.
+    Iterate it once; leaving the loop, `close()` (from any thread) or `with stream:` closes it.
+    A stream closed by the caller simply ends, without an error.
     """
 
     def __init__(
         self,
-        open_response: Callable[[], httpx.Response],
+        response: httpx.Response,
         parse: Callable[[Mapping[str, Any]], T],
         errors: ErrorRegistry,
     ) -> None:
-        self._open = open_response
+        self._response = response
         self._parse = parse
         self._errors = errors
-        self._response: httpx.Response | None = None
+        self._closing = False
 
     def __iter__(self) -> Iterator[T]:
-        response = self._response = self._open()
+        response = self._response
         try:
             for sse in iter_events(response.iter_lines()):
                 message = _message(sse, response, self._parse, self._errors)
                 if message is not None:
                     yield message
+        except (httpx.StreamError, httpx.TransportError) as exc:
+            if not self._closing:
+                raise APIConnectionError(f"stream broken: {exc}") from exc
         finally:
-            response.close()
+            self.close()
 
     def close(self) -> None:
-        """Close the HTTP stream (idempotent)."""
-        if self._response is not None:
-            self._response.close()
+        """Close the stream (idempotent; safe from another thread)."""
+        self._closing = True
+        self._response.close()
 
     def __enter__(self) -> Stream[T]:
         return self
@@ -148,33 +151,37 @@ class Stream(Generic[T]):
 
 
 class AsyncStream(Generic[T]):
-    """Messages of a server stream for `async for`; `async with` closes it at block end."""
+    """Messages of an open server stream for `async for`; `aclose()` or `async with` closes
+    it, and a stream closed by the caller simply ends."""
 
     def __init__(
         self,
-        open_response: Callable[[], Awaitable[httpx.Response]],
+        response: httpx.Response,
         parse: Callable[[Mapping[str, Any]], T],
         errors: ErrorRegistry,
     ) -> None:
-        self._open = open_response
+        self._response = response
         self._parse = parse
         self._errors = errors
-        self._response: httpx.Response | None = None
+        self._closing = False
 
     async def __aiter__(self) -> AsyncIterator[T]:
-        response = self._response = await self._open()
+        response = self._response
         try:
             async for sse in aiter_events(response.aiter_lines()):
                 message = _message(sse, response, self._parse, self._errors)
                 if message is not None:
                     yield message
+        except (httpx.StreamError, httpx.TransportError) as exc:
+            if not self._closing:
+                raise APIConnectionError(f"stream broken: {exc}") from exc
         finally:
-            await response.aclose()
+            await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP stream (idempotent)."""
-        if self._response is not None:
-            await self._response.aclose()
+        """Close the stream (idempotent)."""
+        self._closing = True
+        await self._response.aclose()
 
     async def __aenter__(self) -> AsyncStream[T]:
         return self

@@ -15,6 +15,8 @@ from concord._core.jsonmap import (
     encode_duration,
     encode_timestamp,
     opt,
+    value_in,
+    value_out,
 )
 
 __all__ = [
@@ -79,7 +81,7 @@ class CacheEntry:
         return cls(
             namespace=data.get("namespace", ""),
             key=data.get("key", ""),
-            value=data.get("value", None),
+            value=value_in(data, "value"),
             etag=data.get("etag", ""),
             expires_at=opt(decode_timestamp, data.get("expires_at")),
             updated_at=opt(decode_timestamp, data.get("updated_at")),
@@ -91,7 +93,7 @@ class CacheEntry:
         out["namespace"] = self.namespace
         out["key"] = self.key
         if self.value is not None:
-            out["value"] = self.value
+            out["value"] = value_out(self.value)
         out["etag"] = self.etag
         if self.expires_at is not None:
             out["expires_at"] = encode_timestamp(self.expires_at)
@@ -176,7 +178,7 @@ class SetCacheEntryRequest:
         return cls(
             namespace=data.get("namespace", ""),
             key=data.get("key", ""),
-            value=data.get("value", None),
+            value=value_in(data, "value"),
             ttl=opt(decode_duration, data.get("ttl")),
             if_match=data.get("if_match", ""),
             create_only=data.get("create_only", False),
@@ -188,7 +190,7 @@ class SetCacheEntryRequest:
         out["namespace"] = self.namespace
         out["key"] = self.key
         if self.value is not None:
-            out["value"] = self.value
+            out["value"] = value_out(self.value)
         if self.ttl is not None:
             out["ttl"] = encode_duration(self.ttl)
         out["if_match"] = self.if_match
@@ -340,7 +342,7 @@ class CacheEntryInput:
         """Build from the contract's JSON (unknown members are ignored)."""
         return cls(
             key=data.get("key", ""),
-            value=data.get("value", None),
+            value=value_in(data, "value"),
             ttl=opt(decode_duration, data.get("ttl")),
         )
 
@@ -349,7 +351,7 @@ class CacheEntryInput:
         out: dict[str, Any] = {}
         out["key"] = self.key
         if self.value is not None:
-            out["value"] = self.value
+            out["value"] = value_out(self.value)
         if self.ttl is not None:
             out["ttl"] = encode_duration(self.ttl)
         return out

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from concord._core.enums import OpenEnum
-from concord._core.jsonmap import decode_timestamp, encode_timestamp, opt
+from concord._core.jsonmap import decode_timestamp, encode_timestamp, opt, value_in, value_out
 
 __all__ = [
     "AppendToStreamRequest",
@@ -81,7 +81,7 @@ class EventData:
         return cls(
             event_id=data.get("event_id", ""),
             type=data.get("type", ""),
-            data=data.get("data", None),
+            data=value_in(data, "data"),
             metadata=dict(data.get("metadata") or {}),
         )
 
@@ -91,7 +91,7 @@ class EventData:
         out["event_id"] = self.event_id
         out["type"] = self.type
         if self.data is not None:
-            out["data"] = self.data
+            out["data"] = value_out(self.data)
         out["metadata"] = dict(self.metadata)
         return out
 
@@ -133,7 +133,7 @@ class RecordedEvent:
             revision=data.get("revision", 0),
             position=data.get("position", 0),
             type=data.get("type", ""),
-            data=data.get("data", None),
+            data=value_in(data, "data"),
             metadata=dict(data.get("metadata") or {}),
             recorded_at=opt(decode_timestamp, data.get("recorded_at")),
         )
@@ -147,7 +147,7 @@ class RecordedEvent:
         out["position"] = self.position
         out["type"] = self.type
         if self.data is not None:
-            out["data"] = self.data
+            out["data"] = value_out(self.data)
         out["metadata"] = dict(self.metadata)
         if self.recorded_at is not None:
             out["recorded_at"] = encode_timestamp(self.recorded_at)

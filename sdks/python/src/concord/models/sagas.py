@@ -15,6 +15,8 @@ from concord._core.jsonmap import (
     encode_duration,
     encode_timestamp,
     opt,
+    value_in,
+    value_out,
 )
 
 __all__ = [
@@ -395,7 +397,7 @@ class SagaStep:
             state=opt(StepState, data.get("state")),
             attempts=data.get("attempts", 0),
             compensation_attempts=data.get("compensation_attempts", 0),
-            output=data.get("output", None),
+            output=value_in(data, "output"),
             error=data.get("error", ""),
             history=[StepEvent.from_dict(v) for v in data.get("history") or ()],
         )
@@ -409,7 +411,7 @@ class SagaStep:
         out["attempts"] = self.attempts
         out["compensation_attempts"] = self.compensation_attempts
         if self.output is not None:
-            out["output"] = self.output
+            out["output"] = value_out(self.output)
         out["error"] = self.error
         out["history"] = [v.to_dict() for v in self.history]
         return out
@@ -452,7 +454,7 @@ class Saga:
         return cls(
             saga_id=data.get("saga_id", ""),
             definition=opt(SagaDefinition.from_dict, data.get("definition")),
-            input=data.get("input", None),
+            input=value_in(data, "input"),
             state=opt(SagaState, data.get("state")),
             steps=[SagaStep.from_dict(v) for v in data.get("steps") or ()],
             error=data.get("error", ""),
@@ -468,7 +470,7 @@ class Saga:
         if self.definition is not None:
             out["definition"] = self.definition.to_dict()
         if self.input is not None:
-            out["input"] = self.input
+            out["input"] = value_out(self.input)
         if self.state is not None:
             out["state"] = str(self.state)
         out["steps"] = [v.to_dict() for v in self.steps]
@@ -500,7 +502,7 @@ class StartSagaRequest:
         return cls(
             saga_id=data.get("saga_id", ""),
             definition=SagaDefinition.from_dict(data.get("definition", {})),
-            input=data.get("input", None),
+            input=value_in(data, "input"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -509,7 +511,7 @@ class StartSagaRequest:
         out["saga_id"] = self.saga_id
         out["definition"] = self.definition.to_dict()
         if self.input is not None:
-            out["input"] = self.input
+            out["input"] = value_out(self.input)
         return out
 
 
@@ -733,7 +735,7 @@ class Task:
             phase=opt(StepPhase, data.get("phase")),
             task_type=data.get("task_type", ""),
             attempt=data.get("attempt", 0),
-            input=data.get("input", None),
+            input=value_in(data, "input"),
             outputs=opt(dict, data.get("outputs")),
             worker_id=data.get("worker_id", ""),
             lease_expires_at=opt(decode_timestamp, data.get("lease_expires_at")),
@@ -750,7 +752,7 @@ class Task:
         out["task_type"] = self.task_type
         out["attempt"] = self.attempt
         if self.input is not None:
-            out["input"] = self.input
+            out["input"] = value_out(self.input)
         if self.outputs is not None:
             out["outputs"] = dict(self.outputs)
         out["worker_id"] = self.worker_id
@@ -896,7 +898,7 @@ class CompleteTaskRequest:
         return cls(
             task_id=data.get("task_id", ""),
             worker_id=data.get("worker_id", ""),
-            output=data.get("output", None),
+            output=value_in(data, "output"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -905,7 +907,7 @@ class CompleteTaskRequest:
         out["task_id"] = self.task_id
         out["worker_id"] = self.worker_id
         if self.output is not None:
-            out["output"] = self.output
+            out["output"] = value_out(self.output)
         return out
 
 

@@ -123,6 +123,7 @@ class AuthResource(SyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> CreateApiKeyResponse:
         """Creates an API key for a subject. The answer holds the secret; it is never shown
         again.
@@ -138,7 +139,10 @@ class AuthResource(SyncResource):
             request.to_dict(),
             CreateApiKeyResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -150,6 +154,7 @@ class AuthResource(SyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SyncPager[ListApiKeysResponse, ApiKey]:
         """Lists API keys (never their secrets), oldest first."""
 
@@ -163,7 +168,9 @@ class AuthResource(SyncResource):
                 _LIST_API_KEYS,
                 request.to_dict(),
                 ListApiKeysResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return SyncPager(
@@ -176,6 +183,7 @@ class AuthResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetApiKeyResponse:
         """Returns an API key (never its secret)."""
         request = GetApiKeyRequest(
@@ -185,7 +193,7 @@ class AuthResource(SyncResource):
             _GET_API_KEY,
             request.to_dict(),
             GetApiKeyResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def revoke_api_key(
@@ -194,6 +202,7 @@ class AuthResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> RevokeApiKeyResponse:
         """Revokes an API key at once; calls with it answer UNAUTHENTICATED from then on."""
         request = RevokeApiKeyRequest(
@@ -203,7 +212,7 @@ class AuthResource(SyncResource):
             _REVOKE_API_KEY,
             request.to_dict(),
             RevokeApiKeyResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def issue_token(
@@ -214,6 +223,7 @@ class AuthResource(SyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> IssueTokenResponse:
         """Issues a signed JWT for the calling credential's subject, with at most its scopes."""
         request = IssueTokenRequest(
@@ -225,7 +235,10 @@ class AuthResource(SyncResource):
             request.to_dict(),
             IssueTokenResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -234,6 +247,7 @@ class AuthResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> WhoAmIResponse:
         """Describes the calling credential."""
         request = WhoAmIRequest()
@@ -241,7 +255,7 @@ class AuthResource(SyncResource):
             _WHO_AM_I,
             request.to_dict(),
             WhoAmIResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
 
@@ -272,6 +286,7 @@ class AsyncAuthResource(AsyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> CreateApiKeyResponse:
         """Creates an API key for a subject. The answer holds the secret; it is never shown
         again.
@@ -287,7 +302,10 @@ class AsyncAuthResource(AsyncResource):
             request.to_dict(),
             CreateApiKeyResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -299,6 +317,7 @@ class AsyncAuthResource(AsyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncPager[ListApiKeysResponse, ApiKey]:
         """Lists API keys (never their secrets), oldest first."""
 
@@ -312,7 +331,9 @@ class AsyncAuthResource(AsyncResource):
                 _LIST_API_KEYS,
                 request.to_dict(),
                 ListApiKeysResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return AsyncPager(
@@ -325,6 +346,7 @@ class AsyncAuthResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetApiKeyResponse:
         """Returns an API key (never its secret)."""
         request = GetApiKeyRequest(
@@ -334,7 +356,7 @@ class AsyncAuthResource(AsyncResource):
             _GET_API_KEY,
             request.to_dict(),
             GetApiKeyResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def revoke_api_key(
@@ -343,6 +365,7 @@ class AsyncAuthResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> RevokeApiKeyResponse:
         """Revokes an API key at once; calls with it answer UNAUTHENTICATED from then on."""
         request = RevokeApiKeyRequest(
@@ -352,7 +375,7 @@ class AsyncAuthResource(AsyncResource):
             _REVOKE_API_KEY,
             request.to_dict(),
             RevokeApiKeyResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def issue_token(
@@ -363,6 +386,7 @@ class AsyncAuthResource(AsyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> IssueTokenResponse:
         """Issues a signed JWT for the calling credential's subject, with at most its scopes."""
         request = IssueTokenRequest(
@@ -374,7 +398,10 @@ class AsyncAuthResource(AsyncResource):
             request.to_dict(),
             IssueTokenResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -383,6 +410,7 @@ class AsyncAuthResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> WhoAmIResponse:
         """Describes the calling credential."""
         request = WhoAmIRequest()
@@ -390,7 +418,7 @@ class AsyncAuthResource(AsyncResource):
             _WHO_AM_I,
             request.to_dict(),
             WhoAmIResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
 

@@ -135,6 +135,7 @@ class CacheResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetCacheEntryResponse:
         """Returns an entry. NOT_FOUND when it is missing or expired."""
         request = GetCacheEntryRequest(
@@ -145,7 +146,7 @@ class CacheResource(SyncResource):
             _GET_CACHE_ENTRY,
             request.to_dict(),
             GetCacheEntryResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def set(
@@ -159,6 +160,7 @@ class CacheResource(SyncResource):
         create_only: bool = False,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SetCacheEntryResponse:
         """Writes an entry. With `if_match`, only if the current ETag equals it
         (PRECONDITION_FAILED otherwise); with `create_only`, only if the entry does not exist.
@@ -175,7 +177,7 @@ class CacheResource(SyncResource):
             _SET_CACHE_ENTRY,
             request.to_dict(),
             SetCacheEntryResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def delete(
@@ -186,6 +188,7 @@ class CacheResource(SyncResource):
         if_match: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> DeleteCacheEntryResponse:
         """Deletes an entry; with `if_match`, only if the current ETag equals it."""
         request = DeleteCacheEntryRequest(
@@ -197,7 +200,7 @@ class CacheResource(SyncResource):
             _DELETE_CACHE_ENTRY,
             request.to_dict(),
             DeleteCacheEntryResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def batch_get(
@@ -207,6 +210,7 @@ class CacheResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> BatchGetCacheEntriesResponse:
         """Returns the entries found among up to 1000 keys, and the keys that were missing."""
         request = BatchGetCacheEntriesRequest(
@@ -217,7 +221,7 @@ class CacheResource(SyncResource):
             _BATCH_GET_CACHE_ENTRIES,
             request.to_dict(),
             BatchGetCacheEntriesResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def batch_set(
@@ -227,6 +231,7 @@ class CacheResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> BatchSetCacheEntriesResponse:
         """Writes up to 1000 entries unconditionally."""
         request = BatchSetCacheEntriesRequest(
@@ -237,7 +242,7 @@ class CacheResource(SyncResource):
             _BATCH_SET_CACHE_ENTRIES,
             request.to_dict(),
             BatchSetCacheEntriesResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def delete_by_prefix(
@@ -247,6 +252,7 @@ class CacheResource(SyncResource):
         prefix: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> DeleteCacheEntriesByPrefixResponse:
         """Deletes every entry of the namespace whose key starts with the prefix (all when
         empty).
@@ -259,7 +265,7 @@ class CacheResource(SyncResource):
             _DELETE_CACHE_ENTRIES_BY_PREFIX,
             request.to_dict(),
             DeleteCacheEntriesByPrefixResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def watch(
@@ -270,6 +276,7 @@ class CacheResource(SyncResource):
         transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> Stream[WatchCacheResponse]:
         """Streams invalidations (writes, deletions, expiries) of a namespace, optionally by key
         prefix.
@@ -282,7 +289,12 @@ class CacheResource(SyncResource):
             _WATCH_CACHE,
             request.to_dict(),
             WatchCacheResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
+            RequestOptions(
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                transport=transport,
+            ),
         )
 
 
@@ -310,6 +322,7 @@ class AsyncCacheResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetCacheEntryResponse:
         """Returns an entry. NOT_FOUND when it is missing or expired."""
         request = GetCacheEntryRequest(
@@ -320,7 +333,7 @@ class AsyncCacheResource(AsyncResource):
             _GET_CACHE_ENTRY,
             request.to_dict(),
             GetCacheEntryResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def set(
@@ -334,6 +347,7 @@ class AsyncCacheResource(AsyncResource):
         create_only: bool = False,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SetCacheEntryResponse:
         """Writes an entry. With `if_match`, only if the current ETag equals it
         (PRECONDITION_FAILED otherwise); with `create_only`, only if the entry does not exist.
@@ -350,7 +364,7 @@ class AsyncCacheResource(AsyncResource):
             _SET_CACHE_ENTRY,
             request.to_dict(),
             SetCacheEntryResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def delete(
@@ -361,6 +375,7 @@ class AsyncCacheResource(AsyncResource):
         if_match: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> DeleteCacheEntryResponse:
         """Deletes an entry; with `if_match`, only if the current ETag equals it."""
         request = DeleteCacheEntryRequest(
@@ -372,7 +387,7 @@ class AsyncCacheResource(AsyncResource):
             _DELETE_CACHE_ENTRY,
             request.to_dict(),
             DeleteCacheEntryResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def batch_get(
@@ -382,6 +397,7 @@ class AsyncCacheResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> BatchGetCacheEntriesResponse:
         """Returns the entries found among up to 1000 keys, and the keys that were missing."""
         request = BatchGetCacheEntriesRequest(
@@ -392,7 +408,7 @@ class AsyncCacheResource(AsyncResource):
             _BATCH_GET_CACHE_ENTRIES,
             request.to_dict(),
             BatchGetCacheEntriesResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def batch_set(
@@ -402,6 +418,7 @@ class AsyncCacheResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> BatchSetCacheEntriesResponse:
         """Writes up to 1000 entries unconditionally."""
         request = BatchSetCacheEntriesRequest(
@@ -412,7 +429,7 @@ class AsyncCacheResource(AsyncResource):
             _BATCH_SET_CACHE_ENTRIES,
             request.to_dict(),
             BatchSetCacheEntriesResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def delete_by_prefix(
@@ -422,6 +439,7 @@ class AsyncCacheResource(AsyncResource):
         prefix: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> DeleteCacheEntriesByPrefixResponse:
         """Deletes every entry of the namespace whose key starts with the prefix (all when
         empty).
@@ -434,10 +452,10 @@ class AsyncCacheResource(AsyncResource):
             _DELETE_CACHE_ENTRIES_BY_PREFIX,
             request.to_dict(),
             DeleteCacheEntriesByPrefixResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
-    def watch(
+    async def watch(
         self,
         namespace: str,
         *,
@@ -445,6 +463,7 @@ class AsyncCacheResource(AsyncResource):
         transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncStream[WatchCacheResponse]:
         """Streams invalidations (writes, deletions, expiries) of a namespace, optionally by key
         prefix.
@@ -453,11 +472,16 @@ class AsyncCacheResource(AsyncResource):
             namespace=namespace,
             prefix=prefix,
         )
-        return self._client.stream(
+        return await self._client.stream(
             _WATCH_CACHE,
             request.to_dict(),
             WatchCacheResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
+            RequestOptions(
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                transport=transport,
+            ),
         )
 
 

@@ -130,6 +130,7 @@ class DiscoveryResource(SyncResource):
         status: InstanceStatus | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> RegisterInstanceResponse:
         """Registers (or re-registers, replacing) an instance of a service."""
         request = RegisterInstanceRequest(
@@ -146,7 +147,7 @@ class DiscoveryResource(SyncResource):
             _REGISTER_INSTANCE,
             request.to_dict(),
             RegisterInstanceResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def heartbeat(
@@ -157,6 +158,7 @@ class DiscoveryResource(SyncResource):
         status: InstanceStatus | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> HeartbeatResponse:
         """Renews an instance's TTL and optionally updates its health. NOT_FOUND after it
         expired.
@@ -170,7 +172,7 @@ class DiscoveryResource(SyncResource):
             _HEARTBEAT,
             request.to_dict(),
             HeartbeatResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def deregister(
@@ -180,6 +182,7 @@ class DiscoveryResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> DeregisterInstanceResponse:
         """Removes an instance."""
         request = DeregisterInstanceRequest(
@@ -190,7 +193,7 @@ class DiscoveryResource(SyncResource):
             _DEREGISTER_INSTANCE,
             request.to_dict(),
             DeregisterInstanceResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def list_instances(
@@ -203,6 +206,7 @@ class DiscoveryResource(SyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SyncPager[ListInstancesResponse, ServiceInstance]:
         """Lists a service's live instances: healthy ones only unless asked, optionally with all
         tags.
@@ -220,7 +224,9 @@ class DiscoveryResource(SyncResource):
                 _LIST_INSTANCES,
                 request.to_dict(),
                 ListInstancesResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return SyncPager(
@@ -234,6 +240,7 @@ class DiscoveryResource(SyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SyncPager[ListServicesResponse, ServiceSummary]:
         """Lists the services that have live instances, in name order."""
 
@@ -246,7 +253,9 @@ class DiscoveryResource(SyncResource):
                 _LIST_SERVICES,
                 request.to_dict(),
                 ListServicesResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return SyncPager(
@@ -260,6 +269,7 @@ class DiscoveryResource(SyncResource):
         transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> Stream[WatchServiceResponse]:
         """Streams changes to a service's instances: first the current ones (as REGISTERED), then
         changes as they happen.
@@ -271,7 +281,12 @@ class DiscoveryResource(SyncResource):
             _WATCH_SERVICE,
             request.to_dict(),
             WatchServiceResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
+            RequestOptions(
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                transport=transport,
+            ),
         )
 
 
@@ -303,6 +318,7 @@ class AsyncDiscoveryResource(AsyncResource):
         status: InstanceStatus | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> RegisterInstanceResponse:
         """Registers (or re-registers, replacing) an instance of a service."""
         request = RegisterInstanceRequest(
@@ -319,7 +335,7 @@ class AsyncDiscoveryResource(AsyncResource):
             _REGISTER_INSTANCE,
             request.to_dict(),
             RegisterInstanceResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def heartbeat(
@@ -330,6 +346,7 @@ class AsyncDiscoveryResource(AsyncResource):
         status: InstanceStatus | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> HeartbeatResponse:
         """Renews an instance's TTL and optionally updates its health. NOT_FOUND after it
         expired.
@@ -343,7 +360,7 @@ class AsyncDiscoveryResource(AsyncResource):
             _HEARTBEAT,
             request.to_dict(),
             HeartbeatResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def deregister(
@@ -353,6 +370,7 @@ class AsyncDiscoveryResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> DeregisterInstanceResponse:
         """Removes an instance."""
         request = DeregisterInstanceRequest(
@@ -363,7 +381,7 @@ class AsyncDiscoveryResource(AsyncResource):
             _DEREGISTER_INSTANCE,
             request.to_dict(),
             DeregisterInstanceResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def list_instances(
@@ -376,6 +394,7 @@ class AsyncDiscoveryResource(AsyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncPager[ListInstancesResponse, ServiceInstance]:
         """Lists a service's live instances: healthy ones only unless asked, optionally with all
         tags.
@@ -393,7 +412,9 @@ class AsyncDiscoveryResource(AsyncResource):
                 _LIST_INSTANCES,
                 request.to_dict(),
                 ListInstancesResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return AsyncPager(
@@ -407,6 +428,7 @@ class AsyncDiscoveryResource(AsyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncPager[ListServicesResponse, ServiceSummary]:
         """Lists the services that have live instances, in name order."""
 
@@ -419,20 +441,23 @@ class AsyncDiscoveryResource(AsyncResource):
                 _LIST_SERVICES,
                 request.to_dict(),
                 ListServicesResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return AsyncPager(
             fetch, lambda page: page.services, lambda page: page.next_page_token, page_token
         )
 
-    def watch(
+    async def watch(
         self,
         service: str,
         *,
         transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncStream[WatchServiceResponse]:
         """Streams changes to a service's instances: first the current ones (as REGISTERED), then
         changes as they happen.
@@ -440,11 +465,16 @@ class AsyncDiscoveryResource(AsyncResource):
         request = WatchServiceRequest(
             service=service,
         )
-        return self._client.stream(
+        return await self._client.stream(
             _WATCH_SERVICE,
             request.to_dict(),
             WatchServiceResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
+            RequestOptions(
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                transport=transport,
+            ),
         )
 
 

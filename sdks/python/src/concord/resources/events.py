@@ -154,6 +154,7 @@ class EventsResource(SyncResource):
         expected_revision: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AppendToStreamResponse:
         """Appends events to a stream atomically, if the stream is at the expected revision.
         Events whose ids were appended before (a retried call) are not stored again; the answer
@@ -169,7 +170,7 @@ class EventsResource(SyncResource):
             _APPEND_TO_STREAM,
             request.to_dict(),
             AppendToStreamResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def read(
@@ -182,6 +183,7 @@ class EventsResource(SyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SyncPager[ReadStreamResponse, RecordedEvent]:
         """Reads a stream's events forward or backward from a revision. NOT_FOUND for a stream
         that never existed or was deleted.
@@ -199,7 +201,9 @@ class EventsResource(SyncResource):
                 _READ_STREAM,
                 request.to_dict(),
                 ReadStreamResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return SyncPager(
@@ -215,6 +219,7 @@ class EventsResource(SyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SyncPager[ReadAllResponse, RecordedEvent]:
         """Reads the global log of all streams forward or backward from a position."""
 
@@ -229,7 +234,9 @@ class EventsResource(SyncResource):
                 _READ_ALL,
                 request.to_dict(),
                 ReadAllResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return SyncPager(
@@ -244,6 +251,7 @@ class EventsResource(SyncResource):
         transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> Stream[SubscribeToStreamResponse]:
         """Streams a stream's events from a revision: first the stored ones (catch-up), then a
         `caught_up` marker, then new events as they are appended (live).
@@ -256,7 +264,12 @@ class EventsResource(SyncResource):
             _SUBSCRIBE_TO_STREAM,
             request.to_dict(),
             SubscribeToStreamResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
+            RequestOptions(
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                transport=transport,
+            ),
         )
 
     def subscribe_all(
@@ -267,6 +280,7 @@ class EventsResource(SyncResource):
         transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> Stream[SubscribeToAllResponse]:
         """Streams the global log from a position: catch-up, a `caught_up` marker, then live."""
         request = SubscribeToAllRequest(
@@ -277,7 +291,12 @@ class EventsResource(SyncResource):
             _SUBSCRIBE_TO_ALL,
             request.to_dict(),
             SubscribeToAllResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
+            RequestOptions(
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                transport=transport,
+            ),
         )
 
     def get_metadata(
@@ -286,6 +305,7 @@ class EventsResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetStreamMetadataResponse:
         """Returns a stream's metadata and current revision."""
         request = GetStreamMetadataRequest(
@@ -295,7 +315,7 @@ class EventsResource(SyncResource):
             _GET_STREAM_METADATA,
             request.to_dict(),
             GetStreamMetadataResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def set_metadata(
@@ -305,6 +325,7 @@ class EventsResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SetStreamMetadataResponse:
         """Replaces a stream's custom metadata."""
         request = SetStreamMetadataRequest(
@@ -315,7 +336,7 @@ class EventsResource(SyncResource):
             _SET_STREAM_METADATA,
             request.to_dict(),
             SetStreamMetadataResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def delete_stream(
@@ -325,6 +346,7 @@ class EventsResource(SyncResource):
         expected_revision: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> DeleteStreamResponse:
         """Soft-deletes a stream: it reads as NOT_FOUND and leaves the global log untouched.
         Appending again (expected state ANY or NO_STREAM) recreates it, continuing the old
@@ -338,7 +360,7 @@ class EventsResource(SyncResource):
             _DELETE_STREAM,
             request.to_dict(),
             DeleteStreamResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
 
@@ -366,6 +388,7 @@ class AsyncEventsResource(AsyncResource):
         expected_revision: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AppendToStreamResponse:
         """Appends events to a stream atomically, if the stream is at the expected revision.
         Events whose ids were appended before (a retried call) are not stored again; the answer
@@ -381,7 +404,7 @@ class AsyncEventsResource(AsyncResource):
             _APPEND_TO_STREAM,
             request.to_dict(),
             AppendToStreamResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def read(
@@ -394,6 +417,7 @@ class AsyncEventsResource(AsyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncPager[ReadStreamResponse, RecordedEvent]:
         """Reads a stream's events forward or backward from a revision. NOT_FOUND for a stream
         that never existed or was deleted.
@@ -411,7 +435,9 @@ class AsyncEventsResource(AsyncResource):
                 _READ_STREAM,
                 request.to_dict(),
                 ReadStreamResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return AsyncPager(
@@ -427,6 +453,7 @@ class AsyncEventsResource(AsyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncPager[ReadAllResponse, RecordedEvent]:
         """Reads the global log of all streams forward or backward from a position."""
 
@@ -441,14 +468,16 @@ class AsyncEventsResource(AsyncResource):
                 _READ_ALL,
                 request.to_dict(),
                 ReadAllResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return AsyncPager(
             fetch, lambda page: page.events, lambda page: page.next_page_token, page_token
         )
 
-    def subscribe(
+    async def subscribe(
         self,
         stream: str,
         *,
@@ -456,6 +485,7 @@ class AsyncEventsResource(AsyncResource):
         transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncStream[SubscribeToStreamResponse]:
         """Streams a stream's events from a revision: first the stored ones (catch-up), then a
         `caught_up` marker, then new events as they are appended (live).
@@ -464,14 +494,19 @@ class AsyncEventsResource(AsyncResource):
             stream=stream,
             from_revision=from_revision,
         )
-        return self._client.stream(
+        return await self._client.stream(
             _SUBSCRIBE_TO_STREAM,
             request.to_dict(),
             SubscribeToStreamResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
+            RequestOptions(
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                transport=transport,
+            ),
         )
 
-    def subscribe_all(
+    async def subscribe_all(
         self,
         *,
         from_position: int | None = None,
@@ -479,17 +514,23 @@ class AsyncEventsResource(AsyncResource):
         transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncStream[SubscribeToAllResponse]:
         """Streams the global log from a position: catch-up, a `caught_up` marker, then live."""
         request = SubscribeToAllRequest(
             from_position=from_position,
             stream_prefix=stream_prefix,
         )
-        return self._client.stream(
+        return await self._client.stream(
             _SUBSCRIBE_TO_ALL,
             request.to_dict(),
             SubscribeToAllResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
+            RequestOptions(
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                transport=transport,
+            ),
         )
 
     async def get_metadata(
@@ -498,6 +539,7 @@ class AsyncEventsResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetStreamMetadataResponse:
         """Returns a stream's metadata and current revision."""
         request = GetStreamMetadataRequest(
@@ -507,7 +549,7 @@ class AsyncEventsResource(AsyncResource):
             _GET_STREAM_METADATA,
             request.to_dict(),
             GetStreamMetadataResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def set_metadata(
@@ -517,6 +559,7 @@ class AsyncEventsResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SetStreamMetadataResponse:
         """Replaces a stream's custom metadata."""
         request = SetStreamMetadataRequest(
@@ -527,7 +570,7 @@ class AsyncEventsResource(AsyncResource):
             _SET_STREAM_METADATA,
             request.to_dict(),
             SetStreamMetadataResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def delete_stream(
@@ -537,6 +580,7 @@ class AsyncEventsResource(AsyncResource):
         expected_revision: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> DeleteStreamResponse:
         """Soft-deletes a stream: it reads as NOT_FOUND and leaves the global log untouched.
         Appending again (expected state ANY or NO_STREAM) recreates it, continuing the old
@@ -550,7 +594,7 @@ class AsyncEventsResource(AsyncResource):
             _DELETE_STREAM,
             request.to_dict(),
             DeleteStreamResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
 

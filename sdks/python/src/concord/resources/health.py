@@ -56,6 +56,7 @@ class HealthResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetLivenessResponse:
         """Answers while the process runs."""
         request = GetLivenessRequest()
@@ -63,7 +64,7 @@ class HealthResource(SyncResource):
             _GET_LIVENESS,
             request.to_dict(),
             GetLivenessResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def ready(
@@ -71,6 +72,7 @@ class HealthResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetReadinessResponse:
         """Answers SERVING when every storage engine answers; NOT_SERVING (HTTP 503) otherwise."""
         request = GetReadinessRequest()
@@ -78,7 +80,7 @@ class HealthResource(SyncResource):
             _GET_READINESS,
             request.to_dict(),
             GetReadinessResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
 
@@ -98,6 +100,7 @@ class AsyncHealthResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetLivenessResponse:
         """Answers while the process runs."""
         request = GetLivenessRequest()
@@ -105,7 +108,7 @@ class AsyncHealthResource(AsyncResource):
             _GET_LIVENESS,
             request.to_dict(),
             GetLivenessResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def ready(
@@ -113,6 +116,7 @@ class AsyncHealthResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetReadinessResponse:
         """Answers SERVING when every storage engine answers; NOT_SERVING (HTTP 503) otherwise."""
         request = GetReadinessRequest()
@@ -120,7 +124,7 @@ class AsyncHealthResource(AsyncResource):
             _GET_READINESS,
             request.to_dict(),
             GetReadinessResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
 

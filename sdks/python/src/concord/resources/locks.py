@@ -125,6 +125,7 @@ class LocksResource(SyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AcquireLockResponse:
         """Acquires a lock for an owner. Without `wait_timeout` it fails at once with
         LOCK_CONFLICT when another owner holds the lock; with it, the call waits in line until
@@ -142,7 +143,10 @@ class LocksResource(SyncResource):
             request.to_dict(),
             AcquireLockResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -156,6 +160,7 @@ class LocksResource(SyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> RenewLockResponse:
         """Extends the hold of the current holder to `ttl` from now. Only the holder, identified
         by owner and fencing token, may renew; anyone else gets LOCK_NOT_HELD.
@@ -171,7 +176,10 @@ class LocksResource(SyncResource):
             request.to_dict(),
             RenewLockResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -184,6 +192,7 @@ class LocksResource(SyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> ReleaseLockResponse:
         """Releases a lock held by the caller (owner and fencing token). Releasing again is
         LOCK_NOT_HELD.
@@ -198,7 +207,10 @@ class LocksResource(SyncResource):
             request.to_dict(),
             ReleaseLockResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -208,6 +220,7 @@ class LocksResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetLockResponse:
         """Returns a lock's current holder. NOT_FOUND when nobody holds it."""
         request = GetLockRequest(
@@ -217,7 +230,7 @@ class LocksResource(SyncResource):
             _GET_LOCK,
             request.to_dict(),
             GetLockResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def list(
@@ -228,6 +241,7 @@ class LocksResource(SyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SyncPager[ListLocksResponse, Lock]:
         """Lists held locks, optionally by name prefix, in name order."""
 
@@ -241,7 +255,9 @@ class LocksResource(SyncResource):
                 _LIST_LOCKS,
                 request.to_dict(),
                 ListLocksResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return SyncPager(
@@ -255,6 +271,7 @@ class LocksResource(SyncResource):
         transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> Stream[WatchLocksResponse]:
         """Streams lock changes (acquired, released, expired), optionally for names with a
         prefix.
@@ -266,7 +283,12 @@ class LocksResource(SyncResource):
             _WATCH_LOCKS,
             request.to_dict(),
             WatchLocksResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
+            RequestOptions(
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                transport=transport,
+            ),
         )
 
 
@@ -296,6 +318,7 @@ class AsyncLocksResource(AsyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AcquireLockResponse:
         """Acquires a lock for an owner. Without `wait_timeout` it fails at once with
         LOCK_CONFLICT when another owner holds the lock; with it, the call waits in line until
@@ -313,7 +336,10 @@ class AsyncLocksResource(AsyncResource):
             request.to_dict(),
             AcquireLockResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -327,6 +353,7 @@ class AsyncLocksResource(AsyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> RenewLockResponse:
         """Extends the hold of the current holder to `ttl` from now. Only the holder, identified
         by owner and fencing token, may renew; anyone else gets LOCK_NOT_HELD.
@@ -342,7 +369,10 @@ class AsyncLocksResource(AsyncResource):
             request.to_dict(),
             RenewLockResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -355,6 +385,7 @@ class AsyncLocksResource(AsyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> ReleaseLockResponse:
         """Releases a lock held by the caller (owner and fencing token). Releasing again is
         LOCK_NOT_HELD.
@@ -369,7 +400,10 @@ class AsyncLocksResource(AsyncResource):
             request.to_dict(),
             ReleaseLockResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -379,6 +413,7 @@ class AsyncLocksResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetLockResponse:
         """Returns a lock's current holder. NOT_FOUND when nobody holds it."""
         request = GetLockRequest(
@@ -388,7 +423,7 @@ class AsyncLocksResource(AsyncResource):
             _GET_LOCK,
             request.to_dict(),
             GetLockResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def list(
@@ -399,6 +434,7 @@ class AsyncLocksResource(AsyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncPager[ListLocksResponse, Lock]:
         """Lists held locks, optionally by name prefix, in name order."""
 
@@ -412,20 +448,23 @@ class AsyncLocksResource(AsyncResource):
                 _LIST_LOCKS,
                 request.to_dict(),
                 ListLocksResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return AsyncPager(
             fetch, lambda page: page.locks, lambda page: page.next_page_token, page_token
         )
 
-    def watch(
+    async def watch(
         self,
         *,
         prefix: str = "",
         transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncStream[WatchLocksResponse]:
         """Streams lock changes (acquired, released, expired), optionally for names with a
         prefix.
@@ -433,11 +472,16 @@ class AsyncLocksResource(AsyncResource):
         request = WatchLocksRequest(
             prefix=prefix,
         )
-        return self._client.stream(
+        return await self._client.stream(
             _WATCH_LOCKS,
             request.to_dict(),
             WatchLocksResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
+            RequestOptions(
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                transport=transport,
+            ),
         )
 
 

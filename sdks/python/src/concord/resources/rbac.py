@@ -166,6 +166,7 @@ class RbacResource(SyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> CreateRoleResponse:
         """Creates a role. ALREADY_EXISTS when the name is taken."""
         request = CreateRoleRequest(
@@ -178,7 +179,10 @@ class RbacResource(SyncResource):
             request.to_dict(),
             CreateRoleResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -188,6 +192,7 @@ class RbacResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetRoleResponse:
         """Returns a role."""
         request = GetRoleRequest(
@@ -197,7 +202,7 @@ class RbacResource(SyncResource):
             _GET_ROLE,
             request.to_dict(),
             GetRoleResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def list_roles(
@@ -207,6 +212,7 @@ class RbacResource(SyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SyncPager[ListRolesResponse, Role]:
         """Lists roles in name order."""
 
@@ -219,7 +225,9 @@ class RbacResource(SyncResource):
                 _LIST_ROLES,
                 request.to_dict(),
                 ListRolesResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return SyncPager(
@@ -234,6 +242,7 @@ class RbacResource(SyncResource):
         permissions: Sequence[Permission] = (),
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> UpdateRoleResponse:
         """Replaces a role's description and permissions."""
         request = UpdateRoleRequest(
@@ -245,7 +254,7 @@ class RbacResource(SyncResource):
             _UPDATE_ROLE,
             request.to_dict(),
             UpdateRoleResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def delete_role(
@@ -254,6 +263,7 @@ class RbacResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> DeleteRoleResponse:
         """Deletes a role and its bindings."""
         request = DeleteRoleRequest(
@@ -263,7 +273,7 @@ class RbacResource(SyncResource):
             _DELETE_ROLE,
             request.to_dict(),
             DeleteRoleResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def create_binding(
@@ -275,6 +285,7 @@ class RbacResource(SyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> CreateRoleBindingResponse:
         """Binds a role to a subject, optionally until an expiry."""
         request = CreateRoleBindingRequest(
@@ -287,7 +298,10 @@ class RbacResource(SyncResource):
             request.to_dict(),
             CreateRoleBindingResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -300,6 +314,7 @@ class RbacResource(SyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SyncPager[ListRoleBindingsResponse, RoleBinding]:
         """Lists bindings, optionally of one subject or one role."""
 
@@ -314,7 +329,9 @@ class RbacResource(SyncResource):
                 _LIST_ROLE_BINDINGS,
                 request.to_dict(),
                 ListRoleBindingsResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return SyncPager(
@@ -327,6 +344,7 @@ class RbacResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> DeleteRoleBindingResponse:
         """Deletes a binding."""
         request = DeleteRoleBindingRequest(
@@ -336,7 +354,7 @@ class RbacResource(SyncResource):
             _DELETE_ROLE_BINDING,
             request.to_dict(),
             DeleteRoleBindingResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def check_permission(
@@ -347,6 +365,7 @@ class RbacResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> CheckPermissionResponse:
         """Tells whether a subject may perform an action on a resource, and which role allows it."""
         request = CheckPermissionRequest(
@@ -358,7 +377,7 @@ class RbacResource(SyncResource):
             _CHECK_PERMISSION,
             request.to_dict(),
             CheckPermissionResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
 
@@ -390,6 +409,7 @@ class AsyncRbacResource(AsyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> CreateRoleResponse:
         """Creates a role. ALREADY_EXISTS when the name is taken."""
         request = CreateRoleRequest(
@@ -402,7 +422,10 @@ class AsyncRbacResource(AsyncResource):
             request.to_dict(),
             CreateRoleResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -412,6 +435,7 @@ class AsyncRbacResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetRoleResponse:
         """Returns a role."""
         request = GetRoleRequest(
@@ -421,7 +445,7 @@ class AsyncRbacResource(AsyncResource):
             _GET_ROLE,
             request.to_dict(),
             GetRoleResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def list_roles(
@@ -431,6 +455,7 @@ class AsyncRbacResource(AsyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncPager[ListRolesResponse, Role]:
         """Lists roles in name order."""
 
@@ -443,7 +468,9 @@ class AsyncRbacResource(AsyncResource):
                 _LIST_ROLES,
                 request.to_dict(),
                 ListRolesResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return AsyncPager(
@@ -458,6 +485,7 @@ class AsyncRbacResource(AsyncResource):
         permissions: Sequence[Permission] = (),
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> UpdateRoleResponse:
         """Replaces a role's description and permissions."""
         request = UpdateRoleRequest(
@@ -469,7 +497,7 @@ class AsyncRbacResource(AsyncResource):
             _UPDATE_ROLE,
             request.to_dict(),
             UpdateRoleResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def delete_role(
@@ -478,6 +506,7 @@ class AsyncRbacResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> DeleteRoleResponse:
         """Deletes a role and its bindings."""
         request = DeleteRoleRequest(
@@ -487,7 +516,7 @@ class AsyncRbacResource(AsyncResource):
             _DELETE_ROLE,
             request.to_dict(),
             DeleteRoleResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def create_binding(
@@ -499,6 +528,7 @@ class AsyncRbacResource(AsyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> CreateRoleBindingResponse:
         """Binds a role to a subject, optionally until an expiry."""
         request = CreateRoleBindingRequest(
@@ -511,7 +541,10 @@ class AsyncRbacResource(AsyncResource):
             request.to_dict(),
             CreateRoleBindingResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -524,6 +557,7 @@ class AsyncRbacResource(AsyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncPager[ListRoleBindingsResponse, RoleBinding]:
         """Lists bindings, optionally of one subject or one role."""
 
@@ -538,7 +572,9 @@ class AsyncRbacResource(AsyncResource):
                 _LIST_ROLE_BINDINGS,
                 request.to_dict(),
                 ListRoleBindingsResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return AsyncPager(
@@ -551,6 +587,7 @@ class AsyncRbacResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> DeleteRoleBindingResponse:
         """Deletes a binding."""
         request = DeleteRoleBindingRequest(
@@ -560,7 +597,7 @@ class AsyncRbacResource(AsyncResource):
             _DELETE_ROLE_BINDING,
             request.to_dict(),
             DeleteRoleBindingResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def check_permission(
@@ -571,6 +608,7 @@ class AsyncRbacResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> CheckPermissionResponse:
         """Tells whether a subject may perform an action on a resource, and which role allows it."""
         request = CheckPermissionRequest(
@@ -582,7 +620,7 @@ class AsyncRbacResource(AsyncResource):
             _CHECK_PERMISSION,
             request.to_dict(),
             CheckPermissionResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
 

@@ -154,6 +154,7 @@ class SagasResource(SyncResource):
         input: Any = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> StartSagaResponse:
         """Starts a saga under a client-chosen id. Starting the same id again with the same
         definition and input returns the existing saga (`created` false); with a different one,
@@ -168,7 +169,7 @@ class SagasResource(SyncResource):
             _START_SAGA,
             request.to_dict(),
             StartSagaResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def get(
@@ -177,6 +178,7 @@ class SagasResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetSagaResponse:
         """Returns a saga with the state and history of each step."""
         request = GetSagaRequest(
@@ -186,7 +188,7 @@ class SagasResource(SyncResource):
             _GET_SAGA,
             request.to_dict(),
             GetSagaResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def list(
@@ -197,6 +199,7 @@ class SagasResource(SyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SyncPager[ListSagasResponse, Saga]:
         """Lists sagas, newest first, optionally by state."""
 
@@ -210,7 +213,9 @@ class SagasResource(SyncResource):
                 _LIST_SAGAS,
                 request.to_dict(),
                 ListSagasResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return SyncPager(
@@ -224,6 +229,7 @@ class SagasResource(SyncResource):
         reason: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> CancelSagaResponse:
         """Cancels a running saga: no further action runs and the completed steps are
         compensated. Cancelling a saga that is already compensating or cancelled returns it
@@ -237,7 +243,7 @@ class SagasResource(SyncResource):
             _CANCEL_SAGA,
             request.to_dict(),
             CancelSagaResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def poll_tasks(
@@ -251,6 +257,7 @@ class SagasResource(SyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> PollTasksResponse:
         """Leases up to `max_tasks` ready worker tasks of the given types to a worker for the
         visibility timeout, waiting up to `wait_timeout` for one to become ready (long poll). A
@@ -268,7 +275,10 @@ class SagasResource(SyncResource):
             request.to_dict(),
             PollTasksResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -280,6 +290,7 @@ class SagasResource(SyncResource):
         visibility_timeout: timedelta | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> HeartbeatTaskResponse:
         """Extends the lease of a task the worker holds, for long-running work."""
         request = HeartbeatTaskRequest(
@@ -291,7 +302,7 @@ class SagasResource(SyncResource):
             _HEARTBEAT_TASK,
             request.to_dict(),
             HeartbeatTaskResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def complete_task(
@@ -302,6 +313,7 @@ class SagasResource(SyncResource):
         output: Any = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> CompleteTaskResponse:
         """Completes a leased task with its output. TASK_LEASE_LOST when the lease is gone."""
         request = CompleteTaskRequest(
@@ -313,7 +325,7 @@ class SagasResource(SyncResource):
             _COMPLETE_TASK,
             request.to_dict(),
             CompleteTaskResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def fail_task(
@@ -325,6 +337,7 @@ class SagasResource(SyncResource):
         non_retryable: bool = False,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> FailTaskResponse:
         """Fails a leased task. A retryable failure is retried per the step's retry policy; a
         non-retryable one fails the step at once.
@@ -339,7 +352,7 @@ class SagasResource(SyncResource):
             _FAIL_TASK,
             request.to_dict(),
             FailTaskResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
 
@@ -372,6 +385,7 @@ class AsyncSagasResource(AsyncResource):
         input: Any = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> StartSagaResponse:
         """Starts a saga under a client-chosen id. Starting the same id again with the same
         definition and input returns the existing saga (`created` false); with a different one,
@@ -386,7 +400,7 @@ class AsyncSagasResource(AsyncResource):
             _START_SAGA,
             request.to_dict(),
             StartSagaResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def get(
@@ -395,6 +409,7 @@ class AsyncSagasResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetSagaResponse:
         """Returns a saga with the state and history of each step."""
         request = GetSagaRequest(
@@ -404,7 +419,7 @@ class AsyncSagasResource(AsyncResource):
             _GET_SAGA,
             request.to_dict(),
             GetSagaResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def list(
@@ -415,6 +430,7 @@ class AsyncSagasResource(AsyncResource):
         page_token: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncPager[ListSagasResponse, Saga]:
         """Lists sagas, newest first, optionally by state."""
 
@@ -428,7 +444,9 @@ class AsyncSagasResource(AsyncResource):
                 _LIST_SAGAS,
                 request.to_dict(),
                 ListSagasResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return AsyncPager(
@@ -442,6 +460,7 @@ class AsyncSagasResource(AsyncResource):
         reason: str = "",
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> CancelSagaResponse:
         """Cancels a running saga: no further action runs and the completed steps are
         compensated. Cancelling a saga that is already compensating or cancelled returns it
@@ -455,7 +474,7 @@ class AsyncSagasResource(AsyncResource):
             _CANCEL_SAGA,
             request.to_dict(),
             CancelSagaResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def poll_tasks(
@@ -469,6 +488,7 @@ class AsyncSagasResource(AsyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> PollTasksResponse:
         """Leases up to `max_tasks` ready worker tasks of the given types to a worker for the
         visibility timeout, waiting up to `wait_timeout` for one to become ready (long poll). A
@@ -486,7 +506,10 @@ class AsyncSagasResource(AsyncResource):
             request.to_dict(),
             PollTasksResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -498,6 +521,7 @@ class AsyncSagasResource(AsyncResource):
         visibility_timeout: timedelta | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> HeartbeatTaskResponse:
         """Extends the lease of a task the worker holds, for long-running work."""
         request = HeartbeatTaskRequest(
@@ -509,7 +533,7 @@ class AsyncSagasResource(AsyncResource):
             _HEARTBEAT_TASK,
             request.to_dict(),
             HeartbeatTaskResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def complete_task(
@@ -520,6 +544,7 @@ class AsyncSagasResource(AsyncResource):
         output: Any = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> CompleteTaskResponse:
         """Completes a leased task with its output. TASK_LEASE_LOST when the lease is gone."""
         request = CompleteTaskRequest(
@@ -531,7 +556,7 @@ class AsyncSagasResource(AsyncResource):
             _COMPLETE_TASK,
             request.to_dict(),
             CompleteTaskResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def fail_task(
@@ -543,6 +568,7 @@ class AsyncSagasResource(AsyncResource):
         non_retryable: bool = False,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> FailTaskResponse:
         """Fails a leased task. A retryable failure is retried per the step's retry policy; a
         non-retryable one fails the step at once.
@@ -557,7 +583,7 @@ class AsyncSagasResource(AsyncResource):
             _FAIL_TASK,
             request.to_dict(),
             FailTaskResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
 

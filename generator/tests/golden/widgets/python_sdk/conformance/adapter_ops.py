@@ -82,7 +82,7 @@ async def _watch_widgets(
 ) -> AsyncGenerator[dict[str, Any], None]:
     """WatchWidgets -> `client.widgets.watch`."""
     request = WatchWidgetsRequest.from_dict(data)
-    async with client.widgets.watch(
+    async with await client.widgets.watch(
         prefix=request.prefix,
     ) as stream:
         async for message in stream:

@@ -8,6 +8,7 @@ from concord._client import (
     ConcordWithRawResponse,
 )
 from concord._core.enums import OpenEnum
+from concord._core.jsonmap import JSON_NULL
 from concord._core.options import NOT_GIVEN, NotGiven, Timeout
 from concord._core.pagination import AsyncPager, SyncPager
 from concord._core.raw import RawResponse
@@ -20,6 +21,7 @@ from concord.errors import (
     APITimeoutError,
     ConcordAPIError,
     ConcordError,
+    CrossOriginRedirectError,
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
@@ -56,6 +58,7 @@ from concord.models import (
 
 __all__ = [
     "ERRORS",
+    "JSON_NULL",
     "NOT_GIVEN",
     "APIConnectionError",
     "APITimeoutError",
@@ -69,6 +72,7 @@ __all__ = [
     "ConcordWithRawResponse",
     "CreateWidgetRequest",
     "CreateWidgetResponse",
+    "CrossOriginRedirectError",
     "DeleteWidgetRequest",
     "DeleteWidgetResponse",
     "Error",

@@ -8,6 +8,7 @@ from concord._core.errors_base import (
     APITimeoutError,
     ConcordAPIError,
     ConcordError,
+    CrossOriginRedirectError,
     ErrorRegistry,
     SlowConsumerError,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "APITimeoutError",
     "ConcordAPIError",
     "ConcordError",
+    "CrossOriginRedirectError",
     "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",

@@ -17,6 +17,8 @@ from concord._core.jsonmap import (
     encode_duration,
     encode_timestamp,
     opt,
+    value_in,
+    value_out,
 )
 
 __all__ = [
@@ -112,7 +114,7 @@ class Widget:
             create_time=opt(decode_timestamp, data.get("create_time")),
             ttl=opt(decode_duration, data.get("ttl")),
             labels=dict(data.get("labels") or {}),
-            payload=data.get("payload", None),
+            payload=value_in(data, "payload"),
             attributes=opt(dict, data.get("attributes")),
             tags=list(data.get("tags") or ()),
             holder=opt(WidgetHolder.from_dict, data.get("holder")),
@@ -135,7 +137,7 @@ class Widget:
             out["ttl"] = encode_duration(self.ttl)
         out["labels"] = dict(self.labels)
         if self.payload is not None:
-            out["payload"] = self.payload
+            out["payload"] = value_out(self.payload)
         if self.attributes is not None:
             out["attributes"] = dict(self.attributes)
         out["tags"] = list(self.tags)

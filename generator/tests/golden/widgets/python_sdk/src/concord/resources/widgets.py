@@ -148,6 +148,7 @@ class WidgetsResource(SyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> CreateWidgetResponse:
         """Create a widget. Fails when it exists."""
         request = CreateWidgetRequest(
@@ -158,7 +159,10 @@ class WidgetsResource(SyncResource):
             request.to_dict(),
             CreateWidgetResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -168,6 +172,7 @@ class WidgetsResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetWidgetResponse:
         """Get one widget."""
         request = GetWidgetRequest(
@@ -177,7 +182,7 @@ class WidgetsResource(SyncResource):
             _GET_WIDGET,
             request.to_dict(),
             GetWidgetResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def update(
@@ -188,6 +193,7 @@ class WidgetsResource(SyncResource):
         expected_revision: int = 0,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> UpdateWidgetResponse:
         """Update a widget."""
         request = UpdateWidgetRequest(
@@ -199,7 +205,7 @@ class WidgetsResource(SyncResource):
             _UPDATE_WIDGET,
             request.to_dict(),
             UpdateWidgetResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def set_label(
@@ -211,6 +217,7 @@ class WidgetsResource(SyncResource):
         expected_revision: int = 0,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SetWidgetLabelResponse:
         """Set one label."""
         request = SetWidgetLabelRequest(
@@ -223,7 +230,7 @@ class WidgetsResource(SyncResource):
             _SET_WIDGET_LABEL,
             request.to_dict(),
             SetWidgetLabelResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def list(
@@ -235,6 +242,7 @@ class WidgetsResource(SyncResource):
         names: Sequence[str] = (),
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SyncPager[ListWidgetsResponse, Widget]:
         """List widgets, a page at a time."""
 
@@ -249,7 +257,9 @@ class WidgetsResource(SyncResource):
                 _LIST_WIDGETS,
                 request.to_dict(),
                 ListWidgetsResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return SyncPager(
@@ -263,6 +273,7 @@ class WidgetsResource(SyncResource):
         transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> Stream[WatchWidgetsResponse]:
         """Stream widget changes."""
         request = WatchWidgetsRequest(
@@ -272,7 +283,12 @@ class WidgetsResource(SyncResource):
             _WATCH_WIDGETS,
             request.to_dict(),
             WatchWidgetsResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
+            RequestOptions(
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                transport=transport,
+            ),
         )
 
     def delete(
@@ -281,6 +297,7 @@ class WidgetsResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> DeleteWidgetResponse:
         """Delete a widget."""
         request = DeleteWidgetRequest(
@@ -290,7 +307,7 @@ class WidgetsResource(SyncResource):
             _DELETE_WIDGET,
             request.to_dict(),
             DeleteWidgetResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def ping(
@@ -298,6 +315,7 @@ class WidgetsResource(SyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> PingResponse:
         """Liveness probe."""
         request = PingRequest()
@@ -305,7 +323,7 @@ class WidgetsResource(SyncResource):
             _PING,
             request.to_dict(),
             PingResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
 
@@ -331,6 +349,7 @@ class AsyncWidgetsResource(AsyncResource):
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> CreateWidgetResponse:
         """Create a widget. Fails when it exists."""
         request = CreateWidgetRequest(
@@ -341,7 +360,10 @@ class AsyncWidgetsResource(AsyncResource):
             request.to_dict(),
             CreateWidgetResponse.from_dict,
             RequestOptions(
-                extra_headers=extra_headers, timeout=timeout, idempotency_key=idempotency_key
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                idempotency_key=idempotency_key,
             ),
         )
 
@@ -351,6 +373,7 @@ class AsyncWidgetsResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> GetWidgetResponse:
         """Get one widget."""
         request = GetWidgetRequest(
@@ -360,7 +383,7 @@ class AsyncWidgetsResource(AsyncResource):
             _GET_WIDGET,
             request.to_dict(),
             GetWidgetResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def update(
@@ -371,6 +394,7 @@ class AsyncWidgetsResource(AsyncResource):
         expected_revision: int = 0,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> UpdateWidgetResponse:
         """Update a widget."""
         request = UpdateWidgetRequest(
@@ -382,7 +406,7 @@ class AsyncWidgetsResource(AsyncResource):
             _UPDATE_WIDGET,
             request.to_dict(),
             UpdateWidgetResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def set_label(
@@ -394,6 +418,7 @@ class AsyncWidgetsResource(AsyncResource):
         expected_revision: int = 0,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> SetWidgetLabelResponse:
         """Set one label."""
         request = SetWidgetLabelRequest(
@@ -406,7 +431,7 @@ class AsyncWidgetsResource(AsyncResource):
             _SET_WIDGET_LABEL,
             request.to_dict(),
             SetWidgetLabelResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     def list(
@@ -418,6 +443,7 @@ class AsyncWidgetsResource(AsyncResource):
         names: Sequence[str] = (),
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncPager[ListWidgetsResponse, Widget]:
         """List widgets, a page at a time."""
 
@@ -432,30 +458,38 @@ class AsyncWidgetsResource(AsyncResource):
                 _LIST_WIDGETS,
                 request.to_dict(),
                 ListWidgetsResponse.from_dict,
-                RequestOptions(extra_headers=extra_headers, timeout=timeout),
+                RequestOptions(
+                    extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+                ),
             )
 
         return AsyncPager(
             fetch, lambda page: page.widgets, lambda page: page.next_page_token, page_token
         )
 
-    def watch(
+    async def watch(
         self,
         *,
         prefix: str = "",
         transport: StreamTransport | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> AsyncStream[WatchWidgetsResponse]:
         """Stream widget changes."""
         request = WatchWidgetsRequest(
             prefix=prefix,
         )
-        return self._client.stream(
+        return await self._client.stream(
             _WATCH_WIDGETS,
             request.to_dict(),
             WatchWidgetsResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout, transport=transport),
+            RequestOptions(
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+                transport=transport,
+            ),
         )
 
     async def delete(
@@ -464,6 +498,7 @@ class AsyncWidgetsResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> DeleteWidgetResponse:
         """Delete a widget."""
         request = DeleteWidgetRequest(
@@ -473,7 +508,7 @@ class AsyncWidgetsResource(AsyncResource):
             _DELETE_WIDGET,
             request.to_dict(),
             DeleteWidgetResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
     async def ping(
@@ -481,6 +516,7 @@ class AsyncWidgetsResource(AsyncResource):
         *,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
     ) -> PingResponse:
         """Liveness probe."""
         request = PingRequest()
@@ -488,7 +524,7 @@ class AsyncWidgetsResource(AsyncResource):
             _PING,
             request.to_dict(),
             PingResponse.from_dict,
-            RequestOptions(extra_headers=extra_headers, timeout=timeout),
+            RequestOptions(extra_headers=extra_headers, timeout=timeout, max_retries=max_retries),
         )
 
 

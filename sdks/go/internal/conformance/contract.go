@@ -1,4 +1,4 @@
-package main
+package conformance
 
 import (
 	"encoding/base64"
@@ -16,6 +16,7 @@ var (
 	durationType = reflect.TypeFor[time.Duration]()
 	stringType   = reflect.TypeFor[string]()
 	rawType      = reflect.TypeFor[json.RawMessage]()
+	nullType     = reflect.TypeFor[concord.NullValue]()
 )
 
 // contract writes an SDK value in the contract's JSON form the way the server does: scalars,
@@ -36,6 +37,8 @@ func encode(v reflect.Value) any {
 		return concord.FormatDuration(time.Duration(v.Int()))
 	case rawType:
 		return json.RawMessage(v.Bytes())
+	case nullType:
+		return nil
 	}
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// WidgetState: Lifecycle state of a widget.
+// WidgetState is for lifecycle state of a widget.
 type WidgetState string
 
 const (
@@ -22,7 +22,7 @@ func (WidgetState) Values() []WidgetState {
 	return []WidgetState{WidgetStateReady, WidgetStateRetiring}
 }
 
-// Widget: A widget.
+// Widget is a widget.
 //
 // Widgets have a name and some state.
 type Widget struct {
@@ -39,10 +39,12 @@ type Widget struct {
 	// Output only: set by the server.
 	CreateTime time.Time `json:"create_time,omitempty"`
 	// Time to live.
-	TTL time.Duration `json:"ttl,omitempty"`
+	// Nil leaves it out; a zero value is sent.
+	TTL *time.Duration `json:"ttl,omitempty"`
 	// Free-form labels.
 	Labels map[string]string `json:"labels,omitempty"`
 	// Arbitrary payload.
+	// Nil leaves it out; Null sends a JSON null.
 	Payload any `json:"payload,omitempty"`
 	// Extra attributes.
 	Attributes map[string]any `json:"attributes,omitempty"`
@@ -62,7 +64,8 @@ type Widget struct {
 	Blob []byte `json:"blob,omitempty"`
 }
 
-// MarshalJSON writes Timestamp fields as RFC 3339 and Duration fields as "1.5s"; zero ones are left out.
+// MarshalJSON writes Timestamp fields as RFC 3339 and Duration fields as "1.5s" (nil pointers and
+// zero values of optional fields are left out).
 func (m Widget) MarshalJSON() ([]byte, error) {
 	type plain Widget
 	return json.Marshal(struct {
@@ -72,11 +75,12 @@ func (m Widget) MarshalJSON() ([]byte, error) {
 	}{
 		plain:      plain(m),
 		CreateTime: timeOut(m.CreateTime),
-		TTL:        durationOut(m.TTL),
+		TTL:        durationPtrOut(m.TTL),
 	})
 }
 
-// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s".
+// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s", and a
+// JSON null Value as Null.
 func (m *Widget) UnmarshalJSON(data []byte) error {
 	type plain Widget
 	aux := struct {
@@ -88,17 +92,21 @@ func (m *Widget) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	m.CreateTime = timeIn(aux.CreateTime)
-	m.TTL = durationIn(aux.TTL)
+	m.TTL = durationPtrIn(aux.TTL)
+	nulls := jsonNulls(data)
+	if nulls["payload"] {
+		m.Payload = Null
+	}
 	return nil
 }
 
-// WidgetHolder: Who holds the widget.
+// WidgetHolder tells who holds the widget.
 type WidgetHolder struct {
 	// Holder id.
 	ID string `json:"id,omitempty"`
 }
 
-// WidgetFilter: Filter of a list call.
+// WidgetFilter is for filter of a list call.
 type WidgetFilter struct {
 	// Only widgets in this state.
 	State WidgetState `json:"state,omitempty"`
@@ -106,31 +114,31 @@ type WidgetFilter struct {
 	Prefix string `json:"prefix,omitempty"`
 }
 
-// CreateWidgetResponse: Response of CreateWidget.
+// CreateWidgetResponse is for response of CreateWidget.
 type CreateWidgetResponse struct {
 	// The created widget.
 	Widget *Widget `json:"widget,omitempty"`
 }
 
-// GetWidgetResponse: Response of GetWidget.
+// GetWidgetResponse is for response of GetWidget.
 type GetWidgetResponse struct {
 	// The widget.
 	Widget *Widget `json:"widget,omitempty"`
 }
 
-// UpdateWidgetResponse: Response of UpdateWidget.
+// UpdateWidgetResponse is for response of UpdateWidget.
 type UpdateWidgetResponse struct {
 	// The updated widget.
 	Widget *Widget `json:"widget,omitempty"`
 }
 
-// SetWidgetLabelResponse: Response of SetWidgetLabel.
+// SetWidgetLabelResponse is for response of SetWidgetLabel.
 type SetWidgetLabelResponse struct {
 	// The updated widget.
 	Widget *Widget `json:"widget,omitempty"`
 }
 
-// ListWidgetsResponse: Response of ListWidgets.
+// ListWidgetsResponse is for response of ListWidgets.
 type ListWidgetsResponse struct {
 	// The page of widgets.
 	Widgets []Widget `json:"widgets,omitempty"`
@@ -138,7 +146,7 @@ type ListWidgetsResponse struct {
 	NextPageToken string `json:"next_page_token,omitempty"`
 }
 
-// WatchWidgetsResponse: One change of a widget.
+// WatchWidgetsResponse is one change of a widget.
 type WatchWidgetsResponse struct {
 	// The widget after the change.
 	Widget *Widget `json:"widget,omitempty"`
@@ -146,7 +154,8 @@ type WatchWidgetsResponse struct {
 	Time time.Time `json:"time,omitempty"`
 }
 
-// MarshalJSON writes Timestamp fields as RFC 3339 and Duration fields as "1.5s"; zero ones are left out.
+// MarshalJSON writes Timestamp fields as RFC 3339 and Duration fields as "1.5s" (nil pointers and
+// zero values of optional fields are left out).
 func (m WatchWidgetsResponse) MarshalJSON() ([]byte, error) {
 	type plain WatchWidgetsResponse
 	return json.Marshal(struct {
@@ -172,12 +181,81 @@ func (m *WatchWidgetsResponse) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// DeleteWidgetResponse: Response of DeleteWidget.
+// DeleteWidgetResponse is for response of DeleteWidget.
 type DeleteWidgetResponse struct {
 }
 
-// PingResponse: Response of Ping.
+// PingResponse is for response of Ping.
 type PingResponse struct {
 	// Always "ok".
 	Status string `json:"status,omitempty"`
+}
+
+// CreateWidgetParams holds the parameters of Create (CreateWidget) besides the path.
+type CreateWidgetParams struct {
+	// The widget to create.
+	// Required.
+	Widget *Widget `json:"widget,omitempty"`
+}
+
+// UpdateWidgetParams holds the parameters of Update (UpdateWidget) besides the path.
+type UpdateWidgetParams struct {
+	// New time to live.
+	// Nil leaves it out; a zero value is sent.
+	TTL *time.Duration `json:"ttl,omitempty"`
+	// Expected revision, 0 for any.
+	ExpectedRevision int64 `json:"expected_revision,omitempty"`
+}
+
+// MarshalJSON writes Timestamp fields as RFC 3339 and Duration fields as "1.5s" (nil pointers and
+// zero values of optional fields are left out).
+func (m UpdateWidgetParams) MarshalJSON() ([]byte, error) {
+	type plain UpdateWidgetParams
+	return json.Marshal(struct {
+		plain
+		TTL *jsonDuration `json:"ttl,omitempty"`
+	}{
+		plain: plain(m),
+		TTL:   durationPtrOut(m.TTL),
+	})
+}
+
+// UnmarshalJSON reads Timestamp fields from RFC 3339 and Duration fields from "1.5s".
+func (m *UpdateWidgetParams) UnmarshalJSON(data []byte) error {
+	type plain UpdateWidgetParams
+	aux := struct {
+		*plain
+		TTL *jsonDuration `json:"ttl"`
+	}{plain: (*plain)(m)}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	m.TTL = durationPtrIn(aux.TTL)
+	return nil
+}
+
+// SetWidgetLabelParams holds the parameters of SetLabel (SetWidgetLabel) besides the path.
+type SetWidgetLabelParams struct {
+	// Label value.
+	Value string `json:"value,omitempty"`
+	// Expected revision, 0 for any.
+	ExpectedRevision int64 `json:"expected_revision,omitempty"`
+}
+
+// ListWidgetsParams holds the parameters of List (ListWidgets) besides the path.
+type ListWidgetsParams struct {
+	// Page size; 0 means the default.
+	PageSize int32 `json:"page_size,omitempty"`
+	// Token from the previous page.
+	PageToken string `json:"page_token,omitempty"`
+	// What to list.
+	Filter *WidgetFilter `json:"filter,omitempty"`
+	// Only these names.
+	Names []string `json:"names,omitempty"`
+}
+
+// WatchWidgetsParams holds the parameters of Watch (WatchWidgets) besides the path.
+type WatchWidgetsParams struct {
+	// Only names with this prefix.
+	Prefix string `json:"prefix,omitempty"`
 }

@@ -8,12 +8,12 @@ import (
 	"net/url"
 )
 
-// WidgetService: Widget management.
+// WidgetService serves widget management.
 type WidgetService struct {
 	core *core
 }
 
-// Create: Create a widget. Fails when it exists.
+// Create a widget. Fails when it exists.
 //
 // POST /v1/widgets (CreateWidget; sends an Idempotency-Key, generated unless WithIdempotencyKey gives one).
 func (s *WidgetService) Create(ctx context.Context, params *CreateWidgetParams, opts ...RequestOption) (*CreateWidgetResponse, error) {
@@ -36,7 +36,7 @@ func (s *WidgetService) Create(ctx context.Context, params *CreateWidgetParams, 
 	return out, nil
 }
 
-// Get: Get one widget.
+// Get one widget.
 //
 // GET /v1/widgets/{name} (GetWidget).
 func (s *WidgetService) Get(ctx context.Context, name string, opts ...RequestOption) (*GetWidgetResponse, error) {
@@ -58,7 +58,7 @@ func (s *WidgetService) Get(ctx context.Context, name string, opts ...RequestOpt
 	return out, nil
 }
 
-// Update: Update a widget.
+// Update a widget.
 //
 // PATCH /v1/widgets/{name} (UpdateWidget).
 func (s *WidgetService) Update(ctx context.Context, name string, params *UpdateWidgetParams, opts ...RequestOption) (*UpdateWidgetResponse, error) {
@@ -85,7 +85,7 @@ func (s *WidgetService) Update(ctx context.Context, name string, params *UpdateW
 	return out, nil
 }
 
-// SetLabel: Set one label.
+// SetLabel is for set one label.
 //
 // PUT /v1/widgets/{name}/labels/{key} (SetWidgetLabel).
 func (s *WidgetService) SetLabel(ctx context.Context, name string, key string, params *SetWidgetLabelParams, opts ...RequestOption) (*SetWidgetLabelResponse, error) {
@@ -174,10 +174,11 @@ func (s *WidgetService) List(ctx context.Context, params *ListWidgetsParams, opt
 	})
 }
 
-// Watch: Stream widget changes.
+// Watch is for stream widget changes.
 //
-// It opens a Server-Sent Events stream: errors before the first message are returned here;
-// read with Next/Current/Err (or range over All) and Close it when done.
+// It returns once the server accepted the subscription, so a refusal is returned here; read
+// with Next/Current/Err (or range over All) and Close it when done. Cancelling ctx or calling
+// Close ends the stream with a nil Err.
 //
 // GET /v1/widgets:watch (WatchWidgets).
 func (s *WidgetService) Watch(ctx context.Context, params *WatchWidgetsParams, opts ...RequestOption) (*Stream[WatchWidgetsResponse], error) {
@@ -198,7 +199,7 @@ func (s *WidgetService) Watch(ctx context.Context, params *WatchWidgetsParams, o
 	return openStream[WatchWidgetsResponse](ctx, s.core, op, opts)
 }
 
-// Delete: Delete a widget.
+// Delete a widget.
 //
 // DELETE /v1/widgets/{name} (DeleteWidget).
 func (s *WidgetService) Delete(ctx context.Context, name string, opts ...RequestOption) (*DeleteWidgetResponse, error) {
@@ -220,7 +221,7 @@ func (s *WidgetService) Delete(ctx context.Context, name string, opts ...Request
 	return out, nil
 }
 
-// Ping: Liveness probe.
+// Ping is for liveness probe.
 //
 // GET /v1/ping (Ping).
 func (s *WidgetService) Ping(ctx context.Context, opts ...RequestOption) (*PingResponse, error) {

@@ -1,4 +1,4 @@
-package main
+package conformance
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )
@@ -46,6 +47,9 @@ func run(t *testing.T, lines ...string) map[string]map[string]any {
 	t.Helper()
 	var out bytes.Buffer
 	a := &adapter{out: json.NewEncoder(&out)}
+	for _, name := range []string{"CONCORD_API_KEY", "CONCORD_BEARER_TOKEN"} {
+		_ = os.Unsetenv(name) // what Serve does
+	}
 	if err := a.serve(strings.NewReader(strings.Join(lines, "\n") + "\n")); err != nil {
 		t.Fatal(err)
 	}
