@@ -2,7 +2,8 @@
 """The conformance op table: each contract RPC name -> the SDK call (generated from the IR).
 
 `UNARY` ops take a `Concord` client and the request's contract JSON and answer the response's
-contract JSON; `STREAMS` ops take an `AsyncConcord` and yield each message's contract JSON.
+contract JSON; `STREAMS` ops take an `AsyncConcord` (and a callback run once the stream is open)
+and yield each message's contract JSON.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from concord.models import (
 )
 
 UnaryOp = Callable[[Concord, Mapping[str, Any]], dict[str, Any]]
-StreamOp = Callable[[AsyncConcord, Mapping[str, Any]], AsyncGenerator[dict[str, Any], None]]
+StreamOp = Callable[
+    [AsyncConcord, Mapping[str, Any], Callable[[], None]], AsyncGenerator[dict[str, Any], None]
+]
 
 
 def _create_widget(client: Concord, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,13 +81,14 @@ def _list_widgets(client: Concord, data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def _watch_widgets(
-    client: AsyncConcord, data: Mapping[str, Any]
+    client: AsyncConcord, data: Mapping[str, Any], opened: Callable[[], None]
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """WatchWidgets -> `client.widgets.watch`."""
+    """WatchWidgets -> `client.widgets.watch`; `opened()` once the server accepted it."""
     request = WatchWidgetsRequest.from_dict(data)
     async with await client.widgets.watch(
         prefix=request.prefix,
     ) as stream:
+        opened()
         async for message in stream:
             yield message.to_dict()
 
