@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     graphql_schema_path: str = ""
     graphiql_dir: str = ""
     log_level: str = "INFO"
+    # SIGTERM: readiness fails and streams end at once; calls in flight get this long to finish.
+    shutdown_grace_seconds: int = Field(default=20, ge=0)
     # Settings from etcd (etcd://host:port?prefix=/concord/config/), over the environment; see
     # config_sources.py. Empty: environment and .env only.
     config_url: str = ""

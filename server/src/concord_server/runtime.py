@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from concord_server.clock import Clock, SystemClock
 from concord_server.component import Component, Wired
 from concord_server.config import Settings
 from concord_server.domain.ratelimit import enforce
+from concord_server.drain import Drain
 from concord_server.ports.idempotency import IdempotencyStore
 
 log = logging.getLogger("concord.runtime")
@@ -58,6 +60,8 @@ class Runtime:
     dispatcher: Dispatcher | None = None
     grpc_server: grpc.aio.Server | None = None
     grpc_port: int = 0
+    drain: Drain = field(default_factory=Drain)
+    _grpc_stop: asyncio.Future[None] | None = None
 
     async def start(self) -> Dispatcher:
         """Opens storage, wires every domain, builds the dispatcher and starts components."""
@@ -69,7 +73,7 @@ class Runtime:
         guard, security_wired = await wire_security(self.settings, self.connections, self.clock)
         handlers += security_wired.handlers
         self.components += security_wired.components
-        handlers.append(HealthHandlers(self.components))
+        handlers.append(HealthHandlers(self.components, self.drain))
         self.dispatcher = Dispatcher(
             handlers,
             guard,
@@ -77,6 +81,7 @@ class Runtime:
             self._faults(),
             await self._idempotency(),
             await self._auth_limit(),
+            self.drain,
         )
         missing = self.dispatcher.missing()
         if missing:
@@ -135,9 +140,25 @@ class Runtime:
         await set_serving(self.grpc_server, True)
         return self.grpc_port
 
+    async def begin_shutdown(self, grace: int) -> None:
+        """Drains: readiness fails, open streams end, gRPC refuses new calls and lets the ones
+        in flight finish within `grace` seconds."""
+        from concord_server.api.grpc.server import set_serving
+
+        log.info("shutting down: draining streams and in-flight calls (grace %ds)", grace)
+        self.drain.start()
+        if self.grpc_server is not None and self._grpc_stop is None:
+            await set_serving(self.grpc_server, False)
+            self._grpc_stop = asyncio.ensure_future(self.grpc_server.stop(grace=grace))
+        if self._grpc_stop is not None:
+            await self._grpc_stop
+
     async def stop(self) -> None:
-        """Stops gRPC (with a grace period), every component, then the connections."""
-        if self.grpc_server is not None:
+        """Stops gRPC (with a grace period, or after the drain's), every component, then the
+        connections."""
+        if self._grpc_stop is not None:
+            await self._grpc_stop
+        elif self.grpc_server is not None:
             await self.grpc_server.stop(grace=2.0)
         for component in reversed(self.components):
             try:

@@ -9,6 +9,7 @@ from concord_server import __version__
 from concord_server._gen.concord.v1 import health_pb2
 from concord_server.component import Component
 from concord_server.context import CallContext
+from concord_server.drain import Drain
 
 CHECK_TIMEOUT_SECONDS = 2.0
 SERVING = health_pb2.SERVING_STATUS_SERVING
@@ -20,8 +21,9 @@ class HealthHandlers:
 
     SERVICE = "concord.v1.HealthService"
 
-    def __init__(self, components: Sequence[Component]) -> None:
+    def __init__(self, components: Sequence[Component], drain: Drain | None = None) -> None:
         self._components = components
+        self._drain = drain
 
     async def GetLiveness(
         self, request: health_pb2.GetLivenessRequest, ctx: CallContext
@@ -32,8 +34,15 @@ class HealthHandlers:
     async def GetReadiness(
         self, request: health_pb2.GetReadinessRequest, ctx: CallContext
     ) -> health_pb2.GetReadinessResponse:
-        """SERVING when every component's storage answers within the timeout."""
+        """SERVING when every component's storage answers within the timeout and the server
+        is not shutting down."""
         results = await asyncio.gather(*(self._probe(c) for c in self._components))
+        if self._drain is not None and self._drain.draining:
+            results.append(
+                health_pb2.ComponentHealth(
+                    name="server", status=NOT_SERVING, message="shutting down"
+                )
+            )
         overall = SERVING if all(r.status == SERVING for r in results) else NOT_SERVING
         return health_pb2.GetReadinessResponse(status=overall, components=results)
 
