@@ -21,6 +21,7 @@ from concord_server.logs import configure_logging
 from concord_server.runtime import Runtime
 
 log = logging.getLogger("concord.main")
+STREAMS_END_SECONDS = 5  # how long a drain waits for open streams to send their end
 
 
 def _settings() -> Settings:
@@ -46,8 +47,11 @@ class DrainingServer(uvicorn.Server):
         self._grace = grace
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        """Drains gRPC and the streams while uvicorn finishes the HTTP requests in flight."""
-        grpc_done = asyncio.ensure_future(self._runtime.begin_shutdown(self._grace))
+        """Ends the open streams (each client gets its UNAVAILABLE before the connection
+        closes), then drains gRPC while uvicorn finishes the HTTP requests in flight."""
+        if not await self._runtime.drain_streams(min(STREAMS_END_SECONDS, self._grace)):
+            log.warning("some streams did not end in %ss; closing them", STREAMS_END_SECONDS)
+        grpc_done = asyncio.ensure_future(self._runtime.stop_grpc(self._grace))
         await super().shutdown(sockets)
         await grpc_done
         log.info("shutdown complete")

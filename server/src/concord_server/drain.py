@@ -22,6 +22,9 @@ class Drain:
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self._open = 0
+        self._none_open = asyncio.Event()
+        self._none_open.set()
 
     @property
     def draining(self) -> bool:
@@ -31,6 +34,14 @@ class Drain:
     def start(self) -> None:
         """Begins draining (idempotent)."""
         self._event.set()
+
+    async def streams_ended(self, within: float) -> bool:
+        """Waits until no stream is open (at most `within` seconds); whether none is."""
+        try:
+            await asyncio.wait_for(self._none_open.wait(), within)
+        except TimeoutError:
+            return False
+        return True
 
     def error(self) -> ConcordError:
         """What a stream ended by the drain raises."""
@@ -42,6 +53,8 @@ class Drain:
             raise self.error()
         stop = asyncio.ensure_future(self._event.wait())
         item: asyncio.Future[T] | None = None
+        self._open += 1
+        self._none_open.clear()
         try:
             while True:
                 item = asyncio.ensure_future(anext(source))
@@ -57,6 +70,9 @@ class Drain:
         finally:
             stop.cancel()
             await _settle(item)
+            self._open -= 1
+            if self._open == 0:
+                self._none_open.set()
 
 
 async def _settle(item: asyncio.Future[T] | None) -> None:

@@ -140,15 +140,20 @@ class Runtime:
         await set_serving(self.grpc_server, True)
         return self.grpc_port
 
-    async def begin_shutdown(self, grace: int) -> None:
-        """Drains: readiness fails, open streams end, gRPC refuses new calls and lets the ones
-        in flight finish within `grace` seconds."""
+    async def drain_streams(self, within: float) -> bool:
+        """Begins the drain: readiness fails and open streams end; returns once they have
+        (at most `within` seconds), saying whether all did."""
         from concord_server.api.grpc.server import set_serving
 
-        log.info("shutting down: draining streams and in-flight calls (grace %ds)", grace)
+        log.info("shutting down: ending open streams, then draining calls in flight")
         self.drain.start()
-        if self.grpc_server is not None and self._grpc_stop is None:
+        if self.grpc_server is not None:
             await set_serving(self.grpc_server, False)
+        return await self.drain.streams_ended(within)
+
+    async def stop_grpc(self, grace: float) -> None:
+        """gRPC refuses new calls and lets the ones in flight finish within `grace` seconds."""
+        if self.grpc_server is not None and self._grpc_stop is None:
             self._grpc_stop = asyncio.ensure_future(self.grpc_server.stop(grace=grace))
         if self._grpc_stop is not None:
             await self._grpc_stop

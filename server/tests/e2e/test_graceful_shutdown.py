@@ -1,4 +1,5 @@
-"""SIGTERM drains: open streams end with UNAVAILABLE at once, calls in flight still finish."""
+"""SIGTERM drains: open streams (SSE, gRPC, WebSocket) end with UNAVAILABLE at once, calls in
+flight still finish, and the process exits 0."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
+import websockets
 
 from concord_server._gen.concord.v1 import locks_pb2
 from tests.e2e.live import ADMIN_KEY, LiveServer
@@ -50,8 +52,19 @@ async def test_sigterm_ends_streams_and_finishes_calls_in_flight(tmp_path: Path)
             httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=120) as http,
             http.stream("GET", "/v1/locks:watch", params={"prefix": "drain"}) as sse,
             grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel,
+            websockets.connect(
+                server.base_url.replace("http", "ws") + "/v1/ws",
+                additional_headers=headers,
+            ) as ws,
         ):
             assert sse.status_code == 200
+            subscribe = {"prefix": "drain"}
+            await ws.send(
+                json.dumps(
+                    {"type": "subscribe", "id": "w", "rpc": "WatchLocks", "request": subscribe}
+                )
+            )
+            assert json.loads(await ws.recv()) == {"type": "subscribed", "id": "w"}
             watch = channel.unary_stream(
                 "/concord.v1.LockService/WatchLocks",
                 request_serializer=locks_pb2.WatchLocksRequest.SerializeToString,
@@ -66,7 +79,7 @@ async def test_sigterm_ends_streams_and_finishes_calls_in_flight(tmp_path: Path)
                     headers={"X-Concord-Test-Fault": "drain;1;delay=10000;AcquireLock"},
                 )
             )
-            while await _in_flight(http) < 3:  # the watch, the slow call, this scrape
+            while await _in_flight(http) < 3:  # the SSE watch, the slow call, this scrape
                 assert not slow.done(), slow.result().text
                 await asyncio.sleep(0.05)
             server.process.send_signal(signal.SIGTERM)
@@ -77,6 +90,9 @@ async def test_sigterm_ends_streams_and_finishes_calls_in_flight(tmp_path: Path)
             with pytest.raises(grpc.aio.AioRpcError) as ended:
                 await watch.read()
             assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+            ws_end = json.loads(await ws.recv())
+            assert ws_end["type"] == "error" and ws_end["id"] == "w"
+            assert ws_end["error"]["details"] == {"reason": "shutting_down"}
             answer = await slow
             assert answer.status_code == 200, answer.text
             assert answer.json()["lock"]["fencing_token"] == 1
