@@ -37,12 +37,18 @@ if [[ -f tests/conformance/pyproject.toml ]]; then
   check "mypy --strict tests/conformance" . "$BIN/mypy" --config-file tests/conformance/pyproject.toml
 fi
 
+if [[ -f deploy/pyproject.toml ]]; then
+  check "ruff check deploy" deploy "$BIN/ruff" check .
+  check "ruff format --check deploy" deploy "$BIN/ruff" format --check .
+  check "mypy --strict deploy" . "$BIN/mypy" --config-file deploy/pyproject.toml
+fi
+
 while read -r sdk; do
   check "SDK $sdk" . sdk_run "$sdk" sdk_lint
 done < <(sdk_names)
 
 if command -v shellcheck >/dev/null 2>&1; then
-  check "shellcheck scripts .ci/run" . shellcheck -x scripts/*.sh scripts/sdk/*.sh .ci/run
+  check "shellcheck scripts .ci/run" . shellcheck -x scripts/*.sh scripts/sdk/*.sh scripts/deploy/*.sh .ci/run
 else
   log "$TAG" "skipped shellcheck: not installed (scripts/setup.sh apt installs it)"
 fi
