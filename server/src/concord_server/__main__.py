@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from concord_server import tls
 from concord_server.api.rest.http_protocol import http_protocol
 from concord_server.app import create_app
 from concord_server.config import Settings
@@ -30,6 +31,7 @@ def _settings() -> Settings:
     configure_logging(env.log_level)
     try:
         settings = load_settings(env)
+        tls.check(settings)
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
         raise SystemExit(2) from None
@@ -89,6 +91,7 @@ def main() -> None:
         ws_max_size=settings.max_body_bytes,
         http=http_protocol(),
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        **tls.uvicorn_options(settings),
     )
     DrainingServer(config, runtime, settings.shutdown_grace_seconds).run()
 

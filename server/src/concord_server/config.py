@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     graphql_schema_path: str = ""
     graphiql_dir: str = ""
     log_level: str = "INFO"
+    # TLS (tls.py): PEM files; a client CA makes gRPC require client certificates, and REST ask
+    # for them per tls_http_client_auth (none, optional, require).
+    tls_cert_file: str = ""
+    tls_key_file: str = Field(default="", repr=False)
+    tls_client_ca_file: str = ""
+    tls_http_client_auth: str = "none"
     # SIGTERM: readiness fails and streams end at once; calls in flight get this long to finish.
     shutdown_grace_seconds: int = Field(default=20, ge=0)
     # Settings from etcd (etcd://host:port?prefix=/concord/config/), over the environment; see

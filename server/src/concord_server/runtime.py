@@ -134,8 +134,11 @@ class Runtime:
         from concord_server.api.grpc.server import build_grpc_server, set_serving
 
         assert self.dispatcher is not None
+        from concord_server.tls import grpc_credentials
+
         address = f"{self.settings.http_host}:{self.settings.grpc_port}"
-        self.grpc_server, self.grpc_port = build_grpc_server(self.dispatcher, address)
+        credentials = grpc_credentials(self.settings)
+        self.grpc_server, self.grpc_port = build_grpc_server(self.dispatcher, address, credentials)
         await self.grpc_server.start()
         await set_serving(self.grpc_server, True)
         return self.grpc_port
