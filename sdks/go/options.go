@@ -3,6 +3,7 @@
 package concord
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"os"
@@ -41,6 +42,7 @@ type clientConfig struct {
 	initialBackoff time.Duration
 	maxBackoff     time.Duration
 	transport      Transport
+	tlsConfig      *tls.Config
 	explicitCreds  bool // a credential option was given: the environment's are dropped
 }
 
@@ -83,10 +85,10 @@ func WithBearerToken(token string) Option {
 	}
 }
 
-// WithHTTPClient sets the *http.Client that sends requests (transport, proxies, TLS). Its own
-// Timeout, if any, also bounds streams; prefer WithTimeout. The client uses a copy whose
-// CheckRedirect refuses redirects to another origin than the base URL's (CrossOriginRedirectError)
-// before calling the given client's own CheckRedirect.
+// WithHTTPClient sets the *http.Client that sends requests (transport, proxies, TLS; see also
+// WithTLSConfig). Its own Timeout, if any, also bounds streams; prefer WithTimeout. The client
+// uses a copy whose CheckRedirect refuses redirects to another origin than the base URL's
+// (CrossOriginRedirectError) before calling the given client's own CheckRedirect.
 func WithHTTPClient(client *http.Client) Option {
 	return func(c *clientConfig) { c.httpClient = client }
 }
@@ -191,7 +193,7 @@ func newCore(opts []Option) *core {
 		cfg.httpClient = http.DefaultClient
 	}
 	base := strings.TrimRight(cfg.baseURL, "/")
-	cfg.httpClient = sameOriginOnly(cfg.httpClient, base)
+	cfg.httpClient = sameOriginOnly(withTLS(cfg.httpClient, cfg.tlsConfig), base)
 	return &core{
 		clientConfig: cfg,
 		baseURL:      base,
