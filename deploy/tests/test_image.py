@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import httpx
@@ -12,7 +14,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.conftest import engine_url, isolated
-from tests.podman import Container, Volume, podman
+from tests.podman import ADMIN_KEY, Container, Volume, podman
+
+SMOKE_TEST = Path(__file__).resolve().parents[1] / "helm" / "concord" / "files"
 
 
 def _backends(container: Container) -> dict[str, str]:
@@ -34,6 +38,17 @@ def _grpc_health(container: Container) -> int:
         stub = health_pb2_grpc.HealthStub(channel)
         answer = stub.Check(health_pb2.HealthCheckRequest(), timeout=30)
     return int(answer.status)
+
+
+def _helm_test(image: str, server: Container) -> subprocess.CompletedProcess[str]:
+    """The chart's `helm test` script, run as its pod runs it: in the image, read-only."""
+    return podman(
+        "run", "--rm", "--network", "host", "--read-only",
+        "--volume", f"{SMOKE_TEST}:/smoke:ro", "--entrypoint", "python3",
+        "--env", f"CONCORD_URL={server.base_url}", "--env", f"CONCORD_API_KEY={ADMIN_KEY}",
+        image, "/smoke/smoke_test.py",
+        check=False,
+    )  # fmt: skip
 
 
 def test_image_metadata(image: str) -> None:
@@ -89,6 +104,9 @@ def test_embedded_default(image: str, volume: Volume) -> None:
         assert first.exec("touch", "/opt/concord/x").returncode != 0  # read-only root
         check = podman("healthcheck", "run", first.name, check=False)
         assert check.returncode == 0, check.stdout + check.stderr
+        smoke = _helm_test(image, first)
+        assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+        assert smoke.stdout.count("ok  ") == 5, smoke.stdout
         assert first.stop() == 0, first.logs()
         assert "shutdown complete" in first.logs()
     finally:
