@@ -287,3 +287,20 @@ def test_helm_test_pod_runs_the_smoke_test_file(tmp_path: Path) -> None:
     selector = docs[("Service", "rel-concord")]["spec"]["selector"].items()
     assert not selector <= pod["metadata"]["labels"].items()  # never behind the Service
     assert pod["spec"]["containers"][0]["command"] == ["python3", "/smoke/smoke_test.py"]
+
+
+def test_every_released_version_is_spec_version() -> None:
+    """One version for everything a tag releases (the release workflow checks the tag)."""
+    version = (ROOT / "spec" / "VERSION").read_text(encoding="utf-8").strip()
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text(encoding="utf-8"))
+    assert (chart["version"], chart["appVersion"]) == (version, version)
+    stamped = {
+        "server/pyproject.toml": f'version = "{version}"',
+        "sdks/python/pyproject.toml": f'version = "{version}"',
+        "sdks/node/package.json": f'"version": "{version}"',
+        "sdks/java/pom.xml": f"<version>{version}</version>",
+        "sdks/csharp/Concord.csproj": f"<Version>{version}</Version>",
+        "sdks/go/client.go": f'const Version = "{version}"',
+    }
+    for path, line in stamped.items():
+        assert line in (ROOT / path).read_text(encoding="utf-8"), path

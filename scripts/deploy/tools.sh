@@ -4,8 +4,9 @@
 # below), and the Kubernetes API's JSON Schemas for kubeconform (deploy/tools/k8s_schemas.py:
 # pinned Go modules, converted once) so the chart validates offline.
 #
-#   scripts/deploy/tools.sh          # install what is missing
-#   scripts/deploy/tools.sh env      # print the export lines the checks read
+#   scripts/deploy/tools.sh             # install what is missing
+#   scripts/deploy/tools.sh actionlint  # only actionlint (make lint needs no more)
+#   scripts/deploy/tools.sh env         # print the export lines the checks read
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -16,11 +17,9 @@ TAG=deploy-tools
 DIR="$CONCORD_ROOT/.scratch/deploy-tools"
 BIN="$DIR/bin"
 SCHEMAS="$DIR/k8s-schemas"
-GO_TOOLS=(
-  helm.sh/helm/v4/cmd/helm@v4.3.2
-  github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
-  github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
-)
+HELM=helm.sh/helm/v4/cmd/helm@v4.3.2
+KUBECONFORM=github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
+ACTIONLINT=github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
 print_env() {
   printf 'export CONCORD_HELM=%q\n' "$BIN/helm"
@@ -29,22 +28,21 @@ print_env() {
   printf 'export CONCORD_K8S_SCHEMAS=%q\n' "$SCHEMAS"
 }
 
-install_go_tools() {
-  local t0=$SECONDS stamp="$BIN/.concord-install-stamp" want have="" tool
+# go_tool MODULE@VERSION — `go install` it into $BIN unless that exact build is there.
+go_tool() {
+  local module="$1" t0=$SECONDS name want have=""
+  name="$(basename "${module%@*}")"
   command -v go >/dev/null 2>&1 || die "$TAG" "Go is needed (scripts/setup.sh go installs it)"
-  want="$(go env GOVERSION) ${GO_TOOLS[*]}"
-  [[ -f $stamp ]] && have="$(cat "$stamp")"
-  if [[ $want == "$have" && ${CONCORD_FORCE_INSTALL:-0} != 1 ]]; then
-    log "$TAG" "helm, kubeconform, actionlint up to date"
+  want="$(go env GOVERSION) $module"
+  [[ -f $BIN/.$name.stamp ]] && have="$(cat "$BIN/.$name.stamp")"
+  if [[ $want == "$have" && -x $BIN/$name && ${CONCORD_FORCE_INSTALL:-0} != 1 ]]; then
     return
   fi
   mkdir -p "$BIN"
-  for tool in "${GO_TOOLS[@]}"; do
-    log "$TAG" "go install $tool"
-    GOBIN="$BIN" nice -n 10 go install "$tool" >&2 || die "$TAG" "go install $tool failed"
-  done
-  printf '%s\n' "$want" >"$stamp"
-  log "$TAG" "helm, kubeconform, actionlint installed in $((SECONDS - t0))s"
+  log "$TAG" "go install $module"
+  GOBIN="$BIN" nice -n 10 go install "$module" >&2 || die "$TAG" "go install $module failed"
+  printf '%s\n' "$want" >"$BIN/.$name.stamp"
+  log "$TAG" "$name installed in $((SECONDS - t0))s"
 }
 
 install_schemas() {
@@ -55,7 +53,13 @@ install_schemas() {
 }
 
 case "${1:-install}" in
-  install) install_go_tools; install_schemas ;;
+  install)
+    go_tool "$HELM"
+    go_tool "$KUBECONFORM"
+    go_tool "$ACTIONLINT"
+    install_schemas
+    ;;
+  actionlint) go_tool "$ACTIONLINT" ;;
   env) print_env ;;
-  *) sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
+  *) sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
 esac
