@@ -12,7 +12,7 @@ BUF     := tools/node_modules/.bin/buf
 SCRATCH := .scratch
 
 .PHONY: help setup setup-python setup-codegen setup-tools run test generate check-generated lint spec-lint spec-breaking \
-        test-generator test-server test-sdks test-deploy conformance services-up services-down services-status vendor-protos \
+        test-generator test-server test-sdks test-chart test-deploy conformance services-up services-down services-status vendor-protos \
         clean distclean
 
 help: ## Show this help
@@ -59,6 +59,9 @@ test-server: setup-python ## Run the server's tests (starts Redis/PostgreSQL/etc
 test-sdks: setup-python ## Run each SDK's unit and live tests and its package check (CONCORD_SDKS=python,go limits them)
 	@scripts/test-sdks.sh
 
+test-chart: setup-python ## Lint and render the Helm chart; validate every manifest against the Kubernetes schema, offline
+	@scripts/test-chart.sh
+
 test-deploy: setup-python ## Build the server image with podman and run it: embedded default, and replicas on Redis/PostgreSQL/etcd
 	@scripts/with-services.sh scripts/test-deploy.sh
 
@@ -93,7 +96,7 @@ vendor-protos: setup-python ## Re-copy the googleapis protos from the pinned whe
 	echo "vendor-protos: from googleapis-common-protos $$($(PY) -m pip show googleapis-common-protos | sed -n 's/^Version: //p')"
 
 # ---------------------------------------------------------------- lint
-lint: setup-python ## ruff + mypy --strict (generator, server, conformance), every SDK's own linters, shellcheck
+lint: setup-python ## ruff + mypy --strict (generator, server, conformance, deploy), every SDK's own linters, shellcheck, actionlint
 	@scripts/lint.sh
 
 # ---------------------------------------------------------------- services

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make lint`: ruff check, ruff format --check and mypy --strict for generator/, server/ and
 # tests/conformance/, each with its own pyproject.toml config; each SDK's own checks
-# (scripts/sdk/<name>.sh sdk_lint); shellcheck on the build scripts.
+# (scripts/sdk/<name>.sh sdk_lint); actionlint on the GitHub workflows; shellcheck on the build
+# scripts.
 # Runs every check, then fails if any failed. Generated protoc stubs (_gen/) are excluded.
 set -euo pipefail
 
@@ -46,6 +47,8 @@ fi
 while read -r sdk; do
   check "SDK $sdk" . sdk_run "$sdk" sdk_lint
 done < <(sdk_names)
+
+check "actionlint .github/workflows" . scripts/deploy/actionlint.sh
 
 if command -v shellcheck >/dev/null 2>&1; then
   check "shellcheck scripts .ci/run" . shellcheck -x scripts/*.sh scripts/sdk/*.sh scripts/deploy/*.sh .ci/run

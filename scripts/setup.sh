@@ -7,7 +7,8 @@
 #   scripts/setup.sh go       # a pinned Go into tools/go, when the machine has none >= 1.26
 #   scripts/setup.sh codegen  # python + what concord-gen's targets need (make generate/check)
 #   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
-#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + sdks (default)
+#   scripts/setup.sh deploy   # helm, kubeconform, actionlint, Kubernetes schemas (scripts/deploy/tools.sh)
+#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + sdks + deploy (default)
 #
 # Environment: PYTHON (interpreter for the venv, default python3, must be >= 3.11),
 # CONCORD_FORCE_INSTALL=1 (ignore the stamps and reinstall).
@@ -265,7 +266,7 @@ setup_sdks() {
 
 # ---------------------------------------------------------------- main
 usage() {
-  sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 main() {
@@ -275,9 +276,10 @@ main() {
     tools) setup_npm ;;
     apt) setup_apt ;;
     sdks) setup_sdks ;;
+    deploy) scripts/deploy/tools.sh ;;
     go) setup_go_toolchain ;;
     codegen) setup_python; setup_npm; setup_go_tools; setup_codegen ;;
-    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_sdks ;;
+    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_sdks; scripts/deploy/tools.sh ;;
     -h | --help | help) usage; return ;;
     *) usage >&2; die "$TAG" "unknown part '$what'" ;;
   esac
