@@ -6,7 +6,7 @@
  */
 
 import { createInterface } from 'node:readline';
-import { APIError, Concord } from '@concord/sdk';
+import { APIConnectionError, APIError, Concord, CrossOriginRedirectError } from '@concord/sdk';
 import { ops } from './adapter-ops.js';
 import type { Input, StreamSpec } from './io.js';
 
@@ -31,7 +31,7 @@ interface Call {
 
 type Answer =
   | { id: string; outcome: 'ok'; result: unknown }
-  | { id: string; outcome: 'api_error'; error: Record<string, unknown> }
+  | { id: string; outcome: 'api_error' | 'client_error'; error: Record<string, unknown> }
   | { id: string; outcome: 'adapter_error'; message: string };
 
 const clients = new Map<string, Concord>();
@@ -72,8 +72,20 @@ async function handle(call: Call): Promise<Answer> {
   }
 }
 
-/** An API error with its code and class name; anything else is an adapter error. */
+/**
+ * An API error with its code and class name; a refused cross-origin redirect or a call without
+ * an answer as a client error of its kind; anything else is an adapter error (never a pass).
+ */
 function report(id: string, error: unknown): Answer {
+  const kind = clientErrorKind(error);
+  if (kind !== undefined && error instanceof Error) {
+    const native = error.constructor.name;
+    return {
+      id,
+      outcome: 'client_error',
+      error: { kind, native_type: native, message: error.message },
+    };
+  }
   if (!(error instanceof APIError)) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     return { id, outcome: 'adapter_error', message };
@@ -90,6 +102,14 @@ function report(id: string, error: unknown): Answer {
       details: error.details,
     },
   };
+}
+
+/** The protocol's `kind` of an SDK error that is not a catalogue error, if it has one. */
+function clientErrorKind(error: unknown): string | undefined {
+  if (error instanceof CrossOriginRedirectError) {
+    return 'cross_origin_redirect';
+  }
+  return error instanceof APIConnectionError ? 'connection' : undefined;
 }
 
 function write(answer: Answer): void {
