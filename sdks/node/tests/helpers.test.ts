@@ -75,6 +75,22 @@ describe('lock hold (scripted)', () => {
     await assert.rejects(lock[Symbol.asyncDispose](), LockLostError);
   });
 
+  it('names the last answered failure as the cause when a renewal is cut by the deadline', async () => {
+    let calls = 0;
+    const { client } = routed({
+      'POST /v1/locks/l:acquire': () => json(200, grant),
+      'POST /v1/locks/l:renew': (request) =>
+        ++calls === 1 ? problem(503, 'UNAVAILABLE') : hanging(request),
+      'POST /v1/locks/l:release': () => problem(409, 'LOCK_EXPIRED'),
+    });
+    const lock = await client.locks.hold('l', { ttlMs: 600 });
+    await once(lock.signal, 'abort');
+    assert.ok(calls >= 2, 'a renewal was in flight at the deadline');
+    const reason = lock.signal.reason as LockLostError;
+    assert.ok(reason.cause instanceof UnavailableError, String(reason.cause));
+    await assert.rejects(lock[Symbol.asyncDispose](), LockLostError);
+  });
+
   it('loses the hold at once on a final renewal error and does not release it', async () => {
     const { client, seen } = routed({
       'POST /v1/locks/l:acquire': () => json(200, grant),
