@@ -56,7 +56,7 @@ def test_image_metadata(image: str) -> None:
     [inspected] = json.loads(podman("image", "inspect", image).stdout)
     config = inspected["Config"]
     assert config["User"] == "10001:10001"
-    assert config["Entrypoint"] == ["concord-server"]
+    assert config["Entrypoint"] == ["python3", "-m", "concord_server"]
     assert {"8080/tcp", "9090/tcp"} <= set(config["ExposedPorts"])
     assert config["StopSignal"] == "SIGTERM"
     assert "/var/lib/concord" in config["Volumes"]
