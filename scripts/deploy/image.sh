@@ -5,7 +5,8 @@
 #   scripts/deploy/image.sh build   # build the image; print its tag
 #   scripts/deploy/image.sh tag     # print the tag this checkout builds
 #
-# Base image: CONCORD_IMAGE_BASE when set; else the Dockerfile's public default when a registry
+# Base image: CONCORD_IMAGE_BASE when set; else one already in podman's store (the Dockerfile's
+# public default, or localhost/concord-base:bookworm); else the public default when a registry
 # answers; else a Debian bookworm made here with debootstrap from the machine's Debian mirror
 # (localhost/concord-base:bookworm, its root filesystem cached in .scratch/cache). Layers stay in
 # podman's store, so a rebuild after a source change redoes only the last steps.
@@ -56,13 +57,18 @@ make_local_base() {
   log "$TAG" "base $LOCAL_BASE ready in $((SECONDS - t0))s"
 }
 
+# A base already in the store wins, so a machine without registry access tries a pull once only.
 base_image() {
   if [[ -n ${CONCORD_IMAGE_BASE:-} ]]; then
     printf '%s\n' "$CONCORD_IMAGE_BASE"
-  elif podman image exists "$PUBLIC_BASE" || timeout 120 podman pull --quiet "$PUBLIC_BASE" >/dev/null 2>&1; then
+  elif podman image exists "$PUBLIC_BASE"; then
+    printf '%s\n' "$PUBLIC_BASE"
+  elif podman image exists "$LOCAL_BASE"; then
+    printf '%s\n' "$LOCAL_BASE"
+  elif timeout 120 podman pull --quiet "$PUBLIC_BASE" >/dev/null 2>&1; then
     printf '%s\n' "$PUBLIC_BASE"
   else
-    podman image exists "$LOCAL_BASE" || make_local_base >&2
+    make_local_base >&2
     printf '%s\n' "$LOCAL_BASE"
   fi
 }
@@ -105,5 +111,5 @@ case "${1:-}" in
   base) base_image ;;
   build) build ;;
   tag) image_tag ;;
-  *) sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
+  *) sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
 esac
