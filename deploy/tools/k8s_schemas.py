@@ -1,9 +1,11 @@
-"""Builds the strict JSON Schemas kubeconform validates the chart's manifests against, offline.
+"""Builds the strict JSON Schemas kubeconform validates the chart's manifests against, offline,
+and puts the Compose Specification's schema beside them (for deploy/compose).
 
 Sources, pinned by their go.sum (`h1:`) hashes and fetched from the Go module proxy where GitHub is
 not reachable:
 - the Kubernetes API's OpenAPI v3 documents (`api/openapi-spec/v3` in `k8s.io/kubernetes`);
-- the ServiceMonitor CRD of prometheus-operator (its schema for `monitoring.coreos.com/v1`).
+- the ServiceMonitor CRD of prometheus-operator (its schema for `monitoring.coreos.com/v1`);
+- `schema/compose-spec.json` of compose-go, written as OUT/compose-spec.json.
 
 Each resource kind becomes one self-contained file, `OUT/<group>/<version>/<kind>.json` (the core
 group is named `v1`, as kubeconform's `{{ .Group }}` names it: `-schema-location
@@ -89,7 +91,13 @@ PROMETHEUS_OPERATOR = Module(
     "v0.85.0",
     "h1:M5xLCLEoaW2IJfnuCwFzzpL+jSVQu3KGT84Pye+fW8s=",
 )
+COMPOSE_GO = Module(
+    "github.com/compose-spec/compose-go/v2",
+    "v2.17.0",
+    "h1:o4jRHLu3XFLATGiFP7nLb2WPRmVV5Xa3gUrzCTw5ko0=",
+)
 CRDS = ("example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml",)
+COMPOSE_SCHEMA = "schema/compose-spec.json"
 REF = "#/components/schemas/"
 Schema = dict[str, Any]
 
@@ -180,11 +188,13 @@ def main(argv: list[str]) -> None:
         raise SystemExit(__doc__)
     out, cache = Path(argv[0]), Path(argv[1])
     stamp = out / ".pins"
-    pins = json.dumps([KUBERNETES.h1, PROMETHEUS_OPERATOR.h1, CRDS])
+    pins = json.dumps([KUBERNETES.h1, PROMETHEUS_OPERATOR.h1, CRDS, COMPOSE_GO.h1])
     if stamp.is_file() and stamp.read_text(encoding="utf-8") == pins:
         return
     kinds = kubernetes_kinds(fetch(KUBERNETES, cache), out)
     kinds += crd_kinds(fetch(PROMETHEUS_OPERATOR, cache), out)
+    with zipfile.ZipFile(fetch(COMPOSE_GO, cache)) as z:
+        (out / "compose-spec.json").write_bytes(z.read(COMPOSE_GO.prefix + COMPOSE_SCHEMA))
     stamp.write_text(pins, encoding="utf-8")
     print(f"k8s_schemas: {kinds} kinds (Kubernetes {KUBERNETES.version}) in {out}", file=sys.stderr)
 
