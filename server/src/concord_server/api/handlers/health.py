@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 from concord_server import __version__
 from concord_server._gen.concord.v1 import health_pb2
+from concord_server.backends.failures import connection_failure
 from concord_server.component import Component
 from concord_server.context import CallContext
+from concord_server.errors import ConcordError
 
 CHECK_TIMEOUT_SECONDS = 2.0
 SERVING = health_pb2.SERVING_STATUS_SERVING
@@ -43,7 +45,16 @@ class HealthHandlers:
             await asyncio.wait_for(component.check(), CHECK_TIMEOUT_SECONDS)
         except Exception as exc:  # a failing probe is an answer, not an error
             item.status = NOT_SERVING
-            item.message = f"{type(exc).__name__}: {exc}"[:500]
+            item.message = probe_message(exc)[:500]
         else:
             item.status = SERVING
         return item
+
+
+def probe_message(exc: Exception) -> str:
+    """Why a component is not ready, in our words: never an engine's address or its text."""
+    if isinstance(exc, ConcordError):
+        return exc.message
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {CHECK_TIMEOUT_SECONDS:g} s"
+    return connection_failure(exc) or f"the check failed ({type(exc).__name__})"
