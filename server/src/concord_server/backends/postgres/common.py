@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from contextlib import AbstractContextManager
+from typing import Any
 
 from concord_server.backends.connections import url_option
 from concord_server.backends.failures import storage_errors
@@ -26,3 +27,10 @@ def postgres_errors(what: str) -> AbstractContextManager[None]:
     """PostgreSQL failures of the `what` storage on the catalogue: UNAVAILABLE when the server
     cannot serve now (down, starting, shutting down, connection lost), INTERNAL otherwise."""
     return storage_errors(what, "postgresql")
+
+
+async def lock_ddl(conn: Any) -> None:
+    """Serialises the schema changes of every store and instance on the database until the
+    transaction ends: concurrent `CREATE SCHEMA IF NOT EXISTS` of one schema would otherwise
+    fail with a unique violation (stores open at the same time at start-up)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('concord.ddl'))")

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from concord_server.backends.connections import Connections, url_option
-from concord_server.backends.postgres.common import postgres_errors, schema_of
+from concord_server.backends.postgres.common import lock_ddl, postgres_errors, schema_of
 from concord_server.config import Settings
 from concord_server.ports.events import (
     NO_DATA,
@@ -100,7 +100,7 @@ class PostgresEventLog:
                         raise
 
     async def _apply_migrations(self, conn: Any) -> None:
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self._channel)
+        await lock_ddl(conn)
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self._s}")
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {self._s}.events_schema_migrations"

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from concord_server.backends.connections import Connections, url_option
-from concord_server.backends.postgres.common import postgres_errors
+from concord_server.backends.postgres.common import lock_ddl, postgres_errors
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.idempotency import IdempotencyRecord, IdempotencyStore
@@ -31,7 +31,7 @@ class PostgresIdempotencyStore:
         """Creates the schema and table if missing, serialised across instances."""
         with postgres_errors("idempotency"):
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self._table)
+                await lock_ddl(conn)
                 await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
                 await conn.execute(
                     f"""CREATE TABLE IF NOT EXISTS {self._table} (

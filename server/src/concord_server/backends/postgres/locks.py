@@ -17,7 +17,7 @@ import asyncpg
 
 from concord_server.backends.connections import Connections, url_option
 from concord_server.backends.failures import TIMED_OUT, unavailable
-from concord_server.backends.postgres.common import postgres_errors
+from concord_server.backends.postgres.common import lock_ddl, postgres_errors
 from concord_server.config import Settings
 from concord_server.errors import invalid_argument
 from concord_server.ports.locks import (
@@ -116,7 +116,7 @@ class PostgresLockStore:
     async def create_tables(self) -> None:
         """Creates the schema and tables if missing (serialized by an advisory lock)."""
         async with self._transaction() as conn:
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('concord.locks.ddl'))")
+            await lock_ddl(conn)
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
             await conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._tokens} ("

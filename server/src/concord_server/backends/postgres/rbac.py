@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from concord_server.backends.connections import Connections
-from concord_server.backends.postgres.common import postgres_errors, schema_of
+from concord_server.backends.postgres.common import lock_ddl, postgres_errors, schema_of
 from concord_server.config import Settings
 from concord_server.ports.rbac import (
     ApiKeyRecord,
@@ -96,7 +96,7 @@ class PostgresPolicyStore:
         """Creates the schema and tables if missing, serialised across instances."""
         with postgres_errors("RBAC"):
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('concord.rbac.ddl'))")
+                await lock_ddl(conn)
                 for statement in schema_statements(self._schema):
                     await conn.execute(statement)
 

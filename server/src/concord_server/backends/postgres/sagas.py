@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from concord_server.backends.connections import Connections
-from concord_server.backends.postgres.common import postgres_errors, schema_of
+from concord_server.backends.postgres.common import lock_ddl, postgres_errors, schema_of
 from concord_server.config import Settings
 from concord_server.ports.sagas import (
     SagaRecord,
@@ -71,7 +71,7 @@ class PostgresSagaStore:
         """Creates the schema and table if missing, serialised across instances."""
         with postgres_errors("saga"):
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('concord.sagas.ddl'))")
+                await lock_ddl(conn)
                 for statement in schema_statements(self._schema):
                     await conn.execute(statement)
 
