@@ -52,6 +52,20 @@ class Dispatcher:
         idempotency: IdempotencyStore | None = None,
         auth_limit: FailedAuthLimit | None = None,
     ) -> None:
+        self._hold: Callable[[], ConcordError] | None = None
+        self.install(handlers, guard, rate_check, faults, idempotency, auth_limit)
+
+    def install(
+        self,
+        handlers: list[object],
+        guard: Guard,
+        rate_check: RateCheck | None = None,
+        faults: FaultInjector | None = None,
+        idempotency: IdempotencyStore | None = None,
+        auth_limit: FailedAuthLimit | None = None,
+    ) -> None:
+        """Serves these handlers with these checks from now on (the runtime installs the
+        storage-backed ones when its start-up steps have succeeded)."""
         self._guard = guard
         self._auth_limit = auth_limit
         self._replayer = Replayer(idempotency) if idempotency is not None else None
@@ -65,6 +79,11 @@ class Dispatcher:
             if method is not None:
                 self._methods[rpc.grpc_path] = method
 
+    def hold(self, reason: Callable[[], ConcordError] | None) -> None:
+        """While set, every call but the public health probes fails with `reason()` (the
+        server is still connecting to its storage); None serves them again."""
+        self._hold = reason
+
     @property
     def rpcs(self) -> tuple[Rpc, ...]:
         """Every RPC of the contract."""
@@ -77,6 +96,8 @@ class Dispatcher:
     async def authenticate(self, headers: Mapping[str, str], address: str = "unknown") -> Principal:
         """The principal of a set of credentials (lower-case header names), or UNAUTHENTICATED;
         RATE_LIMITED while the caller's address has failed too often."""
+        if self._hold is not None:
+            raise self._hold()
         if self._auth_limit is not None:
             await self._auth_limit.admit(address)
         try:
@@ -87,8 +108,10 @@ class Dispatcher:
             raise
 
     async def _admit(self, rpc: Rpc, request: Message, ctx: CallContext) -> Callable[..., Any]:
-        """Checks a call in this order: served, test fault, who (401), how often (429), what
-        (400, so the authoriser only sees well-formed resources), allowed (403)."""
+        """Checks a call in this order: started, served, test fault, who (401), how often
+        (429), what (400, so the authoriser only sees well-formed resources), allowed (403)."""
+        if self._hold is not None and not rpc.public:
+            raise self._hold()
         method = self._methods.get(rpc.grpc_path)
         if method is None:
             raise ConcordError(ErrorCode.UNAVAILABLE, f"{rpc.name} is not served by this server")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,6 +30,7 @@ from concord_server.tracing import start_span
 
 log = logging.getLogger("concord.grpc")
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
+READINESS_INTERVAL_SECONDS = 2.0
 
 
 def call_context(context: grpc.aio.ServicerContext[Any, Any]) -> CallContext:
@@ -198,3 +201,53 @@ async def set_serving(server: grpc.aio.Server, serving: bool) -> None:
     )
     for name in ["", *server.concord_services]:
         await servicer.set(name, status)
+
+
+class ReadinessReporter:
+    """Keeps the standard health service (grpc.health.v1) in step with readiness: probes every
+    `interval` seconds, or at once when poked, and updates the status when it changes."""
+
+    def __init__(
+        self,
+        server: grpc.aio.Server,
+        probe: Callable[[], Awaitable[bool]],
+        interval: float = READINESS_INTERVAL_SECONDS,
+    ) -> None:
+        self._server = server
+        self._probe = probe
+        self._interval = interval
+        self._poked = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Reports NOT_SERVING, then follows readiness in the background."""
+        await set_serving(self._server, False)
+        self._task = asyncio.create_task(self._follow(), name="grpc-readiness")
+
+    def poke(self) -> None:
+        """Probes now rather than at the next interval (start-up just completed)."""
+        self._poked.set()
+
+    async def stop(self) -> None:
+        """Stops following and reports NOT_SERVING, so balancers drain this server."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await set_serving(self._server, False)
+
+    async def _follow(self) -> None:
+        serving: bool | None = None
+        while True:
+            self._poked.clear()
+            try:
+                now = await self._probe()
+            except Exception:  # a probe that fails says "not ready", never ends the loop
+                log.exception("readiness probe failed")
+                now = False
+            if now != serving:
+                await set_serving(self._server, now)
+                serving = now
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poked.wait(), self._interval)

@@ -35,9 +35,17 @@ class HealthHandlers:
         self, request: health_pb2.GetReadinessRequest, ctx: CallContext
     ) -> health_pb2.GetReadinessResponse:
         """SERVING when every component's storage answers within the timeout."""
-        results = await asyncio.gather(*(self._probe(c) for c in self._components))
+        return await self.readiness()
+
+    async def readiness(self) -> health_pb2.GetReadinessResponse:
+        """Probes every component at once."""
+        results = await asyncio.gather(*(self._probe(c) for c in list(self._components)))
         overall = SERVING if all(r.status == SERVING for r in results) else NOT_SERVING
         return health_pb2.GetReadinessResponse(status=overall, components=results)
+
+    async def ready(self) -> bool:
+        """Whether every component's storage answers now."""
+        return bool((await self.readiness()).status == SERVING)
 
     async def _probe(self, component: Component) -> health_pb2.ComponentHealth:
         item = health_pb2.ComponentHealth(name=component.name, backend=component.backend)
