@@ -87,13 +87,17 @@ class Engine:
 
     def start(self) -> Engine:
         """Starts the engine and waits until it answers."""
+        self.launch(self.command())
+        wait_for(f"{type(self).__name__} on port {self.port} to answer", self._up)
+        return self
+
+    def launch(self, command: list[str]) -> None:
+        """Runs the engine's command in its own session, without waiting."""
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        wait_for(f"{type(self).__name__} on port {self.port} to answer", self._up)
-        return self
 
     def _up(self) -> bool:
         assert self.process is not None
@@ -154,7 +158,8 @@ class Redis(Engine):
         return [
             need("redis-server"),
             *("--bind", HOST, "--port", str(self.port), "--dir", str(self.home)),
-            *("--save", "", "--appendonly", "yes", "--daemonize", "no"),
+            *("--save", "", "--appendonly", "yes", "--appendfsync", "always"),
+            *("--daemonize", "no"),
         ]
 
     def answers(self) -> bool:
@@ -248,9 +253,10 @@ class Postgres(Engine):
         subprocess.run(as_postgres(initdb), check=True, capture_output=True, cwd="/")
 
     def command(self) -> list[str]:
-        """Foreground postgres on loopback (no Unix socket, fsync off: test data)."""
+        """Foreground postgres on loopback (no Unix socket). fsync off: a killed server loses
+        nothing the OS has, and commits reach the OS before they are answered."""
         options = [f"listen_addresses={HOST}", "unix_socket_directories=", "fsync=off"]
-        options += ["synchronous_commit=off", "full_page_writes=off", "max_connections=100"]
+        options += ["synchronous_commit=on", "full_page_writes=off", "max_connections=100"]
         flags = [part for option in options for part in ("-c", option)]
         postgres = [str(postgres_bindir() / "postgres"), "-D", str(self.data), "-p", str(self.port)]
         return as_postgres([*postgres, *flags])
@@ -277,6 +283,28 @@ class Postgres(Engine):
         super().kill()
         # A killed postmaster may linger as a zombie whose pid the lock file still names.
         (self.data / "postmaster.pid").unlink(missing_ok=True)
+
+    def start_standby(self) -> None:
+        """Starts the cluster as a standby with hot standby off: it listens, but refuses every
+        session ("the database system is not accepting connections", SQLSTATE 57P03, as while
+        starting up) until `promote()`."""
+        signal_file = self.data / "standby.signal"
+        signal_file.touch()
+        if os.geteuid() == 0:
+            shutil.chown(signal_file, "postgres", "postgres")
+        self.launch([*self.command(), "-c", "hot_standby=off"])
+        wait_for("the standby to listen", lambda: not self._port_free())
+
+    def stop_into_standby(self) -> None:
+        """A fast shutdown, then a start that stays "starting up" until `promote()`."""
+        self.stop()
+        self.start_standby()
+
+    def promote(self) -> None:
+        """Ends standby mode: the cluster accepts sessions again."""
+        promote = [str(postgres_bindir() / "pg_ctl"), "promote", "-D", str(self.data), "-w"]
+        subprocess.run(as_postgres(promote), check=True, capture_output=True, cwd="/")
+        wait_for("the promoted cluster to answer", self.answers)
 
     def crash_a_backend(self) -> None:
         """SIGKILLs one server process; PostgreSQL then ends every session and recovers
