@@ -76,6 +76,7 @@ class Preparation:
         self._rng = rng or random.Random()
         self._tasks: list[asyncio.Task[None]] = []
         self._finish: asyncio.Task[None] | None = None
+        self._judging = False
         self.ready = asyncio.Event()
 
     def pending(self) -> list[str]:
@@ -95,11 +96,13 @@ class Preparation:
     async def start(self) -> None:
         """Starts every step; returns once each has had its first try (or FIRST_TRY_SECONDS
         passed). Raises what a step's first try raised when that is not an engine outage."""
+        self._judging = True
         self._tasks = [
             asyncio.create_task(self._drive(s), name=f"prepare-{s.name}") for s in self.steps
         ]
         waits = [asyncio.create_task(step.first_try.wait()) for step in self.steps]
         await asyncio.wait(waits, timeout=FIRST_TRY_SECONDS)
+        self._judging = False
         for wait in waits:
             wait.cancel()
         fatal = next((s.fatal for s in self.steps if s.fatal is not None), None)
@@ -113,27 +116,13 @@ class Preparation:
             await self._ready()
 
     async def _drive(self, step: Step) -> None:
-        """Tries the step until it succeeds; the first try's verdict is kept for `start`."""
+        """Tries the step until it succeeds. A first try judged by `start` that fails for
+        another reason than an outage ends it (the start fails); later, everything is retried."""
         while not step.done:
             step.tries += 1
-            try:
-                async with asyncio.timeout(ATTEMPT_SECONDS):
-                    opened = await step.run()
-            except ConcordError as exc:
-                if exc.code is not ErrorCode.UNAVAILABLE and step.tries == 1:
-                    step.fatal = exc
-                step.failure = exc.message
-            except TimeoutError:
-                step.failure = f"{step.name} storage did not answer within {ATTEMPT_SECONDS:g} s"
-            except Exception as exc:
-                if step.tries == 1:
-                    step.fatal = exc
-                step.failure = f"{step.name} storage failed to open ({type(exc).__name__})"
-                log.exception("opening %s storage failed", step.name)
-            else:
-                step.done = True
-                at = self._components.index(step)
-                self._components[at : at + 1] = opened
+            failure = await self._try(step)
+            if failure is not None and step.tries == 1 and self._judging:
+                step.fatal = failure
             step.first_try.set()
             if step.fatal is not None:
                 return
@@ -142,9 +131,34 @@ class Preparation:
                 log.info("%s: %s; next try in %.1f s", step.name, step.failure, pause)
                 await asyncio.sleep(pause)
 
+    async def _try(self, step: Step) -> Exception | None:
+        """One try: marks the step done, or says in `step.failure` why not; returns what failed
+        when it is not an engine outage."""
+        try:
+            async with asyncio.timeout(ATTEMPT_SECONDS):
+                opened = await step.run()
+        except ConcordError as exc:
+            step.failure = exc.message
+            if exc.code is ErrorCode.UNAVAILABLE:
+                return None
+            log.error("opening %s storage failed: %s", step.name, exc.message)
+            return exc
+        except TimeoutError:
+            step.failure = f"{step.name} storage did not answer within {ATTEMPT_SECONDS:g} s"
+            return None
+        except Exception as exc:
+            step.failure = f"{step.name} storage failed to open ({type(exc).__name__})"
+            log.exception("opening %s storage failed", step.name)
+            return exc
+        step.done = True
+        at = self._components.index(step)
+        self._components[at : at + 1] = opened
+        return None
+
     async def _when_done(self) -> None:
         await asyncio.gather(*self._tasks)
-        await self._ready()
+        if not self.pending():
+            await self._ready()
 
     async def _ready(self) -> None:
         try:

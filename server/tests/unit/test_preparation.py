@@ -144,6 +144,28 @@ async def test_a_later_failure_of_another_kind_is_retried_too() -> None:
     assert calls[0] == 4
 
 
+async def test_a_first_try_that_ends_after_the_start_is_retried_whatever_it_raised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(preparation, "FIRST_TRY_SECONDS", 0.01)
+    release, tries = asyncio.Event(), [0]
+
+    async def run() -> list[Component]:
+        tries[0] += 1
+        if tries[0] == 1:
+            await release.wait()  # still trying when start-up stops waiting
+            raise ConcordError(ErrorCode.INTERNAL, "lock storage (PostgreSQL) failed")
+        return []
+
+    ready = Readiness()
+    prep = Preparation([Step("locks", "postgresql", run)], ready, [])
+    await prep.start()
+    assert prep.pending() == ["locks"]
+    release.set()
+    await asyncio.wait_for(prep.ready.wait(), WAIT)
+    assert tries[0] == 2 and ready.calls == 1
+
+
 async def test_a_try_that_hangs_is_cut_off_and_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(preparation, "ATTEMPT_SECONDS", 0.05)
     tries = [0]
