@@ -125,8 +125,8 @@ class PostgresEventLog:
         async with self._listen_lock:
             if self._listening():
                 return
-            await self._release_listener()
             with _engine_errors():
+                await self._release_listener()
                 conn = await self._pool.acquire()
                 try:
                     await conn.add_listener(self._channel, self._on_notify)
