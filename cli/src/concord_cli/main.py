@@ -31,3 +31,6 @@ app.command("health")(health.health)
 def main() -> None:
     """Run `concord` with the process's arguments."""
     app(prog_name="concord")
+
+
+__all__ = ["app", "main"]

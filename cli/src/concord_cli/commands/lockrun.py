@@ -86,8 +86,11 @@ def _supervise(child: subprocess.Popen[bytes], held: HeldLock, grace: float) -> 
 
 def run(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Lock name.")],
-    command: Annotated[list[str], typer.Argument(help="The command and its arguments.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Lock name.")],
+    command: Annotated[
+        list[str],
+        typer.Argument(metavar="-- CMD [ARGS]...", help="The command and its arguments."),
+    ],
     owner: Annotated[
         str | None, typer.Option("--owner", help="Holder identity (default: host-pid-random).")
     ] = None,
