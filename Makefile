@@ -12,7 +12,7 @@ BUF     := tools/node_modules/.bin/buf
 SCRATCH := .scratch
 
 .PHONY: help setup setup-python setup-codegen setup-tools run test generate check-generated lint spec-lint spec-breaking \
-        test-generator test-server test-sdks conformance services-up services-down services-status vendor-protos \
+        test-generator test-server test-sdks test-cli conformance services-up services-down services-status vendor-protos \
         clean distclean
 
 help: ## Show this help
@@ -58,6 +58,9 @@ test-server: setup-python ## Run the server's tests (starts Redis/PostgreSQL/etc
 
 test-sdks: setup-python ## Run each SDK's unit and live tests and its package check (CONCORD_SDKS=python,go limits them)
 	@scripts/test-sdks.sh
+
+test-cli: setup-python ## Run the concord CLI's tests (cli/; they start a server of their own)
+	@scripts/pytest.sh cli
 
 conformance: setup-python ## Run the conformance suite (every adapter) on embedded storage and the engines; print the matrix
 	@scripts/with-services.sh scripts/conformance.sh

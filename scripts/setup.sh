@@ -95,7 +95,7 @@ setup_apt() {
 python_targets() {
   # Editable installs of the project's own packages, when they exist.
   local pkg
-  for pkg in generator server sdks/python; do
+  for pkg in generator server sdks/python cli; do
     if [[ -f $pkg/pyproject.toml ]]; then
       printf '%s\n' "-e" "./${pkg}[dev]"
     fi
@@ -106,7 +106,8 @@ python_stamp() {
   {
     printf 'python=%s\n' "$("$VENV/bin/python" -c 'import sys; print(sys.version)')"
     printf 'base=%s\n' "${BASE_PY_PACKAGES[*]}"
-    hash_files constraints.txt generator/pyproject.toml server/pyproject.toml sdks/python/pyproject.toml
+    hash_files constraints.txt generator/pyproject.toml server/pyproject.toml sdks/python/pyproject.toml \
+      cli/pyproject.toml
   } | sha256sum | cut -d' ' -f1
 }
 
