@@ -3,11 +3,12 @@
 #
 #   scripts/setup.sh python   # .venv (+ generator/server editable), npm tools (buf), Go protoc plugins
 #   scripts/setup.sh tools    # only the npm tools (buf)
-#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck
+#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck, chromium
 #   scripts/setup.sh go       # a pinned Go into tools/go, when the machine has none >= 1.26
 #   scripts/setup.sh codegen  # python + what concord-gen's targets need (make generate/check)
 #   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
-#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + sdks (default)
+#   scripts/setup.sh console  # the web console: npm ci in console/ and its build (scripts/console.sh)
+#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + sdks + console (default)
 #
 # Environment: PYTHON (interpreter for the venv, default python3, must be >= 3.11),
 # CONCORD_FORCE_INSTALL=1 (ignore the stamps and reinstall).
@@ -26,6 +27,7 @@ NPM_STAMP="$TOOLS/node_modules/.concord-install-stamp"
 
 # Debian packages. etcd ships as etcd-server (the daemon) in Debian 12 and Ubuntu;
 # there is no package named "etcd" any more. redis-server brings redis-cli (redis-tools).
+# chromium (with a font) runs the web console's browser tests.
 APT_PACKAGES=(
   redis-server
   postgresql
@@ -34,6 +36,8 @@ APT_PACKAGES=(
   libnewtonsoft-json-cil-dev
   nunit-console
   shellcheck
+  chromium
+  fonts-liberation
   curl
   ca-certificates
 )
@@ -263,7 +267,7 @@ setup_sdks() {
 
 # ---------------------------------------------------------------- main
 usage() {
-  sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 main() {
@@ -273,9 +277,10 @@ main() {
     tools) setup_npm ;;
     apt) setup_apt ;;
     sdks) setup_sdks ;;
+    console) scripts/console.sh setup ;;
     go) setup_go_toolchain ;;
     codegen) setup_python; setup_npm; setup_go_tools; setup_codegen ;;
-    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_sdks ;;
+    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_sdks; scripts/console.sh setup ;;
     -h | --help | help) usage; return ;;
     *) usage >&2; die "$TAG" "unknown part '$what'" ;;
   esac
