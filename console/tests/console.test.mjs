@@ -100,14 +100,29 @@ test('a saga run through the API shows its steps moving to completion', async ()
   await page.close();
 });
 
-test('cancelling a running saga from the console compensates it', async () => {
+test('cancelling a running saga from the console compensates its completed step', async () => {
   const kind = unique('console-cancel');
   const sagaId = `${kind}-1`;
   await env.client.sagas.start({ saga_id: sagaId, definition: sagaDefinition(kind) });
+  // The first step completes; the second waits for a worker that never comes.
+  for (let done = false; !done; ) {
+    const { tasks } = await env.client.sagas.pollTasks({
+      worker_id: 'console-test',
+      task_types: [`${kind}.reserve`],
+      wait_timeout: '5s',
+    });
+    for (const task of tasks) {
+      await env.client.sagas.completeTask(task.task_id, { worker_id: 'console-test', output: { held: 1 } });
+      done = true;
+    }
+  }
   const page = await signedIn(env, `sagas/${sagaId}`);
+  await page.waitForSelector('tr[data-step="reserve"][data-state="SUCCEEDED"]');
   await page.click('[data-testid=cancel]');
-  await work(kind, sagaId); // runs whatever compensation is due
+  await work(kind, sagaId); // runs the reserve step's compensation
   await page.waitForFunction(() => document.querySelector('[data-testid=saga-state-value]')?.textContent === 'COMPENSATED');
+  await page.waitForSelector('tr[data-step="reserve"][data-state="COMPENSATED"]');
+  await page.waitForSelector('[data-testid=timeline] li.phase-compensation');
   await shot(page, 'saga-cancelled');
   await page.close();
 });
