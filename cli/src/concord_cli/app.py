@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 from concord import ConcordError
+
+# Typer vendors Click; its group's invoke() is typed with that Click's Context.
 from typer import _click as click
 from typer.core import TyperGroup
 
