@@ -3,7 +3,7 @@
 #
 #   scripts/setup.sh python   # .venv (+ generator/server editable), npm tools (buf), Go protoc plugins
 #   scripts/setup.sh tools    # only the npm tools (buf)
-#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck, chromium
+#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck, chromium (Debian)
 #   scripts/setup.sh go       # a pinned Go into tools/go, when the machine has none >= 1.26
 #   scripts/setup.sh codegen  # python + what concord-gen's targets need (make generate/check)
 #   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
@@ -27,7 +27,6 @@ NPM_STAMP="$TOOLS/node_modules/.concord-install-stamp"
 
 # Debian packages. etcd ships as etcd-server (the daemon) in Debian 12 and Ubuntu;
 # there is no package named "etcd" any more. redis-server brings redis-cli (redis-tools).
-# chromium (with a font) runs the web console's browser tests.
 APT_PACKAGES=(
   redis-server
   postgresql
@@ -36,11 +35,14 @@ APT_PACKAGES=(
   libnewtonsoft-json-cil-dev
   nunit-console
   shellcheck
-  chromium
-  fonts-liberation
   curl
   ca-certificates
 )
+# Debian's chromium (Ubuntu ships it only as a snap; GitHub's Ubuntu runners have Chrome, which
+# scripts/console.sh finds instead).
+if [[ -r /etc/os-release ]] && grep -qx 'ID=debian' /etc/os-release; then
+  APT_PACKAGES+=(chromium fonts-liberation)
+fi
 
 # Python tools the build uses even before generator/ or server/ exist
 # (lint, vendor-protos, tests). Versions come from constraints.txt.
