@@ -47,10 +47,19 @@ setup() {
 
 run_tests() {
   setup
-  local chromium="${CHROMIUM:-/usr/bin/chromium}"
-  [[ -x $chromium ]] || die "$TAG" "$chromium not found (scripts/setup.sh apt installs Debian's chromium)"
+  local chromium="${CHROMIUM:-}" candidate
+  if [[ -z $chromium ]]; then
+    for candidate in /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome; do
+      if [[ -x $candidate ]]; then
+        chromium="$candidate"
+        break
+      fi
+    done
+  fi
+  [[ -n $chromium && -x $chromium ]] ||
+    die "$TAG" "no Chromium found (scripts/setup.sh apt installs Debian's chromium; or set CHROMIUM)"
   log "$TAG" "browser tests (node --test) in $chromium; screenshots in .scratch/artifacts/console"
-  (cd "$DIR" && node --test --test-concurrency=1 tests/)
+  (cd "$DIR" && CHROMIUM="$chromium" node --test --test-concurrency=1 tests/)
 }
 
 case "${1:-}" in
