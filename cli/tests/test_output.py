@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -54,3 +58,36 @@ def test_no_colour_codes_off_a_terminal(cli: Runner, unique: str) -> None:
 
 def test_version(cli: Runner) -> None:
     assert cli("--version").out.strip() == "concord 0.1.0"
+
+
+def _on_a_terminal(cli: Runner, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run `concord ARGS` with stdout and stderr on a pseudo-terminal; what it printed."""
+    leader, follower = pty.openpty()
+    extra = {"NO_COLOR": "", "TERM": "xterm-256color", "COLUMNS": "120", **(env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "concord_cli", *args],
+        env={k: v for k, v in cli.process_env(extra).items() if v != ""},
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(120)
+    os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_colour_on_a_terminal_unless_turned_off(cli: Runner, unique: str) -> None:
+    cli("locks", "acquire", unique, "--owner", "w")
+    coloured = _on_a_terminal(cli, "locks", "acquire", unique, "--owner", "x")
+    assert "LOCK_CONFLICT" in coloured and "\x1b[1;31m" in coloured  # bold red "error:"
+    plain = _on_a_terminal(cli, "--no-color", "locks", "acquire", unique, "--owner", "x")
+    assert "LOCK_CONFLICT" in plain and "\x1b[31m" not in plain and "\x1b[1;31m" not in plain
