@@ -11,8 +11,8 @@ PY      := $(VENV)/bin/python
 BUF     := tools/node_modules/.bin/buf
 SCRATCH := .scratch
 
-.PHONY: help setup setup-python setup-codegen setup-tools run test generate check-generated lint spec-lint spec-breaking \
-        test-generator test-server test-sdks conformance services-up services-down services-status vendor-protos \
+.PHONY: help setup setup-python setup-codegen setup-tools setup-console run test generate check-generated lint spec-lint spec-breaking \
+        test-generator test-server test-sdks test-cli test-console conformance services-up services-down services-status vendor-protos \
         clean distclean
 
 help: ## Show this help
@@ -32,16 +32,19 @@ setup-python: ## Install only .venv (generator/server editable) and the npm tool
 setup-codegen: # .venv plus what concord-gen's targets need (protoc for Java, formatters)
 	@[[ -n "$${CONCORD_SKIP_SETUP:-}" ]] || scripts/setup.sh codegen
 
+setup-console: # the web console's npm packages and its build (console/dist, served at /console)
+	@[[ -n "$${CONCORD_SKIP_SETUP:-}" ]] || scripts/console.sh setup
+
 setup-tools: # only the npm tools (buf)
 	@[[ -n "$${CONCORD_SKIP_SETUP:-}" ]] || scripts/setup.sh tools
 
 # ---------------------------------------------------------------- run
-run: setup-python ## Run the server (data under .scratch/data)
+run: setup-python setup-console ## Run the server (data under .scratch/data)
 	@if [[ ! -f server/pyproject.toml ]]; then \
 	  echo "make run: server/ does not exist yet; nothing to run" >&2; exit 1; fi
 	@mkdir -p $(SCRATCH)/data
 	@key="$${CONCORD_BOOTSTRAP_ADMIN_KEY:-dev-admin-key}"; \
-	echo "Concord: REST http://127.0.0.1:8080 (docs at /docs), gRPC 127.0.0.1:9090"; \
+	echo "Concord: REST http://127.0.0.1:8080 (docs at /docs, console at /console), gRPC 127.0.0.1:9090"; \
 	echo "Concord: bootstrap admin API key for this dev server: $$key (header X-API-Key)"; \
 	CONCORD_DATA_DIR="$(CURDIR)/$(SCRATCH)/data" CONCORD_BOOTSTRAP_ADMIN_KEY="$$key" \
 	  exec $(PY) -m concord_server
@@ -58,6 +61,12 @@ test-server: setup-python ## Run the server's tests (starts Redis/PostgreSQL/etc
 
 test-sdks: setup-python ## Run each SDK's unit and live tests and its package check (CONCORD_SDKS=python,go limits them)
 	@scripts/test-sdks.sh
+
+test-cli: setup-python ## Run the concord CLI's tests (cli/; they start a server of their own)
+	@scripts/pytest.sh cli
+
+test-console: setup-python ## Run the web console's browser tests (chromium + playwright-core; screenshots in .scratch/artifacts/console)
+	@scripts/console.sh test
 
 conformance: setup-python ## Run the conformance suite (every adapter) on embedded storage and the engines; print the matrix
 	@scripts/with-services.sh scripts/conformance.sh

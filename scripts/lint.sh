@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make lint`: ruff check, ruff format --check and mypy --strict for generator/, server/ and
+# `make lint`: ruff check, ruff format --check and mypy --strict for generator/, server/, cli/ and
 # tests/conformance/, each with its own pyproject.toml config; each SDK's own checks
 # (scripts/sdk/<name>.sh sdk_lint); shellcheck on the build scripts.
 # Runs every check, then fails if any failed. Generated protoc stubs (_gen/) are excluded.
@@ -19,7 +19,7 @@ check() { # NAME DIR CMD...
   (cd "$dir" && "$@") || FAILED+=("$name")
 }
 
-for pkg in generator server; do
+for pkg in generator server cli; do
   if [[ ! -f $pkg/pyproject.toml ]]; then
     log "$TAG" "skipped $pkg: $pkg/ does not exist yet"
     continue

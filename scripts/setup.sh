@@ -3,11 +3,12 @@
 #
 #   scripts/setup.sh python   # .venv (+ generator/server editable), npm tools (buf), Go protoc plugins
 #   scripts/setup.sh tools    # only the npm tools (buf)
-#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck
+#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck, chromium (Debian)
 #   scripts/setup.sh go       # a pinned Go into tools/go, when the machine has none >= 1.26
 #   scripts/setup.sh codegen  # python + what concord-gen's targets need (make generate/check)
 #   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
-#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + sdks (default)
+#   scripts/setup.sh console  # the web console: npm ci in console/ and its build (scripts/console.sh)
+#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + sdks + console (default)
 #
 # Environment: PYTHON (interpreter for the venv, default python3, must be >= 3.11),
 # CONCORD_FORCE_INSTALL=1 (ignore the stamps and reinstall).
@@ -37,6 +38,11 @@ APT_PACKAGES=(
   curl
   ca-certificates
 )
+# Debian's chromium (Ubuntu ships it only as a snap; GitHub's Ubuntu runners have Chrome, which
+# scripts/console.sh finds instead).
+if [[ -r /etc/os-release ]] && grep -qx 'ID=debian' /etc/os-release; then
+  APT_PACKAGES+=(chromium fonts-liberation)
+fi
 
 # Python tools the build uses even before generator/ or server/ exist
 # (lint, vendor-protos, tests). Versions come from constraints.txt.
@@ -95,7 +101,7 @@ setup_apt() {
 python_targets() {
   # Editable installs of the project's own packages, when they exist.
   local pkg
-  for pkg in generator server sdks/python; do
+  for pkg in generator server sdks/python cli; do
     if [[ -f $pkg/pyproject.toml ]]; then
       printf '%s\n' "-e" "./${pkg}[dev]"
     fi
@@ -106,7 +112,8 @@ python_stamp() {
   {
     printf 'python=%s\n' "$("$VENV/bin/python" -c 'import sys; print(sys.version)')"
     printf 'base=%s\n' "${BASE_PY_PACKAGES[*]}"
-    hash_files constraints.txt generator/pyproject.toml server/pyproject.toml sdks/python/pyproject.toml
+    hash_files constraints.txt generator/pyproject.toml server/pyproject.toml sdks/python/pyproject.toml \
+      cli/pyproject.toml
   } | sha256sum | cut -d' ' -f1
 }
 
@@ -262,7 +269,7 @@ setup_sdks() {
 
 # ---------------------------------------------------------------- main
 usage() {
-  sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 main() {
@@ -272,9 +279,10 @@ main() {
     tools) setup_npm ;;
     apt) setup_apt ;;
     sdks) setup_sdks ;;
+    console) scripts/console.sh setup ;;
     go) setup_go_toolchain ;;
     codegen) setup_python; setup_npm; setup_go_tools; setup_codegen ;;
-    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_sdks ;;
+    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_sdks; scripts/console.sh setup ;;
     -h | --help | help) usage; return ;;
     *) usage >&2; die "$TAG" "unknown part '$what'" ;;
   esac

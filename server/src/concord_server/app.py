@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from concord_server.api.graphql import graphql_routes
+from concord_server.api.rest.console import console_routes
 from concord_server.api.rest.docs import docs_routes
 from concord_server.api.rest.problem import problem_response
 from concord_server.api.rest.request_id import RequestIdMiddleware
@@ -125,7 +126,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.runtime = rt
-    for route in [*docs_routes(settings), metrics_route()]:
+    for route in [*docs_routes(settings), *console_routes(settings), metrics_route()]:
         app.router.routes.append(route)
     install_http_behaviour(app, settings)
     return app

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     test_hooks: bool = False
     openapi_path: str = ""
     swagger_ui_dir: str = ""
+    # The built web console served at /console (empty: the repository's console/dist).
+    console_dir: str = ""
     # GraphQL at /graphql (docs/graphql.md): limits per operation (0: none), introspection (and
     # the GraphiQL page, which needs it), where the schema and GraphiQL's npm packages are.
     graphql_max_depth: int = 20
