@@ -45,27 +45,7 @@ public final class Adapter {
     PrintStream stdout = new PrintStream(System.out, false, StandardCharsets.UTF_8);
     System.setOut(System.err);
     Adapter adapter = new Adapter(grpc, stdout);
-    adapter.warmUp();
     adapter.serve(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
-  }
-
-  /**
-   * Runs the SDK's call path once against a closed local port, so that the first real call does not
-   * also pay for loading and compiling the client (seconds on a busy machine, which tight lease
-   * timings of the helper cases cannot absorb).
-   */
-  private void warmUp() {
-    ObjectNode config = Json.object();
-    config.put("base_url", "http://127.0.0.1:9");
-    config.put("grpc_target", "127.0.0.1:9");
-    config.put("api_key", "warm-up");
-    config.put("max_retries", 0);
-    config.put("timeout_ms", 2000);
-    try (ConcordClient probe = newClient(config)) {
-      probe.health().live();
-    } catch (RuntimeException e) {
-      // Refused, as expected: the call path is loaded.
-    }
   }
 
   private void serve(BufferedReader in) throws IOException, InterruptedException {
