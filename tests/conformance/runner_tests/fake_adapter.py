@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 COUNTS: Counter[str] = Counter()
+SEEN: list[str] = []  # the ops this process was called with, in order
 
 
 def _echo(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +74,10 @@ def _open_stream(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     return {"messages": [{"triggered": trigger.exists()}]}
 
 
+def _seen(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    return {"ops": SEEN[:-1]}
+
+
 def _exists(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     return {"exists": Path(data["path"]).exists()}
 
@@ -92,12 +97,14 @@ RESULTS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] =
     "Touch": _touch,
     "OpenStream": _open_stream,
     "Exists": _exists,
+    "Seen": _seen,
 }
 
 
 def answer(call: dict[str, Any]) -> dict[str, Any] | None:
     """The reply line of a call (None: write garbage instead)."""
     call_id, op, data = call["id"], call["op"], call.get("input") or {}
+    SEEN.append(op)
     if op in RESULTS:
         return {"id": call_id, "outcome": "ok", "result": RESULTS[op](call, data)}
     if op == "Fail":
