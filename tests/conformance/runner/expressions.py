@@ -9,7 +9,7 @@ and two timestamps subtract to a duration. Durations are written the contract's 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,10 +108,13 @@ class _Parser:
     """Recursive descent: sum := product ((+|-) product)*; product := unary ((*|/) unary)*;
     unary := - unary | atom; atom := literal | name | name(args) | (sum)."""
 
-    def __init__(self, text: str, lookup: Lookup) -> None:
+    def __init__(
+        self, text: str, lookup: Lookup, functions: Mapping[str, Callable[..., Any]]
+    ) -> None:
         self.tokens = _tokens(text)
         self.at = 0
         self.lookup = lookup
+        self.functions = functions
 
     def _next(self) -> str:
         return self.tokens[self.at].text if self.at < len(self.tokens) else ""
@@ -166,8 +169,9 @@ class _Parser:
         raise ExpressionError(f"unexpected {token.text!r}")
 
     def _call(self, name: str) -> Any:
-        if name not in FUNCTIONS:
-            raise ExpressionError(f"unknown function {name}() (known: {', '.join(FUNCTIONS)})")
+        if name not in self.functions:
+            known = ", ".join(self.functions)
+            raise ExpressionError(f"unknown function {name}() (known: {known})")
         self._take("(")
         args: list[Any] = []
         while self._next() != ")":
@@ -176,7 +180,7 @@ class _Parser:
             args.append(self._sum())
         self._take(")")
         try:
-            return FUNCTIONS[name](*args)
+            return self.functions[name](*args)
         except TypeError as exc:
             raise ExpressionError(f"{name}(): {exc}") from exc
 
@@ -224,9 +228,12 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def evaluate(text: str, lookup: Lookup) -> Any:
-    """The value of an expression; `lookup` resolves references (`name`, `name.path.0`)."""
-    value = _Parser(text, lookup).parse()
+def evaluate(
+    text: str, lookup: Lookup, functions: Mapping[str, Callable[..., Any]] | None = None
+) -> Any:
+    """The value of an expression; `lookup` resolves references (`name`, `name.path.0`) and
+    `functions` adds functions to the built-in ones (the scope's `uuid(label)`)."""
+    value = _Parser(text, lookup, {**FUNCTIONS, **(functions or {})}).parse()
     if isinstance(value, Instant):
         return format_timestamp(value)
     if isinstance(value, Span):

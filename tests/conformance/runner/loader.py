@@ -14,6 +14,7 @@ from tests.conformance.runner.model import (
     ADMIN,
     CALL_OPTION_KEYS,
     FEATURE_CALL_OPTIONS,
+    FEATURE_CANCEL,
     FEATURE_HELPERS,
     FEATURES,
     HELPER_PREFIX,
@@ -150,8 +151,11 @@ def _case(
     features = {f for f in requires if f in FEATURES}
     if any(op.startswith(HELPER_PREFIX) for s in steps for op in s.ops()):
         features.add(FEATURE_HELPERS)
-    if any(s.options is not None or any(c.options is not None for c in s.group) for s in steps):
+    options = [o for s in steps for o in (s.options, *(c.options for c in s.group)) if o]
+    if options:
         features.add(FEATURE_CALL_OPTIONS)
+    if any("cancel_after_ms" in o for o in options):
+        features.add(FEATURE_CANCEL)
     return Case(
         domain=path.stem,
         name=name,

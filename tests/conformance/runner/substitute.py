@@ -69,7 +69,7 @@ class Scope:
         if PLAIN_REFERENCE.match(expr):
             return self._variable(expr)
         try:
-            return evaluate(expr, self._variable)
+            return evaluate(expr, self._variable, {"uuid": lambda label: self._uuid(str(label))})
         except ExpressionError as exc:
             raise SubstitutionError(f"${{{expr}}}: {exc}") from exc
 

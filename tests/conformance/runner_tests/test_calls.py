@@ -9,7 +9,7 @@ import pytest
 from tests.conformance.runner.adapter import AdapterPool
 from tests.conformance.runner.executor import CaseExecutor, Target, call_timeout
 from tests.conformance.runner.loader import CaseFileError
-from tests.conformance.runner.model import FEATURE_CALL_OPTIONS, Raw
+from tests.conformance.runner.model import FEATURE_CALL_OPTIONS, FEATURE_CANCEL, Raw
 from tests.conformance.runner_tests.conftest import cases_from
 
 TARGET = Target("http://127.0.0.1:1", "admin-secret-key")
@@ -41,7 +41,9 @@ def test_options_go_with_the_call_resolved_and_apart_from_the_client(
       expect: {result: {options: {$missing: true}}}
 """
     (case,) = cases_from(tmp_path, text)
-    assert FEATURE_CALL_OPTIONS in case.features
+    assert case.features == {FEATURE_CALL_OPTIONS}
+    cancelling = text.replace("max_retries: 0}", "max_retries: 0, cancel_after_ms: 9}")
+    assert cases_from(tmp_path, cancelling)[0].features == {FEATURE_CALL_OPTIONS, FEATURE_CANCEL}
     raw, message = run(tmp_path, pool, text)
     assert raw is Raw.PASSED, message
 

@@ -56,6 +56,12 @@ def test_arithmetic_and_functions(scope: Scope, text: str, value: object) -> Non
     assert substitute(text, scope) == value
 
 
+def test_uuid_of_a_computed_label(scope: Scope) -> None:
+    scope.capture("i", 2)
+    assert substitute("${uuid('e' + str(i))}", scope) == substitute("${uuid:e2}", scope)
+    assert substitute("${uuid('e1')}", scope) != substitute("${uuid:e2}", scope)
+
+
 def test_timestamps_plus_durations_are_timestamps(scope: Scope) -> None:
     assert substitute("${lock.acquired_at + 30s}", scope) == "2026-03-01T10:00:30.250Z"
     assert substitute("${lock.acquired_at - 250ms}", scope) == "2026-03-01T10:00:00Z"
