@@ -376,9 +376,16 @@ class CaseExecutor:
                 self._owners[id(pool)] = pool
             for key, count in per_pool.items():
                 most[key] = max(most.get(key, 0), count)
-        for key, pool in self._owners.items():
-            for _ in range(wanted.get(key, 0) + most.get(key, 0)):
-                self._spares.setdefault(key, []).append(self._warm(pool.acquire()))
+        fresh = [
+            (key, pool.acquire())
+            for key, pool in self._owners.items()
+            for _ in range(wanted.get(key, 0) + most.get(key, 0))
+        ]
+        if fresh:  # adapters start in parallel: a slow start-up is paid once, not per spare
+            with ThreadPoolExecutor(len(fresh), thread_name_prefix="warm-up") as warming:
+                warmed = list(warming.map(self._warm, [spare for _, spare in fresh]))
+            for (key, _), spare in zip(fresh, warmed, strict=True):
+                self._spares.setdefault(key, []).append(spare)
 
     def _warm(self, spare: AdapterProcess) -> AdapterProcess:
         if spare.calls == 0:

@@ -118,7 +118,9 @@ def judge_group(
         return resolve(text, {**captures, **seen})
 
     scoped = seeing if resolve is not None else None
-    for i, reply in enumerate(replies):
+    failed = [i for i in range(len(replies)) if i not in oks]
+    for i in oks + failed:  # successes first: the failures' expectation may use their captures
+        reply = replies[i]
         verdict = _judge_member(expect, reply, scoped)
         captures.update(verdict.captures)
         if verdict.raw is not Raw.PASSED:
