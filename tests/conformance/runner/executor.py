@@ -336,7 +336,9 @@ class CaseExecutor:
         """The adapter process that runs this case's plain steps of one language."""
         if id(pool) not in self._main:
             self._owners[id(pool)] = pool
-            self._main[id(pool)] = pool.acquire()
+            adapter = pool.acquire()
+            # a peer's fresh process starts up before its first call is timed
+            self._main[id(pool)] = adapter if pool is self.pool else self._warm(adapter)
         return self._main[id(pool)]
 
     def _call(
