@@ -43,6 +43,9 @@ DEFAULT_MAX_RETRIES = 2
 WARM_UP_OP = "GetLiveness"  # public and side-effect free: readies a fresh adapter process
 DEFAULT_TIMEOUT_MS = 10_000
 HELPER_EXTRA_SECONDS = 120.0  # helper ops run a scenario (a hold, a worker), not one call
+# A fresh adapter process may start slowly (a JVM, imports) on a loaded machine: its warm-up
+# call gets this long before the process is given up.
+WARM_UP_SECONDS = 240.0
 # A reply and how long it took, as the runner saw it.
 Timed = tuple[dict[str, Any], float]
 __all__ = ["CaseExecutor", "Peers", "Target", "call_timeout", "judge", "redact"]
@@ -336,9 +339,8 @@ class CaseExecutor:
         """The adapter process that runs this case's plain steps of one language."""
         if id(pool) not in self._main:
             self._owners[id(pool)] = pool
-            adapter = pool.acquire()
-            # a peer's fresh process starts up before its first call is timed
-            self._main[id(pool)] = adapter if pool is self.pool else self._warm(adapter)
+            # a fresh process starts up before the case's first call is timed
+            self._main[id(pool)] = self._warm(pool.acquire())
         return self._main[id(pool)]
 
     def _call(
@@ -390,6 +392,7 @@ class CaseExecutor:
                 self._spares.setdefault(key, []).append(spare)
 
     def _warm(self, spare: AdapterProcess) -> AdapterProcess:
+        """The process, after a GetLiveness call when it is fresh (its start-up is paid here)."""
         if spare.calls == 0:
             config = self._client_config(ADMIN)
             warm_up = {
@@ -400,14 +403,18 @@ class CaseExecutor:
                 "op": WARM_UP_OP,
                 "input": {},
             }
-            spare.call(warm_up, call_timeout(config, 0))
+            spare.call(warm_up, WARM_UP_SECONDS)
         return spare
 
     def _spare(self, pool: AdapterPool) -> AdapterProcess:
         """A warmed-up adapter of the pool for a background or concurrent call."""
         self._owners[id(pool)] = pool
-        spares = self._spares.get(id(pool))
-        return spares.pop() if spares else pool.acquire()
+        spares = self._spares.get(id(pool)) or []
+        while spares:
+            spare = spares.pop()
+            if spare.alive:
+                return spare
+        return self._warm(pool.acquire())
 
     def _submit(self, prepared: _Prepared, opened: threading.Event) -> Future[Timed]:
         """Runs a call on a spare adapter process so that later steps go on meanwhile; `opened`
