@@ -37,7 +37,7 @@ from tests.conformance.runner.model import (
     StreamSpec,
 )
 
-CASE_KEYS = {"name", "description", "clients", "steps", "requires", "skip_on"}
+CASE_KEYS = {"name", "description", "clients", "steps", "requires", "skip_on", "only_on"}
 STEP_KEYS = {
     "client",
     "op",
@@ -165,6 +165,7 @@ def _case(
         description=str(data.get("description") or ""),
         source=str(path),
         skip_on=_skip_on(data.get("skip_on") or {}, where),
+        only_on=_only_on(data.get("only_on"), where),
         features=frozenset(features),
     )
 
@@ -176,6 +177,23 @@ def _skip_on(value: Any, where: str) -> dict[str, str]:
     ):
         raise _fail(where, "`skip_on` maps language names to a non-empty reason")
     return dict(value)
+
+
+def _only_on(value: Any, where: str) -> tuple[tuple[str, ...], str] | None:
+    """`only_on: {languages: [...], reason: ...}`: the columns the case applies to, and why."""
+    if value is None:
+        return None
+    data = _mapping(value, f"{where}: only_on", {"languages", "reason"})
+    languages, reason = data.get("languages"), data.get("reason")
+    if (
+        not isinstance(languages, list)
+        or not languages
+        or not all(isinstance(x, str) and x for x in languages)
+    ):
+        raise _fail(where, "`only_on.languages` lists the languages the case applies to")
+    if not isinstance(reason, str) or not reason.strip():
+        raise _fail(where, "`only_on.reason` says why the case applies to them alone")
+    return tuple(languages), reason
 
 
 def _clients(value: Any, where: str) -> dict[str, dict[str, Any]]:

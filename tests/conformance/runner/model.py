@@ -148,6 +148,7 @@ class Case:
     description: str = ""
     source: str = ""
     skip_on: dict[str, str] = field(default_factory=dict)  # language -> why it does not apply
+    only_on: tuple[tuple[str, ...], str] | None = None  # (languages, why) it applies to alone
     features: frozenset[str] = frozenset()  # adapter features the case needs (FEATURES)
 
     @property

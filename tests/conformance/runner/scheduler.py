@@ -118,6 +118,8 @@ def _precheck(case: Case, target: Target, pool: AdapterPool, peers: Peers) -> Ca
     language = pool.spec.language
     if language in case.skip_on:
         return _skipped(case, f"does not apply to {language}: {case.skip_on[language]}")
+    if case.only_on is not None and language not in case.only_on[0]:
+        return _skipped(case, f"applies only to {', '.join(case.only_on[0])}: {case.only_on[1]}")
     try:
         unfit = _unfit(case, pool, peers)
     except ConformanceError as exc:
