@@ -12,7 +12,7 @@ BUF     := tools/node_modules/.bin/buf
 SCRATCH := .scratch
 
 .PHONY: help setup setup-python setup-codegen setup-tools setup-console run test generate check-generated lint spec-lint spec-breaking \
-        test-generator test-server test-sdks test-cli test-console conformance services-up services-down services-status vendor-protos \
+        test-generator test-server test-sdks test-cli test-console conformance compat services-up services-down services-status vendor-protos \
         clean distclean
 
 help: ## Show this help
@@ -71,6 +71,9 @@ test-console: setup-python ## Run the web console's browser tests (chromium + pl
 conformance: setup-python ## Run the conformance suite (every adapter) on embedded storage and the engines; print the matrix
 	@scripts/with-services.sh scripts/conformance.sh
 
+compat: setup-python ## Run the previous release's conformance cases against today's server (fails on a breaking change)
+	@scripts/compat.sh
+
 # ---------------------------------------------------------------- contract and code generation
 generate: setup-codegen ## Regenerate every artifact from spec/proto (concord-gen generate)
 	@if [[ ! -f generator/pyproject.toml ]]; then \
@@ -86,7 +89,7 @@ spec-lint: setup-tools ## Lint the protobuf contract (buf lint)
 	@if [[ ! -f spec/buf.yaml ]]; then echo "spec-lint: skipped, no spec/buf.yaml"; exit 0; fi; \
 	$(BUF) lint spec && echo "spec-lint: buf lint clean"
 
-spec-breaking: setup-tools ## Report breaking changes of the working tree's spec against main (buf breaking)
+spec-breaking: setup-tools ## Report breaking changes of the working tree's spec against the previous release (buf breaking)
 	@scripts/spec-breaking.sh
 
 vendor-protos: setup-python ## Re-copy the googleapis protos from the pinned wheel into spec/third_party
