@@ -3,7 +3,7 @@
 #
 #   scripts/setup.sh python   # .venv (+ generator/server editable), npm tools (buf), Go protoc plugins
 #   scripts/setup.sh tools    # only the npm tools (buf)
-#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck
+#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck, Prometheus
 #   scripts/setup.sh go       # a pinned Go into tools/go, when the machine has none >= 1.26
 #   scripts/setup.sh codegen  # python + what concord-gen's targets need (make generate/check)
 #   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
@@ -34,6 +34,7 @@ APT_PACKAGES=(
   libnewtonsoft-json-cil-dev
   nunit-console
   shellcheck
+  prometheus
   curl
   ca-certificates
 )
