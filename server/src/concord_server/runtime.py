@@ -21,6 +21,7 @@ from concord_server.component import Component, Wired
 from concord_server.config import Settings
 from concord_server.domain.ratelimit import enforce
 from concord_server.ports.idempotency import IdempotencyStore
+from concord_server.telemetry.samplers import SamplerLoop, component_health
 
 log = logging.getLogger("concord.runtime")
 
@@ -58,14 +59,17 @@ class Runtime:
     dispatcher: Dispatcher | None = None
     grpc_server: grpc.aio.Server | None = None
     grpc_port: int = 0
+    sampler: SamplerLoop | None = None
 
     async def start(self) -> Dispatcher:
         """Opens storage, wires every domain, builds the dispatcher and starts components."""
         handlers: list[object] = []
+        samplers = []
         for wire in DOMAIN_WIRES:
             wired = await wire(self.settings, self.connections, self.clock)
             handlers += wired.handlers
             self.components += wired.components
+            samplers += wired.samplers
         guard, security_wired = await wire_security(self.settings, self.connections, self.clock)
         handlers += security_wired.handlers
         self.components += security_wired.components
@@ -83,6 +87,9 @@ class Runtime:
             raise RuntimeError(f"RPCs without a handler: {missing}")
         for component in self.components:
             await component.start()
+        samplers.append(component_health(self.components))
+        self.sampler = SamplerLoop(samplers, self.settings.metrics_sample_interval)
+        self.sampler.start()
         return self.dispatcher
 
     async def _rate_check(self) -> Callable[[str], Awaitable[None]]:
@@ -139,6 +146,8 @@ class Runtime:
         """Stops gRPC (with a grace period), every component, then the connections."""
         if self.grpc_server is not None:
             await self.grpc_server.stop(grace=2.0)
+        if self.sampler is not None:
+            await self.sampler.stop()
         for component in reversed(self.components):
             try:
                 await component.stop()

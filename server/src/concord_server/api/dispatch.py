@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ from concord_server.errors import ConcordError, ErrorCode
 from concord_server.middleware.metrics import RPC_CALLS
 from concord_server.ports.idempotency import IdempotencyStore
 from concord_server.streams import OpenStream
+from concord_server.telemetry.metrics import RPC_DURATION
 
 log = logging.getLogger("concord.dispatch")
 
@@ -107,6 +109,7 @@ class Dispatcher:
 
     async def call(self, rpc: Rpc, request: Message, ctx: CallContext) -> Message:
         """Runs a unary RPC; a keyed non-idempotent call goes through idempotent replay."""
+        started = time.perf_counter()
         try:
             method = await self._admit(rpc, request, ctx)
             if self._replayer is None:
@@ -117,6 +120,8 @@ class Dispatcher:
         except ConcordError as err:
             _count(rpc, ctx, err.code.value)
             raise
+        finally:
+            RPC_DURATION.labels(rpc.name).observe(time.perf_counter() - started)
         _count(rpc, ctx, "OK")
         return response
 

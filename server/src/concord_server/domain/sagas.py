@@ -17,6 +17,7 @@ from concord_server.domain.patterns import matches_any
 from concord_server.domain.saga_machine import TaskLease
 from concord_server.errors import ConcordError, ErrorCode, invalid_argument, not_found
 from concord_server.ports.sagas import SagaDefinition, SagaRecord, SagaState, SagaStore
+from concord_server.telemetry.metrics import count_saga_change
 
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_VISIBILITY_SECONDS = 30.0
@@ -187,6 +188,7 @@ class SagaService:
             machine.new_saga(saga_id, definition, input, self.clock.now())
         )
         if stored is not None:
+            count_saga_change(None, stored)
             self.signals.runner.notify()
             return stored, True
         existing = await self.get(saga_id)
@@ -323,6 +325,7 @@ class SagaService:
                 return current
             saved = await self.store.save(changed)
             if saved is not None:
+                count_saga_change(current, saved)
                 if saved.next_run_at is not None and saved.next_run_at <= self.clock.now():
                     self.signals.runner.notify()
                 return saved
