@@ -17,6 +17,7 @@ from concord_server.domain.sagas import SagaSignals, wait_event
 from concord_server.errors import ConcordError
 from concord_server.ports.sagas import TERMINAL_STATES, SagaRecord, SagaStore, StepCaller
 from concord_server.telemetry.metrics import count_saga_change
+from concord_server.telemetry.saga_trace import step_span
 
 log = logging.getLogger(__name__)
 _OUTCOME_ROUNDS = 50
@@ -148,11 +149,12 @@ class SagaRunner:
             move = machine.plan_next(saga, now, self._rng)
             if isinstance(move, machine.CallHttp):
                 hold = now + timedelta(seconds=move.timeout + self._claim_margin)
-                started = await self._persist(saga, move.saga, hold_until=hold)
-                if started is None:
-                    saga = await self._reload_if_mine(saga.saga_id)
-                    continue
-                saga = await self._call(started, move)
+                with step_span(move.saga):
+                    started = await self._persist(saga, move.saga, hold_until=hold)
+                    if started is not None:
+                        saga = await self._call(started, move)
+                        continue
+                saga = await self._reload_if_mine(saga.saga_id)
             else:
                 saved = await self._persist(saga, move.saga)
                 saga = saved if saved is not None else await self._reload_if_mine(saga.saga_id)

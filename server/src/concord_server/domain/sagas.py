@@ -174,9 +174,10 @@ class SagaService:
         self._task_poll_interval = task_poll_interval
 
     async def start(
-        self, saga_id: str, definition: SagaDefinition, input: Any
+        self, saga_id: str, definition: SagaDefinition, input: Any, trace_parent: str = ""
     ) -> tuple[SagaRecord, bool]:
-        """Starts a saga, or returns the same one again when definition and input are equal."""
+        """Starts a saga, or returns the same one again when definition and input are equal;
+        `trace_parent` (W3C) is the call whose trace its steps continue."""
         if machine.TASK_ID_SEPARATOR in saga_id:
             raise invalid_argument(
                 f"saga_id must not contain {machine.TASK_ID_SEPARATOR!r}", "saga_id"
@@ -185,7 +186,7 @@ class SagaService:
         check_targets(definition, self.allowed_origins)
         ensure_json(input, "input")
         stored = await self.store.insert(
-            machine.new_saga(saga_id, definition, input, self.clock.now())
+            machine.new_saga(saga_id, definition, input, self.clock.now(), trace_parent)
         )
         if stored is not None:
             count_saga_change(None, stored)

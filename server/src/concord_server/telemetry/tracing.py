@@ -110,6 +110,11 @@ def record_failure(span: Span | None, err: ConcordError) -> None:
         span.set_status(Status(StatusCode.ERROR, err.message))
 
 
+def mark_failed(span: Span, description: str) -> None:
+    """Marks a span failed."""
+    span.set_status(Status(StatusCode.ERROR, description))
+
+
 def record_code(span: Span, code: str) -> None:
     """Sets the outcome of an RPC span: OK or a catalogue code (5xx ones mark it failed)."""
     span.set_attribute("concord.code", code)

@@ -202,7 +202,10 @@ class SagaHandlers:
     ) -> sagas_pb2.StartSagaResponse:
         """Starts a saga, idempotently per id."""
         saga, created = await self._service.start(
-            request.saga_id, definition_of(request.definition), _json(request.input)
+            request.saga_id,
+            definition_of(request.definition),
+            _json(request.input),
+            ctx.traceparent,
         )
         return sagas_pb2.StartSagaResponse(saga=saga_message(saga), created=created)
 
