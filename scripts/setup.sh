@@ -7,7 +7,8 @@
 #   scripts/setup.sh go       # a pinned Go into tools/go, when the machine has none >= 1.26
 #   scripts/setup.sh codegen  # python + what concord-gen's targets need (make generate/check)
 #   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
-#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + sdks (default)
+#   scripts/setup.sh otelcol  # the OpenTelemetry Collector of the trace tests (scripts/otelcol.sh build)
+#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + otelcol + sdks (default)
 #
 # Environment: PYTHON (interpreter for the venv, default python3, must be >= 3.11),
 # CONCORD_FORCE_INSTALL=1 (ignore the stamps and reinstall).
@@ -244,6 +245,16 @@ setup_go_tools() {
   log "$TAG" "go: protoc-gen-go installed in tools/go-bin in $(elapsed "$t0")"
 }
 
+# ---------------------------------------------------------------- OpenTelemetry Collector
+# The collector the trace tests export to, built from the Go module proxy (scripts/otelcol.sh).
+setup_otelcol() {
+  if ! command -v go >/dev/null 2>&1; then
+    log "$TAG" "otelcol: no Go toolchain, the collector is not built (the trace tests need it)"
+    return
+  fi
+  "$CONCORD_ROOT/scripts/otelcol.sh" build
+}
+
 # ---------------------------------------------------------------- SDK toolchains
 # Each SDK installs what it needs itself (scripts/sdk/<name>.sh sdk_setup).
 # What concord-gen's targets need besides Python (scripts/sdk/<name>.sh sdk_setup_codegen).
@@ -263,7 +274,7 @@ setup_sdks() {
 
 # ---------------------------------------------------------------- main
 usage() {
-  sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 main() {
@@ -275,7 +286,8 @@ main() {
     sdks) setup_sdks ;;
     go) setup_go_toolchain ;;
     codegen) setup_python; setup_npm; setup_go_tools; setup_codegen ;;
-    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_sdks ;;
+    otelcol) setup_otelcol ;;
+    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_otelcol; setup_sdks ;;
     -h | --help | help) usage; return ;;
     *) usage >&2; die "$TAG" "unknown part '$what'" ;;
   esac
