@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from importlib import metadata
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -31,6 +32,14 @@ class _State:
 
     tracer: Tracer | None = None
     provider: TracerProvider | None = None
+
+
+def server_version() -> str:
+    """The installed concord-server version (the spans' `service.version`)."""
+    try:
+        return metadata.version("concord-server")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def tracer() -> Tracer | None:
