@@ -59,13 +59,20 @@ def setup_tracing(configured_endpoint: str, version: str) -> TracerProvider | No
         return None
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    resource = Resource.create({"service.name": SERVICE_NAME, "service.version": version})
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=_resource(version))
     exporter = OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")
     provider.add_span_processor(BatchSpanProcessor(exporter))
     use_provider(provider)
     log.info("tracing on: spans go to %s over OTLP/HTTP", endpoint)
     return provider
+
+
+def _resource(version: str) -> Resource:
+    """service.name `concord` unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES name one."""
+    resource = Resource.create({"service.version": version})
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": SERVICE_NAME}))
+    return resource
 
 
 def use_provider(provider: TracerProvider | None) -> None:
