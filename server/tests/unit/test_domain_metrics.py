@@ -153,5 +153,6 @@ async def test_the_storage_seam_times_calls_and_counts_engine_failures_only() ->
         == 0
     )
     assert store.backend == "fake" and store.sync_helper() == 7
+    assert isinstance(store, _Store)  # code that checks a store's class sees through the seam
     store.down = False  # attributes are the inner store's
     assert inner.down is False and await store.get("y") == "Y"

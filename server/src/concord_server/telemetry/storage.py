@@ -29,6 +29,11 @@ class InstrumentedStore:
         """The store this one wraps."""
         return self.__dict__["_inner"]
 
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        """The wrapped store's class, so `isinstance` sees through the wrapper."""
+        return type(self.__dict__["_inner"])
+
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.__dict__["_inner"], name)
         if name.startswith("_") or not inspect.iscoroutinefunction(attr):
