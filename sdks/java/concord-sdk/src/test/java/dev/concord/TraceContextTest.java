@@ -25,8 +25,8 @@ class TraceContextTest {
       RequestOptions traced = RequestOptions.builder().traceparent(TRACEPARENT).build();
       client.health().live(traced);
       client.health().live();
-      assertEquals(TRACEPARENT, server.requests.get(0).header("traceparent"));
-      assertNull(server.requests.get(1).header("traceparent"));
+      assertEquals(TRACEPARENT, server.requests.get(0).header("Traceparent"));
+      assertNull(server.requests.get(1).header("Traceparent"));
       assertEquals(Optional.of(TRACEPARENT), traced.traceparent());
     }
   }
