@@ -36,6 +36,7 @@ class GraphQLContext:
     request_id: str
     trace_id: str = ""
     span_id: str = ""
+    traceparent: str = ""  # the HTTP request's (tracing off: each call's span is that one)
     client_address: str = "unknown"
     idempotency_key: str = ""
     check_text: bool = True  # False when the request text cannot hold NUL or lone surrogates
@@ -52,6 +53,7 @@ class GraphQLContext:
             headers=dict(self.headers),
             trace_id=self.trace_id,
             span_id=self.span_id,
+            traceparent=self.traceparent,
             client_address=self.client_address,
         )
 
