@@ -18,8 +18,7 @@ class TraceContextTest {
   @Test
   void sendsTheTraceparentOfTheCallAndNoneWithoutOne() throws IOException {
     try (FakeServer server = new FakeServer();
-        ConcordClient client =
-            ConcordClient.builder().baseUrl(server.url()).apiKey("k").build()) {
+        ConcordClient client = ConcordClient.builder().baseUrl(server.url()).apiKey("k").build()) {
       server.then(json(200, "{}"));
       server.then(json(200, "{}"));
       RequestOptions traced = RequestOptions.builder().traceparent(TRACEPARENT).build();
