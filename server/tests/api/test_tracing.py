@@ -30,6 +30,7 @@ from concord_server.api.dispatch import Dispatcher
 from concord_server.api.graphql import graphql_routes
 from concord_server.api.grpc.server import build_grpc_server
 from concord_server.api.rpcs import all_rpcs
+from concord_server.middleware.metrics import metrics_route
 from concord_server.runtime import Runtime
 from concord_server.telemetry import tracing
 from tests.e2e.callbacks import CallbackServer
@@ -77,6 +78,7 @@ async def _serve(tmp_path: Path, traced: bool) -> AsyncIterator[Served]:
     dispatcher = await runtime.start()
     app = build_app(dispatcher, settings)
     app.router.routes.extend(graphql_routes(dispatcher, settings))
+    app.router.routes.append(metrics_route())
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     task = asyncio.create_task(server.serve())
@@ -159,6 +161,15 @@ async def test_a_rest_call_is_one_server_span_continuing_the_callers_trace(
         json.loads(r.message) if False else r for r in caplog.records if r.name == "concord.access"
     ]
     assert line.span_id == own[2] and line.trace_id == TRACE
+
+
+async def test_metrics_scrapes_make_no_spans(served: Served) -> None:
+    async with _client(served) as client:
+        (await client.get("/metrics")).raise_for_status()
+        (await client.get("/v1/health/live")).raise_for_status()
+    name = "concord.v1.HealthService/GetLiveness"
+    await served.wait_for(lambda spans: bool(_named(spans, name)))
+    assert not [s for s in served.spans() if "/metrics" in s.name]
 
 
 async def test_a_refusal_names_its_code_and_only_server_faults_are_errors(served: Served) -> None:

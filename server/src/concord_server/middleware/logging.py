@@ -16,6 +16,7 @@ from concord_server.tracing import HEADER, start_span
 
 log = logging.getLogger("concord.access")
 _TRACEPARENT = HEADER.encode()
+UNTRACED_PATHS = frozenset({"/metrics"})  # scraped every few seconds: spans would be noise
 
 
 def _elapsed_ms(start: float) -> float:
@@ -77,7 +78,9 @@ def _begin(scope: Scope, incoming: str) -> tuple[Span | None, str]:
     """The request's span (OpenTelemetry's when tracing is on, else ids made here), its ids in
     the request state, and the `traceparent` to answer with."""
     state = scope.setdefault("state", {})
-    span = tracing.start_server_span(f"{scope['method']}", {HEADER: incoming})
+    span = None
+    if scope["path"] not in UNTRACED_PATHS:
+        span = tracing.start_server_span(f"{scope['method']}", {HEADER: incoming})
     if span is None:
         trace = start_span(incoming)
         state.update(trace_id=trace.trace_id, span_id=trace.span_id)
