@@ -3,12 +3,13 @@
 #
 #   scripts/setup.sh python   # .venv (+ generator/server editable), npm tools (buf), Go protoc plugins
 #   scripts/setup.sh tools    # only the npm tools (buf)
-#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck, chromium (Debian)
+#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck, Prometheus, chromium (Debian)
 #   scripts/setup.sh go       # a pinned Go into tools/go, when the machine has none >= 1.26
 #   scripts/setup.sh codegen  # python + what concord-gen's targets need (make generate/check)
 #   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
+#   scripts/setup.sh otelcol  # the OpenTelemetry Collector of the trace tests (scripts/otelcol.sh build)
 #   scripts/setup.sh console  # the web console: npm ci in console/ and its build (scripts/console.sh)
-#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + sdks + console (default)
+#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + otelcol + sdks + console (default)
 #
 # Environment: PYTHON (interpreter for the venv, default python3, must be >= 3.11),
 # CONCORD_FORCE_INSTALL=1 (ignore the stamps and reinstall).
@@ -35,6 +36,7 @@ APT_PACKAGES=(
   libnewtonsoft-json-cil-dev
   nunit-console
   shellcheck
+  prometheus
   curl
   ca-certificates
 )
@@ -250,6 +252,16 @@ setup_go_tools() {
   log "$TAG" "go: protoc-gen-go installed in tools/go-bin in $(elapsed "$t0")"
 }
 
+# ---------------------------------------------------------------- OpenTelemetry Collector
+# The collector the trace tests export to, built from the Go module proxy (scripts/otelcol.sh).
+setup_otelcol() {
+  if ! command -v go >/dev/null 2>&1; then
+    log "$TAG" "otelcol: no Go toolchain, the collector is not built (the trace tests need it)"
+    return
+  fi
+  "$CONCORD_ROOT/scripts/otelcol.sh" build
+}
+
 # ---------------------------------------------------------------- SDK toolchains
 # Each SDK installs what it needs itself (scripts/sdk/<name>.sh sdk_setup).
 # What concord-gen's targets need besides Python (scripts/sdk/<name>.sh sdk_setup_codegen).
@@ -282,7 +294,8 @@ main() {
     console) scripts/console.sh setup ;;
     go) setup_go_toolchain ;;
     codegen) setup_python; setup_npm; setup_go_tools; setup_codegen ;;
-    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_sdks; scripts/console.sh setup ;;
+    otelcol) setup_otelcol ;;
+    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_otelcol; setup_sdks; scripts/console.sh setup ;;
     -h | --help | help) usage; return ;;
     *) usage >&2; die "$TAG" "unknown part '$what'" ;;
   esac

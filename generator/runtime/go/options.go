@@ -39,6 +39,7 @@ type clientConfig struct {
 	initialBackoff time.Duration
 	maxBackoff     time.Duration
 	transport      Transport
+	traceInjector  TraceInjector
 	explicitCreds  bool // a credential option was given: the environment's are dropped
 }
 

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     graphql_schema_path: str = ""
     graphiql_dir: str = ""
     log_level: str = "INFO"
+    # Observability (docs/observability.md): how often gauges are read from the stores (seconds,
+    # 0: never), and where spans go over OTLP/HTTP (empty: OTEL_EXPORTER_OTLP_ENDPOINT, and
+    # when that is unset too, tracing is off).
+    metrics_sample_interval: float = 15.0
+    otlp_endpoint: str = ""
     # Settings from etcd (etcd://host:port?prefix=/concord/config/), over the environment; see
     # config_sources.py. Empty: environment and .env only.
     config_url: str = ""

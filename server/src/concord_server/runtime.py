@@ -29,6 +29,7 @@ from concord_server.domain.ratelimit import enforce
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.idempotency import IdempotencyStore
 from concord_server.preparation import Preparation, Step
+from concord_server.telemetry.samplers import SamplerLoop, component_health
 
 if TYPE_CHECKING:
     from concord_server.api.grpc.server import ReadinessReporter
@@ -74,6 +75,7 @@ class Opened:
     rate_check: Callable[[str], Awaitable[None]] | None = None
     idempotency: IdempotencyStore | None = None
     auth_limit: FailedAuthLimit | None = None
+    samplers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 class _NoCaller:
@@ -100,6 +102,7 @@ class Runtime:
     grpc_server: grpc.aio.Server | None = None
     grpc_port: int = 0
     preparation: Preparation | None = None
+    sampler: SamplerLoop | None = None
     _opened: Opened = field(default_factory=Opened)
     _health: HealthHandlers | None = None
     _reporter: ReadinessReporter | None = None
@@ -134,12 +137,14 @@ class Runtime:
     async def _wire(self, wire: WireFn) -> list[Component]:
         wired = await wire(self.settings, self.connections, self.clock)
         self._opened.handlers += wired.handlers
+        self._opened.samplers += wired.samplers
         return wired.components
 
     async def _security(self) -> list[Component]:
         guard, wired = await wire_security(self.settings, self.connections, self.clock)
         self._opened.guard = guard
         self._opened.handlers += wired.handlers
+        self._opened.samplers += wired.samplers
         return wired.components
 
     async def _serve(self) -> None:
@@ -163,6 +168,9 @@ class Runtime:
         dispatcher.hold(None)
         if self._reporter is not None:
             self._reporter.poke()
+        self._opened.samplers.append(component_health(self.components))
+        self.sampler = SamplerLoop(self._opened.samplers, self.settings.metrics_sample_interval)
+        self.sampler.start()
 
     async def _rate_check(self) -> list[Component]:
         limiter = await open_backend(
@@ -223,6 +231,8 @@ class Runtime:
             await self._reporter.stop()
         if self.grpc_server is not None:
             await self.grpc_server.stop(grace=2.0)
+        if self.sampler is not None:
+            await self.sampler.stop()
         for component in reversed(self.components):
             try:
                 await component.stop()

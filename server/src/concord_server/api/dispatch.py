@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 
@@ -21,6 +22,8 @@ from concord_server.errors import ConcordError, ErrorCode
 from concord_server.middleware.metrics import RPC_CALLS
 from concord_server.ports.idempotency import IdempotencyStore
 from concord_server.streams import OpenStream
+from concord_server.telemetry.metrics import RPC_DURATION
+from concord_server.telemetry.spans import rpc_span
 
 log = logging.getLogger("concord.dispatch")
 
@@ -130,16 +133,20 @@ class Dispatcher:
 
     async def call(self, rpc: Rpc, request: Message, ctx: CallContext) -> Message:
         """Runs a unary RPC; a keyed non-idempotent call goes through idempotent replay."""
+        started = time.perf_counter()
         try:
-            method = await self._admit(rpc, request, ctx)
-            if self._replayer is None:
-                response = await _invoke(rpc, method, request, ctx)
-            else:
-                invoke = functools.partial(_invoke, rpc, method, request, ctx)
-                response = await self._replayer.run(rpc, request, ctx, invoke)
+            with rpc_span(rpc, ctx):
+                method = await self._admit(rpc, request, ctx)
+                if self._replayer is None:
+                    response = await _invoke(rpc, method, request, ctx)
+                else:
+                    invoke = functools.partial(_invoke, rpc, method, request, ctx)
+                    response = await self._replayer.run(rpc, request, ctx, invoke)
         except ConcordError as err:
             _count(rpc, ctx, err.code.value)
             raise
+        finally:
+            RPC_DURATION.labels(rpc.name).observe(time.perf_counter() - started)
         _count(rpc, ctx, "OK")
         return response
 
@@ -154,7 +161,9 @@ class Dispatcher:
         the returned stream when done, read or not.
         """
         try:
-            source = await _open_stream(rpc, await self._admit(rpc, request, ctx), request, ctx)
+            with rpc_span(rpc, ctx):
+                method = await self._admit(rpc, request, ctx)
+                source = await _open_stream(rpc, method, request, ctx)
         except ConcordError as err:
             _count(rpc, ctx, err.code.value)
             raise

@@ -39,6 +39,9 @@ def request_context(request: Request, transport: str = "rest") -> CallContext:
         transport=transport,
         headers=headers,
         trace_id=state.get("trace_id", ""),
+        traceparent=state.get("traceparent", ""),
+        span_id=state.get("span_id", ""),
+        span=state.get("span"),
         client_address=client_address(request.client.host if request.client else None),
     )
     state["call_context"] = ctx
