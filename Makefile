@@ -12,7 +12,7 @@ BUF     := tools/node_modules/.bin/buf
 SCRATCH := .scratch
 
 .PHONY: help setup setup-python setup-codegen setup-tools run test generate check-generated lint spec-lint spec-breaking \
-        test-generator test-server test-sdks conformance services-up services-down services-status vendor-protos \
+        test-generator test-server test-sdks conformance third-party services-up services-down services-status vendor-protos \
         clean distclean
 
 help: ## Show this help
@@ -61,6 +61,9 @@ test-sdks: setup-python ## Run each SDK's unit and live tests and its package ch
 
 conformance: setup-python ## Run the conformance suite (every adapter) on embedded storage and the engines; print the matrix
 	@scripts/with-services.sh scripts/conformance.sh
+
+third-party: setup-python ## Generate clients with OpenAPI Generator, openapi-typescript and stock protoc plugins; build them strictly; call a live server
+	@scripts/third-party.sh
 
 # ---------------------------------------------------------------- contract and code generation
 generate: setup-codegen ## Regenerate every artifact from spec/proto (concord-gen generate)

@@ -7,7 +7,8 @@
 #   scripts/setup.sh go       # a pinned Go into tools/go, when the machine has none >= 1.26
 #   scripts/setup.sh codegen  # python + what concord-gen's targets need (make generate/check)
 #   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
-#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + sdks (default)
+#   scripts/setup.sh third-party # what `make third-party` needs (scripts/third-party.sh setup)
+#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + sdks + third-party (default)
 #
 # Environment: PYTHON (interpreter for the venv, default python3, must be >= 3.11),
 # CONCORD_FORCE_INSTALL=1 (ignore the stamps and reinstall).
@@ -262,7 +263,7 @@ setup_sdks() {
 
 # ---------------------------------------------------------------- main
 usage() {
-  sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 main() {
@@ -274,7 +275,9 @@ main() {
     sdks) setup_sdks ;;
     go) setup_go_toolchain ;;
     codegen) setup_python; setup_npm; setup_go_tools; setup_codegen ;;
-    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_sdks ;;
+    third-party) setup_python; setup_npm; "$CONCORD_ROOT/scripts/third-party.sh" setup ;;
+    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_sdks
+      "$CONCORD_ROOT/scripts/third-party.sh" setup ;;
     -h | --help | help) usage; return ;;
     *) usage >&2; die "$TAG" "unknown part '$what'" ;;
   esac
