@@ -91,14 +91,19 @@ tp_setup_python() {
   printf '%s\n' "$want" >"$stamp"
 }
 
+# The four parts download from different registries: they run side by side.
 tp_setup() {
-  local t0=$SECONDS
+  local t0=$SECONDS part pids=() failed=0
   [[ -x $PY ]] || die "$TAG" ".venv is missing (run scripts/setup.sh python)"
   mkdir -p "$TP_WORK"
-  tp_setup_apt
-  tp_setup_jar
-  tp_setup_npm
-  tp_setup_python
+  for part in apt jar npm python; do
+    "tp_setup_$part" &
+    pids+=($!)
+  done
+  for part in "${pids[@]}"; do
+    wait "$part" || failed=1
+  done
+  [[ $failed -eq 0 ]] || die "$TAG" "set-up failed (above)"
   log "$TAG" "set up in $((SECONDS - t0))s"
 }
 

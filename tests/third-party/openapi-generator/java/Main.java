@@ -40,8 +40,11 @@ public final class Main {
   }
 
   private static void locks(LockServiceApi api, String name) throws ApiException, IOException {
-    Lock held = api.acquireLock(name, new AcquireLockBody().owner("alice").ttl("30s"), null).getLock();
-    check(held != null && held.getFencingToken() != null && held.getFencingToken() >= 1, "acquire: " + held);
+    Lock held =
+        api.acquireLock(name, new AcquireLockBody().owner("alice").ttl("30s"), null).getLock();
+    check(
+        held != null && held.getFencingToken() != null && held.getFencingToken() >= 1,
+        "acquire: " + held);
     try {
       api.acquireLock(name, new AcquireLockBody().owner("bob").ttl("30s"), null);
       throw new IllegalStateException("a second owner acquired a held lock");
@@ -56,8 +59,10 @@ public final class Main {
   }
 
   private static void events(EventServiceApi api, String stream) throws ApiException {
-    EventData event = new EventData().eventId(UUID.randomUUID().toString()).type("Tested").data(Map.of("n", 1));
-    AppendToStreamResponse appended = api.appendToStream(stream, new AppendToStreamBody().events(List.of(event)));
+    EventData event =
+        new EventData().eventId(UUID.randomUUID().toString()).type("Tested").data(Map.of("n", 1));
+    AppendToStreamResponse appended =
+        api.appendToStream(stream, new AppendToStreamBody().events(List.of(event)));
     check(List.of(0L).equals(appended.getRevisions()), "append: " + appended);
     ReadStreamResponse read = api.readStream(stream, null, null, null, null);
     List<RecordedEvent> got = read.getEvents();

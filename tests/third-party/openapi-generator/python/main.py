@@ -7,8 +7,13 @@ import sys
 import uuid
 
 import openapi_client
+from openapi_client import (
+    AcquireLockBody,
+    AppendToStreamBody,
+    EventData,
+    ReleaseLockBody,
+)
 from openapi_client.exceptions import ConflictException
-from openapi_client import AcquireLockBody, AppendToStreamBody, EventData, ReleaseLockBody
 
 
 def main() -> None:
@@ -20,19 +25,29 @@ def main() -> None:
         locks = openapi_client.LockServiceApi(client)
         name = f"tp-python-{suffix}"
         held = locks.acquire_lock(name, AcquireLockBody(owner="alice", ttl="30s")).lock
-        assert held is not None and held.fencing_token is not None and held.fencing_token >= 1
+        assert (
+            held is not None
+            and held.fencing_token is not None
+            and held.fencing_token >= 1
+        )
         try:
             locks.acquire_lock(name, AcquireLockBody(owner="bob", ttl="30s"))
             raise AssertionError("a second owner acquired a held lock")
         except ConflictException as error:
             problem = error.data  # the 409 response's declared schema, deserialized
-            assert error.status == 409 and isinstance(problem, openapi_client.Problem), error
-            assert problem.code == openapi_client.ErrorCode.ERROR_CODE_LOCK_CONFLICT, problem
+            assert error.status == 409 and isinstance(
+                problem, openapi_client.Problem
+            ), error
+            assert problem.code == openapi_client.ErrorCode.ERROR_CODE_LOCK_CONFLICT, (
+                problem
+            )
         released = locks.release_lock(
             name, ReleaseLockBody(owner="alice", fencing_token=held.fencing_token)
         )
         assert released is not None
-        print(f"locks: acquired {name} (token {held.fencing_token}), 409 LOCK_CONFLICT, released")
+        print(
+            f"locks: acquired {name} (token {held.fencing_token}), 409 LOCK_CONFLICT, released"
+        )
 
         events = openapi_client.EventServiceApi(client)
         stream = f"tp-python-{suffix}"
