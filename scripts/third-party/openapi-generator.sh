@@ -85,11 +85,15 @@ java_classpath() {
   if [[ -f $work/cp.stamp && "$(cat "$work/cp.stamp")" == "$want" ]]; then
     return 0
   fi
+  # Offline first (what .scratch/m2 holds); online when the pom asks for something new.
   [[ -f $work/cp.stamp ]] && offline=(-o)
-  nice -n 10 mvn -B -q -Dstyle.color=never "${offline[@]}" -Dmaven.repo.local="$TP_M2" -f "$pom" \
-    dependency:build-classpath -DincludeScope=compile -Dmdep.outputFile="$work/cp.txt" >&2 ||
-    return 1
+  java_resolve "${offline[@]}" || { [[ ${#offline[@]} -gt 0 ]] && java_resolve; } || return 1
   printf '%s\n' "$want" >"$work/cp.stamp"
+}
+
+java_resolve() { # [MVN_FLAGS...] — write the compile classpath of the generated pom to cp.txt
+  nice -n 10 mvn -B -q -Dstyle.color=never "$@" -Dmaven.repo.local="$TP_M2" -f "$OAG_OUT/java/pom.xml" \
+    dependency:build-classpath -DincludeScope=compile -Dmdep.outputFile="$TP_WORK/java/cp.txt" >&2
 }
 
 tp_check_oag_java() {
