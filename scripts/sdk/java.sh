@@ -71,8 +71,20 @@ sdk_setup() {
   log sdk-java "Maven dependencies and plugins into .scratch/m2 (build, release jars, test runner)"
   java_mvn -Prelease -Dtest=NoSuchTest -Dsurefire.failIfNoSpecifiedTests=false install \
     dependency:build-classpath -Dmdep.outputFile=/dev/null >&2 || return 1
+  java_surefire_provider || return 1
   printf '%s\n' "$want" >"$JAVA_STAMP"
   log sdk-java "set up in $((SECONDS - t0))s"
+}
+
+java_surefire_provider() { # Surefire resolves its JUnit Platform provider only when tests run:
+  # fetch it (and the platform's launcher) now, so that later offline runs find them
+  local pom="$CONCORD_ROOT/sdks/java/pom.xml" surefire junit
+  surefire="$(grep -A1 '<artifactId>maven-surefire-plugin</artifactId>' "$pom" |
+    sed -n 's:.*<version>\(.*\)</version>.*:\1:p' | head -n1)"
+  junit="$(sed -n 's:.*<junit.version>5\.\(.*\)</junit.version>.*:\1:p' "$pom" | head -n1)"
+  [[ -n $surefire && -n $junit ]] || { log sdk-java "no Surefire or JUnit version in $pom"; return 1; }
+  java_mvn dependency:get -Dartifact="org.apache.maven.surefire:surefire-junit-platform:$surefire" >&2 &&
+    java_mvn dependency:get -Dartifact="org.junit.platform:junit-platform-launcher:1.$junit" >&2
 }
 
 java_gjf() { # ARGS... — google-java-format with the javac exports it needs on Java 17

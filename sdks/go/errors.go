@@ -40,8 +40,9 @@ const (
 	CodeUnavailable ErrorCode = "UNAVAILABLE"
 	// An unexpected server fault. Retried by SDKs only for idempotent calls.
 	CodeInternal ErrorCode = "INTERNAL"
-	// The HTTP method is not one the path offers (REST only; the `Allow` header lists the ones it
-	// does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+	// The HTTP method is not one the path offers (HTTP only: REST, and GraphQL for a mutation sent
+	// with GET; the `Allow` header lists the methods the path offers). gRPC answers an unknown
+	// method with its own UNIMPLEMENTED status.
 	CodeMethodNotAllowed ErrorCode = "METHOD_NOT_ALLOWED"
 )
 
@@ -233,8 +234,9 @@ type InternalError struct{ *APIError }
 func (e *InternalError) Unwrap() error { return e.APIError }
 
 // MethodNotAllowedError is the error of code METHOD_NOT_ALLOWED (HTTP 405).
-// The HTTP method is not one the path offers (REST only; the `Allow` header lists the ones it
-// does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+// The HTTP method is not one the path offers (HTTP only: REST, and GraphQL for a mutation sent
+// with GET; the `Allow` header lists the methods the path offers). gRPC answers an unknown
+// method with its own UNIMPLEMENTED status.
 // Match it with errors.As; it wraps the *APIError with the status, details and request id.
 type MethodNotAllowedError struct{ *APIError }
 

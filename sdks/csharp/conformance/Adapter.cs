@@ -145,7 +145,15 @@ namespace Concord.Conformance
             {
                 return new JObject { { "id", id }, { "outcome", "ok" }, { "result", Run(call) } };
             }
-            catch (ConcordException e) when (!(e is ConcordConnectionException) && e.Code.ToString() != null)
+            catch (CrossOriginRedirectException e)
+            {
+                return ClientError(id, "cross_origin_redirect", e);
+            }
+            catch (ConcordConnectionException e)
+            {
+                return ClientError(id, "connection", e);
+            }
+            catch (ConcordException e) when (e.Code.ToString() != null)
             {
                 return new JObject { { "id", id }, { "outcome", "api_error" }, { "error", Report(e) } };
             }
@@ -236,6 +244,13 @@ namespace Concord.Conformance
             client = new ConcordClient(options);
             Clients[key] = client;
             return client;
+        }
+
+        /// <summary>The answer of an SDK error the protocol names by kind: a refused redirect, a call without answer.</summary>
+        private static JObject ClientError(JToken id, string kind, ConcordException e)
+        {
+            var error = new JObject { { "kind", kind }, { "native_type", e.GetType().Name }, { "message", e.Message } };
+            return new JObject { { "id", id }, { "outcome", "client_error" }, { "error", error } };
         }
 
         /// <summary>The protocol's error object of a typed SDK exception.</summary>

@@ -67,8 +67,9 @@ namespace Concord
         public static ErrorCode Internal { get; } = new ErrorCode("INTERNAL");
 
         /// <summary>
-        /// The HTTP method is not one the path offers (REST only; the <c>Allow</c> header lists the ones it
-        /// does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+        /// The HTTP method is not one the path offers (HTTP only: REST, and GraphQL for a mutation sent
+        /// with GET; the <c>Allow</c> header lists the methods the path offers). gRPC answers an unknown
+        /// method with its own UNIMPLEMENTED status.
         /// </summary>
         public static ErrorCode MethodNotAllowed { get; } = new ErrorCode("METHOD_NOT_ALLOWED");
 
@@ -459,7 +460,7 @@ namespace Concord
         }
     }
 
-    /// <summary>The error METHOD_NOT_ALLOWED (HTTP 405): The HTTP method is not one the path offers (REST only; the <c>Allow</c> header lists the ones it does). gRPC answers an unknown method with its own UNIMPLEMENTED status.</summary>
+    /// <summary>The error METHOD_NOT_ALLOWED (HTTP 405): The HTTP method is not one the path offers (HTTP only: REST, and GraphQL for a mutation sent with GET; the <c>Allow</c> header lists the methods the path offers). gRPC answers an unknown method with its own UNIMPLEMENTED status.</summary>
     public class MethodNotAllowedException : ConcordException
     {
         /// <summary>An error of code METHOD_NOT_ALLOWED (public for tests and mocks).</summary>

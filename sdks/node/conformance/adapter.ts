@@ -5,9 +5,11 @@
  * cache and the error mapping. Set CONCORD_CONFORMANCE_DEBUG=1 to log every SDK request.
  */
 
+import { Console } from 'node:console';
 import { createInterface } from 'node:readline';
-import { APIError, Concord } from '@concord/sdk';
-import { ops } from './adapter-ops.js';
+import { APIConnectionError, APIError, Concord, CrossOriginRedirectError } from '@concord/sdk';
+import { ops as contractOps, type Op } from './adapter-ops.js';
+import { holdLock, runWorker } from './helpers.js';
 import type { Input, StreamSpec } from './io.js';
 
 interface ClientConfig {
@@ -30,12 +32,22 @@ interface Call {
 }
 
 type Answer =
+  | { id: string; notice: 'stream_open' }
   | { id: string; outcome: 'ok'; result: unknown }
-  | { id: string; outcome: 'api_error'; error: Record<string, unknown> }
+  | { id: string; outcome: 'api_error' | 'client_error'; error: Record<string, unknown> }
   | { id: string; outcome: 'adapter_error'; message: string };
+
+/** The contract's RPCs and the helper ops of docs/conformance.md. */
+const ops: Record<string, Op | undefined> = {
+  ...contractOps,
+  'helper.HoldLock': holdLock,
+  'helper.RunWorker': runWorker,
+};
 
 const clients = new Map<string, Concord>();
 const debug = Boolean(process.env.CONCORD_CONFORMANCE_DEBUG);
+/** Logs go to stderr: stdout carries only answers. */
+const logger = new Console({ stdout: process.stderr, stderr: process.stderr });
 
 /** The SDK client of a named client and its configuration, made once. */
 function clientFor(name: string, config: ClientConfig): Concord {
@@ -49,7 +61,7 @@ function clientFor(name: string, config: ClientConfig): Concord {
       maxRetries: config.max_retries,
       timeoutMs: config.timeout_ms || undefined,
       defaultHeaders: config.headers ?? {},
-      logger: console,
+      logger,
       logLevel: debug ? 'debug' : 'off',
     });
     clients.set(key, client);
@@ -65,15 +77,31 @@ async function handle(call: Call): Promise<Answer> {
   }
   try {
     const client = clientFor(call.client, call.client_config ?? {});
-    const result = await op(client, call.input ?? {}, call.stream);
+    const stream = call.stream && {
+      ...call.stream,
+      opened: () => write({ id: call.id, notice: 'stream_open' }),
+    };
+    const result = await op(client, call.input ?? {}, stream);
     return { id: call.id, outcome: 'ok', result: result ?? {} };
   } catch (error) {
     return report(call.id, error);
   }
 }
 
-/** An API error with its code and class name; anything else is an adapter error. */
+/**
+ * An API error with its code and class name; a refused cross-origin redirect or a call without
+ * an answer as a client error of its kind; anything else is an adapter error (never a pass).
+ */
 function report(id: string, error: unknown): Answer {
+  const kind = clientErrorKind(error);
+  if (kind !== undefined && error instanceof Error) {
+    const native = error.constructor.name;
+    return {
+      id,
+      outcome: 'client_error',
+      error: { kind, native_type: native, message: error.message },
+    };
+  }
   if (!(error instanceof APIError)) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     return { id, outcome: 'adapter_error', message };
@@ -92,12 +120,31 @@ function report(id: string, error: unknown): Answer {
   };
 }
 
+/** The protocol's `kind` of an SDK error that is not a catalogue error, if it has one. */
+function clientErrorKind(error: unknown): string | undefined {
+  if (error instanceof CrossOriginRedirectError) {
+    return 'cross_origin_redirect';
+  }
+  return error instanceof APIConnectionError ? 'connection' : undefined;
+}
+
 function write(answer: Answer): void {
   process.stdout.write(`${JSON.stringify(answer)}\n`);
 }
 
+/**
+ * Runs the SDK's request path once against a closed local port, so that the first real call
+ * does not also pay for loading and compiling `fetch` and the SDK (seconds on a busy machine,
+ * which tight lease timings of the helper cases cannot absorb).
+ */
+async function warmUp(): Promise<void> {
+  const probe = new Concord({ baseURL: 'http://127.0.0.1:9', apiKey: 'warm-up', maxRetries: 0 });
+  await probe.health.live().catch(() => undefined);
+}
+
 /** Reads calls until `shutdown` or the end of input, then waits for the calls in flight. */
 async function main(): Promise<void> {
+  await warmUp();
   const pending = new Set<Promise<void>>();
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
     if (line.trim() === '') {

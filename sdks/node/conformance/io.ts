@@ -5,10 +5,14 @@ import type { StreamPromise } from '@concord/sdk';
 /** The `input` of a call: the request in its contract JSON. */
 export type Input = Record<string, unknown>;
 
-/** The `stream` of a call: how many messages to collect, for how long at most. */
+/**
+ * The `stream` of a call: how many messages to collect, for how long at most; `opened` is the
+ * adapter's announcement that the stream is open (its `stream_open` notice).
+ */
 export interface StreamSpec {
   take?: number;
   timeout_ms?: number;
+  opened?: () => void;
 }
 
 /** Default time a stream is read when the call gives none. */
@@ -31,6 +35,7 @@ export async function collect<T>(
   spec: StreamSpec | undefined,
 ): Promise<{ messages: T[] }> {
   const stream = await opening;
+  spec?.opened?.(); // the server accepted the subscription: the runner may go on
   const take = spec?.take ?? 0;
   const timer = setTimeout(() => stream.close(), spec?.timeout_ms ?? STREAM_TIMEOUT_MS);
   const messages: T[] = [];

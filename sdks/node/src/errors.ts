@@ -125,8 +125,9 @@ export class InternalError extends APIError {
 }
 
 /**
- * `METHOD_NOT_ALLOWED` (HTTP 405): The HTTP method is not one the path offers (REST only; the `Allow` header lists the ones it
- * does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+ * `METHOD_NOT_ALLOWED` (HTTP 405): The HTTP method is not one the path offers (HTTP only: REST, and GraphQL for a mutation sent
+ * with GET; the `Allow` header lists the methods the path offers). gRPC answers an unknown
+ * method with its own UNIMPLEMENTED status.
  */
 export class MethodNotAllowedError extends APIError {
   /** Always `'METHOD_NOT_ALLOWED'`. */

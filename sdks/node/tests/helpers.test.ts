@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { Concord, LockLostError, UnavailableError } from '@concord/sdk';
-import { json, problem, type Seen } from './fake.js';
+import { Concord, LockLostError, UnauthenticatedError, UnavailableError } from '@concord/sdk';
+import { hanging, json, problem, type Seen } from './fake.js';
 
 type Route = (seen: Seen) => Response | Promise<Response>;
 
@@ -75,6 +75,22 @@ describe('lock hold (scripted)', () => {
     await assert.rejects(lock[Symbol.asyncDispose](), LockLostError);
   });
 
+  it('names the last answered failure as the cause when a renewal is cut by the deadline', async () => {
+    let calls = 0;
+    const { client } = routed({
+      'POST /v1/locks/l:acquire': () => json(200, grant),
+      'POST /v1/locks/l:renew': (request) =>
+        ++calls === 1 ? problem(503, 'UNAVAILABLE') : hanging(request),
+      'POST /v1/locks/l:release': () => problem(409, 'LOCK_EXPIRED'),
+    });
+    const lock = await client.locks.hold('l', { ttlMs: 600 });
+    await once(lock.signal, 'abort');
+    assert.ok(calls >= 2, 'a renewal was in flight at the deadline');
+    const reason = lock.signal.reason as LockLostError;
+    assert.ok(reason.cause instanceof UnavailableError, String(reason.cause));
+    await assert.rejects(lock[Symbol.asyncDispose](), LockLostError);
+  });
+
   it('loses the hold at once on a final renewal error and does not release it', async () => {
     const { client, seen } = routed({
       'POST /v1/locks/l:acquire': () => json(200, grant),
@@ -99,6 +115,35 @@ describe('lock hold (scripted)', () => {
     assert.equal(renewals(seen).length, 1);
     assert.deepEqual(seen[0]?.body, { owner: lock.owner, ttl: '0.900s', wait_timeout: '5s' });
     await lock.release();
+  });
+
+  it("lets a block's own error through, with a loss attached as await using does", async () => {
+    const { client } = routed({
+      'POST /v1/locks/l:acquire': () => json(200, grant),
+      'POST /v1/locks/l:renew': () => problem(409, 'LOCK_NOT_HELD'),
+    });
+    const failure = new TypeError('the block failed');
+    const lostScope = async (): Promise<void> => {
+      await using lock = await client.locks.hold('l', { ttlMs: 600 });
+      await once(lock.signal, 'abort');
+      throw failure;
+    };
+    const released = routed({
+      'POST /v1/locks/l:acquire': () => json(200, grant),
+      'POST /v1/locks/l:release': () => json(200, grant),
+    });
+    await assert.rejects(
+      (async () => {
+        await using _lock = await released.client.locks.hold('l', { autoRenew: false });
+        throw failure;
+      })(),
+      (error) => error === failure,
+    );
+    await assert.rejects(lostScope(), (error: { error?: unknown; suppressed?: unknown }) => {
+      assert.ok(error.error instanceof LockLostError, 'the loss, from the scope exit');
+      assert.equal(error.suppressed, failure, "the block's error, unchanged");
+      return true;
+    });
   });
 
   it('treats a transient release failure at scope exit as no error of the scope', async () => {
@@ -220,5 +265,74 @@ describe('saga worker (scripted)', () => {
       error_message: 'TypeError: bad input',
       non_retryable: false,
     });
+  });
+
+  it('ends the heartbeats of a task before handing it back at the end of the grace', async () => {
+    const stop = new AbortController();
+    let polls = 0;
+    const beats: Seen[] = [];
+    let handedBack = false;
+    const { client, seen } = routed({
+      'POST /v1/tasks:poll': (request) =>
+        ++polls === 1 ? json(200, { tasks: [task('a')] }) : hanging(request),
+      'POST /v1/tasks/a:heartbeat': async (request) => {
+        const body = request.body as { visibility_timeout: string };
+        if (body.visibility_timeout === '0.001s') {
+          assert.ok(
+            beats.every((beat) => beat.signal?.aborted),
+            'no heartbeat in flight at the hand-back',
+          );
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          handedBack = true;
+          return json(200, { task: task('a') });
+        }
+        beats.push(request);
+        stop.abort(); // shut down while this heartbeat hangs
+        return hanging(request);
+      },
+    });
+    let finish = (): void => {};
+    const worker = client.sagas.worker({
+      taskTypes: ['t'],
+      visibilityTimeoutMs: 300,
+      shutdownGraceMs: 20,
+      handler: async () => {
+        await new Promise<void>((resolve) => {
+          finish = resolve; // a handler that ignores its signal
+        });
+        return 'too late';
+      },
+    });
+    await worker.run(stop.signal);
+    finish();
+    assert.ok(handedBack, 'run returns after the hand-back was answered');
+    assert.ok(beats.length >= 1);
+    assert.equal(seen.filter((s) => /:(complete|fail)$/.test(s.url.pathname)).length, 0);
+  });
+
+  it('stops on an UNAUTHENTICATED heartbeat, letting the running handler finish', async () => {
+    let polls = 0;
+    const { client, seen } = routed({
+      'POST /v1/tasks:poll': (request) =>
+        ++polls === 1 ? json(200, { tasks: [task('a')] }) : hanging(request),
+      'POST /v1/tasks/a:heartbeat': () => problem(401, 'UNAUTHENTICATED'),
+      'POST /v1/tasks/a:complete': () => json(200, {}),
+    });
+    let heartbeatSeen = false;
+    const worker = client.sagas.worker({
+      taskTypes: ['t'],
+      visibilityTimeoutMs: 150,
+      handler: async () => {
+        while (!heartbeatSeen) {
+          heartbeatSeen = seen.some((s) => s.url.pathname.endsWith(':heartbeat'));
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        return { done: true };
+      },
+    });
+    await assert.rejects(worker.run(), UnauthenticatedError);
+    assert.equal(polls, 1, 'no poll after the stop');
+    const complete = seen.find((s) => s.url.pathname.endsWith(':complete'));
+    assert.deepEqual(complete?.body, { worker_id: worker.workerId, output: { done: true } });
   });
 });

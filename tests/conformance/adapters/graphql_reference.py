@@ -16,6 +16,7 @@ import functools
 import json
 import random
 import re
+import socket
 import sys
 import time
 import uuid
@@ -36,7 +37,7 @@ from graphql import (
     build_schema,
     get_named_type,
 )
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -51,6 +52,14 @@ _UPPER = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 class AdapterError(Exception):
     """The adapter could not make the call (never a pass)."""
+
+
+class ClientError(Exception):
+    """A client-side failure that a case may expect (`client_error`): a refused redirect."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -232,21 +241,42 @@ class GraphqlClient:
                     raise AdapterError(f"transport error after {attempt + 1} tries: {exc}") from exc
                 time.sleep(_backoff(attempt, None))
             else:
+                if response.is_redirect:
+                    self.refuse_redirect(response.headers.get("location"))
                 again = response.status_code in RETRY_STATUSES or retryable(response)
                 if not again or attempt >= self.max_retries:
                     return response
                 time.sleep(_backoff(attempt, response.headers.get("retry-after")))
             attempt += 1
 
+    def refuse_redirect(self, location: str | None) -> None:
+        """Refuses a redirect (credentials never follow one): a `cross_origin_redirect` client
+        error when it leads to another origin, else an adapter error (GraphQL has no reason to
+        redirect within its own origin)."""
+        base = httpx.URL(self.base_url)
+        target = base.join(location or "")
+        if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
+            raise ClientError("cross_origin_redirect", f"redirect to {target} refused")
+        raise AdapterError(f"unexpected redirect to {target}")
+
     def subscribe(self) -> ClientConnection:
         """A graphql-transport-ws connection, initialised with this client's credentials."""
         url = "ws" + self.base_url.removeprefix("http") + "/graphql"
-        ws = connect(
-            url,
-            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-            additional_headers=self.headers,
-            open_timeout=self.timeout,
-        )
+        base = httpx.URL(self.base_url)
+        sock = socket.create_connection((base.host, base.port or 80), timeout=self.timeout)
+        try:  # our own socket: websockets then follows no redirect
+            ws = connect(
+                url,
+                sock=sock,
+                subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                additional_headers=self.headers,
+                open_timeout=self.timeout,
+            )
+        except (ValueError, InvalidURI) as exc:  # raised while judging the redirect it refuses
+            refused = exc.__cause__ or exc.__context__
+            if not isinstance(refused, InvalidStatus):
+                raise
+            self.refuse_redirect(refused.response.headers.get("Location"))
         ws.send(json.dumps({"type": "connection_init", "payload": self.credentials}))
         ack = json.loads(ws.recv(timeout=self.timeout))
         if ack.get("type") != "connection_ack":
@@ -364,6 +394,9 @@ class Adapter:
             else:
                 reply = self.unary(client, call_id, op, payload)
             return reply
+        except ClientError as exc:
+            error = {"kind": exc.kind, "native_type": "ClientError", "message": str(exc)}
+            return {"id": call_id, "outcome": "client_error", "error": error}
         except AdapterError as exc:
             return {"id": call_id, "outcome": "adapter_error", "message": str(exc)}
         except Exception as exc:

@@ -10,7 +10,7 @@
  * ```
  */
 
-import { APIError, APIUserAbortError, ConcordError } from '../core/errors.js';
+import { APIError, APITimeoutError, APIUserAbortError, ConcordError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
 import { duration } from '../core/wire.js';
 import type { Lock } from '../models/locks.js';
@@ -207,10 +207,18 @@ export class HeldLock implements AsyncDisposable {
     }
   }
 
-  /** One renewal: its own call (no SDK retries), bounded by the remaining lease. */
-  async #renewOnce(ttlMs: number = this.ttlMs): Promise<'ok' | 'transient' | 'final'> {
+  /**
+   * One renewal: its own call (no SDK retries), bounded by the remaining lease. A call cut off
+   * by that bound got no answer before the deadline: it leaves the last error as it was, so the
+   * loss names the last failure a renewal actually got (or none: "no answer").
+   */
+  async #renewOnce(
+    ttlMs: number = this.ttlMs,
+    failed: (error: unknown) => void = () => {},
+  ): Promise<'ok' | 'transient' | 'final'> {
     const sent = performance.now();
     const remaining = Math.max(this.#deadline - sent, 1);
+    const boundedByLease = remaining < this.#client.timeoutMs;
     try {
       const answer = await this.#client.locks.renew(
         this.name,
@@ -227,9 +235,12 @@ export class HeldLock implements AsyncDisposable {
       this.#lastError = undefined;
       return 'ok';
     } catch (error) {
-      this.#lastError = error;
+      failed(error);
       if (error instanceof APIUserAbortError && this.#stop.signal.aborted) {
         return 'transient';
+      }
+      if (!(boundedByLease && error instanceof APITimeoutError)) {
+        this.#lastError = error;
       }
       this.#client.logger?.info(`lock ${this.name}: renewal failed: ${String(error)}`);
       return isTransient(error) ? 'transient' : 'final';
@@ -253,9 +264,14 @@ export class HeldLock implements AsyncDisposable {
     if (this.lost || this.#released) {
       throw new LockLostError(this.name, this.#lastError);
     }
-    const outcome = await this.#serialised(() => this.#renewOnce(ttlMs));
+    let failure: unknown;
+    const outcome = await this.#serialised(() =>
+      this.#renewOnce(ttlMs, (error) => {
+        failure = error;
+      }),
+    );
     if (outcome !== 'ok') {
-      throw this.#lastError;
+      throw failure;
     }
     return this.lock;
   }

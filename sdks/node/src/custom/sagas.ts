@@ -71,7 +71,11 @@ export class SagasResource extends GeneratedSagasResource {
 /** One task a worker runs. */
 interface Running {
   task: Task;
+  /** Aborts the handler's signal (lease lost, or handed back). */
   cancel: AbortController;
+  /** Ends the heartbeats (the handler ended, or the task is handed back). */
+  beats: AbortController;
+  heartbeats: Promise<void>;
   done: Promise<void>;
   discard: boolean;
 }
@@ -89,6 +93,7 @@ export class SagaWorker {
   readonly #timeoutMs: number;
   readonly #logger: Logger | undefined;
   readonly #running = new Map<string, Running>();
+  readonly #handingBack = new Set<Promise<void>>();
   #shutdown = new AbortController();
   #stopError: unknown;
   #changed: () => void = () => {};
@@ -130,6 +135,7 @@ export class SagaWorker {
     try {
       await this.#pollLoop();
       await this.#drain();
+      await Promise.all(this.#handingBack);
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -197,12 +203,16 @@ export class SagaWorker {
   /** Starts the handler of a leased task (or hands it back after shutdown began). */
   #start(task: Task, arrived: number): void {
     if (this.#shutdown.signal.aborted) {
-      void this.#handBack(task);
+      const handing = this.#handBack(task);
+      this.#handingBack.add(handing);
+      void handing.finally(() => this.#handingBack.delete(handing));
       return;
     }
     const running: Running = {
       task,
       cancel: new AbortController(),
+      beats: new AbortController(),
+      heartbeats: Promise.resolve(),
       done: Promise.resolve(),
       discard: false,
     };
@@ -215,8 +225,7 @@ export class SagaWorker {
 
   /** Runs the handler with heartbeats, then reports its outcome. */
   async #runTask(running: Running, arrived: number): Promise<void> {
-    const finished = new AbortController();
-    const heartbeats = this.#heartbeat(running, arrived, finished.signal);
+    running.heartbeats = this.#heartbeat(running, arrived, running.beats.signal);
     let output: unknown;
     let failure: unknown;
     let failed = false;
@@ -226,8 +235,8 @@ export class SagaWorker {
       failure = error;
       failed = true;
     } finally {
-      finished.abort();
-      await heartbeats;
+      running.beats.abort();
+      await running.heartbeats;
     }
     if (running.discard || running.cancel.signal.aborted) {
       return;
@@ -308,7 +317,10 @@ export class SagaWorker {
     }
   }
 
-  /** Waits for running handlers up to the grace period, then hands back those still running. */
+  /**
+   * Waits for running handlers up to the grace period, then hands back those still running: their
+   * heartbeats end first (an in-flight one could otherwise renew the lease after the hand-back).
+   */
   async #drain(): Promise<void> {
     const all = Promise.all([...this.#running.values()].map((r) => r.done));
     const grace = new AbortController();
@@ -322,8 +334,14 @@ export class SagaWorker {
     for (const running of late) {
       running.discard = true;
       running.cancel.abort(new ConcordError('the worker shut down'));
+      running.beats.abort();
     }
-    await Promise.all(late.map((running) => this.#handBack(running.task)));
+    await Promise.all(
+      late.map(async (running) => {
+        await running.heartbeats;
+        await this.#handBack(running.task);
+      }),
+    );
   }
 
   /** Stops the worker because of `error` (it is thrown by `run` after the shutdown). */

@@ -172,8 +172,9 @@ class InternalError(ConcordAPIError):
 
 
 class MethodNotAllowedError(ConcordAPIError):
-    """The HTTP method is not one the path offers (REST only; the `Allow` header lists the ones
-    it does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+    """The HTTP method is not one the path offers (HTTP only: REST, and GraphQL for a mutation
+    sent with GET; the `Allow` header lists the methods the path offers). gRPC answers an unknown
+    method with its own UNIMPLEMENTED status.
     """
 
     error_code = "METHOD_NOT_ALLOWED"

@@ -107,14 +107,27 @@ class TypeMapper:
         return named if nullable else named + "!"
 
     def input(self, field: Field) -> str:
-        """An input field's type: non-null exactly when the contract marks it REQUIRED."""
+        """An input field's type: non-null when the contract marks it REQUIRED, except a single
+        JSON value, whose null is a value (the server still refuses it when absent)."""
         if field.map is not None:
             named = MAP_SCALAR
         elif field.repeated:
             named = f"[{self.named(field.type, input_side=True)}!]"
         else:
             named = self.named(field.type, input_side=True)
+        if _is_json_value(field):
+            return named
         return named + "!" if field.required else named
+
+
+def _is_json_value(field: Field) -> bool:
+    """Whether the field is one `google.protobuf.Value` (JSON null is one of its values)."""
+    return (
+        field.map is None
+        and not field.repeated
+        and field.type.kind is TypeKind.WELL_KNOWN
+        and field.type.name == "google.protobuf.Value"
+    )
 
 
 def _lookup(table: dict[str, str], name: str, what: str) -> str:

@@ -65,8 +65,9 @@ const (
 	ErrorCode_ERROR_CODE_UNAVAILABLE ErrorCode = 15
 	// An unexpected server fault. Retried by SDKs only for idempotent calls.
 	ErrorCode_ERROR_CODE_INTERNAL ErrorCode = 16
-	// The HTTP method is not one the path offers (REST only; the `Allow` header lists the ones it
-	// does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+	// The HTTP method is not one the path offers (HTTP only: REST, and GraphQL for a mutation sent
+	// with GET; the `Allow` header lists the methods the path offers). gRPC answers an unknown
+	// method with its own UNIMPLEMENTED status.
 	ErrorCode_ERROR_CODE_METHOD_NOT_ALLOWED ErrorCode = 17
 )
 

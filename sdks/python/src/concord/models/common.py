@@ -73,8 +73,9 @@ class ErrorCode(OpenEnum):
     """An unexpected server fault. Retried by SDKs only for idempotent calls."""
 
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
-    """The HTTP method is not one the path offers (REST only; the `Allow` header lists the ones
-    it does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+    """The HTTP method is not one the path offers (HTTP only: REST, and GraphQL for a mutation
+    sent with GET; the `Allow` header lists the methods the path offers). gRPC answers an unknown
+    method with its own UNIMPLEMENTED status.
     """
 
 

@@ -155,8 +155,9 @@ public enum ErrorCode
   ERROR_CODE_INTERNAL(16),
   /**
    * <pre>
-   * The HTTP method is not one the path offers (REST only; the `Allow` header lists the ones it
-   * does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+   * The HTTP method is not one the path offers (HTTP only: REST, and GraphQL for a mutation sent
+   * with GET; the `Allow` header lists the methods the path offers). gRPC answers an unknown
+   * method with its own UNIMPLEMENTED status.
    * </pre>
    *
    * <code>ERROR_CODE_METHOD_NOT_ALLOWED = 17 [(.concord.v1.error_rule) = { ... }</code>
@@ -312,8 +313,9 @@ public enum ErrorCode
   public static final int ERROR_CODE_INTERNAL_VALUE = 16;
   /**
    * <pre>
-   * The HTTP method is not one the path offers (REST only; the `Allow` header lists the ones it
-   * does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+   * The HTTP method is not one the path offers (HTTP only: REST, and GraphQL for a mutation sent
+   * with GET; the `Allow` header lists the methods the path offers). gRPC answers an unknown
+   * method with its own UNIMPLEMENTED status.
    * </pre>
    *
    * <code>ERROR_CODE_METHOD_NOT_ALLOWED = 17 [(.concord.v1.error_rule) = { ... }</code>

@@ -55,6 +55,7 @@ public final class HeldLock implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final List<Runnable> lostCallbacks = new ArrayList<>();
   private volatile Lock lock;
+  private long base;
   private long deadline;
   private Throwable lastTransient;
   private volatile boolean stopped;
@@ -104,17 +105,21 @@ public final class HeldLock implements AutoCloseable {
       hold.lock = grant(sync.acquire(name, params.build(), call.build()).lock());
       long arrived = System.nanoTime();
       synchronized (hold.renewals) {
+        hold.base = sent;
+        hold.deadline = sent + hold.ttlNs - hold.marginNs;
         if (arrived - sent > hold.ttlNs / 3) {
           hold.confirm(arrived);
-        } else {
-          hold.deadline = sent + hold.ttlNs - hold.marginNs;
         }
       }
     } catch (RuntimeException e) {
       hold.timer.shutdownNow();
       throw e;
     }
-    hold.schedule(options.autoRenew() ? sent + hold.ttlNs / 3 : hold.deadline, options.autoRenew());
+    long first;
+    synchronized (hold.renewals) {
+      first = options.autoRenew() ? hold.base + hold.ttlNs / 3 : hold.deadline;
+    }
+    hold.schedule(first, options.autoRenew());
     return hold;
   }
 
@@ -183,6 +188,7 @@ public final class HeldLock implements AutoCloseable {
         }
         throw e;
       }
+      base = t;
       deadline = t + ttl.toNanos() - Math.min(ttl.toNanos() / 5, TimeUnit.SECONDS.toNanos(5));
       return lock;
     }
@@ -242,10 +248,10 @@ public final class HeldLock implements AutoCloseable {
     ReleaseLockParams params =
         ReleaseLockParams.builder().owner(owner).fencingToken(lock.fencingToken()).build();
     boolean interrupted = Thread.interrupted();
+    CompletableFuture<?> release =
+        locks.release(name, params, RequestOptions.builder().timeout(RELEASE_BUDGET).build());
     try {
-      locks
-          .release(name, params, RequestOptions.builder().timeout(RELEASE_BUDGET).build())
-          .get(RELEASE_BUDGET.toMillis(), TimeUnit.MILLISECONDS);
+      release.get(RELEASE_BUDGET.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof LockNotHeldException || cause instanceof LockExpiredException) {
@@ -258,6 +264,7 @@ public final class HeldLock implements AutoCloseable {
         warn("releasing failed (the lock lapses at its TTL): " + cause);
       }
     } catch (TimeoutException e) {
+      release.cancel(true);
       if (explicit) {
         throw new ConnectionException("ReleaseLock: no answer within 5 s", true, e);
       }
@@ -286,7 +293,7 @@ public final class HeldLock implements AutoCloseable {
         if (!isTransient(e)) {
           failConfirmation(e);
         }
-        lastTransient = e;
+        remember(e, t);
         sleepNanos(Math.min(retryDelay(e), deadline - System.nanoTime()));
       }
     }
@@ -326,7 +333,7 @@ public final class HeldLock implements AutoCloseable {
       try {
         renewOnce(t);
         lastTransient = null;
-        next = t + ttlNs / 3;
+        next = base + ttlNs / 3;
       } catch (CancellationException e) {
         return;
       } catch (RuntimeException e) {
@@ -337,7 +344,7 @@ public final class HeldLock implements AutoCloseable {
           lose(e, true);
           return;
         }
-        lastTransient = e;
+        remember(e, t);
         next = Math.min(System.nanoTime() + retryDelay(e), deadline);
       }
     }
@@ -369,7 +376,22 @@ public final class HeldLock implements AutoCloseable {
         locks.renew(name, renewParams(Duration.ofNanos(ttlNs)), options);
     inFlight = future;
     lock = grant(call(future).lock());
+    base = t;
     deadline = t + ttlNs - marginNs;
+  }
+
+  /**
+   * Keeps a transient renewal failure as the cause a loss will name, unless it is the timeout of a
+   * call the remaining lease cut short (sent at {@code t}): that call got no answer before the
+   * deadline, and the last failure a renewal did get stays the cause. Caller holds renewals.
+   */
+  private void remember(RuntimeException failure, long t) {
+    boolean cutByDeadline = deadline - t < config.timeout().toNanos();
+    if (!(cutByDeadline
+        && failure instanceof ConnectionException
+        && ((ConnectionException) failure).isTimeout())) {
+      lastTransient = failure;
+    }
   }
 
   private RenewLockParams renewParams(Duration ttl) {

@@ -11,6 +11,7 @@ import dev.concord.models.HeartbeatTaskParams;
 import dev.concord.models.Task;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
@@ -34,6 +35,7 @@ final class LeasedTask {
   private long nextBeat;
   private State state = State.RUNNING;
   private Future<?> handler;
+  private CompletableFuture<?> beating = CompletableFuture.completedFuture(null);
 
   LeasedTask(SagaWorker worker, Task task, long arrived) {
     this.worker = worker;
@@ -138,10 +140,16 @@ final class LeasedTask {
             .build();
     RequestOptions call =
         RequestOptions.builder().maxRetries(0).timeout(Duration.ofNanos(cadenceNs)).build();
-    worker
-        .async
-        .heartbeatTask(task.taskId(), params, call)
-        .whenComplete((answer, failure) -> afterBeat(failure));
+    synchronized (this) {
+      if (state != State.RUNNING) {
+        return;
+      }
+      beating =
+          worker
+              .async
+              .heartbeatTask(task.taskId(), params, call)
+              .whenComplete((answer, failure) -> afterBeat(failure));
+    }
   }
 
   private void afterBeat(Throwable failure) {
@@ -173,15 +181,30 @@ final class LeasedTask {
     }
   }
 
-  /** Ends the lease at once so the server offers the task again; never reports (§2.5). */
+  /**
+   * Ends the lease at once so the server offers the task again; never reports (§2.5). A heartbeat
+   * in flight is waited for first (at most its timeout), so that it cannot renew the lease after
+   * the hand-back.
+   */
   void handBack() {
+    CompletableFuture<?> inFlight;
     synchronized (this) {
       if (state != State.RUNNING) {
         return;
       }
       state = State.HANDED_BACK;
+      inFlight = beating;
     }
     cancelHandler();
+    try {
+      inFlight.get(cadenceNs, TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException
+        | java.util.concurrent.TimeoutException
+        | java.util.concurrent.CancellationException e) {
+      // The heartbeat failed or is no longer waited for: the hand-back goes ahead.
+    }
     HeartbeatTaskParams params =
         HeartbeatTaskParams.builder()
             .workerId(worker.workerId)

@@ -167,9 +167,10 @@ public final class SagaWorker implements AutoCloseable {
       }
       try {
         List<Task> tasks = pollOnce(free);
+        long arrived = System.nanoTime();
         failures = 0;
         slots.release(free - Math.min(free, tasks.size()));
-        tasks.forEach(this::start);
+        tasks.forEach(task -> start(task, arrived));
       } catch (CancellationException e) {
         slots.release(free);
       } catch (RuntimeException e) {
@@ -232,8 +233,8 @@ public final class SagaWorker implements AutoCloseable {
   }
 
   /** Starts a leased task's handler, or hands it back when the shutdown already began. */
-  private void start(Task task) {
-    LeasedTask leased = new LeasedTask(this, task, System.nanoTime());
+  private void start(Task task, long arrived) {
+    LeasedTask leased = new LeasedTask(this, task, arrived);
     if (isShuttingDown()) {
       leased.handBack();
       slots.release();

@@ -63,8 +63,9 @@ public final class ErrorCode extends StringEnum {
   public static final ErrorCode INTERNAL = new ErrorCode("INTERNAL", 500, true);
 
   /**
-   * The HTTP method is not one the path offers (REST only; the {@code Allow} header lists the ones
-   * it. does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+   * The HTTP method is not one the path offers (HTTP only: REST, and GraphQL for a mutation sent.
+   * with GET; the {@code Allow} header lists the methods the path offers). gRPC answers an unknown
+   * method with its own UNIMPLEMENTED status.
    */
   public static final ErrorCode METHOD_NOT_ALLOWED =
       new ErrorCode("METHOD_NOT_ALLOWED", 405, false);

@@ -2,8 +2,9 @@
 package dev.concord.errors;
 
 /**
- * The HTTP method is not one the path offers (REST only; the {@code Allow} header lists the ones
- * it. does). gRPC answers an unknown method with its own UNIMPLEMENTED status.
+ * The HTTP method is not one the path offers (HTTP only: REST, and GraphQL for a mutation sent.
+ * with GET; the {@code Allow} header lists the methods the path offers). gRPC answers an unknown
+ * method with its own UNIMPLEMENTED status.
  *
  * <p>Code {@code METHOD_NOT_ALLOWED}, HTTP 405.
  */

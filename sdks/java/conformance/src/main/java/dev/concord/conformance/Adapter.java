@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.concord.ConcordClient;
 import dev.concord.core.Json;
 import dev.concord.errors.ApiException;
+import dev.concord.errors.ConnectionException;
+import dev.concord.errors.CrossOriginRedirectException;
 import dev.concord.grpc.GrpcTransport;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -94,6 +96,10 @@ public final class Adapter {
       return answer;
     } catch (ApiException e) {
       return apiError(id, e);
+    } catch (CrossOriginRedirectException e) {
+      return clientError(id, "cross_origin_redirect", e);
+    } catch (ConnectionException e) {
+      return clientError(id, "connection", e);
     } catch (RuntimeException e) {
       return adapterError(id, e.toString());
     }
@@ -143,6 +149,17 @@ public final class Adapter {
     error.put("message", e.errorMessage());
     error.set("details", e.details());
     ObjectNode answer = answer(id, "api_error");
+    answer.set("error", error);
+    return answer;
+  }
+
+  /** A non-catalogue SDK error the protocol names: a refused redirect, a call without answer. */
+  private static ObjectNode clientError(String id, String kind, RuntimeException e) {
+    ObjectNode error = Json.object();
+    error.put("kind", kind);
+    error.put("native_type", e.getClass().getSimpleName());
+    error.put("message", e.getMessage());
+    ObjectNode answer = answer(id, "client_error");
     answer.set("error", error);
     return answer;
   }
