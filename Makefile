@@ -12,7 +12,7 @@ BUF     := tools/node_modules/.bin/buf
 SCRATCH := .scratch
 
 .PHONY: help setup setup-python setup-codegen setup-tools setup-console run test generate check-generated lint spec-lint spec-breaking \
-        test-generator test-server test-sdks test-cli test-console conformance compat services-up services-down services-status vendor-protos \
+        test-generator test-server test-sdks test-cli test-console conformance compat third-party services-up services-down services-status vendor-protos \
         clean distclean
 
 help: ## Show this help
@@ -73,6 +73,9 @@ conformance: setup-python ## Run the conformance suite (every adapter) on embedd
 
 compat: setup-python ## Run the previous release's conformance cases against today's server (fails on a breaking change)
 	@scripts/compat.sh
+
+third-party: setup-python ## Generate clients with OpenAPI Generator, openapi-typescript and stock protoc plugins; build them strictly; call a live server
+	@scripts/third-party.sh
 
 # ---------------------------------------------------------------- contract and code generation
 generate: setup-codegen ## Regenerate every artifact from spec/proto (concord-gen generate)

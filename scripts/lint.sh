@@ -42,7 +42,7 @@ while read -r sdk; do
 done < <(sdk_names)
 
 if command -v shellcheck >/dev/null 2>&1; then
-  check "shellcheck scripts .ci/run" . shellcheck -x scripts/*.sh scripts/sdk/*.sh .ci/run
+  check "shellcheck scripts .ci/run" . shellcheck -x scripts/*.sh scripts/sdk/*.sh scripts/third-party/*.sh .ci/run
 else
   log "$TAG" "skipped shellcheck: not installed (scripts/setup.sh apt installs it)"
 fi

@@ -9,7 +9,8 @@
 #   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
 #   scripts/setup.sh otelcol  # the OpenTelemetry Collector of the trace tests (scripts/otelcol.sh build)
 #   scripts/setup.sh console  # the web console: npm ci in console/ and its build (scripts/console.sh)
-#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + otelcol + sdks + console (default)
+#   scripts/setup.sh third-party # what `make third-party` needs (scripts/third-party.sh setup)
+#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + otelcol + sdks + console + third-party (default)
 #
 # Environment: PYTHON (interpreter for the venv, default python3, must be >= 3.11),
 # CONCORD_FORCE_INSTALL=1 (ignore the stamps and reinstall).
@@ -295,7 +296,9 @@ main() {
     go) setup_go_toolchain ;;
     codegen) setup_python; setup_npm; setup_go_tools; setup_codegen ;;
     otelcol) setup_otelcol ;;
-    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_otelcol; setup_sdks; scripts/console.sh setup ;;
+    third-party) setup_python; setup_npm; "$CONCORD_ROOT/scripts/third-party.sh" setup ;;
+    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_otelcol; setup_sdks
+      scripts/console.sh setup; "$CONCORD_ROOT/scripts/third-party.sh" setup ;;
     -h | --help | help) usage; return ;;
     *) usage >&2; die "$TAG" "unknown part '$what'" ;;
   esac
