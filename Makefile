@@ -12,7 +12,7 @@ BUF     := tools/node_modules/.bin/buf
 SCRATCH := .scratch
 
 .PHONY: help setup setup-python setup-codegen setup-tools setup-console run test generate check-generated lint spec-lint spec-breaking \
-        test-generator test-server test-sdks test-cli test-console conformance compat third-party services-up services-down services-status vendor-protos \
+        test-generator test-server test-sdks test-chart test-deploy test-cli test-console conformance compat third-party services-up services-down services-status vendor-protos \
         clean distclean
 
 help: ## Show this help
@@ -68,6 +68,12 @@ test-cli: setup-python ## Run the concord CLI's tests (cli/; they start a server
 test-console: setup-python ## Run the web console's browser tests (chromium + playwright-core; screenshots in .scratch/artifacts/console)
 	@scripts/console.sh test
 
+test-chart: setup-python ## Lint and render the Helm chart; validate every manifest against the Kubernetes schema, offline
+	@scripts/test-chart.sh
+
+test-deploy: setup-python ## Build the server image with podman and run it: embedded default, and replicas on Redis/PostgreSQL/etcd
+	@scripts/with-services.sh scripts/test-deploy.sh
+
 conformance: setup-python ## Run the conformance suite (every adapter) on embedded storage and the engines; print the matrix
 	@scripts/with-services.sh scripts/conformance.sh
 
@@ -105,7 +111,7 @@ vendor-protos: setup-python ## Re-copy the googleapis protos from the pinned whe
 	echo "vendor-protos: from googleapis-common-protos $$($(PY) -m pip show googleapis-common-protos | sed -n 's/^Version: //p')"
 
 # ---------------------------------------------------------------- lint
-lint: setup-python ## ruff + mypy --strict (generator, server, conformance), every SDK's own linters, shellcheck
+lint: setup-python ## ruff + mypy --strict (generator, server, conformance, deploy), every SDK's own linters, shellcheck, actionlint
 	@scripts/lint.sh
 
 # ---------------------------------------------------------------- services

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make lint`: ruff check, ruff format --check and mypy --strict for generator/, server/, cli/ and
 # tests/conformance/, each with its own pyproject.toml config; each SDK's own checks
-# (scripts/sdk/<name>.sh sdk_lint); shellcheck on the build scripts.
+# (scripts/sdk/<name>.sh sdk_lint); actionlint on the GitHub workflows; shellcheck on the build
+# scripts.
 # Runs every check, then fails if any failed. Generated protoc stubs (_gen/) are excluded.
 set -euo pipefail
 
@@ -37,12 +38,20 @@ if [[ -f tests/conformance/pyproject.toml ]]; then
   check "mypy --strict tests/conformance" . "$BIN/mypy" --config-file tests/conformance/pyproject.toml
 fi
 
+if [[ -f deploy/pyproject.toml ]]; then
+  check "ruff check deploy" deploy "$BIN/ruff" check .
+  check "ruff format --check deploy" deploy "$BIN/ruff" format --check .
+  check "mypy --strict deploy" . "$BIN/mypy" --config-file deploy/pyproject.toml
+fi
+
 while read -r sdk; do
   check "SDK $sdk" . sdk_run "$sdk" sdk_lint
 done < <(sdk_names)
 
+check "actionlint .github/workflows" . scripts/deploy/actionlint.sh
+
 if command -v shellcheck >/dev/null 2>&1; then
-  check "shellcheck scripts .ci/run" . shellcheck -x scripts/*.sh scripts/sdk/*.sh scripts/third-party/*.sh .ci/run
+  check "shellcheck scripts .ci/run" . shellcheck -x scripts/*.sh scripts/sdk/*.sh scripts/third-party/*.sh scripts/deploy/*.sh .ci/run
 else
   log "$TAG" "skipped shellcheck: not installed (scripts/setup.sh apt installs it)"
 fi

@@ -3,14 +3,15 @@
 #
 #   scripts/setup.sh python   # .venv (+ generator/server editable), npm tools (buf), Go protoc plugins
 #   scripts/setup.sh tools    # only the npm tools (buf)
-#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck, Prometheus, chromium (Debian)
+#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck, Prometheus, podman, chromium (Debian)
 #   scripts/setup.sh go       # a pinned Go into tools/go, when the machine has none >= 1.26
 #   scripts/setup.sh codegen  # python + what concord-gen's targets need (make generate/check)
 #   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
 #   scripts/setup.sh otelcol  # the OpenTelemetry Collector of the trace tests (scripts/otelcol.sh build)
 #   scripts/setup.sh console  # the web console: npm ci in console/ and its build (scripts/console.sh)
 #   scripts/setup.sh third-party # what `make third-party` needs (scripts/third-party.sh setup)
-#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + otelcol + sdks + console + third-party (default)
+#   scripts/setup.sh deploy   # helm, kubeconform, actionlint, Kubernetes schemas (scripts/deploy/tools.sh)
+#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + otelcol + sdks + console + third-party + deploy (default)
 #
 # Environment: PYTHON (interpreter for the venv, default python3, must be >= 3.11),
 # CONCORD_FORCE_INSTALL=1 (ignore the stamps and reinstall).
@@ -40,6 +41,9 @@ APT_PACKAGES=(
   prometheus
   curl
   ca-certificates
+  podman # the server image (make test-deploy); runc, as scripts/deploy/containers.conf says
+  runc
+  debootstrap # its Debian base where no public registry answers
 )
 # Debian's chromium (Ubuntu ships it only as a snap; GitHub's Ubuntu runners have Chrome, which
 # scripts/console.sh finds instead).
@@ -293,12 +297,13 @@ main() {
     apt) setup_apt ;;
     sdks) setup_sdks ;;
     console) scripts/console.sh setup ;;
+    deploy) scripts/deploy/tools.sh ;;
     go) setup_go_toolchain ;;
     codegen) setup_python; setup_npm; setup_go_tools; setup_codegen ;;
     otelcol) setup_otelcol ;;
     third-party) setup_python; setup_npm; "$CONCORD_ROOT/scripts/third-party.sh" setup ;;
     all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_otelcol; setup_sdks
-      scripts/console.sh setup; "$CONCORD_ROOT/scripts/third-party.sh" setup ;;
+      scripts/console.sh setup; "$CONCORD_ROOT/scripts/third-party.sh" setup; scripts/deploy/tools.sh ;;
     -h | --help | help) usage; return ;;
     *) usage >&2; die "$TAG" "unknown part '$what'" ;;
   esac

@@ -1,6 +1,7 @@
 package concord
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"os"
@@ -40,6 +41,7 @@ type clientConfig struct {
 	maxBackoff     time.Duration
 	transport      Transport
 	traceInjector  TraceInjector
+	tlsConfig      *tls.Config
 	explicitCreds  bool // a credential option was given: the environment's are dropped
 }
 
@@ -82,10 +84,10 @@ func WithBearerToken(token string) Option {
 	}
 }
 
-// WithHTTPClient sets the *http.Client that sends requests (transport, proxies, TLS). Its own
-// Timeout, if any, also bounds streams; prefer WithTimeout. The client uses a copy whose
-// CheckRedirect refuses redirects to another origin than the base URL's (CrossOriginRedirectError)
-// before calling the given client's own CheckRedirect.
+// WithHTTPClient sets the *http.Client that sends requests (transport, proxies, TLS; see also
+// WithTLSConfig). Its own Timeout, if any, also bounds streams; prefer WithTimeout. The client
+// uses a copy whose CheckRedirect refuses redirects to another origin than the base URL's
+// (CrossOriginRedirectError) before calling the given client's own CheckRedirect.
 func WithHTTPClient(client *http.Client) Option {
 	return func(c *clientConfig) { c.httpClient = client }
 }
@@ -190,7 +192,7 @@ func newCore(opts []Option) *core {
 		cfg.httpClient = http.DefaultClient
 	}
 	base := strings.TrimRight(cfg.baseURL, "/")
-	cfg.httpClient = sameOriginOnly(cfg.httpClient, base)
+	cfg.httpClient = sameOriginOnly(withTLS(cfg.httpClient, cfg.tlsConfig), base)
 	return &core{
 		clientConfig: cfg,
 		baseURL:      base,

@@ -2,7 +2,9 @@
 // built with it sends its calls over gRPC (to the server's gRPC port) instead of HTTP/JSON,
 // with the same models, typed errors, credentials, Idempotency-Key, timeouts and retries.
 //
-//	t, err := concordgrpc.NewTransport("localhost:9090") // plaintext; pass grpc.DialOptions for TLS
+//	t, err := concordgrpc.NewTransport("localhost:9090") // plaintext
+//	cfg, err := concord.TLSConfig("ca.pem", "client.pem", "client-key.pem") // or TLS:
+//	t, err := concordgrpc.NewTransport("concord.internal:9090", concordgrpc.TLS(cfg))
 //	if err != nil { … }
 //	defer t.Close()
 //	c := concord.NewClient(concord.WithTransport(t), concord.WithAPIKey(key))
@@ -16,6 +18,7 @@ package concordgrpc
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +30,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -48,7 +52,8 @@ type Transport struct {
 var _ concord.Transport = (*Transport)(nil)
 
 // NewTransport connects (lazily, like grpc.NewClient) to target, e.g. "localhost:9090".
-// Without options the connection is plaintext; pass grpc.WithTransportCredentials for TLS.
+// Without options the connection is plaintext; pass TLS(cfg) (or grpc.WithTransportCredentials)
+// for TLS.
 func NewTransport(target string, opts ...grpc.DialOption) (*Transport, error) {
 	if len(opts) == 0 {
 		opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
@@ -58,6 +63,12 @@ func NewTransport(target string, opts ...grpc.DialOption) (*Transport, error) {
 		return nil, fmt.Errorf("concordgrpc: %w", err)
 	}
 	return &Transport{conn: conn, owned: conn}, nil
+}
+
+// TLS is the dial option of a TLS connection with cfg (trusted CAs, a client certificate for
+// servers that require mutual TLS): see concord.TLSConfig.
+func TLS(cfg *tls.Config) grpc.DialOption {
+	return grpc.WithTransportCredentials(credentials.NewTLS(cfg))
 }
 
 // New is a Transport over a connection you manage (Close leaves it open).

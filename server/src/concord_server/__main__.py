@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+import socket
+import threading
+from collections.abc import Iterator
 
 import uvicorn
 
+from concord_server import tls
 from concord_server.api.rest.http_protocol import http_protocol
 from concord_server.app import create_app
 from concord_server.config import Settings
 from concord_server.config_sources import ConfigError, load_settings
 from concord_server.config_watch import start_log_level_watch
 from concord_server.logs import configure_logging
+from concord_server.runtime import Runtime
 
 log = logging.getLogger("concord.main")
+STREAMS_END_SECONDS = 5  # how long a drain waits for open streams to send their end
 
 
 def _settings() -> Settings:
@@ -22,6 +31,7 @@ def _settings() -> Settings:
     configure_logging(env.log_level)
     try:
         settings = load_settings(env)
+        tls.check(settings)
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
         raise SystemExit(2) from None
@@ -29,22 +39,61 @@ def _settings() -> Settings:
     return settings
 
 
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server whose shutdown (SIGTERM, SIGINT) drains the runtime first: readiness
+    fails and streams end at once, while in-flight calls get the grace period to finish."""
+
+    def __init__(self, config: uvicorn.Config, runtime: Runtime, grace: int) -> None:
+        super().__init__(config)
+        self._runtime = runtime
+        self._grace = grace
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Ends the open streams (each client gets its UNAVAILABLE before the connection
+        closes), then drains gRPC while uvicorn finishes the HTTP requests in flight."""
+        if not await self._runtime.drain_streams(min(STREAMS_END_SECONDS, self._grace)):
+            log.warning("some streams did not end in %ss; closing them", STREAMS_END_SECONDS)
+        grpc_done = asyncio.ensure_future(self._runtime.stop_grpc(self._grace))
+        await super().shutdown(sockets)
+        await grpc_done
+        log.info("shutdown complete")
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """SIGINT and SIGTERM start the drain, as in uvicorn; but a completed drain exits 0
+        instead of re-raising the signal, and a forced one (a second SIGINT) exits 1."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+        if self.force_exit:
+            raise SystemExit(1)
+
+
 def main() -> None:
-    """Runs the server until interrupted."""
+    """Runs the server until SIGTERM or SIGINT, then drains it."""
     settings = _settings()
     if settings.config_url:
         start_log_level_watch(settings.config_url)
-    app = create_app(settings)
-    uvicorn.run(
-        app,
+    runtime = Runtime(settings)
+    config = uvicorn.Config(
+        create_app(settings, runtime),
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
         access_log=False,
         ws_max_size=settings.max_body_bytes,
         http=http_protocol(),
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        **tls.uvicorn_options(settings),
     )
+    DrainingServer(config, runtime, settings.shutdown_grace_seconds).run()
 
 
 if __name__ == "__main__":

@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     # when that is unset too, tracing is off).
     metrics_sample_interval: float = 15.0
     otlp_endpoint: str = ""
+    # TLS (tls.py): PEM files; a client CA makes gRPC require client certificates, and REST ask
+    # for them per tls_http_client_auth (none, optional, require).
+    tls_cert_file: str = ""
+    tls_key_file: str = Field(default="", repr=False)
+    tls_client_ca_file: str = ""
+    tls_http_client_auth: str = "none"
+    # SIGTERM: readiness fails and streams end at once; calls in flight get this long to finish.
+    shutdown_grace_seconds: int = Field(default=20, ge=0)
     # Settings from etcd (etcd://host:port?prefix=/concord/config/), over the environment; see
     # config_sources.py. Empty: environment and .env only.
     config_url: str = ""

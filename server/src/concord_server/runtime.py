@@ -5,6 +5,7 @@ step has succeeded the dispatcher answers only the health probes."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,6 +27,7 @@ from concord_server.component import Component, Wired
 from concord_server.config import Settings
 from concord_server.context import Principal
 from concord_server.domain.ratelimit import enforce
+from concord_server.drain import Drain
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.idempotency import IdempotencyStore
 from concord_server.preparation import Preparation, Step
@@ -106,13 +108,15 @@ class Runtime:
     _opened: Opened = field(default_factory=Opened)
     _health: HealthHandlers | None = None
     _reporter: ReadinessReporter | None = None
+    drain: Drain = field(default_factory=Drain)
+    _grpc_stop: asyncio.Future[None] | None = None
 
     async def start(self) -> Dispatcher:
         """Builds the dispatcher (health probes only, every other call held) and starts opening
         storage; the dispatcher serves everything once every engine has answered. Raises when a
         step fails for another reason than an engine outage (a bad URL, say)."""
-        self._health = HealthHandlers(self.components)
-        self.dispatcher = Dispatcher([self._health], _NoCaller())
+        self._health = HealthHandlers(self.components, self.drain)
+        self.dispatcher = Dispatcher([self._health], _NoCaller(), drain=self.drain)
         self.preparation = Preparation(self._steps(), self._serve, self.components)
         self.dispatcher.hold(self.preparation.not_ready)
         await self.preparation.start()
@@ -214,22 +218,43 @@ class Runtime:
         """Starts the gRPC server on the configured port; returns the bound port. Its standard
         health service follows readiness (NOT_SERVING until every engine answers)."""
         from concord_server.api.grpc.server import ReadinessReporter, build_grpc_server
+        from concord_server.tls import grpc_credentials
 
         assert self.dispatcher is not None and self._health is not None
         address = f"{self.settings.http_host}:{self.settings.grpc_port}"
-        self.grpc_server, self.grpc_port = build_grpc_server(self.dispatcher, address)
+        credentials = grpc_credentials(self.settings)
+        self.grpc_server, self.grpc_port = build_grpc_server(self.dispatcher, address, credentials)
         await self.grpc_server.start()
         self._reporter = ReadinessReporter(self.grpc_server, self._health.ready)
         await self._reporter.start()
         return self.grpc_port
 
+    async def drain_streams(self, within: float) -> bool:
+        """Begins the drain: readiness fails and open streams end; returns once they have
+        (at most `within` seconds), saying whether all did."""
+        log.info("shutting down: ending open streams, then draining calls in flight")
+        self.drain.start()
+        if self._reporter is not None:
+            self._reporter.poke()
+        return await self.drain.streams_ended(within)
+
+    async def stop_grpc(self, grace: float) -> None:
+        """gRPC refuses new calls and lets the ones in flight finish within `grace` seconds."""
+        if self.grpc_server is not None and self._grpc_stop is None:
+            self._grpc_stop = asyncio.ensure_future(self.grpc_server.stop(grace=grace))
+        if self._grpc_stop is not None:
+            await self._grpc_stop
+
     async def stop(self) -> None:
-        """Stops start-up, gRPC (with a grace period), every component, then the connections."""
+        """Stops start-up, gRPC (with a grace period, or after the drain's), every component,
+        then the connections."""
         if self.preparation is not None:
             await self.preparation.stop()
         if self._reporter is not None:
             await self._reporter.stop()
-        if self.grpc_server is not None:
+        if self._grpc_stop is not None:
+            await self._grpc_stop
+        elif self.grpc_server is not None:
             await self.grpc_server.stop(grace=2.0)
         if self.sampler is not None:
             await self.sampler.stop()

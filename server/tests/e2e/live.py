@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -33,11 +34,13 @@ class LiveServer:
     http_port: int = field(default_factory=free_port)
     grpc_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    # With TLS (CONCORD_TLS_* in env_overrides): how this harness reaches it.
+    tls: ssl.SSLContext | None = None
 
     @property
     def base_url(self) -> str:
         """The REST base URL."""
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.http_port}"
 
     @property
     def log_path(self) -> Path:
@@ -85,7 +88,8 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log_tail()}")
             try:
-                if httpx.get(self.base_url + probe, timeout=5).status_code == 200:
+                ready = httpx.get(self.base_url + probe, timeout=5, verify=self.tls or True)
+                if ready.status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -116,4 +120,9 @@ class LiveServer:
 
     def client(self) -> httpx.Client:
         """A REST client authenticated with the bootstrap admin key."""
-        return httpx.Client(base_url=self.base_url, headers={"X-API-Key": ADMIN_KEY}, timeout=30)
+        return httpx.Client(
+            base_url=self.base_url,
+            headers={"X-API-Key": ADMIN_KEY},
+            timeout=30,
+            verify=self.tls or True,
+        )

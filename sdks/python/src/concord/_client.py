@@ -9,6 +9,7 @@ import httpx
 
 from concord._core.http import AsyncCore, SyncCore
 from concord._core.options import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Timeout
+from concord._core.tls import ClientCert, FilePath
 from concord._core.ws import StreamTransport
 from concord._version import __version__
 from concord.custom.locks import AsyncLocksResource, LocksResource
@@ -67,7 +68,12 @@ class Concord(SyncCore):
     URL's origin: a redirect elsewhere raises `CrossOriginRedirectError`. Server streams
     (`watch`, `subscribe`, ...) go over the WebSocket endpoint `/v1/ws`, or over Server-Sent
     Events through `http_client` when one is given (so its transport and TLS settings apply);
-    `stream_transport=` (or a call's `transport=`) picks one explicitly.
+    `stream_transport=` (or a call's `transport=`) picks one explicitly. For HTTPS,
+    `ca_bundle=` (a PEM file of CAs to trust instead of the default ones) and `client_cert=` (a
+    PEM file with certificate and key, or a `(cert_file, key_file)` pair, for servers that
+    require client certificates), else `CONCORD_CA_BUNDLE`, `CONCORD_CLIENT_CERT` and
+    `CONCORD_CLIENT_KEY`, configure the SDK's own HTTP client and its WebSocket streams (an
+    `http_client` of yours keeps its own TLS settings for the other calls).
     """
 
     auth: AuthResource
@@ -120,6 +126,8 @@ class Concord(SyncCore):
         http_client: httpx.Client | None = None,
         log_level: str | None = None,
         stream_transport: StreamTransport | None = None,
+        ca_bundle: FilePath | None = None,
+        client_cert: ClientCert | None = None,
     ) -> None:
         super().__init__(
             version=__version__,
@@ -133,6 +141,8 @@ class Concord(SyncCore):
             http_client=http_client,
             log_level=log_level,
             stream_transport=stream_transport,
+            ca_bundle=ca_bundle,
+            client_cert=client_cert,
         )
         self.auth = AuthResource(self)
         self.cache = CacheResource(self)
@@ -171,7 +181,12 @@ class AsyncConcord(AsyncCore):
     URL's origin: a redirect elsewhere raises `CrossOriginRedirectError`. Server streams
     (`watch`, `subscribe`, ...) go over the WebSocket endpoint `/v1/ws`, or over Server-Sent
     Events through `http_client` when one is given (so its transport and TLS settings apply);
-    `stream_transport=` (or a call's `transport=`) picks one explicitly.
+    `stream_transport=` (or a call's `transport=`) picks one explicitly. For HTTPS,
+    `ca_bundle=` (a PEM file of CAs to trust instead of the default ones) and `client_cert=` (a
+    PEM file with certificate and key, or a `(cert_file, key_file)` pair, for servers that
+    require client certificates), else `CONCORD_CA_BUNDLE`, `CONCORD_CLIENT_CERT` and
+    `CONCORD_CLIENT_KEY`, configure the SDK's own HTTP client and its WebSocket streams (an
+    `http_client` of yours keeps its own TLS settings for the other calls).
     """
 
     auth: AsyncAuthResource
@@ -224,6 +239,8 @@ class AsyncConcord(AsyncCore):
         http_client: httpx.AsyncClient | None = None,
         log_level: str | None = None,
         stream_transport: StreamTransport | None = None,
+        ca_bundle: FilePath | None = None,
+        client_cert: ClientCert | None = None,
     ) -> None:
         super().__init__(
             version=__version__,
@@ -237,6 +254,8 @@ class AsyncConcord(AsyncCore):
             http_client=http_client,
             log_level=log_level,
             stream_transport=stream_transport,
+            ca_bundle=ca_bundle,
+            client_cert=client_cert,
         )
         self.auth = AsyncAuthResource(self)
         self.cache = AsyncCacheResource(self)

@@ -18,6 +18,7 @@ from concord_server.api.rpcs import Rpc, all_rpcs, resource_of
 from concord_server.api.text_rules import check_message_text
 from concord_server.api.validation import validate
 from concord_server.context import CallContext, Principal
+from concord_server.drain import Drain
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.middleware.metrics import RPC_CALLS
 from concord_server.ports.idempotency import IdempotencyStore
@@ -54,8 +55,10 @@ class Dispatcher:
         faults: FaultInjector | None = None,
         idempotency: IdempotencyStore | None = None,
         auth_limit: FailedAuthLimit | None = None,
+        drain: Drain | None = None,
     ) -> None:
         self._hold: Callable[[], ConcordError] | None = None
+        self._drain = drain
         self.install(handlers, guard, rate_check, faults, idempotency, auth_limit)
 
     def install(
@@ -167,7 +170,7 @@ class Dispatcher:
         except ConcordError as err:
             _count(rpc, ctx, err.code.value)
             raise
-        return _guarded(rpc, source, ctx)
+        return _guarded(rpc, source, ctx, self._drain)
 
 
 def _count(rpc: Rpc, ctx: CallContext, code: str) -> None:
@@ -214,10 +217,14 @@ def _check_type(rpc: Rpc, response: object) -> None:
         raise ConcordError(ErrorCode.INTERNAL, "internal error")
 
 
-def _guarded(rpc: Rpc, source: AsyncIterator[Message], ctx: CallContext) -> OpenStream[Message]:
-    """The handler's stream with checks; closing it closes the handler's, read or not."""
+def _guarded(
+    rpc: Rpc, source: AsyncIterator[Message], ctx: CallContext, drain: Drain | None
+) -> OpenStream[Message]:
+    """The handler's stream with checks, ended by a drain; closing it closes the handler's,
+    read or not."""
     close = getattr(source, "aclose", None)
-    return OpenStream(_checked(rpc, source, ctx), close if close is not None else _nothing)
+    items = _checked(rpc, source, ctx, drain)
+    return OpenStream(items, close if close is not None else _nothing)
 
 
 def _nothing() -> None:
@@ -225,12 +232,14 @@ def _nothing() -> None:
 
 
 async def _checked(
-    rpc: Rpc, source: AsyncIterator[Message], ctx: CallContext
+    rpc: Rpc, source: AsyncIterator[Message], ctx: CallContext, drain: Drain | None
 ) -> AsyncGenerator[Message, None]:
-    """The handler's items with type checks, bare INTERNAL errors and an outcome count."""
+    """The handler's items with type checks, bare INTERNAL errors and an outcome count; a
+    drain ends them with UNAVAILABLE."""
     code = "OK"
+    drained = drain.until_drained(source) if drain is not None else None
     try:
-        async for item in source:
+        async for item in drained or source:
             _check_type(rpc, item)
             yield item
     except ConcordError as err:
@@ -241,4 +250,6 @@ async def _checked(
         log.exception("unexpected failure in stream %s", rpc.name)
         raise ConcordError(ErrorCode.INTERNAL, "internal error") from exc
     finally:
+        if drained is not None:
+            await drained.aclose()
         _count(rpc, ctx, code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
@@ -13,6 +13,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 REQUESTS = Counter("concord_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
     "concord_http_request_duration_seconds", "HTTP request latency", ["method", "route"]
+)
+IN_FLIGHT = Gauge(
+    "concord_http_requests_in_flight", "HTTP requests being answered, open streams included"
 )
 RPC_CALLS = Counter(
     "concord_rpc_calls_total", "RPC calls by transport and outcome", ["transport", "rpc", "code"]
@@ -59,6 +62,7 @@ class MetricsMiddleware:
             return
         start = time.perf_counter()
         status = 500
+        IN_FLIGHT.inc()
 
         async def record(message: Message) -> None:
             nonlocal status
@@ -69,6 +73,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, record)
         finally:
+            IN_FLIGHT.dec()
             route = _route_of(scope)
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(scope["method"], route).observe(time.perf_counter() - start)

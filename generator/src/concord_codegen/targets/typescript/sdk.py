@@ -2,9 +2,11 @@
 
 Templates (`templates/typescript/*.j2`) map the IR; the runtime core (`runtime/typescript/*.ts`:
 transport, retries, errors, pagination, SSE and WebSocket streams) is copied as is into
-`src/core/`. Hand-written code is never written here: `src/custom/` (a `custom/<resource>.ts`
-exporting a subclass of the generated resource replaces it in the client), the tests, the
-adapter loop, `package.json` and the build configuration.
+`src/core/`. `package.json` is rendered too, so its version is the contract's (`spec/VERSION`);
+JSON has no comments, so its generated-file marker is its `"//"` member. Hand-written code is
+never written here: `src/custom/` (a `custom/<resource>.ts` exporting a subclass of the
+generated resource replaces it in the client), the tests, the adapter loop, the lock file and
+the build configuration.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class TypeScriptSdkTarget:
         del config
         return (
             f"{SDK_DIR}/README.md",
+            f"{SDK_DIR}/package.json",
             f"{SRC}/client.ts",
             f"{SRC}/errors.ts",
             f"{SRC}/index.ts",
@@ -152,6 +155,7 @@ def build_files(api: Api, custom: set[str]) -> list[GeneratedFile]:
     renderer.env.globals["import_line"] = import_line
     files = [
         renderer.file(f"{SDK_DIR}/README.md", "README.md.j2", **view),
+        GeneratedFile(f"{SDK_DIR}/package.json", renderer.render("package.json.j2", **view)),
         renderer.file(f"{SRC}/client.ts", "client.j2", **view),
         renderer.file(f"{SRC}/errors.ts", "errors.j2", **view),
         renderer.file(f"{SRC}/index.ts", "index.j2", **view),

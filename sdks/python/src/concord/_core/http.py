@@ -40,6 +40,7 @@ from concord._core.options import (
 from concord._core.raw import RAW_MODE, RawResponse
 from concord._core.redirects import MAX_REDIRECTS, next_hop
 from concord._core.sse import AsyncStream, Stream
+from concord._core.tls import ClientCert, FilePath, resolve_tls
 from concord._core.tracecontext import trace_headers
 from concord._core.ws import (
     AsyncWebSocketStream,
@@ -74,6 +75,8 @@ class BaseCore:
         extra_headers: Mapping[str, str] | None = None,
         log_level: str | None = None,
         stream_transport: StreamTransport | None = None,
+        ca_bundle: FilePath | None = None,
+        client_cert: ClientCert | None = None,
         own_http: bool = True,
     ) -> None:
         if max_retries < 0:
@@ -93,7 +96,10 @@ class BaseCore:
             stream_transport or ("websocket" if own_http else "sse")
         )
         self._log_level = log_level
-        self._ssl_context: ssl.SSLContext | None = None
+        # HTTPS and WSS trust `ca_bundle` and present `client_cert` (the SDK's own httpx
+        # client and every WebSocket); without them, httpx's defaults (made when first needed).
+        self.tls = resolve_tls(ca_bundle, client_cert)
+        self._ssl_context: ssl.SSLContext | None = self.tls.ssl_context() if self.tls else None
         self._sleep_hook: Callable[[float], None] | None = None
 
     def _settings(
@@ -120,6 +126,8 @@ class BaseCore:
             "extra_headers": {**self.extra_headers, **(extra_headers or {})},
             "log_level": self._log_level,
             "stream_transport": stream_transport or self.stream_transport,
+            "ca_bundle": self.tls.ca_bundle if self.tls else None,
+            "client_cert": self.tls.client_cert() if self.tls else None,
         }
 
     def _headers(
@@ -262,7 +270,7 @@ class SyncCore(BaseCore):
     def __init__(self, *, http_client: httpx.Client | None = None, **config: Any) -> None:
         super().__init__(own_http=http_client is None, **config)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client()
+        self._http = http_client or httpx.Client(verify=self._ssl_context or True)
 
     def with_options(
         self: SelfT,
@@ -378,7 +386,7 @@ class AsyncCore(BaseCore):
     def __init__(self, *, http_client: httpx.AsyncClient | None = None, **config: Any) -> None:
         super().__init__(own_http=http_client is None, **config)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient()
+        self._http = http_client or httpx.AsyncClient(verify=self._ssl_context or True)
 
     def with_options(
         self: AsyncSelfT,

@@ -209,8 +209,11 @@ def service_handlers(dispatcher: Dispatcher) -> list[grpc.GenericRpcHandler]:
     return [grpc.method_handlers_generic_handler(s, m) for s, m in by_service.items()]
 
 
-def build_grpc_server(dispatcher: Dispatcher, address: str) -> tuple[grpc.aio.Server, int]:
-    """A server with the Concord services, standard health and reflection, bound to `address`."""
+def build_grpc_server(
+    dispatcher: Dispatcher, address: str, credentials: grpc.ServerCredentials | None = None
+) -> tuple[grpc.aio.Server, int]:
+    """A server with the Concord services, standard health and reflection, bound to `address`
+    (with TLS when given credentials)."""
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", 4 * 1024 * 1024)])
     server.add_generic_rpc_handlers(tuple(service_handlers(dispatcher)))
     health_servicer = health.aio.HealthServicer()
@@ -219,7 +222,10 @@ def build_grpc_server(dispatcher: Dispatcher, address: str) -> tuple[grpc.aio.Se
     reflection.enable_server_reflection(
         [*names, reflection.SERVICE_NAME, "grpc.health.v1.Health"], server
     )
-    port = server.add_insecure_port(address)
+    if credentials is None:
+        port = server.add_insecure_port(address)
+    else:
+        port = server.add_secure_port(address, credentials)
     server.health_servicer = health_servicer
     server.concord_services = names
     return server, port

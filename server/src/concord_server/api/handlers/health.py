@@ -10,6 +10,7 @@ from concord_server._gen.concord.v1 import health_pb2
 from concord_server.backends.failures import connection_failure
 from concord_server.component import Component
 from concord_server.context import CallContext
+from concord_server.drain import Drain
 from concord_server.errors import ConcordError
 
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -22,8 +23,9 @@ class HealthHandlers:
 
     SERVICE = "concord.v1.HealthService"
 
-    def __init__(self, components: Sequence[Component]) -> None:
+    def __init__(self, components: Sequence[Component], drain: Drain | None = None) -> None:
         self._components = components
+        self._drain = drain
 
     async def GetLiveness(
         self, request: health_pb2.GetLivenessRequest, ctx: CallContext
@@ -34,12 +36,19 @@ class HealthHandlers:
     async def GetReadiness(
         self, request: health_pb2.GetReadinessRequest, ctx: CallContext
     ) -> health_pb2.GetReadinessResponse:
-        """SERVING when every component's storage answers within the timeout."""
+        """SERVING when every component's storage answers within the timeout and the server
+        is not shutting down."""
         return await self.readiness()
 
     async def readiness(self) -> health_pb2.GetReadinessResponse:
-        """Probes every component at once."""
+        """Probes every component at once; a drain makes the server not ready."""
         results = await asyncio.gather(*(self._probe(c) for c in list(self._components)))
+        if self._drain is not None and self._drain.draining:
+            results.append(
+                health_pb2.ComponentHealth(
+                    name="server", status=NOT_SERVING, message="shutting down"
+                )
+            )
         overall = SERVING if all(r.status == SERVING for r in results) else NOT_SERVING
         return health_pb2.GetReadinessResponse(status=overall, components=results)
 

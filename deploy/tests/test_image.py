@@ -1,0 +1,182 @@
+"""The server image, run by podman: metadata, the embedded default, and replicas on the engines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.conftest import engine_url, isolated
+from tests.podman import ADMIN_KEY, Container, Volume, podman
+
+SMOKE_TEST = Path(__file__).resolve().parents[1] / "helm" / "concord" / "files"
+
+
+def _backends(container: Container) -> dict[str, str]:
+    """Readiness: component name -> backend, after checking every one serves."""
+    answer = httpx.get(container.base_url + "/v1/health/ready", timeout=30)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["status"] == "SERVING"
+    assert all(c["status"] == "SERVING" for c in body["components"]), body
+    return {c["name"]: c["backend"] for c in body["components"]}
+
+
+def _acquire(client: httpx.Client, name: str, owner: str) -> httpx.Response:
+    return client.post(f"/v1/locks/{name}:acquire", json={"owner": owner, "ttl": "60s"})
+
+
+def _grpc_health(container: Container) -> int:
+    with grpc.insecure_channel(f"127.0.0.1:{container.grpc_port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        answer = stub.Check(health_pb2.HealthCheckRequest(), timeout=30)
+    return int(answer.status)
+
+
+def _helm_test(image: str, server: Container) -> subprocess.CompletedProcess[str]:
+    """The chart's `helm test` script, run as its pod runs it: in the image, read-only."""
+    return podman(
+        "run", "--rm", "--network", "host", "--read-only",
+        "--volume", f"{SMOKE_TEST}:/smoke:ro", "--entrypoint", "python3",
+        "--env", f"CONCORD_URL={server.base_url}", "--env", f"CONCORD_API_KEY={ADMIN_KEY}",
+        image, "/smoke/smoke_test.py",
+        check=False,
+    )  # fmt: skip
+
+
+def test_image_metadata(image: str) -> None:
+    """Non-root user, entry point, ports, health check, stop signal and OCI labels."""
+    [inspected] = json.loads(podman("image", "inspect", image).stdout)
+    config = inspected["Config"]
+    assert config["User"] == "10001:10001"
+    assert config["Entrypoint"] == ["concord-server"]
+    assert {"8080/tcp", "9090/tcp"} <= set(config["ExposedPorts"])
+    assert config["StopSignal"] == "SIGTERM"
+    assert "/var/lib/concord" in config["Volumes"]
+    labels = config["Labels"]
+    assert labels["org.opencontainers.image.title"] == "concord-server"
+    assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
+    assert labels["org.opencontainers.image.version"]
+    assert "concord_server.healthcheck" in inspected["Healthcheck"]["Test"]
+
+
+@pytest.fixture
+def volume() -> Iterator[Volume]:
+    """A fresh data volume."""
+    vol = Volume().create()
+    try:
+        yield vol
+    finally:
+        vol.remove()
+
+
+def test_embedded_default(image: str, volume: Volume) -> None:
+    """No configuration: SQLite and memory, read-only root, non-root, every endpoint answers,
+    SIGTERM exits cleanly, and fencing tokens survive a new container on the same volume."""
+    first = Container(image, volume)
+    try:
+        first.start()
+        backends = _backends(first)
+        assert set(backends.values()) <= {"sqlite", "memory"}, backends
+        assert backends["locks"] == "sqlite"
+        with first.client() as client:
+            granted = _acquire(client, "deploy-nightly", "worker-1")
+            assert granted.status_code == 200, granted.text
+            assert granted.json()["lock"]["fencing_token"] == 1
+            release = {"owner": "worker-1", "fencing_token": 1}
+            assert client.post("/v1/locks/deploy-nightly:release", json=release).status_code == 200
+            metrics = client.get("/metrics").text
+            assert (
+                'concord_rpc_calls_total{code="OK",rpc="AcquireLock",transport="rest"}' in metrics
+            )
+            assert client.get("/docs/assets/swagger-ui.css").status_code == 200
+            assert client.get("/graphiql/assets/graphiql/graphiql.min.js").status_code == 200
+            assert client.get("/openapi.json").json()["info"]["title"]
+        assert _grpc_health(first) == health_pb2.HealthCheckResponse.SERVING
+        assert first.exec("id", "-u").stdout.strip() == "10001"
+        assert first.exec("touch", "/opt/concord/x").returncode != 0  # read-only root
+        check = podman("healthcheck", "run", first.name, check=False)
+        assert check.returncode == 0, check.stdout + check.stderr
+        smoke = _helm_test(image, first)
+        assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+        assert smoke.stdout.count("ok  ") == 5, smoke.stdout
+        assert first.stop() == 0, first.logs()
+        assert "shutdown complete" in first.logs()
+    finally:
+        first.remove()
+    second = Container(image, volume)
+    try:
+        second.start()
+        with second.client() as client:
+            again = _acquire(client, "deploy-nightly", "worker-2")
+            assert again.status_code == 200, again.text
+            assert again.json()["lock"]["fencing_token"] == 2
+    finally:
+        second.remove()
+
+
+def _engine_env(lock_engine: str) -> dict[str, str]:
+    """Every capability on a shared engine (no SQLite): what N replicas need."""
+    redis = isolated(engine_url("redis"), "redis")
+    pg = isolated(engine_url("postgres"), "postgres")
+    locks = redis if lock_engine == "redis" else pg
+    return {
+        "CONCORD_LOCKS_URL": locks,
+        "CONCORD_EVENTS_URL": pg,
+        "CONCORD_SAGAS_URL": pg,
+        "CONCORD_RBAC_URL": pg,
+        "CONCORD_CACHE_URL": redis,
+        "CONCORD_RATELIMIT_URL": redis,
+        "CONCORD_IDEMPOTENCY_URL": redis,
+        "CONCORD_DISCOVERY_URL": isolated(engine_url("etcd"), "etcd"),
+        "CONCORD_PAGE_TOKEN_SECRET": "deploy-test-page-token-secret-0123456789",
+    }
+
+
+@pytest.mark.parametrize("lock_engine", ["redis", "postgres"])
+def test_replicas_on_engines(image: str, lock_engine: str) -> None:
+    """Two containers on Redis, PostgreSQL and etcd: one lock, one fencing order, shared
+    discovery, and the engines named by readiness."""
+    env = _engine_env(lock_engine)
+    volumes = [Volume().create(), Volume().create()]
+    replicas = [Container(image, v, env=env) for v in volumes]
+    lock = f"deploy-{uuid.uuid4().hex[:8]}"
+    try:
+        for replica in replicas:
+            replica.start()
+            backends = _backends(replica)
+            assert "sqlite" not in backends.values(), backends
+            assert backends["locks"] == ("redis" if lock_engine == "redis" else "postgresql")
+            assert backends["discovery"] == "etcd"
+        a, b = (r.client() for r in replicas)
+        with a, b:
+            first = _acquire(a, lock, "a")
+            assert first.status_code == 200, first.text
+            token = first.json()["lock"]["fencing_token"]
+            conflict = _acquire(b, lock, "b")
+            assert conflict.status_code == 409
+            assert conflict.json()["code"] == "LOCK_CONFLICT"
+            release = {"owner": "a", "fencing_token": token}
+            assert a.post(f"/v1/locks/{lock}:release", json=release).status_code == 200
+            second = _acquire(b, lock, "b")
+            assert second.status_code == 200, second.text
+            assert second.json()["lock"]["fencing_token"] > token
+            instance = {"address": "10.0.0.1", "port": 80}
+            assert a.put("/v1/services/deploy/instances/i-1", json=instance).status_code == 200
+            listed = b.get("/v1/services/deploy/instances").json()
+            assert [i["instance_id"] for i in listed["instances"]] == ["i-1"]
+            assert 'rpc="AcquireLock"' in b.get("/metrics").text
+        for replica in replicas:
+            assert replica.stop() == 0, replica.logs()
+    finally:
+        for replica in replicas:
+            replica.remove()
+        for v in volumes:
+            v.remove()
