@@ -39,8 +39,8 @@ from concord._core.options import (
 from concord._core.raw import RAW_MODE, RawResponse
 from concord._core.redirects import MAX_REDIRECTS, next_hop
 from concord._core.sse import AsyncStream, Stream
-from concord._core.tracecontext import trace_headers
 from concord._core.tls import ClientCert, FilePath, resolve_tls
+from concord._core.tracecontext import trace_headers
 from concord._core.ws import (
     AsyncWebSocketStream,
     StreamTransport,
