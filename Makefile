@@ -11,8 +11,8 @@ PY      := $(VENV)/bin/python
 BUF     := tools/node_modules/.bin/buf
 SCRATCH := .scratch
 
-.PHONY: help setup setup-python setup-codegen setup-tools run test generate check-generated lint spec-lint spec-breaking \
-        test-generator test-server test-sdks test-chart test-deploy conformance services-up services-down services-status vendor-protos \
+.PHONY: help setup setup-python setup-codegen setup-tools setup-console run test generate check-generated lint spec-lint spec-breaking \
+        test-generator test-server test-sdks test-chart test-deploy test-cli test-console conformance compat third-party services-up services-down services-status vendor-protos \
         clean distclean
 
 help: ## Show this help
@@ -32,16 +32,19 @@ setup-python: ## Install only .venv (generator/server editable) and the npm tool
 setup-codegen: # .venv plus what concord-gen's targets need (protoc for Java, formatters)
 	@[[ -n "$${CONCORD_SKIP_SETUP:-}" ]] || scripts/setup.sh codegen
 
+setup-console: # the web console's npm packages and its build (console/dist, served at /console)
+	@[[ -n "$${CONCORD_SKIP_SETUP:-}" ]] || scripts/console.sh setup
+
 setup-tools: # only the npm tools (buf)
 	@[[ -n "$${CONCORD_SKIP_SETUP:-}" ]] || scripts/setup.sh tools
 
 # ---------------------------------------------------------------- run
-run: setup-python ## Run the server (data under .scratch/data)
+run: setup-python setup-console ## Run the server (data under .scratch/data)
 	@if [[ ! -f server/pyproject.toml ]]; then \
 	  echo "make run: server/ does not exist yet; nothing to run" >&2; exit 1; fi
 	@mkdir -p $(SCRATCH)/data
 	@key="$${CONCORD_BOOTSTRAP_ADMIN_KEY:-dev-admin-key}"; \
-	echo "Concord: REST http://127.0.0.1:8080 (docs at /docs), gRPC 127.0.0.1:9090"; \
+	echo "Concord: REST http://127.0.0.1:8080 (docs at /docs, console at /console), gRPC 127.0.0.1:9090"; \
 	echo "Concord: bootstrap admin API key for this dev server: $$key (header X-API-Key)"; \
 	CONCORD_DATA_DIR="$(CURDIR)/$(SCRATCH)/data" CONCORD_BOOTSTRAP_ADMIN_KEY="$$key" \
 	  exec $(PY) -m concord_server
@@ -59,6 +62,12 @@ test-server: setup-python ## Run the server's tests (starts Redis/PostgreSQL/etc
 test-sdks: setup-python ## Run each SDK's unit and live tests and its package check (CONCORD_SDKS=python,go limits them)
 	@scripts/test-sdks.sh
 
+test-cli: setup-python ## Run the concord CLI's tests (cli/; they start a server of their own)
+	@scripts/pytest.sh cli
+
+test-console: setup-python ## Run the web console's browser tests (chromium + playwright-core; screenshots in .scratch/artifacts/console)
+	@scripts/console.sh test
+
 test-chart: setup-python ## Lint and render the Helm chart; validate every manifest against the Kubernetes schema, offline
 	@scripts/test-chart.sh
 
@@ -67,6 +76,12 @@ test-deploy: setup-python ## Build the server image with podman and run it: embe
 
 conformance: setup-python ## Run the conformance suite (every adapter) on embedded storage and the engines; print the matrix
 	@scripts/with-services.sh scripts/conformance.sh
+
+compat: setup-python ## Run the previous release's conformance cases against today's server (fails on a breaking change)
+	@scripts/compat.sh
+
+third-party: setup-python ## Generate clients with OpenAPI Generator, openapi-typescript and stock protoc plugins; build them strictly; call a live server
+	@scripts/third-party.sh
 
 # ---------------------------------------------------------------- contract and code generation
 generate: setup-codegen ## Regenerate every artifact from spec/proto (concord-gen generate)
@@ -83,7 +98,7 @@ spec-lint: setup-tools ## Lint the protobuf contract (buf lint)
 	@if [[ ! -f spec/buf.yaml ]]; then echo "spec-lint: skipped, no spec/buf.yaml"; exit 0; fi; \
 	$(BUF) lint spec && echo "spec-lint: buf lint clean"
 
-spec-breaking: setup-tools ## Report breaking changes of the working tree's spec against main (buf breaking)
+spec-breaking: setup-tools ## Report breaking changes of the working tree's spec against the previous release (buf breaking)
 	@scripts/spec-breaking.sh
 
 vendor-protos: setup-python ## Re-copy the googleapis protos from the pinned wheel into spec/third_party

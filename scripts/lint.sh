@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make lint`: ruff check, ruff format --check and mypy --strict for generator/, server/ and
+# `make lint`: ruff check, ruff format --check and mypy --strict for generator/, server/, cli/ and
 # tests/conformance/, each with its own pyproject.toml config; each SDK's own checks
 # (scripts/sdk/<name>.sh sdk_lint); actionlint on the GitHub workflows; shellcheck on the build
 # scripts.
@@ -20,7 +20,7 @@ check() { # NAME DIR CMD...
   (cd "$dir" && "$@") || FAILED+=("$name")
 }
 
-for pkg in generator server; do
+for pkg in generator server cli; do
   if [[ ! -f $pkg/pyproject.toml ]]; then
     log "$TAG" "skipped $pkg: $pkg/ does not exist yet"
     continue
@@ -51,7 +51,7 @@ done < <(sdk_names)
 check "actionlint .github/workflows" . scripts/deploy/actionlint.sh
 
 if command -v shellcheck >/dev/null 2>&1; then
-  check "shellcheck scripts .ci/run" . shellcheck -x scripts/*.sh scripts/sdk/*.sh scripts/deploy/*.sh .ci/run
+  check "shellcheck scripts .ci/run" . shellcheck -x scripts/*.sh scripts/sdk/*.sh scripts/third-party/*.sh scripts/deploy/*.sh .ci/run
 else
   log "$TAG" "skipped shellcheck: not installed (scripts/setup.sh apt installs it)"
 fi

@@ -3,12 +3,15 @@
 #
 #   scripts/setup.sh python   # .venv (+ generator/server editable), npm tools (buf), Go protoc plugins
 #   scripts/setup.sh tools    # only the npm tools (buf)
-#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck, podman
+#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck, Prometheus, podman, chromium (Debian)
 #   scripts/setup.sh go       # a pinned Go into tools/go, when the machine has none >= 1.26
 #   scripts/setup.sh codegen  # python + what concord-gen's targets need (make generate/check)
 #   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
+#   scripts/setup.sh otelcol  # the OpenTelemetry Collector of the trace tests (scripts/otelcol.sh build)
+#   scripts/setup.sh console  # the web console: npm ci in console/ and its build (scripts/console.sh)
+#   scripts/setup.sh third-party # what `make third-party` needs (scripts/third-party.sh setup)
 #   scripts/setup.sh deploy   # helm, kubeconform, actionlint, Kubernetes schemas (scripts/deploy/tools.sh)
-#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + sdks + deploy (default)
+#   scripts/setup.sh all      # apt + python + Go (pinned, when missing) + otelcol + sdks + console + third-party + deploy (default)
 #
 # Environment: PYTHON (interpreter for the venv, default python3, must be >= 3.11),
 # CONCORD_FORCE_INSTALL=1 (ignore the stamps and reinstall).
@@ -35,12 +38,18 @@ APT_PACKAGES=(
   libnewtonsoft-json-cil-dev
   nunit-console
   shellcheck
+  prometheus
   curl
   ca-certificates
   podman # the server image (make test-deploy); runc, as scripts/deploy/containers.conf says
   runc
   debootstrap # its Debian base where no public registry answers
 )
+# Debian's chromium (Ubuntu ships it only as a snap; GitHub's Ubuntu runners have Chrome, which
+# scripts/console.sh finds instead).
+if [[ -r /etc/os-release ]] && grep -qx 'ID=debian' /etc/os-release; then
+  APT_PACKAGES+=(chromium fonts-liberation)
+fi
 
 # Python tools the build uses even before generator/ or server/ exist
 # (lint, vendor-protos, tests). Versions come from constraints.txt.
@@ -99,7 +108,7 @@ setup_apt() {
 python_targets() {
   # Editable installs of the project's own packages, when they exist.
   local pkg
-  for pkg in generator server sdks/python; do
+  for pkg in generator server sdks/python cli; do
     if [[ -f $pkg/pyproject.toml ]]; then
       printf '%s\n' "-e" "./${pkg}[dev]"
     fi
@@ -110,7 +119,8 @@ python_stamp() {
   {
     printf 'python=%s\n' "$("$VENV/bin/python" -c 'import sys; print(sys.version)')"
     printf 'base=%s\n' "${BASE_PY_PACKAGES[*]}"
-    hash_files constraints.txt generator/pyproject.toml server/pyproject.toml sdks/python/pyproject.toml
+    hash_files constraints.txt generator/pyproject.toml server/pyproject.toml sdks/python/pyproject.toml \
+      cli/pyproject.toml
   } | sha256sum | cut -d' ' -f1
 }
 
@@ -247,6 +257,16 @@ setup_go_tools() {
   log "$TAG" "go: protoc-gen-go installed in tools/go-bin in $(elapsed "$t0")"
 }
 
+# ---------------------------------------------------------------- OpenTelemetry Collector
+# The collector the trace tests export to, built from the Go module proxy (scripts/otelcol.sh).
+setup_otelcol() {
+  if ! command -v go >/dev/null 2>&1; then
+    log "$TAG" "otelcol: no Go toolchain, the collector is not built (the trace tests need it)"
+    return
+  fi
+  "$CONCORD_ROOT/scripts/otelcol.sh" build
+}
+
 # ---------------------------------------------------------------- SDK toolchains
 # Each SDK installs what it needs itself (scripts/sdk/<name>.sh sdk_setup).
 # What concord-gen's targets need besides Python (scripts/sdk/<name>.sh sdk_setup_codegen).
@@ -276,10 +296,14 @@ main() {
     tools) setup_npm ;;
     apt) setup_apt ;;
     sdks) setup_sdks ;;
+    console) scripts/console.sh setup ;;
     deploy) scripts/deploy/tools.sh ;;
     go) setup_go_toolchain ;;
     codegen) setup_python; setup_npm; setup_go_tools; setup_codegen ;;
-    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_sdks; scripts/deploy/tools.sh ;;
+    otelcol) setup_otelcol ;;
+    third-party) setup_python; setup_npm; "$CONCORD_ROOT/scripts/third-party.sh" setup ;;
+    all) setup_apt; setup_python; setup_npm; setup_go_toolchain; setup_go_tools; setup_otelcol; setup_sdks
+      scripts/console.sh setup; "$CONCORD_ROOT/scripts/third-party.sh" setup; scripts/deploy/tools.sh ;;
     -h | --help | help) usage; return ;;
     *) usage >&2; die "$TAG" "unknown part '$what'" ;;
   esac

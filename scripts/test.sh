@@ -36,7 +36,7 @@ eval "$(scripts/services.sh env)"
 # The set-up is done: the steps' own `setup-python` prerequisite can skip it.
 export CONCORD_SKIP_SETUP=1
 
-STEPS=(spec-lint check-generated lint test-chart test-generator test-server test-sdks conformance test-deploy)
+STEPS=(spec-lint check-generated lint test-chart test-generator test-server test-sdks test-cli test-console conformance compat third-party test-deploy)
 declare -A RESULT
 FAILED=()
 for step in "${STEPS[@]}"; do

@@ -8,9 +8,11 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
+from concord_codegen.ir.model import TypeKind, TypeRef
 from concord_codegen.targets.openapi.document import build_document
 from concord_codegen.targets.openapi.paths import summary
-from concord_codegen.targets.openapi.schemas import DURATION_PATTERN
+from concord_codegen.targets.openapi.prune import used_schemas
+from concord_codegen.targets.openapi.schemas import DURATION_PATTERN, SchemaBuilder
 from concord_codegen.targets.openapi.yaml_dump import dump
 from tests.conftest import MakeRoot
 from tests.helpers import build
@@ -131,11 +133,34 @@ def test_enums_are_stripped_strings(doc: Doc) -> None:
     assert enum["enum"] == ["NO_STREAM", "ANY"]
 
 
-def test_request_messages_reject_unknown_fields(doc: Doc) -> None:
+def test_request_bodies_reject_unknown_fields(doc: Doc) -> None:
     schemas = doc["components"]["schemas"]
-    assert schemas["ListLocksRequest"]["additionalProperties"] is False
-    assert schemas["LockFilter"]["additionalProperties"] is False  # only reachable from input
+    assert schemas["AcquireLockBody"]["additionalProperties"] is False
     assert "additionalProperties" not in schemas["ListLocksResponse"]
+
+
+def test_schemas_no_operation_uses_are_pruned(doc: Doc) -> None:
+    schemas = doc["components"]["schemas"]
+    # Sent as AcquireLockBody, as query parameters, or not at all: no schema of their own.
+    for name in ("AcquireLockRequest", "ListLocksRequest", "LockFilter", "WatchLocksRequest"):
+        assert name not in schemas
+    roots = [doc["paths"], doc["components"]["responses"]]
+    assert used_schemas(roots, schemas) == set(schemas)
+    assert "WatchLocksResponse" in schemas  # an SSE message, named by x-concord-item-schema
+
+
+def test_enum_values_get_prefixed_names_for_generators(doc: Doc) -> None:
+    enum = doc["components"]["schemas"]["ExpectedStreamState"]
+    names = ["EXPECTED_STREAM_STATE_NO_STREAM", "EXPECTED_STREAM_STATE_ANY"]
+    assert enum["x-enum-varnames"] == names
+    assert enum["x-enumNames"] == names
+    assert enum["x-enum-descriptions"] == ["The stream must not exist.", "Anything goes."]
+
+
+def test_free_form_objects_use_the_empty_schema(make_root: MakeRoot) -> None:
+    builder = SchemaBuilder(build(make_root({"common.proto": COMMON}))[0])
+    struct = builder.type_schema(TypeRef(TypeKind.WELL_KNOWN, "google.protobuf.Struct"))
+    assert struct == {"type": "object", "additionalProperties": {}}
 
 
 def test_security_schemes(doc: Doc) -> None:

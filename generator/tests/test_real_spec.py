@@ -96,3 +96,23 @@ def test_problem_schema_carries_rfc9457_and_error_members(real_config: Config) -
     assert not_found["application/problem+json"]["schema"] == {
         "$ref": "#/components/schemas/Problem"
     }
+
+
+def test_real_openapi_is_shaped_for_client_generators(real_config: Config) -> None:
+    api, _ = build(real_config)
+    assert api is not None
+    document = build_document(api)
+    schemas = document["components"]["schemas"]
+    bodies = [
+        op["requestBody"]["content"]["application/json"]["schema"].get("$ref", "")
+        for ops in document["paths"].values()
+        for op in ops.values()
+        if "requestBody" in op
+    ]
+    assert all(not ref or ref.endswith("Body") for ref in bodies)
+    assert not [name for name in schemas if name.endswith("Request")]
+    varnames = [v for s in schemas.values() for v in s.get("x-enum-varnames", [])]
+    assert len(varnames) == len(set(varnames))
+    protos = {v.name for e in api.enums_by_name.values() for v in e.wire_values}
+    assert set(varnames) <= protos  # top-level enums: the proto value names
+    assert "additionalProperties: true" not in dump(document)

@@ -175,6 +175,7 @@ func (c *core) newRequest(ctx context.Context, op *operation, rc *requestConfig,
 	if payload != nil {
 		h.Set("Content-Type", "application/json")
 	}
+	c.setTraceHeaders(ctx, h)
 	c.setCallHeaders(h, rc)
 	return req, nil
 }

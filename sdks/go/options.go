@@ -42,6 +42,7 @@ type clientConfig struct {
 	initialBackoff time.Duration
 	maxBackoff     time.Duration
 	transport      Transport
+	traceInjector  TraceInjector
 	tlsConfig      *tls.Config
 	explicitCreds  bool // a credential option was given: the environment's are dropped
 }

@@ -261,11 +261,12 @@ class FakeRateCheck:
 
 @dataclass
 class FakeComponent:
-    """A component whose readiness check fails when `fail` is set."""
+    """A component whose readiness check fails when `fail` is set (with `raises` if given)."""
 
     name: str
     backend: str = "memory"
     fail: bool = False
+    raises: Exception | None = None
 
     async def start(self) -> None:
         return None
@@ -275,7 +276,9 @@ class FakeComponent:
 
     async def check(self) -> None:
         if self.fail:
-            raise ConnectionError(f"{self.name} storage does not answer")
+            raise self.raises or ConcordError(
+                ErrorCode.UNAVAILABLE, f"{self.name} storage does not answer"
+            )
 
 
 @dataclass

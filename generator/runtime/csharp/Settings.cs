@@ -74,6 +74,7 @@ namespace Concord
     {
         private ClientSettings _client;
         private IDictionary<string, string> _headers;
+        private string _traceparent;
 
         internal TimeSpan Timeout { get; private set; }
         internal int MaxRetries { get; private set; }
@@ -93,6 +94,7 @@ namespace Concord
             {
                 _client = client,
                 _headers = options == null ? null : options.Headers,
+                _traceparent = options == null ? null : options.Traceparent,
                 Timeout = options != null && options.Timeout.HasValue ? options.Timeout.Value : client.Timeout,
                 MaxRetries = Math.Max(0, retries),
                 Idempotent = request.Idempotent,
@@ -118,6 +120,10 @@ namespace Concord
             if (!string.IsNullOrEmpty(IdempotencyKey))
             {
                 headers.TryAddWithoutValidation("Idempotency-Key", IdempotencyKey);
+            }
+            if (!string.IsNullOrEmpty(_traceparent))
+            {
+                headers.TryAddWithoutValidation("traceparent", _traceparent);
             }
             SetHeaders(headers, _client.Headers);
             SetHeaders(headers, _headers);

@@ -52,7 +52,7 @@ func WithTransport(t Transport) Option {
 }
 
 // newCall is the Call of op: the request message is params plus the path parameters.
-func (c *core) newCall(op *operation, rc *requestConfig) (*Call, error) {
+func (c *core) newCall(ctx context.Context, op *operation, rc *requestConfig) (*Call, error) {
 	fields := map[string]json.RawMessage{}
 	if op.params != nil {
 		raw, err := json.Marshal(op.params)
@@ -79,13 +79,14 @@ func (c *core) newCall(op *operation, rc *requestConfig) (*Call, error) {
 	}
 	header := http.Header{}
 	header.Set("User-Agent", c.userAgent)
+	c.setTraceHeaders(ctx, header)
 	c.setCallHeaders(header, rc)
 	return &Call{Service: op.service, RPC: op.name, Request: request, Header: header, Idempotent: op.idempotent}, nil
 }
 
 // callVia runs a unary call through the Transport, retrying like the HTTP path.
 func (c *core) callVia(ctx context.Context, op *operation, rc *requestConfig) ([]byte, error) {
-	call, err := c.newCall(op, rc)
+	call, err := c.newCall(ctx, op, rc)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func (c *core) attemptVia(ctx context.Context, call *Call, rc *requestConfig) ([
 // openStreamVia opens a server stream through the Transport (not retried: the transport
 // reports a refusal from the stream's first Recv when its protocol answers lazily).
 func openStreamVia[T any](ctx context.Context, c *core, op *operation, rc *requestConfig) (*Stream[T], error) {
-	call, err := c.newCall(op, rc)
+	call, err := c.newCall(ctx, op, rc)
 	if err != nil {
 		return nil, err
 	}

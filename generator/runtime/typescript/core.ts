@@ -335,6 +335,9 @@ export class ConcordCore {
     if (key !== undefined) {
       headers.set('Idempotency-Key', key);
     }
+    if (options.traceparent !== undefined) {
+      headers.set('traceparent', options.traceparent);
+    }
     applyHeaders(headers, this.options.defaultHeaders);
     applyHeaders(headers, options.headers);
     return headers;

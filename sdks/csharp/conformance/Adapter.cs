@@ -21,6 +21,9 @@ namespace Concord.Conformance
         internal int Take { get; set; } = 1;
 
         internal int TimeoutMs { get; set; } = 5000;
+
+        /// <summary>Announces that the stream is open (the adapter's stream_open notice).</summary>
+        internal Action Opened { get; set; } = () => { };
     }
 
     /// <summary>Reads a call's contract JSON into path arguments and SDK params.</summary>
@@ -77,6 +80,7 @@ namespace Concord.Conformance
         /// <summary>Up to spec.Take messages of a stream; fewer when its timeout cancels the call.</summary>
         internal static async Task<JToken> CollectAsync<T>(ServerStream<T> stream, StreamSpec spec)
         {
+            spec.Opened(); // the SDK opened the stream eagerly: the server accepted the subscription
             var messages = new JArray();
             try
             {
@@ -97,11 +101,13 @@ namespace Concord.Conformance
     {
         private static readonly TimeSpan CallTimeout = TimeSpan.FromMinutes(5);
         private static readonly Dictionary<string, ConcordClient> Clients = new Dictionary<string, ConcordClient>();
+        private static TextWriter answers;
 
         private static int Main()
         {
             var stdin = new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(false));
-            var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true };
+            answers = TextWriter.Synchronized(new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true });
+            Helpers.AddTo(Ops.Table);
             string line;
             while ((line = stdin.ReadLine()) != null)
             {
@@ -116,14 +122,14 @@ namespace Concord.Conformance
                 }
                 catch (JsonException e)
                 {
-                    Write(stdout, new JObject { { "id", null }, { "outcome", "adapter_error" }, { "message", "bad input line: " + e.Message } });
+                    Write(answers, new JObject { { "id", null }, { "outcome", "adapter_error" }, { "message", "bad input line: " + e.Message } });
                     continue;
                 }
                 if ((string)message["type"] == "shutdown")
                 {
                     break;
                 }
-                Write(stdout, Answer(message));
+                Write(answers, Answer(message));
             }
             foreach (var client in Clients.Values)
             {
@@ -175,6 +181,11 @@ namespace Concord.Conformance
             var input = call["input"] as JObject ?? new JObject();
             var client = ClientOf((string)call["client"] ?? "", call["client_config"] as JObject ?? new JObject());
             var spec = StreamOf(call["stream"] as JObject);
+            if (spec != null)
+            {
+                var notice = new JObject { { "id", call["id"] }, { "notice", "stream_open" } };
+                spec.Opened = () => Write(answers, notice);
+            }
             using (var timeout = new CancellationTokenSource(spec != null ? TimeSpan.FromMilliseconds(spec.TimeoutMs) : CallTimeout))
             {
                 try

@@ -132,19 +132,8 @@ function write(answer: Answer): void {
   process.stdout.write(`${JSON.stringify(answer)}\n`);
 }
 
-/**
- * Runs the SDK's request path once against a closed local port, so that the first real call
- * does not also pay for loading and compiling `fetch` and the SDK (seconds on a busy machine,
- * which tight lease timings of the helper cases cannot absorb).
- */
-async function warmUp(): Promise<void> {
-  const probe = new Concord({ baseURL: 'http://127.0.0.1:9', apiKey: 'warm-up', maxRetries: 0 });
-  await probe.health.live().catch(() => undefined);
-}
-
 /** Reads calls until `shutdown` or the end of input, then waits for the calls in flight. */
 async function main(): Promise<void> {
-  await warmUp();
   const pending = new Set<Promise<void>>();
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
     if (line.trim() === '') {

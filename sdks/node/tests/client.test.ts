@@ -120,4 +120,20 @@ describe('client', () => {
     assert.ok(lines.some((l) => l.includes('"x-api-key":"***"')));
     assert.ok(!lines.some((l) => l.includes('k1')));
   });
+
+  it('calls the global fetch unbound from the client, as browsers require', async () => {
+    const original = globalThis.fetch;
+    let receiver: unknown = 'unset';
+    globalThis.fetch = function (this: unknown) {
+      receiver = this;
+      return Promise.resolve(new Response('{"status":"SERVING","version":"1"}', { status: 200 }));
+    } as typeof fetch;
+    try {
+      await new Concord({ baseURL: 'http://example.test', apiKey: 'k1' }).health.live();
+    } finally {
+      globalThis.fetch = original;
+    }
+    // A browser's fetch throws "Illegal invocation" unless `this` is the global object.
+    assert.equal(receiver, globalThis);
+  });
 });

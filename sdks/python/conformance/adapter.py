@@ -2,9 +2,11 @@
 
 Protocol (ARCHITECTURE §4): one JSON object a line on stdin, `{"type":"call",...}` or
 `{"type":"shutdown"}`; one answer a line on stdout; logs on stderr. Every op goes through the
-SDK's public API only: `adapter_ops.UNARY` (sync `Concord`), `adapter_ops.STREAMS`
-(`AsyncConcord`, for server-streaming ops, collected until `take` messages or the timeout) and
-the helper ops of `helpers.py`.
+SDK's public API only: `adapter_ops.UNARY` (sync `Concord`), `adapter_ops.ASYNC_UNARY`
+(`AsyncConcord`, for a call the caller cancels: `options.cancel_after_ms`),
+`adapter_ops.STREAMS` (`AsyncConcord`, for server-streaming ops, collected until `take` messages
+or the timeout) and the helper ops of `helpers.py`. Per-call `options` become the SDK method's
+keyword arguments (`extra_headers`, `idempotency_key`, `timeout`, `max_retries`).
 
 Run: `python sdks/python/conformance/adapter.py` (uses the installed `concord` package, else
 the source tree next to this folder).
@@ -51,6 +53,24 @@ def client_options(config: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def call_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The protocol's per-call `options` as keyword arguments of an SDK method."""
+    out: dict[str, Any] = {}
+    if "headers" in options:
+        out["extra_headers"] = {str(k): str(v) for k, v in options["headers"].items()}
+    if "idempotency_key" in options:
+        out["idempotency_key"] = str(options["idempotency_key"])
+    if "timeout_ms" in options:
+        out["timeout"] = float(options["timeout_ms"]) / 1000
+    if "max_retries" in options:
+        out["max_retries"] = int(options["max_retries"])
+    return out
+
+
+class Cancelled(Exception):
+    """The adapter cancelled the call (`cancel_after_ms`) and the SDK gave up on it."""
+
+
 def api_error(error: concord.ConcordAPIError) -> dict[str, Any]:
     """The protocol's `error` object of a typed SDK error."""
     return {
@@ -63,14 +83,30 @@ def api_error(error: concord.ConcordAPIError) -> dict[str, Any]:
     }
 
 
-def client_error(error: concord.ConcordError) -> dict[str, Any]:
+def client_error(error: Exception) -> dict[str, Any]:
     """The protocol's `error` object of an SDK error outside the catalogue."""
-    kind = (
-        "cross_origin_redirect"
-        if isinstance(error, concord.CrossOriginRedirectError)
-        else "connection"
-    )
+    if isinstance(error, concord.CrossOriginRedirectError):
+        kind = "cross_origin_redirect"
+    elif isinstance(error, concord.APITimeoutError):
+        kind = "timeout"
+    elif isinstance(error, Cancelled):
+        return {"kind": "cancelled", "native_type": "CancelledError", "message": str(error)}
+    else:
+        kind = "connection"
     return {"kind": kind, "native_type": type(error).__name__, "message": str(error)}
+
+
+async def cancellable(
+    config: dict[str, Any], op: str, data: dict[str, Any], options: dict[str, Any], after: float
+) -> dict[str, Any]:
+    """Runs a unary op on an `AsyncConcord` and cancels its task after `after` seconds."""
+    async with concord.AsyncConcord(**client_options(config)) as client:
+        task = asyncio.ensure_future(adapter_ops.ASYNC_UNARY[op](client, data, options))
+        asyncio.get_running_loop().call_later(after, task.cancel)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            raise Cancelled(f"{op} cancelled after {after:.3f}s") from None
 
 
 async def collect_stream(
@@ -80,12 +116,13 @@ async def collect_stream(
     take: int,
     timeout: float,
     opened: Callable[[], None],
+    options: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """Up to `take` messages of a server stream, or fewer when `timeout` seconds pass; `opened`
     runs once the server accepted the subscription."""
     messages: list[dict[str, Any]] = []
     async with concord.AsyncConcord(**client_options(config)) as client:
-        stream = adapter_ops.STREAMS[op](client, data, opened)
+        stream = adapter_ops.STREAMS[op](client, data, opened, options)
 
         async def pull() -> None:
             async for message in stream:
@@ -125,7 +162,7 @@ class Adapter:
             return {"id": call_id, "outcome": "ok", "result": self._run(call)}
         except concord.ConcordAPIError as error:
             return {"id": call_id, "outcome": "api_error", "error": api_error(error)}
-        except (concord.CrossOriginRedirectError, concord.APIConnectionError) as error:
+        except (concord.CrossOriginRedirectError, concord.APIConnectionError, Cancelled) as error:
             return {"id": call_id, "outcome": "client_error", "error": client_error(error)}
         except Exception as error:  # any other failure is the adapter's, never a pass
             log.exception("call %s failed", call_id)
@@ -140,16 +177,23 @@ class Adapter:
             return helpers.hold_lock(self.client(client, config), config, data)
         if op == "helper.RunWorker":
             return helpers.run_worker(self.client(client, config), data)
+        raw = dict(call.get("options") or {})
+        options = call_options(raw)
+        if op in adapter_ops.UNARY and "cancel_after_ms" in raw:
+            after = float(raw["cancel_after_ms"]) / 1000
+            return asyncio.run(cancellable(config, op, data, options, after))
         if op in adapter_ops.UNARY:
-            return adapter_ops.UNARY[op](self.client(client, config), data)
+            return adapter_ops.UNARY[op](self.client(client, config), data, options)
         if op in adapter_ops.STREAMS:
             stream = dict(call.get("stream") or {})
             take = int(stream.get("take", DEFAULT_TAKE))
             timeout = float(stream.get("timeout_ms", DEFAULT_STREAM_TIMEOUT_MS)) / 1000
             notice = {"id": call.get("id"), "notice": "stream_open"}
-            messages = asyncio.run(
-                collect_stream(config, op, data, take, timeout, lambda: self.notify(notice))
-            )
+
+            def opened() -> None:
+                self.notify(notice)
+
+            messages = asyncio.run(collect_stream(config, op, data, take, timeout, opened, options))
             return {"messages": messages}
         raise LookupError(f"unknown op {op!r}")
 

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from concord_server.api.graphql import graphql_routes
+from concord_server.api.rest.console import console_routes
 from concord_server.api.rest.docs import docs_routes
 from concord_server.api.rest.problem import problem_response
 from concord_server.api.rest.request_id import RequestIdMiddleware
@@ -28,6 +29,7 @@ from concord_server.errors import ConcordError, ErrorCode
 from concord_server.middleware.logging import AccessLogMiddleware
 from concord_server.middleware.metrics import MetricsMiddleware, metrics_route
 from concord_server.runtime import Runtime
+from concord_server.telemetry.tracing import server_version, setup_tracing, shutdown_tracing
 
 log = logging.getLogger("concord.app")
 _VERB = re.compile(r"[a-z][A-Za-z]*")  # a custom method's name: `:acquire`, `:batchGet`
@@ -105,6 +107,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        traced = setup_tracing(settings.otlp_endpoint, server_version()) is not None
         dispatcher = await rt.start()
         app.router.routes[:0] = contract_routes(dispatcher, settings.max_body_bytes)
         app.router.routes.append(websocket_route(dispatcher, settings))
@@ -116,6 +119,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             yield
         finally:
             await rt.stop()
+            if traced:
+                shutdown_tracing()  # flushes the spans still in the batch
 
     app = FastAPI(
         title="Concord",
@@ -125,7 +130,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.runtime = rt
-    for route in [*docs_routes(settings), metrics_route()]:
+    for route in [*docs_routes(settings), *console_routes(settings), metrics_route()]:
         app.router.routes.append(route)
     install_http_behaviour(app, settings)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -27,7 +28,9 @@ class Component(Protocol):
 
 @dataclass
 class Wired:
-    """The output of a domain's `wire(...)`: handler objects and lifecycle components."""
+    """The output of a domain's `wire(...)`: handler objects, lifecycle components, and the
+    samplers that set its gauges from the store (telemetry/samplers.py)."""
 
     handlers: list[object] = field(default_factory=list)
     components: list[Component] = field(default_factory=list)
+    samplers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

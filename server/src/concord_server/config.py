@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     test_hooks: bool = False
     openapi_path: str = ""
     swagger_ui_dir: str = ""
+    # The built web console served at /console (empty: the repository's console/dist).
+    console_dir: str = ""
     # GraphQL at /graphql (docs/graphql.md): limits per operation (0: none), introspection (and
     # the GraphiQL page, which needs it), where the schema and GraphiQL's npm packages are.
     graphql_max_depth: int = 20
@@ -65,6 +67,11 @@ class Settings(BaseSettings):
     graphql_schema_path: str = ""
     graphiql_dir: str = ""
     log_level: str = "INFO"
+    # Observability (docs/observability.md): how often gauges are read from the stores (seconds,
+    # 0: never), and where spans go over OTLP/HTTP (empty: OTEL_EXPORTER_OTLP_ENDPOINT, and
+    # when that is unset too, tracing is off).
+    metrics_sample_interval: float = 15.0
+    otlp_endpoint: str = ""
     # TLS (tls.py): PEM files; a client CA makes gRPC require client certificates, and REST ask
     # for them per tls_http_client_auth (none, optional, require).
     tls_cert_file: str = ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -32,5 +33,7 @@ class CallContext:
     headers: dict[str, str] = field(default_factory=dict)
     trace_id: str = ""  # W3C trace id (32 hex digits), from `traceparent` or made here
     traceparent: str = ""  # the `traceparent` this server answers with (its own span)
+    span_id: str = ""  # this server's span id (16 hex digits), as the access log writes it
+    span: Any = None  # the call's OpenTelemetry span while tracing is on (telemetry/spans.py)
     replayed: bool = False  # set when the answer is an idempotent replay
     client_address: str = "unknown"  # the caller's network address (failed-auth limits)

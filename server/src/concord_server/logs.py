@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 EXTRAS = (
     "request_id",
     "trace_id",
+    "span_id",
     "transport",
     "method",
     "route",

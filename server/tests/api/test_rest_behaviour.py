@@ -103,6 +103,16 @@ async def test_readiness_is_503_when_a_component_fails() -> None:
         assert healthy.status_code == 200 and healthy.json()["status"] == "SERVING"
 
 
+async def test_readiness_names_no_engine_address() -> None:
+    refused = ConnectionRefusedError(111, "Connect call failed ('10.1.2.3', 5432)")
+    components = [FakeComponent("locks", "postgresql", fail=True, raises=refused)]
+    harness = Harness(settings=make_settings(), components=components)
+    async with client_for(harness) as c:
+        response = await c.get("/v1/health/ready")
+    assert response.status_code == 503
+    assert response.json()["components"][0]["message"] == "cannot connect"
+
+
 # ---------------------------------------------------------------- server-sent events
 
 

@@ -29,7 +29,15 @@ class CallbackServer:
                 body = json.loads(self.rfile.read(length) or b"null")
                 step = self.path.strip("/")
                 key = self.headers.get("Idempotency-Key")
-                plan.calls.append({"path": step, "body": body, "at": time.time(), "key": key})
+                plan.calls.append(
+                    {
+                        "path": step,
+                        "body": body,
+                        "at": time.time(),
+                        "key": key,
+                        "traceparent": self.headers.get("traceparent"),
+                    }
+                )
                 time.sleep(plan.delays.get(step, 0.0))
                 status = plan.statuses.get(step, 200)
                 payload = json.dumps({"done": step}).encode()

@@ -64,33 +64,37 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         """Starts the process and waits until readiness answers 200."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "concord_server"],
-            env=self.environment(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self._wait_ready()
+        self.launch()
+        self.wait_for("/v1/health/ready")
         return self
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    def launch(self) -> LiveServer:
+        """Starts the process without waiting for anything."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "concord_server"],
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def wait_for(self, probe: str, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        """Waits until the health probe (`/v1/health/live` or `/v1/health/ready`) answers 200."""
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log_tail()}")
             try:
-                ready = httpx.get(
-                    self.base_url + "/v1/health/ready", timeout=1, verify=self.tls or True
-                )
+                ready = httpx.get(self.base_url + probe, timeout=5, verify=self.tls or True)
                 if ready.status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"server not ready in {READY_TIMEOUT_SECONDS}s:\n{self.log_tail()}")
+        raise RuntimeError(f"{probe} not 200 within {timeout:g} s:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of the server's log."""

@@ -134,6 +134,31 @@ def _error(body: dict[str, Any], response: httpx.Response | None) -> dict[str, A
     }
 
 
+@dataclass(frozen=True)
+class CallOptions:
+    """Per-call options of a call line (docs/conformance.md): over the client's settings."""
+
+    headers: dict[str, str]
+    idempotency_key: str | None = None
+    timeout: float | None = None
+    max_retries: int | None = None
+
+    @classmethod
+    def of(cls, options: Any) -> CallOptions:
+        """The options of a call line's `options` object (absent: none)."""
+        data = dict(options or {})
+        if "cancel_after_ms" in data:
+            raise AdapterError("cancel_after_ms: the reference adapter cannot cancel a call")
+        timeout = data.get("timeout_ms")
+        retries = data.get("max_retries")
+        return cls(
+            headers={str(k): str(v) for k, v in (data.get("headers") or {}).items()},
+            idempotency_key=data.get("idempotency_key"),
+            timeout=None if timeout is None else int(timeout) / 1000,
+            max_retries=None if retries is None else int(retries),
+        )
+
+
 class RestClient:
     """One named client: credentials, headers, timeout and retry budget of its config."""
 
@@ -149,12 +174,20 @@ class RestClient:
             base_url=str(config["base_url"]), headers=headers, timeout=self.timeout
         )
 
-    def send(self, binding: Binding, payload: dict[str, Any], stream: bool) -> httpx.Response:
+    def send(
+        self, binding: Binding, payload: dict[str, Any], stream: bool, options: CallOptions
+    ) -> httpx.Response:
         """Sends with retries (connection errors, 408, 429, 5xx), honouring Retry-After."""
         path, query, body = build(binding, payload)
         headers = {"Accept": "text/event-stream"} if stream else {}
-        if binding.needs_idempotency_key:
+        headers.update(options.headers)
+        if options.idempotency_key is not None:
+            headers["Idempotency-Key"] = options.idempotency_key
+        elif binding.needs_idempotency_key:
             headers["Idempotency-Key"] = str(uuid.uuid4())  # one key, reused by every retry
+        timeout = self.timeout if options.timeout is None else options.timeout
+        retries = self.max_retries if options.max_retries is None else options.max_retries
+        retryable = not binding.needs_idempotency_key or "Idempotency-Key" in headers
         attempt = 0
         while True:
             try:
@@ -164,17 +197,18 @@ class RestClient:
                     params=query,
                     json=body,
                     headers=headers,
-                    timeout=httpx.Timeout(self.timeout, read=None) if stream else self.timeout,
+                    timeout=httpx.Timeout(timeout, read=None) if stream else timeout,
                 )
                 response = self.http.send(request, stream=stream)
             except httpx.TransportError as exc:
-                if attempt >= self.max_retries:
-                    raise AdapterError(f"transport error after {attempt + 1} tries: {exc}") from exc
+                if attempt >= retries or not retryable:
+                    kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection"
+                    raise ClientError(kind, f"{kind} after {attempt + 1} tries: {exc}") from exc
                 time.sleep(_backoff(attempt, None))
             else:
                 if response.is_redirect:
                     return self._redirected(response, stream)
-                if response.status_code not in RETRY_STATUSES or attempt >= self.max_retries:
+                if response.status_code not in RETRY_STATUSES or attempt >= retries:
                     return response
                 response.close()
                 time.sleep(_backoff(attempt, response.headers.get("retry-after")))
@@ -211,9 +245,15 @@ def _backoff(attempt: int, retry_after: str | None) -> float:
     return delay / 2 + random.random() * delay / 2
 
 
-def unary(client: RestClient, call_id: str, binding: Binding, payload: dict[str, Any]) -> Any:
+def unary(
+    client: RestClient,
+    call_id: str,
+    binding: Binding,
+    payload: dict[str, Any],
+    options: CallOptions,
+) -> Any:
     """The answer of a unary call."""
-    response = client.send(binding, payload, stream=False)
+    response = client.send(binding, payload, stream=False, options=options)
     if response.status_code >= 400 and binding.op != "GetReadiness":
         return error_reply(call_id, response)
     return {"id": call_id, "outcome": "ok", "result": response.json()}
@@ -241,12 +281,18 @@ def _sse_reader(response: httpx.Response, out: Events) -> None:
 
 
 def streaming(
-    client: RestClient, call_id: str, binding: Binding, payload: dict[str, Any], spec: Any
+    client: RestClient,
+    call_id: str,
+    binding: Binding,
+    payload: dict[str, Any],
+    *,
+    spec: Any,
+    options: CallOptions,
 ) -> Any:
     """Collects `take` messages of a server stream, or what came before the timeout."""
     take = int((spec or {}).get("take", 1))
     deadline = time.monotonic() + int((spec or {}).get("timeout_ms", 5000)) / 1000
-    response = client.send(binding, payload, stream=True)
+    response = client.send(binding, payload, stream=True, options=options)
     if response.status_code >= 400:
         response.read()
         return error_reply(call_id, response)
@@ -302,12 +348,13 @@ class Adapter:
                 raise AdapterError(f"unknown op {call.get('op')!r}")
             client = self.client(str(call.get("client")), dict(call.get("client_config") or {}))
             payload = dict(call.get("input") or {})
+            options = CallOptions.of(call.get("options"))
             if binding.streaming:
                 reply: dict[str, Any] = streaming(
-                    client, call_id, binding, payload, call.get("stream")
+                    client, call_id, binding, payload, spec=call.get("stream"), options=options
                 )
             else:
-                reply = unary(client, call_id, binding, payload)
+                reply = unary(client, call_id, binding, payload, options)
             return reply
         except ClientError as exc:
             error = {"kind": exc.kind, "native_type": "ClientError", "message": str(exc)}

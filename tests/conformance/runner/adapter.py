@@ -13,7 +13,7 @@ import queue
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -201,3 +201,29 @@ class AdapterPool:
     def logs(self) -> list[Path]:
         """The stderr logs of every adapter started so far."""
         return [p.log_path for p in self._all]
+
+
+class PoolSet:
+    """The adapter pools of a run by language, each created on first use: a column's own
+    pool, and the pools that clients of other languages (`language:` in a case) run on."""
+
+    def __init__(self, specs: Mapping[str, AdapterSpec]) -> None:
+        self.specs = dict(specs)
+        self._pools: dict[str, AdapterPool] = {}
+        self._lock = threading.Lock()
+
+    def get(self, language: str) -> AdapterPool:
+        """The pool of a language of adapters.yaml."""
+        with self._lock:
+            if language not in self._pools:
+                if language not in self.specs:
+                    raise LookupError(f"no adapter for language {language!r} in this run")
+                self._pools[language] = AdapterPool(self.specs[language])
+            return self._pools[language]
+
+    def close(self) -> None:
+        """Shuts every pool down."""
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()

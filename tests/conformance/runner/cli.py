@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from tests.conformance.runner import coverage, known_failing, loader, report
-from tests.conformance.runner.adapter import AdapterSpec
+from tests.conformance.runner.adapter import AdapterSpec, PoolSet
 from tests.conformance.runner.model import FEATURES, Case, ConformanceError, Verdict
 from tests.conformance.runner.scheduler import Plan, run_language
 from tests.conformance.runner.server import STORAGES, ManagedServer, ServerOptions
@@ -43,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", choices=STORAGES, default="embedded", help="with --start-server")
     p.add_argument("--server-python", help="interpreter that runs concord_server")
     p.add_argument("--lang", default="rest", help="comma-separated languages of adapters.yaml")
+    p.add_argument(
+        "--peer",
+        default="",
+        help="the language `language: peer` clients use (default: the next of --lang, or rest)",
+    )
     p.add_argument("--adapters", type=Path, default=SUITE / "adapters.yaml")
     p.add_argument("--cases", action="append", default=[], help="glob on case ids, e.g. 'locks/*'")
     p.add_argument("--cases-dir", type=Path, default=SUITE / "cases")
@@ -110,6 +115,27 @@ def load_adapters(path: Path, languages: Sequence[str], log_dir: Path) -> dict[s
     return specs
 
 
+def peer_of(language: str, languages: Sequence[str], chosen: str = "") -> str:
+    """The language a column's `language: peer` clients run on: `--peer`, else the next
+    language of the run (cyclically), else the REST reference adapter."""
+    if chosen:
+        return chosen
+    others = [x for x in languages if x != language]
+    if not others:
+        return "rest"
+    at = languages.index(language) if language in languages else -1
+    return next((x for x in [*languages[at + 1 :], *languages] if x != language), others[0])
+
+
+def _all_languages(path: Path) -> list[str]:
+    """Every language of adapters.yaml."""
+    try:
+        table = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConformanceError(f"cannot read {path}: {exc}") from exc
+    return [str(k) for k in table] if isinstance(table, dict) else []
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     ops = coverage.contract_ops(args.openapi)
     every = loader.load_cases(args.cases_dir.glob("*.yaml"), ops)
@@ -147,6 +173,8 @@ def run(settings: Settings) -> dict[str, list[Verdict]]:
     """Runs every language; the shared server (when started) serves all of them."""
     args = settings.args
     specs = load_adapters(args.adapters, settings.languages, settings.log_dir)
+    every = load_adapters(args.adapters, _all_languages(args.adapters), settings.log_dir)
+    pools = PoolSet({**every, **specs})
     shared: ManagedServer | None = None
     base_url = args.server_url or ""
     grpc_target = args.server_grpc
@@ -167,13 +195,16 @@ def run(settings: Settings) -> dict[str, list[Verdict]]:
                 server_options=_server_options(settings) if args.start_server else None,
                 parallel=max(1, args.parallel),
                 verbose=args.verbose,
+                peer=peer_of(language, settings.languages, args.peer),
             )
-            runs = run_language(spec, plan)
+            runs = run_language(spec, plan, pools)
+            pools.close()  # a column's adapters stop when it is done (peers start again on use)
             entries = known_failing.load(args.known_failing_dir, language)
             results[language] = [known_failing.verdict(r, entries) for r in runs]
             _warn_unused(language, entries, settings.cases)
         return results
     finally:
+        pools.close()
         if shared is not None:
             shared.stop()
 

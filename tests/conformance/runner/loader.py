@@ -12,6 +12,9 @@ import yaml
 
 from tests.conformance.runner.model import (
     ADMIN,
+    CALL_OPTION_KEYS,
+    FEATURE_CALL_OPTIONS,
+    FEATURE_CANCEL,
     FEATURE_HELPERS,
     FEATURES,
     HELPER_PREFIX,
@@ -22,16 +25,19 @@ from tests.conformance.runner.model import (
     REQUIRE_TEST_HOOKS,
     REQUIREMENTS,
     RUNNER_PREFIX,
+    Call,
     Case,
     ConformanceError,
+    Elapsed,
     Eventually,
     Expect,
+    GroupExpect,
     ServerNeeds,
     Step,
     StreamSpec,
 )
 
-CASE_KEYS = {"name", "description", "clients", "steps", "requires", "skip_on"}
+CASE_KEYS = {"name", "description", "clients", "steps", "requires", "skip_on", "only_on"}
 STEP_KEYS = {
     "client",
     "op",
@@ -43,8 +49,12 @@ STEP_KEYS = {
     "await",
     "eventually",
 }
-STEP_KEYS |= {"note"}
+STEP_KEYS |= {"note", "options", "elapsed", "group"}
+GROUP_STEP_KEYS = {"group", "expect", "sleep_ms", "elapsed", "note"}
+CALL_KEYS = {"client", "op", "input", "options", "repeat"}
+GROUP_EXPECT_KEYS = {"succeeded", "result", "error", "client_error", "distinct"}
 CLIENT_KEYS = {"base_url", "api_key", "bearer_token", "max_retries", "timeout_ms", "headers"}
+CLIENT_KEYS |= {"language"}
 FILE_KEYS = {"server", "cases"}
 # Ops an adapter answers beside the contract's RPCs (docs/conformance.md, "Helper operations"),
 # and ops the runner answers itself.
@@ -139,8 +149,13 @@ def _case(
         credential_trap=REQUIRE_CREDENTIAL_TRAP in requires,
     )
     features = {f for f in requires if f in FEATURES}
-    if any(s.op.startswith(HELPER_PREFIX) for s in steps):
+    if any(op.startswith(HELPER_PREFIX) for s in steps for op in s.ops()):
         features.add(FEATURE_HELPERS)
+    options = [o for s in steps for o in (s.options, *(c.options for c in s.group)) if o]
+    if options:
+        features.add(FEATURE_CALL_OPTIONS)
+    if any("cancel_after_ms" in o for o in options):
+        features.add(FEATURE_CANCEL)
     return Case(
         domain=path.stem,
         name=name,
@@ -150,6 +165,7 @@ def _case(
         description=str(data.get("description") or ""),
         source=str(path),
         skip_on=_skip_on(data.get("skip_on") or {}, where),
+        only_on=_only_on(data.get("only_on"), where),
         features=frozenset(features),
     )
 
@@ -161,6 +177,23 @@ def _skip_on(value: Any, where: str) -> dict[str, str]:
     ):
         raise _fail(where, "`skip_on` maps language names to a non-empty reason")
     return dict(value)
+
+
+def _only_on(value: Any, where: str) -> tuple[tuple[str, ...], str] | None:
+    """`only_on: {languages: [...], reason: ...}`: the columns the case applies to, and why."""
+    if value is None:
+        return None
+    data = _mapping(value, f"{where}: only_on", {"languages", "reason"})
+    languages, reason = data.get("languages"), data.get("reason")
+    if (
+        not isinstance(languages, list)
+        or not languages
+        or not all(isinstance(x, str) and x for x in languages)
+    ):
+        raise _fail(where, "`only_on.languages` lists the languages the case applies to")
+    if not isinstance(reason, str) or not reason.strip():
+        raise _fail(where, "`only_on.reason` says why the case applies to them alone")
+    return tuple(languages), reason
 
 
 def _clients(value: Any, where: str) -> dict[str, dict[str, Any]]:
@@ -176,6 +209,8 @@ def _clients(value: Any, where: str) -> dict[str, dict[str, Any]]:
 
 def _step(item: Any, index: int, where: str, known_ops: Collection[str]) -> Step:
     where = f"{where}: step {index}"
+    if isinstance(item, dict) and "group" in item:
+        return _group_step(item, index, where, known_ops)
     data = _mapping(item, where, STEP_KEYS)
     await_id = str(data.get("await") or "")
     op = str(data.get("op") or "")
@@ -185,8 +220,10 @@ def _step(item: Any, index: int, where: str, known_ops: Collection[str]) -> Step
         raise _fail(where, "a step needs `op` (or `await`)")
     if op and not _known(op, known_ops):
         raise _fail(where, f"unknown op {op!r}")
-    if "async" in data and "expect" in data:
+    if "async" in data and ("expect" in data or "elapsed" in data):
         raise _fail(where, "put the expectation of an `async` step on its `await` step")
+    if await_id and "options" in data:
+        raise _fail(where, "put the `options` of a call on its `async` step")
     return Step(
         index=index,
         client=str(data.get("client") or ADMIN),
@@ -199,7 +236,100 @@ def _step(item: Any, index: int, where: str, known_ops: Collection[str]) -> Step
         await_id=await_id,
         eventually=_eventually(data.get("eventually"), where),
         note=str(data.get("note") or ""),
+        options=_options(data.get("options"), where),
+        elapsed=_elapsed(data.get("elapsed"), where),
     )
+
+
+def _group_step(data: dict[str, Any], index: int, where: str, known_ops: Collection[str]) -> Step:
+    """A concurrent group: `group` lists the calls (a call with `repeat: N` counts N times)."""
+    _mapping(data, where, GROUP_STEP_KEYS)
+    items = data["group"]
+    if not isinstance(items, list) or not items:
+        raise _fail(where, "`group` must be a non-empty list of calls")
+    calls: list[Call] = []
+    for number, item in enumerate(items, 1):
+        spot = f"{where}: group call {number}"
+        call = _mapping(item, spot, CALL_KEYS)
+        op = str(call.get("op") or "")
+        if not op or not _known(op, known_ops) or op.startswith(RUNNER_PREFIX):
+            raise _fail(spot, f"a group call needs a known op of an adapter, got {op!r}")
+        for _ in range(_int(call.get("repeat", 1), f"{spot}: repeat", 1)):
+            calls.append(
+                Call(
+                    client=str(call.get("client") or ADMIN),
+                    op=op,
+                    input=call.get("input") or {},
+                    options=_options(call.get("options"), spot),
+                    index=len(calls),
+                )
+            )
+    if len(calls) < 2:
+        raise _fail(where, "a group needs at least two calls")
+    return Step(
+        index=index,
+        client=ADMIN,
+        op="",
+        input={},
+        expect=Expect(OUTCOME_OK, None),
+        sleep_ms=_int(data.get("sleep_ms", 0), f"{where}: sleep_ms"),
+        note=str(data.get("note") or ""),
+        elapsed=_elapsed(data.get("elapsed"), where),
+        group=tuple(calls),
+        group_expect=_group_expect(data.get("expect"), len(calls), where),
+    )
+
+
+def _group_expect(value: Any, size: int, where: str) -> GroupExpect:
+    """`expect` of a group: `succeeded`, `result`, `error` / `client_error`, `distinct`."""
+    data = _mapping(value or {}, f"{where}: expect", GROUP_EXPECT_KEYS)
+    succeeded = data.get("succeeded", "all")
+    if not (succeeded == "all" or isinstance(succeeded, dict)):
+        _int(succeeded, f"{where}: expect.succeeded (a count, `all` or a matcher)")
+        if succeeded > size:
+            raise _fail(where, f"expect.succeeded {succeeded} > the group's {size} calls")
+    for key in ("error", OUTCOME_CLIENT_ERROR):
+        if key in data and not isinstance(data[key], dict):
+            raise _fail(where, f"`expect.{key}` must be an object")
+    if "error" in data and OUTCOME_CLIENT_ERROR in data:
+        raise _fail(where, "give `expect.error` or `expect.client_error`, not both")
+    distinct = data.get("distinct") or []
+    if not isinstance(distinct, list) or not all(isinstance(p, str) and p for p in distinct):
+        raise _fail(where, "`expect.distinct` lists dotted paths into the results")
+    return GroupExpect(
+        succeeded=succeeded,
+        result=data.get("result"),
+        error=data.get("error"),
+        client_error=data.get(OUTCOME_CLIENT_ERROR),
+        distinct=tuple(distinct),
+    )
+
+
+def _options(value: Any, where: str) -> Any:
+    """Per-call options: headers, idempotency_key, timeout_ms, max_retries, cancel_after_ms."""
+    if value is None:
+        return None
+    data = _mapping(value, f"{where}: options", set(CALL_OPTION_KEYS))
+    if "headers" in data and not isinstance(data["headers"], dict):
+        raise _fail(where, "`options.headers` maps header names to values")
+    for key in ("timeout_ms", "max_retries", "cancel_after_ms"):
+        if key in data and not (isinstance(data[key], str) and "${" in data[key]):
+            _int(data[key], f"{where}: options.{key}", 0 if key == "max_retries" else 1)
+    return dict(data)
+
+
+def _elapsed(value: Any, where: str) -> Elapsed | None:
+    """`elapsed: {min_ms, max_ms}`: how long the call may take, as the runner sees it."""
+    if value is None:
+        return None
+    data = _mapping(value, f"{where}: elapsed", {"min_ms", "max_ms"})
+    if not data:
+        raise _fail(where, "`elapsed` takes min_ms and/or max_ms")
+    low = _int(data.get("min_ms", 0), f"{where}: elapsed.min_ms")
+    high = data.get("max_ms")
+    if high is not None and _int(high, f"{where}: elapsed.max_ms", max(low, 1)) < low:
+        raise _fail(where, "elapsed.max_ms is below min_ms")
+    return Elapsed(low, high)
 
 
 def _known(op: str, known_ops: Collection[str]) -> bool:
@@ -262,8 +392,9 @@ def _check_flow(steps: tuple[Step, ...], clients: set[str], where: str) -> None:
     """Clients exist, every `async` id is unique and awaited later, every `await` was started."""
     started: set[str] = set()
     for step in steps:
-        if step.client not in clients:
-            raise _fail(where, f"step {step.index} uses unknown client {step.client!r}")
+        for user in {step.client} | {c.client for c in step.group}:
+            if user not in clients:
+                raise _fail(where, f"step {step.index} uses unknown client {user!r}")
         if step.async_id:
             if step.async_id in started:
                 raise _fail(where, f"async id {step.async_id!r} is used twice")

@@ -13,7 +13,9 @@ REQUIRE_CREDENTIAL_TRAP = "credential_trap"
 FEATURE_HTTP = "http"  # the case checks behaviour only HTTP transports have
 FEATURE_HELPERS = "helpers"  # the case calls helper ops (implied by a `helper.` op)
 FEATURE_JSON = "json"  # the case sends what only JSON carries (an enum value the contract lacks)
-FEATURES = (FEATURE_HTTP, FEATURE_HELPERS, FEATURE_JSON)
+FEATURE_CALL_OPTIONS = "call_options"  # per-call options (implied by a step's `options`)
+FEATURE_CANCEL = "cancel"  # the caller cancels a call (implied by `options.cancel_after_ms`)
+FEATURES = (FEATURE_HTTP, FEATURE_HELPERS, FEATURE_JSON, FEATURE_CALL_OPTIONS, FEATURE_CANCEL)
 REQUIREMENTS = (REQUIRE_TEST_HOOKS, REQUIRE_CREDENTIAL_TRAP, *FEATURES)
 HELPER_PREFIX = "helper."
 RUNNER_PREFIX = "runner."
@@ -21,6 +23,10 @@ RUNNER_PREFIX = "runner."
 OUTCOME_OK = "ok"
 OUTCOME_ERROR = "error"
 OUTCOME_CLIENT_ERROR = "client_error"
+# A client's `language: peer` runs it on the run's peer adapter (cross-language cases).
+PEER = "peer"
+# Per-call options a step may give (docs/conformance.md, "Per-call options").
+CALL_OPTION_KEYS = ("headers", "idempotency_key", "timeout_ms", "max_retries", "cancel_after_ms")
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,36 @@ class Expect:
 
 
 @dataclass(frozen=True)
+class Elapsed:
+    """Bounds on how long a call takes, from the runner's request to the adapter's answer."""
+
+    min_ms: int = 0
+    max_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of a concurrent group."""
+
+    client: str
+    op: str
+    input: Any
+    options: Any = None
+    index: int = 0  # its place in the group: `${i}` in its input and options
+
+
+@dataclass(frozen=True)
+class GroupExpect:
+    """What a concurrent group must answer, over all its calls."""
+
+    succeeded: Any = "all"  # how many end `ok`: a number, `all`, or a matcher on the count
+    result: Any = None  # every success matches this (None: anything)
+    error: Any = None  # every failure is an api_error matching this (None: any failure)
+    client_error: Any = None  # ... or a client_error matching this
+    distinct: tuple[str, ...] = ()  # dotted paths whose values differ between the successes
+
+
+@dataclass(frozen=True)
 class Step:
     """One call of a case (or the collection of an earlier `async` call)."""
 
@@ -66,12 +102,24 @@ class Step:
     await_id: str = ""
     eventually: Eventually | None = None
     note: str = ""
+    options: Any = None  # per-call options (CALL_OPTION_KEYS), `${…}` resolved at call time
+    elapsed: Elapsed | None = None
+    group: tuple[Call, ...] = ()  # a concurrent group: these calls at once, no `op`
+    group_expect: GroupExpect | None = None
 
     @property
     def label(self) -> str:
         """A short description for messages: `#2 AcquireLock`."""
-        what = f"await {self.await_id}" if self.await_id else self.op
+        if self.group:
+            ops = sorted({c.op for c in self.group})
+            what = f"group of {len(self.group)}: {', '.join(ops)}"
+        else:
+            what = f"await {self.await_id}" if self.await_id else self.op
         return f"step {self.index} ({what})"
+
+    def ops(self) -> set[str]:
+        """The operations the step calls."""
+        return {c.op for c in self.group} if self.group else ({self.op} if self.op else set())
 
 
 @dataclass(frozen=True)
@@ -100,6 +148,7 @@ class Case:
     description: str = ""
     source: str = ""
     skip_on: dict[str, str] = field(default_factory=dict)  # language -> why it does not apply
+    only_on: tuple[tuple[str, ...], str] | None = None  # (languages, why) it applies to alone
     features: frozenset[str] = frozenset()  # adapter features the case needs (FEATURES)
 
     @property
@@ -109,7 +158,12 @@ class Case:
 
     def ops(self) -> set[str]:
         """The operations the case calls."""
-        return {s.op for s in self.steps if s.op}
+        return {op for s in self.steps for op in s.ops()}
+
+    @property
+    def peer_languages(self) -> set[str]:
+        """The languages its clients name (`peer` or an adapters.yaml language)."""
+        return {str(c["language"]) for c in self.clients.values() if c.get("language")}
 
 
 class Raw(enum.Enum):

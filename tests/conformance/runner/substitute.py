@@ -1,4 +1,5 @@
-"""`${…}` substitution: captured variables, the run id, per-run UUIDs and relative times."""
+"""`${…}` substitution: captured variables, the run id, per-run UUIDs, relative times and
+expressions over them (`${pos + 1}`, `${upper(owner)}`; see expressions.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.conformance.runner.expressions import (
+    FUNCTIONS,
+    PLAIN_REFERENCE,
+    ExpressionError,
+    evaluate,
+)
+
 _REF = re.compile(r"\$\$\{|\$\{([^{}]+)\}")
 _WHOLE = re.compile(r"^\$\{([^{}]+)\}$")
 _OFFSET = re.compile(r"^(?P<sign>[+-])(?P<amount>\d+(?:\.\d+)?)(?P<unit>ms|s|m|h)$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|\b\d+(?:\.\d+)?(?:ms|s|m|h)?\b")
 RUN_ID_LENGTH = 10
 
 
@@ -38,17 +47,34 @@ class Scope:
         self.vars: dict[str, Any] = {"run": run_id, **(builtins or {})}
         self._uuids: dict[str, str] = {}
 
+    def overlay(self, extra: Mapping[str, Any]) -> Scope:
+        """A view of this scope with `extra` variables on top (the same per-run UUIDs)."""
+        view = Scope(self.run_id)
+        view.vars = {**self.vars, **extra}
+        view._uuids = self._uuids
+        return view
+
     def capture(self, name: str, value: Any) -> None:
         """Binds a variable for later steps."""
         self.vars[name] = value
 
     def lookup(self, expr: str) -> Any:
-        """The value of one reference: `name`, `name.path.0`, `uuid:label`, `time:+5s`."""
+        """The value of one reference (`name`, `name.path.0`, `uuid:label`, `time:+5s`) or of
+        an expression over references (`pos + 1`, `upper(owner)`)."""
         expr = expr.strip()
         if expr.startswith("uuid:"):
             return self._uuid(expr[5:])
         if expr.startswith("time:"):
             return _relative_time(expr[5:])
+        if PLAIN_REFERENCE.match(expr):
+            return self._variable(expr)
+        try:
+            return evaluate(expr, self._variable, {"uuid": lambda label: self._uuid(str(label))})
+        except ExpressionError as exc:
+            raise SubstitutionError(f"${{{expr}}}: {exc}") from exc
+
+    def _variable(self, expr: str) -> Any:
+        """A captured variable or a path into it."""
         head, *path = expr.split(".")
         if head not in self.vars:
             known = ", ".join(sorted(self.vars))
@@ -127,13 +153,13 @@ def substitute(value: Any, scope: Scope, *, skip_keys: frozenset[str] = frozense
 
 
 def references(value: Any) -> set[str]:
-    """The variable names a value refers to (not `uuid:` / `time:` built-ins)."""
+    """The variable names a value refers to (not `uuid:` / `time:` built-ins nor functions)."""
     found: set[str] = set()
     if isinstance(value, str):
         for match in _REF.finditer(value):
-            expr = match.group(1)
+            expr = (match.group(1) or "").strip()
             if expr and not expr.startswith(("uuid:", "time:")):
-                found.add(expr.strip().split(".")[0])
+                found |= _names(expr)
     elif isinstance(value, list):
         for item in value:
             found |= references(item)
@@ -141,3 +167,12 @@ def references(value: Any) -> set[str]:
         for key, item in value.items():
             found |= references(key) | references(item)
     return found
+
+
+def _names(expr: str) -> set[str]:
+    """The variables an expression reads: names (their head) that are not function calls."""
+    names = set()
+    for found in re.finditer(r"[A-Za-z_][A-Za-z0-9_.]*(?=\s*(\(?))", _QUOTED.sub("", expr)):
+        if not found.group(1) or found.group(0) not in FUNCTIONS:
+            names.add(found.group(0).split(".")[0])
+    return names

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import http.client
 import json
+import os
 import sys
 import time
 import urllib.parse
@@ -14,10 +16,26 @@ from pathlib import Path
 from typing import Any
 
 COUNTS: Counter[str] = Counter()
+SEEN: list[str] = []  # the ops this process was called with, in order
+NAME = sys.argv[1] if len(sys.argv) > 1 else "fake"  # which adapter this is (peer tests)
 
 
 def _echo(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    return {"input": data, "client": call["client"], "config": call["client_config"]}
+    echoed = {"input": data, "client": call["client"], "config": call["client_config"]}
+    echoed["adapter"] = NAME
+    if "options" in call:
+        echoed["options"] = call["options"]
+    return echoed
+
+
+def _ticket(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The next number of the counter file `path`, under an exclusive file lock."""
+    with Path(data["path"]).open("a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        number = len(handle.read())
+        handle.write("x")
+        return {"number": number}
 
 
 def _count(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +91,10 @@ def _open_stream(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     return {"messages": [{"triggered": trigger.exists()}]}
 
 
+def _seen(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    return {"ops": SEEN[:-1]}
+
+
 def _exists(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     return {"exists": Path(data["path"]).exists()}
 
@@ -92,20 +114,58 @@ RESULTS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] =
     "Touch": _touch,
     "OpenStream": _open_stream,
     "Exists": _exists,
+    "Seen": _seen,
+    "Ticket": _ticket,
+}
+
+
+def _claim(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The first call to create the file `path` wins; the others get LOCK_CONFLICT."""
+    try:
+        os.close(os.open(data["path"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        error = {"code": "LOCK_CONFLICT", "http_status": 409, "details": {"path": data["path"]}}
+        return {"id": call["id"], "outcome": "api_error", "error": error}
+    return {"id": call["id"], "outcome": "ok", "result": {"owner": call["client"]}}
+
+
+def _slow(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Sleeps `ms`, or gives up as a client-side timeout after the call's `timeout_ms`."""
+    limit = (call.get("options") or {}).get("timeout_ms")
+    if limit is not None and limit < data["ms"]:
+        time.sleep(limit / 1000)
+        error = {"kind": "timeout", "native_type": "FakeTimeout"}
+        return {"id": call["id"], "outcome": "client_error", "error": error}
+    time.sleep(data["ms"] / 1000)
+    return {"id": call["id"], "outcome": "ok", "result": {"slept": data["ms"]}}
+
+
+def _fail(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    error = {"code": data.get("code", "NOT_FOUND"), "http_status": data.get("status", 404)}
+    return {"id": call["id"], "outcome": "api_error", "error": error}
+
+
+def _client_fail(call: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    error = {"kind": data.get("kind", "connection"), "native_type": "FakeError"}
+    return {"id": call["id"], "outcome": "client_error", "error": error}
+
+
+REPLIES: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
+    "Fail": _fail,
+    "ClientFail": _client_fail,
+    "Claim": _claim,
+    "Slow": _slow,
 }
 
 
 def answer(call: dict[str, Any]) -> dict[str, Any] | None:
     """The reply line of a call (None: write garbage instead)."""
     call_id, op, data = call["id"], call["op"], call.get("input") or {}
+    SEEN.append(op)
     if op in RESULTS:
         return {"id": call_id, "outcome": "ok", "result": RESULTS[op](call, data)}
-    if op == "Fail":
-        error = {"code": data.get("code", "NOT_FOUND"), "http_status": data.get("status", 404)}
-        return {"id": call_id, "outcome": "api_error", "error": error}
-    if op == "ClientFail":
-        error = {"kind": data.get("kind", "connection"), "native_type": "FakeError"}
-        return {"id": call_id, "outcome": "client_error", "error": error}
+    if op in REPLIES:
+        return REPLIES[op](call, data)
     if op.startswith("helper."):
         return {"id": call_id, "outcome": "ok", "result": {"helper": op, "input": data}}
     if op == "Garbage":

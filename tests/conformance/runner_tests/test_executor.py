@@ -291,3 +291,21 @@ def test_an_async_stream_step_waits_for_the_adapters_stream_open_notice(
     finally:
         pool.close()
     assert result.raw is Raw.PASSED, result.message
+
+
+def test_a_fresh_adapter_process_is_warmed_up_before_the_first_step(
+    tmp_path: Path, pool: AdapterPool
+) -> None:
+    text = """
+- name: first
+  steps:
+    - op: Seen
+      expect: {result: {ops: [GetLiveness]}}
+- name: second
+  steps:
+    - op: Seen
+      expect: {result: {ops: [GetLiveness, Seen]}}
+"""
+    first, second = cases_from(tmp_path, text)
+    assert CaseExecutor(first, TARGET, pool).run().raw is Raw.PASSED
+    assert CaseExecutor(second, TARGET, pool).run().raw is Raw.PASSED, "warmed up once"

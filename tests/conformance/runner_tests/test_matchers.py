@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from tests.conformance.runner.matchers import _OPERATIONS, MISSING, OPERATORS, match, type_name
+from tests.conformance.runner.matchers import (
+    _OPERATIONS,
+    MISSING,
+    OPERATORS,
+    Unresolved,
+    match,
+    type_name,
+)
 
 
 def ok(expected: Any, actual: Any) -> bool:
@@ -147,3 +154,78 @@ def test_mismatch_messages_name_the_path() -> None:
 @pytest.mark.parametrize("name", sorted(OPERATORS - {"$any", "$exact"}))
 def test_every_operator_has_an_implementation(name: str) -> None:
     assert name in _OPERATIONS
+
+
+def test_timestamps_compare_as_instants_not_text() -> None:
+    z, offset = "2026-03-01T10:00:00Z", "2026-03-01T11:00:00.000+01:00"
+    assert ok(z, offset)
+    assert ok({"at": z}, {"at": "2026-03-01T10:00:00.000000000Z"})
+    assert not ok(z, "2026-03-01T10:00:00.001Z")
+    assert ok({"$gt": "2026-03-01T10:59:59.9+01:00"}, z)
+    assert ok({"$lt": "2026-03-01T09:00:00.5Z"}, "2026-03-01T10:00:00+01:00")  # text: later
+    assert ok({"$gte": z, "$lte": offset}, "2026-03-01T10:00:00Z")
+    assert ok({"$eq": z}, offset)
+
+
+def test_durations_compare_as_spans() -> None:
+    assert ok("1.5s", "1.500s")
+    assert ok({"ttl": "30s"}, {"ttl": "30.000000000s"})
+    assert not ok("1.5s", "1.501s")
+    assert ok({"$gt": "0.9s"}, "1s")
+    assert ok({"$lt": "10s"}, "9.5s")  # as text "9.5s" > "10s"
+
+
+def test_missing_tells_an_absent_field_from_null() -> None:
+    assert ok({"x": {"$missing": True}}, {})
+    assert not ok({"x": {"$missing": True}}, {"x": None})
+    assert ok({"x": {"$missing": False}}, {"x": None})
+    assert not ok({"x": {"$missing": False}}, {})
+
+
+def test_exact_presence_of_zero_false_empty_and_null() -> None:
+    for zero in (0, False, ""):
+        assert ok({"x": {"$eq": zero}}, {"x": zero}), zero
+        assert not ok({"x": {"$eq": zero}}, {}), zero
+        assert not ok({"x": {"$eq": zero}}, {"x": None}), zero
+        assert ok({"x": zero}, {}), zero  # the lenient proto default
+    assert ok({"x": {"$eq": None}}, {"x": None})
+    assert not ok({"x": {"$eq": None}}, {})
+    assert ok({"x": None}, {})  # plain null stays lenient
+    assert ok({"x": {"$ne": None}}, {})
+
+
+def resolver(scope: dict[str, Any]) -> Any:
+    def resolve(text: str, seen: Any) -> Any:
+        names = {**scope, **seen}
+        name = text[2:-1]
+        if name not in names:
+            raise Unresolved(f"no variable {name!r}")
+        return names[name]
+
+    return resolve
+
+
+def test_captures_are_usable_later_in_the_same_expectation() -> None:
+    expected = {
+        "lock": {"fencing_token": {"$capture": "t"}},
+        "events": [{"position": {"$capture": "p"}}, {"position": {"$gt": "${p}"}}],
+        "echo": "${t}",
+    }
+    actual = {"lock": {"fencing_token": 7}, "events": [{"position": 3}, {"position": 4}], "echo": 7}
+    result = match(expected, actual, resolve=resolver({}))
+    assert result.ok, result.errors
+    assert result.captures == {"t": 7, "p": 3}
+    actual["events"] = [{"position": 3}, {"position": 2}]
+    result = match(expected, actual, resolve=resolver({}))
+    assert result.errors == ["$.events[1].position: expected gt 3, got 2"]
+
+
+def test_references_resolve_as_matching_reaches_them() -> None:
+    assert match({"a": "${x}"}, {"a": 1}, resolve=resolver({"x": 1})).ok
+    early = match(
+        {"a": "${later}", "b": {"$capture": "later"}}, {"a": 1, "b": 1}, resolve=resolver({})
+    )
+    assert early.errors == ["$.a: no variable 'later'"]
+    assert match({"${k}": 2}, {"key": 2}, resolve=resolver({"k": "key"})).ok
+    # a resolved value is literal: a captured string holding `${…}` is not resolved again
+    assert match("${x}", "${y}", resolve=resolver({"x": "${y}"})).ok

@@ -1,5 +1,5 @@
-"""`skip_on`: a case that makes no sense over one column's transport is skipped there, with its
-reason, and runs everywhere else."""
+"""`skip_on` / `only_on`: a case that makes no sense over one column's transport is skipped
+there, with its reason, and runs everywhere else; a case for some columns alone runs only there."""
 
 from __future__ import annotations
 
@@ -37,4 +37,32 @@ def test_skipped_on_the_named_language_only(tmp_path: Path, fake_spec: AdapterSp
 def test_skip_on_needs_a_reason_per_language(tmp_path: Path, value: str) -> None:
     text = f"- name: a\n  skip_on: {value}\n  steps: [{{op: Echo}}]\n"
     with pytest.raises(CaseFileError, match="skip_on"):
+        cases_from(tmp_path, text)
+
+
+ONLY = """
+- name: fake-only
+  only_on: {languages: [fake, other], reason: "checks what only these adapters can send"}
+  steps: [{op: Echo, input: {a: 1}, expect: {result: {input: {a: 1}}}}]
+- name: elsewhere-only
+  only_on: {languages: [other], reason: "another transport's behaviour"}
+  steps: [{op: Echo}]
+"""
+
+
+def test_only_on_runs_on_the_named_languages_alone(tmp_path: Path, fake_spec: AdapterSpec) -> None:
+    cases = cases_from(tmp_path, ONLY)
+    plan = Plan(cases, "http://127.0.0.1:1", "admin-key", True, None)
+    ran, skipped = run_language(fake_spec, plan)
+    assert ran.raw is Raw.PASSED, ran.message
+    assert skipped.raw is Raw.SKIPPED
+    assert skipped.message == "applies only to other: another transport's behaviour"
+
+
+@pytest.mark.parametrize(
+    "value", ["[fake]", "{languages: [], reason: x}", "{languages: [fake]}", "{langs: [a]}"]
+)
+def test_only_on_needs_languages_and_a_reason(tmp_path: Path, value: str) -> None:
+    text = f"- name: a\n  only_on: {value}\n  steps: [{{op: Echo}}]\n"
+    with pytest.raises(CaseFileError, match="only_on"):
         cases_from(tmp_path, text)

@@ -71,6 +71,9 @@ namespace Concord
 
         /// <summary>Headers of this call; they replace client headers of the same name.</summary>
         public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>The W3C <c>traceparent</c> of the caller's span (e.g. <c>Activity.Current?.Id</c> with the W3C id format), sent so the server's spans join the caller's trace; a <c>traceparent</c> in <see cref="Headers"/> wins.</summary>
+        public string Traceparent { get; set; }
     }
 
     /// <summary>The level of a log message of the SDK.</summary>

@@ -262,10 +262,10 @@ namespace Concord
             {
                 return Outcome.Stopped;
             }
+            var t = Helpers.Now;
+            var deadline = Deadline;
             try
             {
-                var t = Helpers.Now;
-                var deadline = Deadline;
                 if (IsLost || t >= deadline)
                 {
                     Lose(_lastError, false);
@@ -287,12 +287,29 @@ namespace Concord
             }
             catch (Exception e)
             {
-                _lastError = e;
+                Remember(e, deadline - t);
                 return Outcome.Transient;
             }
             finally
             {
                 _renewing.Release();
+            }
+        }
+
+        /// <summary>
+        /// Keeps a transient renewal failure as the cause a loss will name, unless it is the timeout of a call the
+        /// remaining lease (<paramref name="remaining"/> when it was sent) cut short: that call got no answer before the
+        /// deadline, and the last failure a renewal did get stays the cause.
+        /// </summary>
+        private void Remember(Exception failure, TimeSpan remaining)
+        {
+            if (failure is ConcordTimeoutException && remaining < _clientTimeout)
+            {
+                return;
+            }
+            lock (_gate)
+            {
+                _lastError = failure;
             }
         }
 

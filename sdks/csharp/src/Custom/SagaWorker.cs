@@ -113,7 +113,7 @@ namespace Concord
                     Stop(e);
                     return;
                 }
-                catch (ConcordException e)
+                catch (Exception e)
                 {
                     failures++;
                     Warn("poll failed (" + e.Message + "); polling again after a backoff");
@@ -166,7 +166,10 @@ namespace Concord
             return RetryRules.Backoff(failures - 1, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), random);
         }
 
-        /// <summary>Runs the handler of one task with its heartbeats, then reports its outcome.</summary>
+        /// <summary>
+        /// Runs the handler of one task on the thread pool (a handler that blocks never holds up the lease loop) with
+        /// its heartbeats, then reports its outcome unless the worker took the task away meanwhile.
+        /// </summary>
         private async Task RunTaskAsync(TaskRun run)
         {
             run.Heartbeats = Task.Run(() => HeartbeatLoopAsync(run));
@@ -174,17 +177,21 @@ namespace Concord
             Exception error = null;
             try
             {
-                output = await _handler(run.Task, run.HandlerCancel.Token).ConfigureAwait(false);
+                output = await Task.Run(() => _handler(run.Task, run.HandlerCancel.Token)).ConfigureAwait(false);
             }
             catch (Exception e)
             {
                 error = e;
             }
+            if (!run.Leave(TaskRun.Reporting))
+            {
+                return; // lost or handed back: outcomes that come later are discarded
+            }
             Helpers.CancelQuietly(run.HeartbeatStop, _log);
             await run.Heartbeats.ConfigureAwait(false);
-            if (run.LeaseLost || run.HandedBack || (error != null && run.HandlerCancel.IsCancellationRequested))
+            if (error != null && run.HandlerCancel.IsCancellationRequested)
             {
-                return;
+                return; // the error of a handler the worker cancelled is never a failure
             }
             await ReportAsync(run, output, error).ConfigureAwait(false);
         }
@@ -200,7 +207,7 @@ namespace Concord
                 {
                     var call = new RequestOptions { MaxRetries = 0, Timeout = third };
                     await _sagas.HeartbeatTaskAsync(run.Task.TaskId, new HeartbeatTaskParams { WorkerId = WorkerId, VisibilityTimeout = _options.VisibilityTimeout }, call, run.HeartbeatStop.Token).ConfigureAwait(false);
-                    next = Helpers.Now + third;
+                    next = next + third < Helpers.Now ? Helpers.Now : next + third;
                 }
                 catch (OperationCanceledException) when (run.HeartbeatStop.IsCancellationRequested)
                 {
@@ -208,9 +215,11 @@ namespace Concord
                 }
                 catch (ConcordException e) when (e is TaskLeaseLostException || e is NotFoundException)
                 {
-                    run.LeaseLost = true;
-                    Warn("lease of task " + run.Task.TaskId + " lost: " + e.Message);
-                    Helpers.SignalQuietly(run.HandlerCancel, _log);
+                    if (run.Leave(TaskRun.LeaseLost))
+                    {
+                        Warn("lease of task " + run.Task.TaskId + " lost: " + e.Message);
+                        Helpers.SignalQuietly(run.HandlerCancel, _log);
+                    }
                     return;
                 }
                 catch (ConcordException e) when (Helpers.IsAuthFailure(e))
@@ -255,7 +264,10 @@ namespace Concord
             }
         }
 
-        /// <summary>Lets running handlers finish within the grace, then hands back the tasks still running.</summary>
+        /// <summary>
+        /// Lets running handlers finish within the grace, then hands back the tasks whose handlers still run, and
+        /// waits for the reports of those that finished in time.
+        /// </summary>
         private async Task ShutdownAsync(List<TaskRun> running)
         {
             var all = Task.WhenAll(running.Select(run => run.Completion));
@@ -265,12 +277,16 @@ namespace Concord
             }
             var handBacks = running.Where(run => !run.Completion.IsCompleted).Select(HandBackAsync).ToList();
             await Task.WhenAll(handBacks).ConfigureAwait(false);
+            await Task.WhenAll(running.Where(run => run.IsReporting).Select(run => run.Completion)).ConfigureAwait(false);
         }
 
         /// <summary>Hands a task back: its handler is cancelled and its lease ended at once, never FailTask.</summary>
         private async Task HandBackAsync(TaskRun run)
         {
-            run.HandedBack = true;
+            if (!run.Leave(TaskRun.HandedBack))
+            {
+                return; // its handler finished (being reported) or its lease is gone
+            }
             Helpers.SignalQuietly(run.HandlerCancel, _log);
             Helpers.CancelQuietly(run.HeartbeatStop, _log);
             try
@@ -326,9 +342,21 @@ namespace Concord
 
             internal Task Heartbeats { get; set; }
 
-            internal volatile bool LeaseLost;
+            /// <summary>True once the handler finished and its outcome is being reported.</summary>
+            internal bool IsReporting => Volatile.Read(ref _state) == Reporting;
 
-            internal volatile bool HandedBack;
+            /// <summary>Moves the task out of Running to <paramref name="next"/>; false when another end came first.</summary>
+            internal bool Leave(int next)
+            {
+                return Interlocked.CompareExchange(ref _state, next, Running) == Running;
+            }
+
+            internal const int Running = 0;
+            internal const int Reporting = 1;
+            internal const int LeaseLost = 2;
+            internal const int HandedBack = 3;
+
+            private int _state;
         }
     }
 }

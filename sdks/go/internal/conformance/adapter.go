@@ -31,7 +31,7 @@ import (
 // callTimeout bounds a call that is not a stream (whose own timeout applies).
 const callTimeout = 5 * time.Minute
 
-type opFunc func(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error)
+type opFunc func(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error)
 
 type streamSpec struct {
 	Take      int `json:"take"`
@@ -57,6 +57,38 @@ type call struct {
 	Op           string          `json:"op"`
 	Input        json.RawMessage `json:"input"`
 	Stream       *streamSpec     `json:"stream"`
+	Options      *callOptions    `json:"options"`
+}
+
+// callOptions is the protocol's per-call options: the SDK's RequestOptions, and a cancellation
+// of the call's context after CancelAfterMS.
+type callOptions struct {
+	Headers        map[string]string `json:"headers"`
+	IdempotencyKey *string           `json:"idempotency_key"`
+	TimeoutMS      *int              `json:"timeout_ms"`
+	MaxRetries     *int              `json:"max_retries"`
+	CancelAfterMS  *int              `json:"cancel_after_ms"`
+}
+
+// requestOptions are the SDK's per-call options of the protocol's.
+func (o *callOptions) requestOptions() []concord.RequestOption {
+	if o == nil {
+		return nil
+	}
+	var opts []concord.RequestOption
+	for k, v := range o.Headers {
+		opts = append(opts, concord.WithRequestHeader(k, v))
+	}
+	if o.IdempotencyKey != nil {
+		opts = append(opts, concord.WithIdempotencyKey(*o.IdempotencyKey))
+	}
+	if o.TimeoutMS != nil {
+		opts = append(opts, concord.WithRequestTimeout(time.Duration(*o.TimeoutMS)*time.Millisecond))
+	}
+	if o.MaxRetries != nil {
+		opts = append(opts, concord.WithRequestMaxRetries(*o.MaxRetries))
+	}
+	return opts
 }
 
 type answer struct {
@@ -70,7 +102,7 @@ type answer struct {
 
 type errorReport struct {
 	Code       string         `json:"code,omitempty"`
-	Kind       string         `json:"kind,omitempty"` // client_error: cross_origin_redirect, connection
+	Kind       string         `json:"kind,omitempty"` // client_error: cross_origin_redirect, connection, timeout, cancelled
 	NativeType string         `json:"native_type"`
 	HTTPStatus int            `json:"http_status,omitempty"`
 	RequestID  string         `json:"request_id,omitempty"`
@@ -170,12 +202,17 @@ func (a *adapter) handle(c call) (ans answer) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	if c.Options != nil && c.Options.CancelAfterMS != nil {
+		// the caller gives up on the call: its context is cancelled mid-flight
+		stop := time.AfterFunc(time.Duration(*c.Options.CancelAfterMS)*time.Millisecond, cancel)
+		defer stop.Stop()
+	}
 	ctx = context.WithValue(ctx, openedKey{}, func() { a.write(answer{ID: c.ID, Notice: "stream_open"}) })
 	client, err := a.client(c.Client, c.ClientConfig)
 	if err != nil {
 		return answer{ID: c.ID, Outcome: "adapter_error", Message: err.Error()}
 	}
-	result, err := op(ctx, client, c.Input, c.Stream)
+	result, err := op(ctx, client, c.Input, c.Stream, c.Options.requestOptions())
 	if err != nil {
 		return report(c.ID, err)
 	}
@@ -219,8 +256,9 @@ func (a *adapter) client(name string, cfg ClientConfig) (*concord.Client, error)
 	return c.(*concord.Client), nil
 }
 
-// report maps an SDK error: an API error with its code and Go type, a refused redirect or a
-// connection error as a client error, anything else an adapter error (never a pass).
+// report maps an SDK error: an API error with its code and Go type; a refused redirect, the
+// caller's cancellation (context.Canceled), a timeout (context.DeadlineExceeded) or another
+// connection error as a client error; anything else an adapter error (never a pass).
 func report(id string, err error) answer {
 	var apiErr *concord.APIError
 	var redirect *concord.CrossOriginRedirectError
@@ -229,6 +267,12 @@ func report(id string, err error) answer {
 	case errors.As(err, &redirect):
 		return answer{ID: id, Outcome: "client_error", Error: &errorReport{
 			Kind: "cross_origin_redirect", NativeType: nativeType(redirect), Message: err.Error()}}
+	case errors.Is(err, context.Canceled):
+		return answer{ID: id, Outcome: "client_error", Error: &errorReport{
+			Kind: "cancelled", NativeType: nativeType(err), Message: err.Error()}}
+	case errors.Is(err, context.DeadlineExceeded):
+		return answer{ID: id, Outcome: "client_error", Error: &errorReport{
+			Kind: "timeout", NativeType: nativeType(err), Message: err.Error()}}
 	case errors.As(err, &conn):
 		return answer{ID: id, Outcome: "client_error", Error: &errorReport{
 			Kind: "connection", NativeType: nativeType(conn), Message: err.Error()}}

@@ -40,7 +40,7 @@ func duration(text string) (time.Duration, error) {
 }
 
 // holdLock runs a block of body_ms inside Locks.Hold + Release, ending it as the input says.
-func holdLock(ctx context.Context, c *concord.Client, input json.RawMessage, _ *streamSpec) (any, error) {
+func holdLock(ctx context.Context, c *concord.Client, input json.RawMessage, _ *streamSpec, _ []concord.RequestOption) (any, error) {
 	var in holdInput
 	if err := decodeInput(input, &in); err != nil {
 		return nil, err
@@ -210,7 +210,7 @@ func scriptEntry(task concord.Task) map[string]any {
 }
 
 // runWorker runs the SDK's Worker with the scripted handler until a stop condition.
-func runWorker(ctx context.Context, c *concord.Client, input json.RawMessage, _ *streamSpec) (any, error) {
+func runWorker(ctx context.Context, c *concord.Client, input json.RawMessage, _ *streamSpec, _ []concord.RequestOption) (any, error) {
 	var in workerInput
 	if err := decodeInput(input, &in); err != nil {
 		return nil, err

@@ -66,61 +66,61 @@ var ops = map[string]opFunc{
 }
 
 // opCreateApiKey calls c.Auth.CreateAPIKey.
-func opCreateApiKey(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opCreateApiKey(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.CreateAPIKeyParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Auth.CreateAPIKey(ctx, params)
+	return c.Auth.CreateAPIKey(ctx, params, opts...)
 }
 
 // opListApiKeys calls c.Auth.ListAPIKeysPage.
-func opListApiKeys(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opListApiKeys(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.ListAPIKeysParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Auth.ListAPIKeysPage(ctx, params)
+	return c.Auth.ListAPIKeysPage(ctx, params, opts...)
 }
 
 // opGetApiKey calls c.Auth.GetAPIKey.
-func opGetApiKey(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opGetApiKey(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		KeyID string `json:"key_id"`
 	}
 	if err := decodeInput(input, &path); err != nil {
 		return nil, err
 	}
-	return c.Auth.GetAPIKey(ctx, path.KeyID)
+	return c.Auth.GetAPIKey(ctx, path.KeyID, opts...)
 }
 
 // opRevokeApiKey calls c.Auth.RevokeAPIKey.
-func opRevokeApiKey(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opRevokeApiKey(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		KeyID string `json:"key_id"`
 	}
 	if err := decodeInput(input, &path); err != nil {
 		return nil, err
 	}
-	return c.Auth.RevokeAPIKey(ctx, path.KeyID)
+	return c.Auth.RevokeAPIKey(ctx, path.KeyID, opts...)
 }
 
 // opIssueToken calls c.Auth.IssueToken.
-func opIssueToken(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opIssueToken(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.IssueTokenParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Auth.IssueToken(ctx, params)
+	return c.Auth.IssueToken(ctx, params, opts...)
 }
 
 // opWhoAmI calls c.Auth.Whoami.
-func opWhoAmI(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
-	return c.Auth.Whoami(ctx)
+func opWhoAmI(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
+	return c.Auth.Whoami(ctx, opts...)
 }
 
 // opGetCacheEntry calls c.Cache.Get.
-func opGetCacheEntry(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opGetCacheEntry(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Namespace string `json:"namespace"`
 		Key       string `json:"key"`
@@ -128,11 +128,11 @@ func opGetCacheEntry(ctx context.Context, c *concord.Client, input json.RawMessa
 	if err := decodeInput(input, &path); err != nil {
 		return nil, err
 	}
-	return c.Cache.Get(ctx, path.Namespace, path.Key)
+	return c.Cache.Get(ctx, path.Namespace, path.Key, opts...)
 }
 
 // opSetCacheEntry calls c.Cache.Set.
-func opSetCacheEntry(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opSetCacheEntry(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Namespace string `json:"namespace"`
 		Key       string `json:"key"`
@@ -144,11 +144,11 @@ func opSetCacheEntry(ctx context.Context, c *concord.Client, input json.RawMessa
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Cache.Set(ctx, path.Namespace, path.Key, params)
+	return c.Cache.Set(ctx, path.Namespace, path.Key, params, opts...)
 }
 
 // opDeleteCacheEntry calls c.Cache.Delete.
-func opDeleteCacheEntry(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opDeleteCacheEntry(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Namespace string `json:"namespace"`
 		Key       string `json:"key"`
@@ -160,11 +160,11 @@ func opDeleteCacheEntry(ctx context.Context, c *concord.Client, input json.RawMe
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Cache.Delete(ctx, path.Namespace, path.Key, params)
+	return c.Cache.Delete(ctx, path.Namespace, path.Key, params, opts...)
 }
 
 // opBatchGetCacheEntries calls c.Cache.BatchGet.
-func opBatchGetCacheEntries(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opBatchGetCacheEntries(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Namespace string `json:"namespace"`
 	}
@@ -175,11 +175,11 @@ func opBatchGetCacheEntries(ctx context.Context, c *concord.Client, input json.R
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Cache.BatchGet(ctx, path.Namespace, params)
+	return c.Cache.BatchGet(ctx, path.Namespace, params, opts...)
 }
 
 // opBatchSetCacheEntries calls c.Cache.BatchSet.
-func opBatchSetCacheEntries(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opBatchSetCacheEntries(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Namespace string `json:"namespace"`
 	}
@@ -190,11 +190,11 @@ func opBatchSetCacheEntries(ctx context.Context, c *concord.Client, input json.R
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Cache.BatchSet(ctx, path.Namespace, params)
+	return c.Cache.BatchSet(ctx, path.Namespace, params, opts...)
 }
 
 // opDeleteCacheEntriesByPrefix calls c.Cache.DeleteByPrefix.
-func opDeleteCacheEntriesByPrefix(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opDeleteCacheEntriesByPrefix(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Namespace string `json:"namespace"`
 	}
@@ -205,11 +205,11 @@ func opDeleteCacheEntriesByPrefix(ctx context.Context, c *concord.Client, input 
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Cache.DeleteByPrefix(ctx, path.Namespace, params)
+	return c.Cache.DeleteByPrefix(ctx, path.Namespace, params, opts...)
 }
 
 // opWatchCache calls c.Cache.Watch.
-func opWatchCache(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opWatchCache(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Namespace string `json:"namespace"`
 	}
@@ -220,7 +220,7 @@ func opWatchCache(ctx context.Context, c *concord.Client, input json.RawMessage,
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	s, err := c.Cache.Watch(ctx, path.Namespace, params)
+	s, err := c.Cache.Watch(ctx, path.Namespace, params, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +228,7 @@ func opWatchCache(ctx context.Context, c *concord.Client, input json.RawMessage,
 }
 
 // opRegisterInstance calls c.Discovery.Register.
-func opRegisterInstance(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opRegisterInstance(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Service    string `json:"service"`
 		InstanceID string `json:"instance_id"`
@@ -240,11 +240,11 @@ func opRegisterInstance(ctx context.Context, c *concord.Client, input json.RawMe
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Discovery.Register(ctx, path.Service, path.InstanceID, params)
+	return c.Discovery.Register(ctx, path.Service, path.InstanceID, params, opts...)
 }
 
 // opHeartbeat calls c.Discovery.Heartbeat.
-func opHeartbeat(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opHeartbeat(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Service    string `json:"service"`
 		InstanceID string `json:"instance_id"`
@@ -256,11 +256,11 @@ func opHeartbeat(ctx context.Context, c *concord.Client, input json.RawMessage, 
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Discovery.Heartbeat(ctx, path.Service, path.InstanceID, params)
+	return c.Discovery.Heartbeat(ctx, path.Service, path.InstanceID, params, opts...)
 }
 
 // opDeregisterInstance calls c.Discovery.Deregister.
-func opDeregisterInstance(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opDeregisterInstance(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Service    string `json:"service"`
 		InstanceID string `json:"instance_id"`
@@ -268,11 +268,11 @@ func opDeregisterInstance(ctx context.Context, c *concord.Client, input json.Raw
 	if err := decodeInput(input, &path); err != nil {
 		return nil, err
 	}
-	return c.Discovery.Deregister(ctx, path.Service, path.InstanceID)
+	return c.Discovery.Deregister(ctx, path.Service, path.InstanceID, opts...)
 }
 
 // opListInstances calls c.Discovery.ListInstancesPage.
-func opListInstances(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opListInstances(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Service string `json:"service"`
 	}
@@ -283,27 +283,27 @@ func opListInstances(ctx context.Context, c *concord.Client, input json.RawMessa
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Discovery.ListInstancesPage(ctx, path.Service, params)
+	return c.Discovery.ListInstancesPage(ctx, path.Service, params, opts...)
 }
 
 // opListServices calls c.Discovery.ListServicesPage.
-func opListServices(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opListServices(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.ListServicesParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Discovery.ListServicesPage(ctx, params)
+	return c.Discovery.ListServicesPage(ctx, params, opts...)
 }
 
 // opWatchService calls c.Discovery.Watch.
-func opWatchService(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opWatchService(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Service string `json:"service"`
 	}
 	if err := decodeInput(input, &path); err != nil {
 		return nil, err
 	}
-	s, err := c.Discovery.Watch(ctx, path.Service)
+	s, err := c.Discovery.Watch(ctx, path.Service, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +311,7 @@ func opWatchService(ctx context.Context, c *concord.Client, input json.RawMessag
 }
 
 // opAppendToStream calls c.Events.Append.
-func opAppendToStream(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opAppendToStream(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Stream string `json:"stream"`
 	}
@@ -322,11 +322,11 @@ func opAppendToStream(ctx context.Context, c *concord.Client, input json.RawMess
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Events.Append(ctx, path.Stream, params)
+	return c.Events.Append(ctx, path.Stream, params, opts...)
 }
 
 // opReadStream calls c.Events.ReadPage.
-func opReadStream(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opReadStream(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Stream string `json:"stream"`
 	}
@@ -337,20 +337,20 @@ func opReadStream(ctx context.Context, c *concord.Client, input json.RawMessage,
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Events.ReadPage(ctx, path.Stream, params)
+	return c.Events.ReadPage(ctx, path.Stream, params, opts...)
 }
 
 // opReadAll calls c.Events.ReadAllPage.
-func opReadAll(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opReadAll(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.ReadAllParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Events.ReadAllPage(ctx, params)
+	return c.Events.ReadAllPage(ctx, params, opts...)
 }
 
 // opSubscribeToStream calls c.Events.Subscribe.
-func opSubscribeToStream(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opSubscribeToStream(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Stream string `json:"stream"`
 	}
@@ -361,7 +361,7 @@ func opSubscribeToStream(ctx context.Context, c *concord.Client, input json.RawM
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	s, err := c.Events.Subscribe(ctx, path.Stream, params)
+	s, err := c.Events.Subscribe(ctx, path.Stream, params, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -369,12 +369,12 @@ func opSubscribeToStream(ctx context.Context, c *concord.Client, input json.RawM
 }
 
 // opSubscribeToAll calls c.Events.SubscribeAll.
-func opSubscribeToAll(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opSubscribeToAll(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.SubscribeToAllParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	s, err := c.Events.SubscribeAll(ctx, params)
+	s, err := c.Events.SubscribeAll(ctx, params, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -382,18 +382,18 @@ func opSubscribeToAll(ctx context.Context, c *concord.Client, input json.RawMess
 }
 
 // opGetStreamMetadata calls c.Events.GetMetadata.
-func opGetStreamMetadata(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opGetStreamMetadata(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Stream string `json:"stream"`
 	}
 	if err := decodeInput(input, &path); err != nil {
 		return nil, err
 	}
-	return c.Events.GetMetadata(ctx, path.Stream)
+	return c.Events.GetMetadata(ctx, path.Stream, opts...)
 }
 
 // opSetStreamMetadata calls c.Events.SetMetadata.
-func opSetStreamMetadata(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opSetStreamMetadata(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Stream string `json:"stream"`
 	}
@@ -404,11 +404,11 @@ func opSetStreamMetadata(ctx context.Context, c *concord.Client, input json.RawM
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Events.SetMetadata(ctx, path.Stream, params)
+	return c.Events.SetMetadata(ctx, path.Stream, params, opts...)
 }
 
 // opDeleteStream calls c.Events.DeleteStream.
-func opDeleteStream(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opDeleteStream(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Stream string `json:"stream"`
 	}
@@ -419,21 +419,21 @@ func opDeleteStream(ctx context.Context, c *concord.Client, input json.RawMessag
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Events.DeleteStream(ctx, path.Stream, params)
+	return c.Events.DeleteStream(ctx, path.Stream, params, opts...)
 }
 
 // opGetLiveness calls c.Health.Live.
-func opGetLiveness(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
-	return c.Health.Live(ctx)
+func opGetLiveness(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
+	return c.Health.Live(ctx, opts...)
 }
 
 // opGetReadiness calls c.Health.Ready.
-func opGetReadiness(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
-	return c.Health.Ready(ctx)
+func opGetReadiness(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
+	return c.Health.Ready(ctx, opts...)
 }
 
 // opAcquireLock calls c.Locks.Acquire.
-func opAcquireLock(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opAcquireLock(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Name string `json:"name"`
 	}
@@ -444,11 +444,11 @@ func opAcquireLock(ctx context.Context, c *concord.Client, input json.RawMessage
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Locks.Acquire(ctx, path.Name, params)
+	return c.Locks.Acquire(ctx, path.Name, params, opts...)
 }
 
 // opRenewLock calls c.Locks.Renew.
-func opRenewLock(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opRenewLock(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Name string `json:"name"`
 	}
@@ -459,11 +459,11 @@ func opRenewLock(ctx context.Context, c *concord.Client, input json.RawMessage, 
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Locks.Renew(ctx, path.Name, params)
+	return c.Locks.Renew(ctx, path.Name, params, opts...)
 }
 
 // opReleaseLock calls c.Locks.Release.
-func opReleaseLock(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opReleaseLock(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Name string `json:"name"`
 	}
@@ -474,36 +474,36 @@ func opReleaseLock(ctx context.Context, c *concord.Client, input json.RawMessage
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Locks.Release(ctx, path.Name, params)
+	return c.Locks.Release(ctx, path.Name, params, opts...)
 }
 
 // opGetLock calls c.Locks.Get.
-func opGetLock(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opGetLock(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Name string `json:"name"`
 	}
 	if err := decodeInput(input, &path); err != nil {
 		return nil, err
 	}
-	return c.Locks.Get(ctx, path.Name)
+	return c.Locks.Get(ctx, path.Name, opts...)
 }
 
 // opListLocks calls c.Locks.ListPage.
-func opListLocks(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opListLocks(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.ListLocksParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Locks.ListPage(ctx, params)
+	return c.Locks.ListPage(ctx, params, opts...)
 }
 
 // opWatchLocks calls c.Locks.Watch.
-func opWatchLocks(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opWatchLocks(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.WatchLocksParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	s, err := c.Locks.Watch(ctx, params)
+	s, err := c.Locks.Watch(ctx, params, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -511,36 +511,36 @@ func opWatchLocks(ctx context.Context, c *concord.Client, input json.RawMessage,
 }
 
 // opCreateRole calls c.RBAC.CreateRole.
-func opCreateRole(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opCreateRole(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.CreateRoleParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.RBAC.CreateRole(ctx, params)
+	return c.RBAC.CreateRole(ctx, params, opts...)
 }
 
 // opGetRole calls c.RBAC.GetRole.
-func opGetRole(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opGetRole(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Name string `json:"name"`
 	}
 	if err := decodeInput(input, &path); err != nil {
 		return nil, err
 	}
-	return c.RBAC.GetRole(ctx, path.Name)
+	return c.RBAC.GetRole(ctx, path.Name, opts...)
 }
 
 // opListRoles calls c.RBAC.ListRolesPage.
-func opListRoles(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opListRoles(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.ListRolesParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.RBAC.ListRolesPage(ctx, params)
+	return c.RBAC.ListRolesPage(ctx, params, opts...)
 }
 
 // opUpdateRole calls c.RBAC.UpdateRole.
-func opUpdateRole(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opUpdateRole(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Name string `json:"name"`
 	}
@@ -551,89 +551,89 @@ func opUpdateRole(ctx context.Context, c *concord.Client, input json.RawMessage,
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.RBAC.UpdateRole(ctx, path.Name, params)
+	return c.RBAC.UpdateRole(ctx, path.Name, params, opts...)
 }
 
 // opDeleteRole calls c.RBAC.DeleteRole.
-func opDeleteRole(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opDeleteRole(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Name string `json:"name"`
 	}
 	if err := decodeInput(input, &path); err != nil {
 		return nil, err
 	}
-	return c.RBAC.DeleteRole(ctx, path.Name)
+	return c.RBAC.DeleteRole(ctx, path.Name, opts...)
 }
 
 // opCreateRoleBinding calls c.RBAC.CreateBinding.
-func opCreateRoleBinding(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opCreateRoleBinding(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.CreateRoleBindingParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.RBAC.CreateBinding(ctx, params)
+	return c.RBAC.CreateBinding(ctx, params, opts...)
 }
 
 // opListRoleBindings calls c.RBAC.ListBindingsPage.
-func opListRoleBindings(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opListRoleBindings(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.ListRoleBindingsParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.RBAC.ListBindingsPage(ctx, params)
+	return c.RBAC.ListBindingsPage(ctx, params, opts...)
 }
 
 // opDeleteRoleBinding calls c.RBAC.DeleteBinding.
-func opDeleteRoleBinding(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opDeleteRoleBinding(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		BindingID string `json:"binding_id"`
 	}
 	if err := decodeInput(input, &path); err != nil {
 		return nil, err
 	}
-	return c.RBAC.DeleteBinding(ctx, path.BindingID)
+	return c.RBAC.DeleteBinding(ctx, path.BindingID, opts...)
 }
 
 // opCheckPermission calls c.RBAC.CheckPermission.
-func opCheckPermission(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opCheckPermission(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.CheckPermissionParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.RBAC.CheckPermission(ctx, params)
+	return c.RBAC.CheckPermission(ctx, params, opts...)
 }
 
 // opStartSaga calls c.Sagas.Start.
-func opStartSaga(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opStartSaga(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.StartSagaParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Sagas.Start(ctx, params)
+	return c.Sagas.Start(ctx, params, opts...)
 }
 
 // opGetSaga calls c.Sagas.Get.
-func opGetSaga(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opGetSaga(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		SagaID string `json:"saga_id"`
 	}
 	if err := decodeInput(input, &path); err != nil {
 		return nil, err
 	}
-	return c.Sagas.Get(ctx, path.SagaID)
+	return c.Sagas.Get(ctx, path.SagaID, opts...)
 }
 
 // opListSagas calls c.Sagas.ListPage.
-func opListSagas(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opListSagas(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.ListSagasParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Sagas.ListPage(ctx, params)
+	return c.Sagas.ListPage(ctx, params, opts...)
 }
 
 // opCancelSaga calls c.Sagas.Cancel.
-func opCancelSaga(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opCancelSaga(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		SagaID string `json:"saga_id"`
 	}
@@ -644,20 +644,20 @@ func opCancelSaga(ctx context.Context, c *concord.Client, input json.RawMessage,
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Sagas.Cancel(ctx, path.SagaID, params)
+	return c.Sagas.Cancel(ctx, path.SagaID, params, opts...)
 }
 
 // opPollTasks calls c.Sagas.PollTasks.
-func opPollTasks(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opPollTasks(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.PollTasksParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Sagas.PollTasks(ctx, params)
+	return c.Sagas.PollTasks(ctx, params, opts...)
 }
 
 // opHeartbeatTask calls c.Sagas.HeartbeatTask.
-func opHeartbeatTask(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opHeartbeatTask(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		TaskID string `json:"task_id"`
 	}
@@ -668,11 +668,11 @@ func opHeartbeatTask(ctx context.Context, c *concord.Client, input json.RawMessa
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Sagas.HeartbeatTask(ctx, path.TaskID, params)
+	return c.Sagas.HeartbeatTask(ctx, path.TaskID, params, opts...)
 }
 
 // opCompleteTask calls c.Sagas.CompleteTask.
-func opCompleteTask(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opCompleteTask(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		TaskID string `json:"task_id"`
 	}
@@ -683,11 +683,11 @@ func opCompleteTask(ctx context.Context, c *concord.Client, input json.RawMessag
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Sagas.CompleteTask(ctx, path.TaskID, params)
+	return c.Sagas.CompleteTask(ctx, path.TaskID, params, opts...)
 }
 
 // opFailTask calls c.Sagas.FailTask.
-func opFailTask(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opFailTask(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		TaskID string `json:"task_id"`
 	}
@@ -698,5 +698,5 @@ func opFailTask(ctx context.Context, c *concord.Client, input json.RawMessage, s
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Sagas.FailTask(ctx, path.TaskID, params)
+	return c.Sagas.FailTask(ctx, path.TaskID, params, opts...)
 }

@@ -74,11 +74,15 @@ export function resolveSettings(options: ClientOptions): Settings {
 }
 
 function resolveFetch(options: ClientOptions): typeof fetch {
-  const found = options.fetch ?? globalThis.fetch;
+  if (options.fetch !== undefined) {
+    return options.fetch;
+  }
+  const found = globalThis.fetch;
   if (typeof found !== 'function') {
     throw new ConcordError('no fetch: pass `fetch` in the client options');
   }
-  return found;
+  // Browsers refuse a fetch called with another `this` ("Illegal invocation"): bind it.
+  return found.bind(globalThis);
 }
 
 function resolveStreams(options: ClientOptions): Pick<Settings, 'streamTransport' | 'webSocket'> {

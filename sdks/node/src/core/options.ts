@@ -77,6 +77,12 @@ export interface RequestOptions {
   maxRetries?: number | undefined;
   /** For server streams: the transport of this call, instead of the client's. */
   transport?: StreamTransport | undefined;
+  /**
+   * The W3C `traceparent` of the caller's span, sent so the server's spans join the caller's
+   * trace (with OpenTelemetry: `propagation.inject(context.active(), carrier)` fills one);
+   * a `traceparent` in `headers` wins.
+   */
+  traceparent?: string | undefined;
 }
 
 /** A variable of the environment (`process.env` on Node; undefined in a browser). */

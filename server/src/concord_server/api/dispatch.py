@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 
@@ -22,6 +23,8 @@ from concord_server.errors import ConcordError, ErrorCode
 from concord_server.middleware.metrics import RPC_CALLS
 from concord_server.ports.idempotency import IdempotencyStore
 from concord_server.streams import OpenStream
+from concord_server.telemetry.metrics import RPC_DURATION
+from concord_server.telemetry.spans import rpc_span
 
 log = logging.getLogger("concord.dispatch")
 
@@ -54,8 +57,22 @@ class Dispatcher:
         auth_limit: FailedAuthLimit | None = None,
         drain: Drain | None = None,
     ) -> None:
-        self._guard = guard
+        self._hold: Callable[[], ConcordError] | None = None
         self._drain = drain
+        self.install(handlers, guard, rate_check, faults, idempotency, auth_limit)
+
+    def install(
+        self,
+        handlers: list[object],
+        guard: Guard,
+        rate_check: RateCheck | None = None,
+        faults: FaultInjector | None = None,
+        idempotency: IdempotencyStore | None = None,
+        auth_limit: FailedAuthLimit | None = None,
+    ) -> None:
+        """Serves these handlers with these checks from now on (the runtime installs the
+        storage-backed ones when its start-up steps have succeeded)."""
+        self._guard = guard
         self._auth_limit = auth_limit
         self._replayer = Replayer(idempotency) if idempotency is not None else None
         self._rate_check = rate_check
@@ -67,6 +84,11 @@ class Dispatcher:
             method = getattr(handler, rpc.name, None) if handler is not None else None
             if method is not None:
                 self._methods[rpc.grpc_path] = method
+
+    def hold(self, reason: Callable[[], ConcordError] | None) -> None:
+        """While set, every call but the public health probes fails with `reason()` (the
+        server is still connecting to its storage); None serves them again."""
+        self._hold = reason
 
     @property
     def rpcs(self) -> tuple[Rpc, ...]:
@@ -80,6 +102,8 @@ class Dispatcher:
     async def authenticate(self, headers: Mapping[str, str], address: str = "unknown") -> Principal:
         """The principal of a set of credentials (lower-case header names), or UNAUTHENTICATED;
         RATE_LIMITED while the caller's address has failed too often."""
+        if self._hold is not None:
+            raise self._hold()
         if self._auth_limit is not None:
             await self._auth_limit.admit(address)
         try:
@@ -90,8 +114,10 @@ class Dispatcher:
             raise
 
     async def _admit(self, rpc: Rpc, request: Message, ctx: CallContext) -> Callable[..., Any]:
-        """Checks a call in this order: served, test fault, who (401), how often (429), what
-        (400, so the authoriser only sees well-formed resources), allowed (403)."""
+        """Checks a call in this order: started, served, test fault, who (401), how often
+        (429), what (400, so the authoriser only sees well-formed resources), allowed (403)."""
+        if self._hold is not None and not rpc.public:
+            raise self._hold()
         method = self._methods.get(rpc.grpc_path)
         if method is None:
             raise ConcordError(ErrorCode.UNAVAILABLE, f"{rpc.name} is not served by this server")
@@ -110,16 +136,20 @@ class Dispatcher:
 
     async def call(self, rpc: Rpc, request: Message, ctx: CallContext) -> Message:
         """Runs a unary RPC; a keyed non-idempotent call goes through idempotent replay."""
+        started = time.perf_counter()
         try:
-            method = await self._admit(rpc, request, ctx)
-            if self._replayer is None:
-                response = await _invoke(rpc, method, request, ctx)
-            else:
-                invoke = functools.partial(_invoke, rpc, method, request, ctx)
-                response = await self._replayer.run(rpc, request, ctx, invoke)
+            with rpc_span(rpc, ctx):
+                method = await self._admit(rpc, request, ctx)
+                if self._replayer is None:
+                    response = await _invoke(rpc, method, request, ctx)
+                else:
+                    invoke = functools.partial(_invoke, rpc, method, request, ctx)
+                    response = await self._replayer.run(rpc, request, ctx, invoke)
         except ConcordError as err:
             _count(rpc, ctx, err.code.value)
             raise
+        finally:
+            RPC_DURATION.labels(rpc.name).observe(time.perf_counter() - started)
         _count(rpc, ctx, "OK")
         return response
 
@@ -134,7 +164,9 @@ class Dispatcher:
         the returned stream when done, read or not.
         """
         try:
-            source = await _open_stream(rpc, await self._admit(rpc, request, ctx), request, ctx)
+            with rpc_span(rpc, ctx):
+                method = await self._admit(rpc, request, ctx)
+                source = await _open_stream(rpc, method, request, ctx)
         except ConcordError as err:
             _count(rpc, ctx, err.code.value)
             raise

@@ -27,6 +27,7 @@ from concord_server.catalogue import rule_of
 from concord_server.context import CallContext
 from concord_server.errors import ConcordError, ErrorCode, invalid_argument
 from concord_server.ports.idempotency import IdempotencyRecord, IdempotencyStore
+from concord_server.telemetry.metrics import IDEMPOTENT_REPLAYS
 
 log = logging.getLogger("concord.idempotency")
 
@@ -172,6 +173,7 @@ def _replay(rpc: Rpc, ctx: CallContext, found: IdempotencyRecord, fingerprint: s
             headers={"Retry-After": "1"},
         )
     ctx.replayed = True
+    IDEMPOTENT_REPLAYS.inc()
     answer = decode_answer(rpc, found.answer)
     if isinstance(answer, ConcordError):
         raise answer

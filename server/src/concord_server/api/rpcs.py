@@ -65,6 +65,11 @@ class Rpc:
         """The gRPC method path, e.g. `/concord.v1.LockService/AcquireLock`."""
         return f"/{self.service}/{self.name}"
 
+    @property
+    def span_name(self) -> str:
+        """The name of the call's span, e.g. `concord.v1.LockService/AcquireLock`."""
+        return f"{self.service}/{self.name}"
+
 
 def _http_binding(method: MethodDescriptor) -> tuple[str, str, str]:
     rule = method.GetOptions().Extensions[annotations_pb2.http]

@@ -28,6 +28,7 @@ from concord_server.api.rpcs import Rpc
 from concord_server.config import Settings
 from concord_server.context import CallContext
 from concord_server.errors import ConcordError, ErrorCode, invalid_argument
+from concord_server.telemetry.metrics import STREAM_CONNECTIONS
 
 HEARTBEAT_SECONDS = 20.0
 CLOSE_TIMEOUT_SECONDS = 5.0
@@ -223,6 +224,7 @@ def websocket_route(dispatcher: Dispatcher, settings: Settings) -> WebSocketRout
 
     async def endpoint(ws: WebSocket) -> None:
         await ws.accept()
-        await WsConnection(ws, dispatcher, settings).run()
+        with STREAM_CONNECTIONS.labels("ws").track_inprogress():
+            await WsConnection(ws, dispatcher, settings).run()
 
     return WebSocketRoute("/v1/ws", endpoint)

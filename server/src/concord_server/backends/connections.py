@@ -22,21 +22,38 @@ def strip_query(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
+# Bounds on opening a connection, so an engine that drops packets fails a call (UNAVAILABLE)
+# instead of holding it; the server retries its engines in the background (preparation.py).
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+
 class Connections:
-    """Opens each engine once per URL and hands the same client to every store using it."""
+    """Opens each engine once per URL and hands the same client to every store using it.
+
+    A client that fails to open is not kept: the next call tries again, so a server started
+    while an engine is down connects once it returns.
+    """
 
     def __init__(self) -> None:
         self._clients: dict[str, Any] = {}
-        self._lock = asyncio.Lock()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        """One lock per client, so a slow engine does not hold up the others."""
+        return self._locks.setdefault(key, asyncio.Lock())
 
     async def redis(self, url: str) -> Any:
-        """A redis.asyncio client for a redis:// URL."""
+        """A redis.asyncio client for a redis:// URL (it connects on first use)."""
         import redis.asyncio as aioredis
 
         key = "redis:" + strip_query(url)
-        async with self._lock:
+        async with self._lock(key):
             if key not in self._clients:
-                self._clients[key] = aioredis.from_url(strip_query(url), decode_responses=False)
+                self._clients[key] = aioredis.from_url(
+                    strip_query(url),
+                    decode_responses=False,
+                    socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                )
             return self._clients[key]
 
     async def postgres(self, url: str) -> Any:
@@ -44,27 +61,36 @@ class Connections:
         import asyncpg
 
         key = "pg:" + strip_query(url)
-        async with self._lock:
+        async with self._lock(key):
             if key not in self._clients:
                 self._clients[key] = await asyncpg.create_pool(
-                    strip_query(url), min_size=1, max_size=10
+                    strip_query(url), min_size=1, max_size=10, timeout=CONNECT_TIMEOUT_SECONDS
                 )
             return self._clients[key]
 
     async def sqlite(self, path: Path) -> SqliteDatabase:
         """The database of a SQLite file, shared by every store on that file (one writer)."""
         key = f"sqlite:{path}"
-        async with self._lock:
+        async with self._lock(key):
             if key not in self._clients:
                 self._clients[key] = await open_database(path)
             return cast(SqliteDatabase, self._clients[key])
 
     async def close(self) -> None:
         """Closes every client opened so far."""
-        async with self._lock:
-            clients, self._clients = self._clients, {}
+        clients, self._clients = self._clients, {}
         for key, client in clients.items():
             if key.startswith("redis:"):
                 await client.aclose()
+            elif key.startswith("pg:"):
+                await _close_pool(client)
             else:
                 await client.close()
+
+
+async def _close_pool(pool: Any) -> None:
+    """Closes an asyncpg pool, terminating it when a connection does not come back in time."""
+    try:
+        await asyncio.wait_for(pool.close(), CONNECT_TIMEOUT_SECONDS)
+    except Exception:  # a lost engine: drop what is left
+        pool.terminate()

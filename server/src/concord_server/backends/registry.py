@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from concord_server.backends.connections import Connections
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
+from concord_server.telemetry.storage import instrument
 
 # (capability, scheme) -> "module:factory". A factory is
 # `async def open_x(url: str, settings: Settings, connections: Connections) -> <Port>`.
@@ -58,7 +59,8 @@ def supported_schemes(capability: str) -> list[str]:
 async def open_backend(
     capability: str, url: str, settings: Settings, connections: Connections
 ) -> Any:
-    """Opens the store for a capability from its URL, or fails with a clear message."""
+    """Opens the store for a capability from its URL (timed and traced at this seam), or fails
+    with a clear message."""
     target = BACKENDS.get((capability, scheme_of(url)))
     if target is None:
         raise ConcordError(
@@ -67,4 +69,4 @@ async def open_backend(
         )
     module_name, _, attr = target.partition(":")
     factory = cast(Factory, getattr(importlib.import_module(module_name), attr))
-    return await factory(url, settings, connections)
+    return instrument(await factory(url, settings, connections), capability, scheme_of(url))

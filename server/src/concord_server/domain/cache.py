@@ -22,6 +22,7 @@ from concord_server.ports.cache import (
     WriteCondition,
 )
 from concord_server.pubsub import Subscription
+from concord_server.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class CacheService:
     async def get(self, namespace: str, key: str) -> CacheEntry:
         """The live entry; NOT_FOUND when it is missing or expired."""
         found = await self._store.get(namespace, [key], self._clock.now())
+        metrics.CACHE_LOOKUPS.labels("hit" if found else "miss").inc()
         if not found:
             raise not_found("cache entry", f"{namespace}/{key}")
         return found[0]
@@ -95,6 +97,8 @@ class CacheService:
         """The live entries among `keys` in request order, and the keys that were missing."""
         entries = await self._store.get(namespace, keys, self._clock.now())
         found = {e.key for e in entries}
+        metrics.CACHE_LOOKUPS.labels("hit").inc(len(found))
+        metrics.CACHE_LOOKUPS.labels("miss").inc(len(keys) - len(found))
         return BatchGetResult(entries, [k for k in keys if k not in found])
 
     async def batch_set(self, namespace: str, entries: Sequence[EntryInput]) -> list[CacheEntry]:
@@ -117,7 +121,9 @@ class CacheService:
 
     async def sweep(self) -> int:
         """Expires entries whose TTL ran out; returns how many."""
-        return await self._store.sweep_expired(self._clock.now())
+        evicted = await self._store.sweep_expired(self._clock.now())
+        metrics.CACHE_EVICTIONS.inc(evicted)
+        return evicted
 
 
 def precondition_failed(namespace: str, key: str, failed: ConditionFailed) -> ConcordError:

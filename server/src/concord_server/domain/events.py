@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,6 +24,7 @@ from concord_server.ports.events import (
 )
 from concord_server.pubsub import SlowConsumerError, Subscription
 from concord_server.streams import OpenStream
+from concord_server.telemetry import metrics
 
 log = logging.getLogger("concord.events")
 
@@ -74,7 +76,12 @@ class EventService:
                     f"event id {event.event_id} appears twice in the batch", "events.event_id"
                 )
             seen.add(event.event_id)
-        return await self._store.append(stream, normalized, expected, self._clock.now())
+        started = time.perf_counter()
+        result = await self._store.append(stream, normalized, expected, self._clock.now())
+        metrics.EVENT_APPEND_SECONDS.observe(time.perf_counter() - started)
+        metrics.EVENT_APPENDS.inc()
+        metrics.EVENTS_APPENDED.inc(len(normalized))
+        return result
 
     async def read_stream(
         self,
@@ -124,7 +131,7 @@ class EventService:
 
         Subscribed, and "now" fixed, when this returns: no later append is missed.
         """
-        wakeups = self._wakeups(lambda _change: True)
+        wakeups = self._wakeups(lambda _change: True, "all")
         try:
             await self._store.listen()
             head = await self._store.head_position()
@@ -149,6 +156,7 @@ class EventService:
                     continue
                 head = await self._store.head_position()
                 async for event in self._log_between(cursor, head, stream_prefix):
+                    self._observe_lag(event)
                     yield event
                 cursor = max(cursor, head)
         finally:
@@ -161,7 +169,7 @@ class EventService:
 
         Subscribed, and "now" fixed, when this returns: no later append is missed.
         """
-        wakeups = self._wakeups(lambda change: change.stream in ("", stream))
+        wakeups = self._wakeups(lambda change: change.stream in ("", stream), "stream")
         try:
             await self._store.listen()
             if from_revision is None:
@@ -189,6 +197,7 @@ class EventService:
                     continue
                 async for event in self._stream_after(stream, cursor):
                     cursor, seen_position = event.revision, event.position
+                    self._observe_lag(event)
                     yield event
         finally:
             wakeups.close()
@@ -224,8 +233,13 @@ class EventService:
                 return
             after = batch[-1].revision
 
-    def _wakeups(self, match: Callable[[LogChange], bool]) -> Wakeups:
-        wakeups = Wakeups(self._store, match, self._queue_limit)
+    def _observe_lag(self, event: RecordedEvent) -> None:
+        """How long a live event took from its append to this subscriber."""
+        lag = (self._clock.now() - event.recorded_at).total_seconds()
+        metrics.EVENT_SUBSCRIPTION_LAG.observe(max(lag, 0.0))
+
+    def _wakeups(self, match: Callable[[LogChange], bool], scope: str) -> Wakeups:
+        wakeups = Wakeups(self._store, match, self._queue_limit, scope)
         interval = self._store.poll_interval
         if interval is not None and (self._poller is None or self._poller.done()):
             self._poller = asyncio.create_task(self._poll_head(interval))
@@ -251,11 +265,16 @@ class EventService:
 class Wakeups:
     """A subscriber's hints of log growth; after an overflow it resubscribes and says so."""
 
-    def __init__(self, store: EventLog, match: Callable[[LogChange], bool], limit: int) -> None:
+    def __init__(
+        self, store: EventLog, match: Callable[[LogChange], bool], limit: int, scope: str
+    ) -> None:
         self._store = store
         self._match = match
         self._limit = limit
         self._sub: Subscription[LogChange] = store.changes.subscribe(match, limit)
+        self._gauge = metrics.EVENT_SUBSCRIPTIONS.labels(scope)
+        self._gauge.inc()
+        self._open = True
 
     async def next(self) -> LogChange | None:
         """The next hint; None when hints were dropped and the reader must look anyway."""
@@ -266,8 +285,11 @@ class Wakeups:
             return None
 
     def close(self) -> None:
-        """Stops receiving hints."""
+        """Stops receiving hints (and counting as a subscription; closing twice is fine)."""
         self._sub.close()
+        if self._open:
+            self._open = False
+            self._gauge.dec()
 
 
 def page_limit(page_size: int) -> int:

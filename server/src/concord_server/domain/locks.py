@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from concord_server.ports.locks import (
 )
 from concord_server.pubsub import Subscription
 from concord_server.streams import OpenStream
+from concord_server.telemetry import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -131,18 +133,39 @@ class LockService:
         if not (waits and self._lines.has_waiters(name)):
             outcome = await self._store.try_acquire(name, owner, ttl)
             if isinstance(outcome, LockRecord):
+                metrics.LOCK_GRANTS.labels("false").inc()
                 return outcome
             if not waits:
+                metrics.LOCK_CONFLICTS.inc()
                 raise _conflict_error(outcome)
         assert wait_timeout is not None
+        granted = await self._wait_in_line(name, owner, ttl, wait_timeout)
+        metrics.LOCK_GRANTS.labels("true").inc()
+        return granted
+
+    async def _wait_in_line(
+        self, name: str, owner: str, ttl: timedelta, wait_timeout: timedelta
+    ) -> LockRecord:
+        """Waits for the grant behind earlier waiters of this instance, up to `wait_timeout`."""
         deadline = self._clock.now() + wait_timeout
+        metrics.LOCK_WAITS.inc()
+        metrics.LOCK_WAITERS.inc()
+        started = time.perf_counter()
         try:
             async with self._lines.turn(name, wait_timeout.total_seconds()):
                 return await self._wait_for_grant(name, owner, ttl, deadline)
         except TimeoutError:
             holder = await self._store.get(name)
             expires_at = holder.expires_at if holder else self._clock.now()
+            metrics.LOCK_CONFLICTS.inc()
             raise _conflict_error(Conflict(name, expires_at)) from None
+        except ConcordError as err:
+            if err.code is ErrorCode.LOCK_CONFLICT:
+                metrics.LOCK_CONFLICTS.inc()
+            raise
+        finally:
+            metrics.LOCK_WAITERS.dec()
+            metrics.LOCK_WAIT_SECONDS.observe(time.perf_counter() - started)
 
     async def _wait_for_grant(
         self, name: str, owner: str, ttl: timedelta, deadline: datetime
@@ -251,5 +274,6 @@ class LockComponent:
         while True:
             found = await self._store.sweep_expired(batch)
             total += found
+            metrics.LOCK_EXPIRIES.inc(found)
             if found < batch:
                 return total

@@ -7,6 +7,7 @@ import math
 from concord_server.context import Principal
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.ratelimit import Decision, RateLimiter
+from concord_server.telemetry.metrics import RATE_LIMITED
 
 
 def credential_key(principal: Principal) -> str:
@@ -29,4 +30,5 @@ async def enforce(limiter: RateLimiter, key: str, cost: float = 1) -> None:
     """Takes `cost` tokens from the key's bucket or raises RATE_LIMITED."""
     decision = await limiter.acquire(key, cost)
     if not decision.allowed:
+        RATE_LIMITED.inc()
         raise rate_limited(decision)

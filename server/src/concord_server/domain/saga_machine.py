@@ -85,8 +85,10 @@ class TaskLease:
     lease_expires_at: datetime | None
 
 
-def new_saga(saga_id: str, definition: SagaDefinition, input: Any, now: datetime) -> SagaRecord:
-    """A saga about to run its first step."""
+def new_saga(
+    saga_id: str, definition: SagaDefinition, input: Any, now: datetime, trace_parent: str = ""
+) -> SagaRecord:
+    """A saga about to run its first step (`trace_parent`: the call that started it)."""
     return SagaRecord(
         saga_id=saga_id,
         definition=definition,
@@ -96,6 +98,7 @@ def new_saga(saga_id: str, definition: SagaDefinition, input: Any, now: datetime
         created_at=now,
         updated_at=now,
         next_run_at=now,
+        trace_parent=trace_parent,
     )
 
 

@@ -16,6 +16,8 @@ from concord_server.domain import saga_machine as machine
 from concord_server.domain.sagas import SagaSignals, wait_event
 from concord_server.errors import ConcordError
 from concord_server.ports.sagas import TERMINAL_STATES, SagaRecord, SagaStore, StepCaller
+from concord_server.telemetry.metrics import count_saga_change
+from concord_server.telemetry.saga_trace import step_span
 
 log = logging.getLogger(__name__)
 _OUTCOME_ROUNDS = 50
@@ -147,13 +149,14 @@ class SagaRunner:
             move = machine.plan_next(saga, now, self._rng)
             if isinstance(move, machine.CallHttp):
                 hold = now + timedelta(seconds=move.timeout + self._claim_margin)
-                started = await self._persist(move.saga, hold_until=hold)
-                if started is None:
-                    saga = await self._reload_if_mine(saga.saga_id)
-                    continue
-                saga = await self._call(started, move)
+                with step_span(move.saga):
+                    started = await self._persist(saga, move.saga, hold_until=hold)
+                    if started is not None:
+                        saga = await self._call(started, move)
+                        continue
+                saga = await self._reload_if_mine(saga.saga_id)
             else:
-                saved = await self._persist(move.saga)
+                saved = await self._persist(saga, move.saga)
                 saga = saved if saved is not None else await self._reload_if_mine(saga.saga_id)
 
     def _lock_for(
@@ -168,13 +171,16 @@ class SagaRunner:
         return "", None
 
     async def _persist(
-        self, saga: SagaRecord, hold_until: datetime | None = None
+        self, before: SagaRecord, saga: SagaRecord, hold_until: datetime | None = None
     ) -> SagaRecord | None:
-        """Saves a transition of a claimed saga with the claim kept or released."""
+        """Saves a transition (`before` to `saga`) of a claimed saga with the claim kept or
+        released."""
         owner, until = self._lock_for(saga, self._clock.now(), hold_until)
         saved = await self._store.save(replace(saga, locked_by=owner, locked_until=until))
-        if saved is not None and saved.ready_task_type is not None:
-            self._signals.tasks.notify()
+        if saved is not None:
+            count_saga_change(before, saved)
+            if saved.ready_task_type is not None:
+                self._signals.tasks.notify()
         return saved
 
     async def _reload_if_mine(self, saga_id: str) -> SagaRecord | None:
@@ -213,9 +219,11 @@ class SagaRunner:
                 return None
             finished = machine.finish_attempt(current, outcome, self._clock.now(), self._rng)
             if current.locked_by == self.instance_id:
-                saved = await self._persist(finished)
+                saved = await self._persist(current, finished)
             else:
                 saved = await self._store.save(finished)
+                if saved is not None:
+                    count_saga_change(current, saved)
             if saved is not None:
                 return saved
             current = await self._store.get(saga.saga_id)

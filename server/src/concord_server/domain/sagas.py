@@ -17,6 +17,7 @@ from concord_server.domain.patterns import matches_any
 from concord_server.domain.saga_machine import TaskLease
 from concord_server.errors import ConcordError, ErrorCode, invalid_argument, not_found
 from concord_server.ports.sagas import SagaDefinition, SagaRecord, SagaState, SagaStore
+from concord_server.telemetry.metrics import count_saga_change
 
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_VISIBILITY_SECONDS = 30.0
@@ -173,9 +174,10 @@ class SagaService:
         self._task_poll_interval = task_poll_interval
 
     async def start(
-        self, saga_id: str, definition: SagaDefinition, input: Any
+        self, saga_id: str, definition: SagaDefinition, input: Any, trace_parent: str = ""
     ) -> tuple[SagaRecord, bool]:
-        """Starts a saga, or returns the same one again when definition and input are equal."""
+        """Starts a saga, or returns the same one again when definition and input are equal;
+        `trace_parent` (W3C) is the call whose trace its steps continue."""
         if machine.TASK_ID_SEPARATOR in saga_id:
             raise invalid_argument(
                 f"saga_id must not contain {machine.TASK_ID_SEPARATOR!r}", "saga_id"
@@ -184,9 +186,10 @@ class SagaService:
         check_targets(definition, self.allowed_origins)
         ensure_json(input, "input")
         stored = await self.store.insert(
-            machine.new_saga(saga_id, definition, input, self.clock.now())
+            machine.new_saga(saga_id, definition, input, self.clock.now(), trace_parent)
         )
         if stored is not None:
+            count_saga_change(None, stored)
             self.signals.runner.notify()
             return stored, True
         existing = await self.get(saga_id)
@@ -323,6 +326,7 @@ class SagaService:
                 return current
             saved = await self.store.save(changed)
             if saved is not None:
+                count_saga_change(current, saved)
                 if saved.next_run_at is not None and saved.next_run_at <= self.clock.now():
                     self.signals.runner.notify()
                 return saved

@@ -25,6 +25,8 @@ AUTH_FAILURES = Counter(
     "Failed authentications: refused (401) and, once an address is throttled, throttled (429)",
     ["outcome"],
 )
+for _outcome in ("refused", "throttled"):  # both series exist from the start, at 0
+    AUTH_FAILURES.labels(_outcome)
 
 
 class NamedRoute(Route):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +13,8 @@ import httpx
 from concord_server.domain.circuit_breaker import CircuitBreakers, origin_of
 from concord_server.domain.sagas import origin_allowed
 from concord_server.ports.sagas import CallOutcome, HttpTarget
+from concord_server.telemetry.metrics import SAGA_HTTP_STEP_SECONDS
+from concord_server.telemetry.saga_trace import end_call_span, http_call_span
 
 MAX_RESPONSE_BYTES = 1_048_576
 _DETAIL_CHARS = 300
@@ -58,7 +61,25 @@ class HttpStepCaller:
     async def _attempt(
         self, target: HttpTarget, body: dict[str, Any], time_limit: float
     ) -> CallOutcome:
-        headers = {"content-type": "application/json", **dict(target.headers)}
+        """One request in its client span, timed into the step-call histogram."""
+        headers = {"content-type": "application/json"}
+        headers.update((k.lower(), v) for k, v in target.headers)
+        span = http_call_span(target.effective_method, target.url, headers)
+        started = time.perf_counter()
+        outcome, status = CallOutcome(ok=False, message="call interrupted", retryable=True), 0
+        try:
+            outcome, status = await self._send(target, body, time_limit, headers)
+        finally:
+            kind = "ok" if outcome.ok else "timeout" if outcome.timed_out else "failed"
+            SAGA_HTTP_STEP_SECONDS.labels(kind).observe(time.perf_counter() - started)
+            if span is not None:
+                end_call_span(span, status, outcome.ok, outcome.message)
+        return outcome
+
+    async def _send(
+        self, target: HttpTarget, body: dict[str, Any], time_limit: float, headers: dict[str, str]
+    ) -> tuple[CallOutcome, int]:
+        """One request: the outcome and the HTTP status (0 when there was no answer)."""
         request = self._client.build_request(
             target.effective_method,
             target.url,
@@ -74,18 +95,16 @@ class HttpStepCaller:
                 finally:
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException):
-            return CallOutcome(
-                ok=False,
-                message=f"no answer within {time_limit:g}s",
-                retryable=True,
-                timed_out=True,
-            )
+            message = f"no answer within {time_limit:g}s"
+            return CallOutcome(ok=False, message=message, retryable=True, timed_out=True), 0
         except httpx.HTTPError as exc:
-            return CallOutcome(ok=False, message=f"{type(exc).__name__}: {exc}", retryable=True)
+            message = f"{type(exc).__name__}: {exc}"
+            return CallOutcome(ok=False, message=message, retryable=True), 0
+        status = response.status_code
         if content is None:
-            message = f"HTTP {response.status_code} answer is larger than {self._max_bytes} bytes"
-            return CallOutcome(ok=False, message=message, retryable=False)
-        return self._classify(response.status_code, content)
+            message = f"HTTP {status} answer is larger than {self._max_bytes} bytes"
+            return CallOutcome(ok=False, message=message, retryable=False), status
+        return self._classify(status, content), status
 
     async def _read_capped(self, response: httpx.Response) -> bytes | None:
         """The body, or None when it is larger than the cap."""

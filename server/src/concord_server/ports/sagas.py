@@ -183,6 +183,7 @@ class SagaRecord:
     locked_by: str = ""
     locked_until: datetime | None = None
     attempt: Attempt | None = None
+    trace_parent: str = ""  # the W3C `traceparent` of the call that started it (its steps' parent)
 
     @property
     def ready_task_type(self) -> str | None:
@@ -390,6 +391,7 @@ def saga_to_document(s: SagaRecord) -> dict[str, Any]:
         "locked_by": s.locked_by,
         "locked_until": _time(s.locked_until),
         "attempt": _attempt_doc(s.attempt),
+        "trace_parent": s.trace_parent,
     }
 
 
@@ -414,4 +416,5 @@ def saga_from_document(doc: dict[str, Any], *, version: int, seq: int) -> SagaRe
         locked_by=doc["locked_by"],
         locked_until=_parse_time(doc["locked_until"]),
         attempt=_attempt_from(doc["attempt"]),
+        trace_parent=str(doc.get("trace_parent", "")),  # absent in sagas stored before it
     )

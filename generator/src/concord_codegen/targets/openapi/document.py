@@ -15,6 +15,7 @@ from concord_codegen.targets.openapi.errors import (
     response_components,
 )
 from concord_codegen.targets.openapi.paths import PathBuilder, body_schema_name, needs_body_schema
+from concord_codegen.targets.openapi.prune import prune
 from concord_codegen.targets.openapi.schemas import Schema, SchemaBuilder, reachable
 from concord_codegen.targets.openapi.yaml_dump import dump
 
@@ -31,16 +32,18 @@ DESCRIPTION = (
 def build_document(api: Api) -> dict[str, Any]:
     """The whole OpenAPI document as plain data, keys in a stable order."""
     schemas = SchemaBuilder(api)
+    paths = PathBuilder(api, schemas).paths()
+    responses = response_components(api)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": TITLE, "version": api.version, "description": DESCRIPTION},
         "servers": [{"url": SERVER_URL, "description": "Local development server"}],
         "security": [{"bearerAuth": []}, {"apiKeyAuth": []}],
         "tags": [_tag(s.name, s.doc) for s in api.services],
-        "paths": PathBuilder(api, schemas).paths(),
+        "paths": paths,
         "components": {
-            "schemas": component_schemas(api, schemas),
-            "responses": response_components(api),
+            "schemas": prune(component_schemas(api, schemas), paths, responses),
+            "responses": responses,
             "parameters": {"IdempotencyKey": IDEMPOTENCY_KEY},
             "headers": HEADERS,
             "securitySchemes": SECURITY_SCHEMES,
@@ -50,7 +53,7 @@ def build_document(api: Api) -> dict[str, Any]:
 
 
 def component_schemas(api: Api, schemas: SchemaBuilder) -> dict[str, Schema]:
-    """Every message and enum, plus `<Rpc>Body` schemas, sorted by name."""
+    """Every message and enum, plus `<Rpc>Body` schemas, sorted by name (before pruning)."""
     methods = [m for s in api.services for m in s.methods]
     inputs = {m.input for m in methods}
     strict = reachable(api, sorted(inputs)) - reachable(api, sorted({m.output for m in methods}))
@@ -70,7 +73,8 @@ def component_schemas(api: Api, schemas: SchemaBuilder) -> dict[str, Schema]:
             top = frozenset(p.split(".", 1)[0] for p in method.http.path_params)
             body = schemas.message_schema(request, strict=True, exclude=top)
             params = ", ".join(f"`{p}`" for p in method.http.path_params)
-            body["description"] = f"Body of {method.name}: its request without {params}."
+            if params:
+                body["description"] = f"Body of {method.name}: its request without {params}."
             found[body_schema_name(method)] = body
     return dict(sorted(found.items()))
 

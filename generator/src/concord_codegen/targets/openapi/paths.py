@@ -15,13 +15,17 @@ PARAMETER_REF = "#/components/parameters/"
 
 
 def body_schema_name(method: Method) -> str:
-    """Name of the request schema without its path parameters."""
+    """Name of the request body's schema: the request without its path parameters."""
     return f"{method.name}Body"
 
 
 def needs_body_schema(method: Method) -> bool:
-    """True when the body is the whole request minus some path parameters."""
-    return method.http is not None and method.http.body == "*" and bool(method.http.path_params)
+    """True when the body is the request's fields (`*`): it gets its own `<Rpc>Body` schema.
+
+    Also without path parameters: a `<Rpc>Request` schema would collide with the per-operation
+    parameter types that generators name the same way (typescript-fetch's `AcquireLockRequest`).
+    """
+    return method.http is not None and method.http.body == "*"
 
 
 def summary(doc: str) -> str:
@@ -110,8 +114,7 @@ class PathBuilder:
         if http.body is None:
             return None
         if http.body == "*":
-            name = body_schema_name(method) if needs_body_schema(method) else None
-            schema = ref(name or self.api.schema_name(request.full_name))
+            schema = ref(body_schema_name(method))
             description = "Every request field except the path parameters."
         else:
             schema = self.schemas.field_schema(_field(request, http.body), with_doc=False)

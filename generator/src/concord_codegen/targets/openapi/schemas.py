@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from concord_codegen.ir.model import Api, Enum, Field, FieldRules, Message, TypeKind, TypeRef
+from concord_codegen.naming import screaming
 
 Schema = dict[str, Any]
 SCHEMA_REF = "#/components/schemas/"
@@ -45,7 +46,9 @@ WELL_KNOWN: dict[str, Schema] = {
     "Timestamp": {"type": "string", "format": "date-time"},
     "Duration": {"type": "string", "pattern": DURATION_PATTERN},
     "Value": {},
-    "Struct": {"type": "object", "additionalProperties": True},
+    # `{}` rather than `true`: the same JSON Schema, and OpenAPI Generator's 3.1 normalizer warns
+    # ("Failed to get the schema name: null") on `true` inside a schema with `false` of its own.
+    "Struct": {"type": "object", "additionalProperties": {}},
     "ListValue": {"type": "array", "items": {}},
     "Empty": {"type": "object", "additionalProperties": False},
     "FieldMask": {"type": "string"},
@@ -53,7 +56,7 @@ WELL_KNOWN: dict[str, Schema] = {
         "type": "object",
         "properties": {"@type": {"type": "string"}},
         "required": ["@type"],
-        "additionalProperties": True,
+        "additionalProperties": {},
     },
     **{
         name: {**SCALARS[scalar], "type": [SCALARS[scalar]["type"], "null"]}
@@ -127,17 +130,27 @@ class SchemaBuilder:
         return schema
 
     def enum_schema(self, enum: Enum) -> Schema:
-        """A string enum of the wire names (no UNSPECIFIED), values documented in the text."""
-        lines = [
-            f"- `{v.wire_name}`: {v.doc}" if v.doc else f"- `{v.wire_name}`"
-            for v in enum.wire_values
-        ]
+        """A string enum of the wire names (no UNSPECIFIED), values documented in the text.
+
+        Generators that put enum constants in one namespace (Go, C) would declare `EXPIRED`
+        twice, so `x-enum-varnames` / `x-enumNames` give each value a name prefixed with its
+        enum's (`CACHE_EVENT_TYPE_EXPIRED`: the proto name of a top-level enum's value).
+        """
+        values = enum.wire_values
+        lines = [f"- `{v.wire_name}`: {v.doc}" if v.doc else f"- `{v.wire_name}`" for v in values]
         description = "\n".join([enum.doc, "", *lines]) if enum.doc else "\n".join(lines)
-        return {
+        prefix = screaming(self.api.schema_name(enum.full_name))
+        names = [f"{prefix}_{v.wire_name}" for v in values]
+        schema: Schema = {
             "type": "string",
             "description": description.strip(),
-            "enum": [v.wire_name for v in enum.wire_values],
+            "enum": [v.wire_name for v in values],
+            "x-enum-varnames": names,
+            "x-enumNames": list(names),
         }
+        if any(v.doc for v in values):
+            schema["x-enum-descriptions"] = [" ".join(v.doc.split()) for v in values]
+        return schema
 
 
 def _with_value_rules(schema: Schema, rules: FieldRules) -> Schema:

@@ -41,6 +41,7 @@ from concord._core.raw import RAW_MODE, RawResponse
 from concord._core.redirects import MAX_REDIRECTS, next_hop
 from concord._core.sse import AsyncStream, Stream
 from concord._core.tls import ClientCert, FilePath, resolve_tls
+from concord._core.tracecontext import trace_headers
 from concord._core.ws import (
     AsyncWebSocketStream,
     StreamTransport,
@@ -138,6 +139,7 @@ class BaseCore:
             headers["Content-Type"] = "application/json"
         if key is not None:
             headers["Idempotency-Key"] = key
+        headers.update(trace_headers())
         headers.update(self.extra_headers)
         headers.update(options.extra_headers or {})
         return headers
@@ -156,6 +158,7 @@ class BaseCore:
         """The socket of a subscription: URL, upgrade headers, connect timeout, subscribe body."""
         headers = {"X-Request-ID": str(uuid.uuid4())}
         headers.update(self.credentials.headers())
+        headers.update(trace_headers())
         headers.update(self.extra_headers)
         headers.update(options.extra_headers or {})
         agent = next((v for k, v in headers.items() if k.lower() == "user-agent"), None)

@@ -120,6 +120,8 @@ def context_of(request: Request, dispatcher: Dispatcher, check_text: bool) -> Gr
         headers,
         str(state.get("request_id", "")),
         trace_id=str(state.get("trace_id", "")),
+        span_id=str(state.get("span_id", "")),
+        traceparent=str(state.get("traceparent", "")),
         client_address=client_address(request.client.host if request.client else None),
         idempotency_key=headers.get("idempotency-key", ""),
         check_text=check_text,

@@ -35,6 +35,8 @@ class GraphQLContext:
     headers: dict[str, str]
     request_id: str
     trace_id: str = ""
+    span_id: str = ""
+    traceparent: str = ""  # the HTTP request's (tracing off: each call's span is that one)
     client_address: str = "unknown"
     idempotency_key: str = ""
     check_text: bool = True  # False when the request text cannot hold NUL or lone surrogates
@@ -50,6 +52,8 @@ class GraphQLContext:
             transport=TRANSPORT,
             headers=dict(self.headers),
             trace_id=self.trace_id,
+            span_id=self.span_id,
+            traceparent=self.traceparent,
             client_address=self.client_address,
         )
 
@@ -96,7 +100,7 @@ def unary_resolver(rpc: Rpc, *, wrapped: bool, empty: bool) -> Callable[..., Awa
             raise
         finally:
             gctx.finished(ctx, failure)
-            log_rpc(rpc.name, code, start, ctx.request_id, ctx.trace_id, transport=TRANSPORT)
+            log_rpc(rpc.name, code, start, ctx.request_id, ctx.trace_id, TRANSPORT, ctx.span_id)
         return True if empty else codec.to_json(response)
 
     return resolve
@@ -114,7 +118,15 @@ def subscription_source(rpc: Rpc) -> Callable[..., Awaitable[AsyncIterator[Any]]
             stream = await gctx.dispatcher.stream(rpc, request, ctx)
         except ConcordError as err:
             gctx.finished(ctx, err)
-            log_rpc(rpc.name, err.code.value, start, ctx.request_id, ctx.trace_id, TRANSPORT)
+            log_rpc(
+                rpc.name,
+                err.code.value,
+                start,
+                ctx.request_id,
+                ctx.trace_id,
+                TRANSPORT,
+                ctx.span_id,
+            )
             raise
         gctx.finished(ctx, None)
         return _messages(rpc, stream, ctx, start)
@@ -138,4 +150,4 @@ async def _messages(
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
             await aclose()
-        log_rpc(rpc.name, code, start, ctx.request_id, ctx.trace_id, TRANSPORT)
+        log_rpc(rpc.name, code, start, ctx.request_id, ctx.trace_id, TRANSPORT, ctx.span_id)

@@ -33,6 +33,7 @@ from concord_server.api.graphql.resolvers import GraphQLContext
 from concord_server.api.headers import client_address, merge_headers
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
+from concord_server.telemetry.metrics import STREAM_CONNECTIONS
 
 SUBPROTOCOL = "graphql-transport-ws"
 INIT_TIMEOUT_SECONDS = 10.0
@@ -282,6 +283,7 @@ def graphql_ws_route(engine: Engine, dispatcher: Dispatcher, settings: Settings)
             await ws.close(4406, "Subprotocol not acceptable: use graphql-transport-ws")
             return
         await ws.accept(subprotocol=SUBPROTOCOL)
-        await GraphqlWsConnection(ws, engine, dispatcher, settings).run()
+        with STREAM_CONNECTIONS.labels("graphql-ws").track_inprogress():
+            await GraphqlWsConnection(ws, engine, dispatcher, settings).run()
 
     return WebSocketRoute("/graphql", endpoint)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,31 +25,50 @@ from concord_server.catalogue import rule_of
 from concord_server.context import CallContext
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.middleware.logging import log_rpc
+from concord_server.telemetry import tracing
 from concord_server.tracing import HEADER as TRACEPARENT
 from concord_server.tracing import start_span
 
 log = logging.getLogger("concord.grpc")
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
+READINESS_INTERVAL_SECONDS = 2.0
 
 
-def call_context(context: grpc.aio.ServicerContext[Any, Any]) -> CallContext:
-    """The call context from gRPC metadata (keys are lower-case already); the request id and
-    this server's `traceparent` go back in the trailing metadata."""
+def call_context(context: grpc.aio.ServicerContext[Any, Any], rpc: Rpc) -> CallContext:
+    """The call context from gRPC metadata (keys are lower-case already), with the call's span;
+    the request id and this server's `traceparent` go back in the trailing metadata."""
     metadata = context.invocation_metadata() or ()
     headers = merge_headers((k, v) for k, v in metadata if isinstance(v, str))
-    request_id = request_id_from(headers.get("x-request-id"))
-    trace = start_span(headers.get(TRACEPARENT))
     ctx = CallContext(
-        request_id=request_id,
+        request_id=request_id_from(headers.get("x-request-id")),
         idempotency_key=headers.get("idempotency-key", ""),
         transport="grpc",
         headers=headers,
-        trace_id=trace.trace_id,
-        traceparent=trace.traceparent(),
         client_address=grpc_peer_address(context.peer() or ""),
     )
+    span = tracing.start_server_span(rpc.span_name, headers)
+    if span is None:
+        trace = start_span(headers.get(TRACEPARENT))
+        ctx.trace_id, ctx.span_id, ctx.traceparent = (
+            trace.trace_id,
+            trace.span_id,
+            trace.traceparent(),
+        )
+    else:
+        span.set_attribute("rpc.system", "grpc")
+        ctx.span = span
+        ctx.trace_id, ctx.span_id, _flags = tracing.ids_of(span)
+        ctx.traceparent = tracing.traceparent_of(span)
     context.set_trailing_metadata(_trailers(ctx))
     return ctx
+
+
+def _end_span(ctx: CallContext, token: object | None) -> None:
+    """Ends the call's span (and restores the context it was current in)."""
+    if token is not None:
+        tracing.deactivate(token)
+    if ctx.span is not None:
+        ctx.span.end()
 
 
 def _trailers(ctx: CallContext) -> tuple[tuple[str, str], ...]:
@@ -105,7 +126,8 @@ def decode(rpc: Rpc, raw: bytes) -> Message:
 
 def _unary(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., Awaitable[Message]]:
     async def handle(raw: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
-        ctx = call_context(context)
+        ctx = call_context(context, rpc)
+        token = tracing.activate(ctx.span) if ctx.span is not None else None
         start, code = time.perf_counter(), "CANCELLED"
         try:
             response = await dispatcher.call(rpc, decode(rpc, raw), ctx)
@@ -122,7 +144,8 @@ def _unary(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., Awaitable[Message]
             await abort_with(context, ConcordError(ErrorCode.INTERNAL, "internal error"), ctx)
             raise
         finally:
-            log_rpc(rpc.name, code, start, ctx.request_id, ctx.trace_id)
+            _end_span(ctx, token)
+            log_rpc(rpc.name, code, start, ctx.request_id, ctx.trace_id, span_id=ctx.span_id)
 
     return handle
 
@@ -131,11 +154,11 @@ def _streaming(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., AsyncIterator[
     async def handle(
         raw: bytes, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Message]:
-        ctx = call_context(context)
+        ctx = call_context(context, rpc)
         stream: AsyncIterator[Message] | None = None
         start, code = time.perf_counter(), "CANCELLED"
         try:
-            stream = await dispatcher.stream(rpc, decode(rpc, raw), ctx)
+            stream = await _open(dispatcher, rpc, raw, ctx)
             # Accepted: the headers tell the client now, not with the first message (a quiet
             # watch may send none for long), so SDKs can open streams eagerly (sdk-helpers.md §3).
             await context.send_initial_metadata(())
@@ -150,12 +173,26 @@ def _streaming(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., AsyncIterator[
             log.exception("unexpected failure serving stream %s", rpc.name)
             await abort_with(context, ConcordError(ErrorCode.INTERNAL, "internal error"), ctx)
         finally:
-            log_rpc(rpc.name, code, start, ctx.request_id, ctx.trace_id)
+            _end_span(ctx, None)
+            log_rpc(rpc.name, code, start, ctx.request_id, ctx.trace_id, span_id=ctx.span_id)
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:  # a cancelled call ends the handler's stream at once
                 await aclose()
 
     return handle
+
+
+async def _open(
+    dispatcher: Dispatcher, rpc: Rpc, raw: bytes, ctx: CallContext
+) -> AsyncIterator[Message]:
+    """Admits a server stream with the call's span current (only until the stream is open: a
+    generator's later steps may run in another context)."""
+    token = tracing.activate(ctx.span) if ctx.span is not None else None
+    try:
+        return await dispatcher.stream(rpc, decode(rpc, raw), ctx)
+    finally:
+        if token is not None:
+            tracing.deactivate(token)
 
 
 def service_handlers(dispatcher: Dispatcher) -> list[grpc.GenericRpcHandler]:
@@ -204,3 +241,53 @@ async def set_serving(server: grpc.aio.Server, serving: bool) -> None:
     )
     for name in ["", *server.concord_services]:
         await servicer.set(name, status)
+
+
+class ReadinessReporter:
+    """Keeps the standard health service (grpc.health.v1) in step with readiness: probes every
+    `interval` seconds, or at once when poked, and updates the status when it changes."""
+
+    def __init__(
+        self,
+        server: grpc.aio.Server,
+        probe: Callable[[], Awaitable[bool]],
+        interval: float = READINESS_INTERVAL_SECONDS,
+    ) -> None:
+        self._server = server
+        self._probe = probe
+        self._interval = interval
+        self._poked = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Reports NOT_SERVING, then follows readiness in the background."""
+        await set_serving(self._server, False)
+        self._task = asyncio.create_task(self._follow(), name="grpc-readiness")
+
+    def poke(self) -> None:
+        """Probes now rather than at the next interval (start-up just completed)."""
+        self._poked.set()
+
+    async def stop(self) -> None:
+        """Stops following and reports NOT_SERVING, so balancers drain this server."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await set_serving(self._server, False)
+
+    async def _follow(self) -> None:
+        serving: bool | None = None
+        while True:
+            self._poked.clear()
+            try:
+                now = await self._probe()
+            except Exception:  # a probe that fails says "not ready", never ends the loop
+                log.exception("readiness probe failed")
+                now = False
+            if now != serving:
+                await set_serving(self._server, now)
+                serving = now
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poked.wait(), self._interval)

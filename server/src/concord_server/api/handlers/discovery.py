@@ -19,6 +19,7 @@ from concord_server.ports.discovery import (
     Registry,
 )
 from concord_server.streams import OpenStream
+from concord_server.telemetry.samplers import instances_by_health
 
 SWEEP_INTERVAL_SECONDS = 1.0
 
@@ -154,4 +155,8 @@ async def wire(settings: Settings, connections: Connections, clock: Clock) -> Wi
     store: Registry = await registry.open_backend("discovery", url, settings, connections)
     service = DiscoveryService(store, clock, watch_queue_limit=settings.ws_max_queue)
     sweeper = DiscoverySweeper(service, store, registry.scheme_of(url), SWEEP_INTERVAL_SECONDS)
-    return Wired(handlers=[DiscoveryHandlers(service)], components=[sweeper])
+    return Wired(
+        handlers=[DiscoveryHandlers(service)],
+        components=[sweeper],
+        samplers=[instances_by_health(store, clock)],
+    )

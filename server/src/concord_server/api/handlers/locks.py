@@ -13,6 +13,7 @@ from concord_server.context import CallContext
 from concord_server.domain.locks import LockComponent, LockService
 from concord_server.ports.locks import LockEvent, LockEventType, LockRecord
 from concord_server.streams import OpenStream
+from concord_server.telemetry.samplers import locks_held
 
 _EVENT_TYPES = {
     LockEventType.ACQUIRED: locks_pb2.LOCK_EVENT_TYPE_ACQUIRED,
@@ -107,4 +108,6 @@ async def wire(settings: Settings, connections: Connections, clock: Clock) -> Wi
     store = await registry.open_backend("locks", settings.locks_url, settings, connections)
     service = LockService(store, clock)
     component = LockComponent(store, registry.scheme_of(settings.locks_url))
-    return Wired(handlers=[LockHandlers(service)], components=[component])
+    return Wired(
+        handlers=[LockHandlers(service)], components=[component], samplers=[locks_held(store)]
+    )

@@ -34,6 +34,7 @@ from concord_server.ports.sagas import (
     StepRun,
     StepTarget,
 )
+from concord_server.telemetry.samplers import sagas_by_state
 
 
 def _seconds(d: duration_pb2.Duration) -> float:
@@ -201,7 +202,10 @@ class SagaHandlers:
     ) -> sagas_pb2.StartSagaResponse:
         """Starts a saga, idempotently per id."""
         saga, created = await self._service.start(
-            request.saga_id, definition_of(request.definition), _json(request.input)
+            request.saga_id,
+            definition_of(request.definition),
+            _json(request.input),
+            ctx.traceparent,
         )
         return sagas_pb2.StartSagaResponse(saga=saga_message(saga), created=created)
 
@@ -280,4 +284,8 @@ async def wire(settings: Settings, connections: Connections, clock: Clock) -> Wi
     service = SagaService(store, clock, allowed_origins=allowed)
     caller = HttpStepCaller(CircuitBreakers(clock), allowed_origins=allowed)
     runner = SagaRunner(store, clock, caller, service.signals)
-    return Wired(handlers=[SagaHandlers(service)], components=[runner])
+    return Wired(
+        handlers=[SagaHandlers(service)],
+        components=[runner],
+        samplers=[sagas_by_state(store, clock)],
+    )

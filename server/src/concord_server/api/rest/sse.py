@@ -12,6 +12,7 @@ from google.protobuf.message import Message
 from concord_server.api import codec
 from concord_server.api.rest.problem import error_body
 from concord_server.errors import ConcordError
+from concord_server.telemetry.metrics import STREAM_CONNECTIONS
 
 KEEPALIVE_SECONDS = 15.0
 
@@ -22,6 +23,8 @@ async def sse_events(
     """`data:` frames per message, `: keep-alive` when idle, `event: error` at a failure."""
     iterator = stream.__aiter__()
     pending: asyncio.Future[Message] | None = None
+    connections = STREAM_CONNECTIONS.labels("sse")
+    connections.inc()
     try:
         while True:
             if pending is None:
@@ -42,6 +45,7 @@ async def sse_events(
         body_bytes = error_body(err.code, err.message, err.details, request_id)
         yield b"event: error\ndata: " + body_bytes + b"\n\n"
     finally:
+        connections.dec()
         if pending is not None:
             pending.cancel()
             with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,6 +24,7 @@ from concord_server.errors import ConcordError, ErrorCode, invalid_argument
 from concord_server.middleware.metrics import NamedRoute
 
 JSON = "application/json"
+CLIENT_CLOSED = 499  # the client went away before the answer (nginx's "client closed request")
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -36,6 +39,9 @@ def request_context(request: Request, transport: str = "rest") -> CallContext:
         transport=transport,
         headers=headers,
         trace_id=state.get("trace_id", ""),
+        traceparent=state.get("traceparent", ""),
+        span_id=state.get("span_id", ""),
+        span=state.get("span"),
         client_address=client_address(request.client.host if request.client else None),
     )
     state["call_context"] = ctx
@@ -124,6 +130,33 @@ def _status_for(rpc: Rpc, response: Message) -> int:
     return 200
 
 
+async def _disconnect(request: Request) -> None:
+    """Returns when the client closes the connection (the body has been read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def unless_disconnected(request: Request, call: Awaitable[Message]) -> Message | None:
+    """The call's answer, or None when the client goes away first: then the call is cancelled
+    (and its clean-up awaited), as gRPC cancels a handler, so that a waiter who left gives up
+    its place in line instead of taking the lock for nobody."""
+    task = asyncio.ensure_future(call)
+    gone = asyncio.ensure_future(_disconnect(request))
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await gone
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    if task.cancelled():
+        return None
+    return task.result()
+
+
 def make_endpoint(rpc: Rpc, dispatcher: Dispatcher, body_limit: int) -> Endpoint:
     """The Starlette endpoint of one RPC."""
 
@@ -137,7 +170,9 @@ def make_endpoint(rpc: Rpc, dispatcher: Dispatcher, body_limit: int) -> Endpoint
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        response = await dispatcher.call(rpc, message, ctx)
+        response = await unless_disconnected(request, dispatcher.call(rpc, message, ctx))
+        if response is None:
+            return Response(status_code=CLIENT_CLOSED)
         answer = json_response(response, _status_for(rpc, response))
         if ctx.replayed:
             answer.headers[REPLAYED_HEADER] = "true"

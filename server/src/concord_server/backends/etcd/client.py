@@ -10,10 +10,15 @@ from typing import Any
 
 import httpx
 
+from concord_server.backends import failures
+from concord_server.backends.failures import as_contract_error
 from concord_server.errors import ConcordError, ErrorCode
 
 GRPC_NOT_FOUND = 5
+GRPC_DEADLINE_EXCEEDED = 4
 GRPC_UNAVAILABLE = 14
+# etcd's answers that mean "not now": no leader, leader changed, request timed out, stopping.
+RETRYABLE_CODES = frozenset({GRPC_DEADLINE_EXCEEDED, GRPC_UNAVAILABLE})
 _TIMEOUT = httpx.Timeout(5.0)
 _STREAM_TIMEOUT = httpx.Timeout(5.0, read=None)
 
@@ -91,9 +96,12 @@ class EtcdError(Exception):
         self.message = message
 
 
-def unavailable(endpoint: str, exc: Exception) -> ConcordError:
-    """The UNAVAILABLE error of an unreachable etcd."""
-    return ConcordError(ErrorCode.UNAVAILABLE, f"etcd at {endpoint} is unavailable: {exc}")
+def unavailable(what: str, exc: Exception) -> ConcordError:
+    """The retryable UNAVAILABLE of an etcd that cannot serve now (no address in the message)."""
+    error = as_contract_error(exc, what, "etcd")
+    if error is not None and error.code is ErrorCode.UNAVAILABLE:
+        return error
+    return failures.unavailable(what, "etcd", failures.NOT_SERVING)
 
 
 def op_put(key: str, value: str, lease: int = 0) -> Json:
@@ -114,24 +122,32 @@ def cmp_mod_revision(key: str, revision: int) -> Json:
 class EtcdClient:
     """The calls the discovery registry needs, over one httpx client."""
 
-    def __init__(self, endpoint: str, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, endpoint: str, http: httpx.AsyncClient | None = None, what: str = "discovery"
+    ) -> None:
         self.endpoint = endpoint
+        self.what = what
         self._http = http or httpx.AsyncClient(base_url=endpoint, timeout=_TIMEOUT)
 
     async def _call(self, path: str, body: Json) -> Json:
-        """POSTs one request; raises EtcdError for etcd errors, UNAVAILABLE when unreachable."""
+        """POSTs one request; raises EtcdError for etcd errors, UNAVAILABLE when etcd cannot
+        serve now (unreachable, starting, no leader, timed out)."""
         try:
             response = await self._http.post(path, json=body)
-            data: Json = response.json()
         except httpx.TransportError as exc:
-            raise unavailable(self.endpoint, exc) from exc
+            raise unavailable(self.what, exc) from exc
+        try:
+            data: Json = response.json()
         except ValueError as exc:
+            if response.status_code >= 500:  # a gateway that is up before etcd itself
+                raise unavailable(self.what, exc) from exc
             raise EtcdError(0, f"etcd answered {path} with invalid JSON") from exc
         if response.status_code != 200 or "error" in data:
             code = int(data.get("code", 0))
-            if code == GRPC_UNAVAILABLE:
-                raise unavailable(self.endpoint, EtcdError(code, str(data.get("message"))))
-            raise EtcdError(code, str(data.get("message") or data.get("error")))
+            error = EtcdError(code, str(data.get("message") or data.get("error")))
+            if code in RETRYABLE_CODES:
+                raise unavailable(self.what, error) from error
+            raise error
         return data
 
     async def get(self, key: str) -> KeyValue | None:
@@ -200,7 +216,7 @@ class EtcdClient:
                     if line.strip():
                         yield _watch_batch(json.loads(line))
         except httpx.TransportError as exc:
-            raise unavailable(self.endpoint, exc) from exc
+            raise unavailable(self.what, exc) from exc
 
     async def close(self) -> None:
         """Closes the HTTP client."""

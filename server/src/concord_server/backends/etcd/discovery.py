@@ -89,11 +89,15 @@ def decode(value: str) -> Instance:
 
 @contextlib.contextmanager
 def etcd_errors() -> Iterator[None]:
-    """Maps unexpected etcd answers to INTERNAL (unreachable etcd is already UNAVAILABLE)."""
+    """Maps unexpected etcd answers to INTERNAL in our words, logged with etcd's own (an etcd
+    that cannot serve now is UNAVAILABLE already, from the client)."""
     try:
         yield
     except EtcdError as exc:
-        raise ConcordError(ErrorCode.INTERNAL, f"etcd discovery error: {exc.message}") from exc
+        log.error("discovery storage (etcd) failed: code %d: %s", exc.code, exc.message)
+        raise ConcordError(
+            ErrorCode.INTERNAL, "discovery storage (etcd) failed", {"engine": "etcd"}
+        ) from exc
     except (ValueError, KeyError) as exc:
         raise ConcordError(ErrorCode.INTERNAL, f"unreadable discovery record: {exc}") from exc
 

@@ -1,24 +1,16 @@
-"""What every PostgreSQL store shares: the schema option and the map of connection failures."""
+"""What every PostgreSQL store shares: the schema option and the map of driver failures."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import asyncpg
+from contextlib import AbstractContextManager
+from typing import Any
 
 from concord_server.backends.connections import url_option
+from concord_server.backends.failures import storage_errors
 from concord_server.errors import ConcordError, ErrorCode
 
 SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-CONNECTION_FAILURES = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    OSError,
-    TimeoutError,
-)
 
 
 def schema_of(url: str) -> str:
@@ -31,12 +23,14 @@ def schema_of(url: str) -> str:
     return schema
 
 
-@contextmanager
-def unavailable_when_down(what: str) -> Iterator[None]:
-    """Turns connection failures into UNAVAILABLE naming the storage (`what`)."""
-    try:
-        yield
-    except CONNECTION_FAILURES as exc:
-        raise ConcordError(
-            ErrorCode.UNAVAILABLE, f"{what} storage (PostgreSQL) is unavailable: {exc}"
-        ) from exc
+def postgres_errors(what: str) -> AbstractContextManager[None]:
+    """PostgreSQL failures of the `what` storage on the catalogue: UNAVAILABLE when the server
+    cannot serve now (down, starting, shutting down, connection lost), INTERNAL otherwise."""
+    return storage_errors(what, "postgresql")
+
+
+async def lock_ddl(conn: Any) -> None:
+    """Serialises the schema changes of every store and instance on the database until the
+    transaction ends: concurrent `CREATE SCHEMA IF NOT EXISTS` of one schema would otherwise
+    fail with a unique violation (stores open at the same time at start-up)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('concord.ddl'))")

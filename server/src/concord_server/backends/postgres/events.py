@@ -6,16 +6,15 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from concord_server.backends.connections import Connections, url_option
-from concord_server.backends.postgres.common import schema_of
+from concord_server.backends.postgres.common import lock_ddl, postgres_errors, schema_of
 from concord_server.config import Settings
-from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.events import (
     NO_DATA,
     AppendResult,
@@ -63,14 +62,6 @@ INSERT INTO {s}.events_head (id, position) VALUES (true, 0) ON CONFLICT DO NOTHI
 }
 EVENT_COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at"
 STREAM_COLUMNS = "stream, current_revision, first_revision, deleted, custom, created_at"
-CONNECTION_ERRORS = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.TransactionRollbackError,
-)
 
 
 class PostgresEventLog:
@@ -98,7 +89,7 @@ class PostgresEventLog:
 
     async def migrate(self) -> None:
         """Creates the schema and tables if missing, once per version, under an advisory lock."""
-        async with _engine_errors():
+        with _engine_errors():
             for attempt in range(3):
                 try:
                     async with self._pool.acquire() as conn, conn.transaction():
@@ -109,7 +100,7 @@ class PostgresEventLog:
                         raise
 
     async def _apply_migrations(self, conn: Any) -> None:
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self._channel)
+        await lock_ddl(conn)
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self._s}")
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {self._s}.events_schema_migrations"
@@ -134,8 +125,8 @@ class PostgresEventLog:
         async with self._listen_lock:
             if self._listening():
                 return
-            await self._release_listener()
-            async with _engine_errors():
+            with _engine_errors():
+                await self._release_listener()
                 conn = await self._pool.acquire()
                 try:
                     await conn.add_listener(self._channel, self._on_notify)
@@ -343,7 +334,7 @@ class PostgresEventLog:
         try:
             if not conn.is_closed():
                 await conn.remove_listener(self._channel, self._on_notify)
-        except CONNECTION_ERRORS as exc:
+        except Exception as exc:  # the connection may be gone already
             log.info("listener connection was already broken: %s", exc)
         finally:
             await self._pool.release(conn)
@@ -358,23 +349,14 @@ class PostgresEventLog:
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Any]:
-        async with _engine_errors(), self._pool.acquire() as conn:
-            yield conn
+        with _engine_errors():
+            async with self._pool.acquire() as conn:
+                yield conn
 
 
-@asynccontextmanager
-async def _engine_errors() -> AsyncIterator[None]:
-    """Maps lost connections and aborted transactions to UNAVAILABLE, other failures to INTERNAL."""
-    try:
-        yield
-    except CONNECTION_ERRORS as exc:
-        raise ConcordError(
-            ErrorCode.UNAVAILABLE, f"event store is unavailable: {exc}", {"engine": "postgresql"}
-        ) from exc
-    except asyncpg.PostgresError as exc:
-        raise ConcordError(
-            ErrorCode.INTERNAL, f"event store failed: {exc}", {"engine": "postgresql"}
-        ) from exc
+def _engine_errors() -> AbstractContextManager[None]:
+    """PostgreSQL failures of the event log on the catalogue (see backends/failures.py)."""
+    return postgres_errors("event")
 
 
 def _found_arrays(row: Any) -> tuple[list[Any], ...]:
@@ -411,7 +393,7 @@ async def open_event_log(
     url: str, settings: Settings, connections: Connections
 ) -> PostgresEventLog:
     """The event log of a postgresql:// URL in schema `?schema=` (public); `?poll_ms=` (1000)."""
-    async with _engine_errors():
+    with _engine_errors():
         pool = await connections.postgres(url)
     schema = schema_of(url)
     store = PostgresEventLog(pool, schema, int(url_option(url, "poll_ms", "1000")) / 1000)

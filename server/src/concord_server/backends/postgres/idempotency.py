@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
-
 from concord_server.backends.connections import Connections, url_option
+from concord_server.backends.postgres.common import lock_ddl, postgres_errors
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.idempotency import IdempotencyRecord, IdempotencyStore
@@ -19,24 +16,6 @@ from concord_server.ports.idempotency import IdempotencyRecord, IdempotencyStore
 SWEEP_INTERVAL_SECONDS = 60.0
 _CLAIM_ATTEMPTS = 5
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-_UNAVAILABLE = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    OSError,
-    TimeoutError,
-)
-
-
-@contextmanager
-def postgres_errors() -> Iterator[None]:
-    """Turns connection failures into UNAVAILABLE."""
-    try:
-        yield
-    except _UNAVAILABLE as exc:
-        raise ConcordError(
-            ErrorCode.UNAVAILABLE, f"idempotency storage (PostgreSQL) is unavailable: {exc}"
-        ) from exc
 
 
 class PostgresIdempotencyStore:
@@ -50,9 +29,9 @@ class PostgresIdempotencyStore:
 
     async def create_schema(self) -> None:
         """Creates the schema and table if missing, serialised across instances."""
-        with postgres_errors():
+        with postgres_errors("idempotency"):
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self._table)
+                await lock_ddl(conn)
                 await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
                 await conn.execute(
                     f"""CREATE TABLE IF NOT EXISTS {self._table} (
@@ -69,7 +48,7 @@ class PostgresIdempotencyStore:
     ) -> IdempotencyRecord | None:
         """Inserts a marker (`ON CONFLICT DO NOTHING`, expired rows first deleted) or reads."""
         await self._maybe_sweep()
-        with postgres_errors():
+        with postgres_errors("idempotency"):
             async with self._pool.acquire() as conn:
                 for _ in range(_CLAIM_ATTEMPTS):
                     claimed = await self._claim(conn, key, fingerprint, owner, lease)
@@ -103,7 +82,7 @@ class PostgresIdempotencyStore:
 
     async def complete(self, key: str, fingerprint: str, answer: bytes, ttl: timedelta) -> None:
         """Stores the answer for `ttl`, replacing the marker."""
-        with postgres_errors():
+        with postgres_errors("idempotency"):
             await self._pool.execute(
                 f"INSERT INTO {self._table} (key, fingerprint, answer, owner, expires_at) "
                 "VALUES ($1, $2, $3, '', now() + $4) ON CONFLICT (key) DO UPDATE SET "
@@ -117,7 +96,7 @@ class PostgresIdempotencyStore:
 
     async def release(self, key: str, owner: str) -> None:
         """Deletes the row while it is this owner's marker."""
-        with postgres_errors():
+        with postgres_errors("idempotency"):
             await self._pool.execute(
                 f"DELETE FROM {self._table} WHERE key = $1 AND owner = $2 AND answer IS NULL",
                 key,
@@ -129,12 +108,12 @@ class PostgresIdempotencyStore:
         if time.monotonic() - self._last_sweep < SWEEP_INTERVAL_SECONDS:
             return
         self._last_sweep = time.monotonic()
-        with postgres_errors():
+        with postgres_errors("idempotency"):
             await self._pool.execute(f"DELETE FROM {self._table} WHERE expires_at <= now()")
 
     async def ping(self) -> None:
         """Raises UNAVAILABLE when PostgreSQL does not answer."""
-        with postgres_errors():
+        with postgres_errors("idempotency"):
             await self._pool.fetchval("SELECT 1")
 
 
@@ -145,7 +124,7 @@ async def open_idempotency_store(
     schema = url_option(url, "schema", "public")
     if not _IDENTIFIER.match(schema):
         raise ConcordError(ErrorCode.INVALID_ARGUMENT, f"invalid PostgreSQL schema {schema!r}")
-    with postgres_errors():
+    with postgres_errors("idempotency"):
         pool = await connections.postgres(url)
     store = PostgresIdempotencyStore(pool, schema)
     await store.create_schema()

@@ -9,15 +9,17 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from concord_server.backends.connections import Connections, url_option
+from concord_server.backends.failures import TIMED_OUT, unavailable
+from concord_server.backends.postgres.common import lock_ddl, postgres_errors
 from concord_server.config import Settings
-from concord_server.errors import ConcordError, ErrorCode, invalid_argument
+from concord_server.errors import invalid_argument
 from concord_server.ports.locks import (
     EXPIRED_GRANT_RETENTION,
     Conflict,
@@ -34,13 +36,6 @@ logger = logging.getLogger(__name__)
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,47}$")
 _COLUMNS = "name, owner, fencing_token, acquired_at, expires_at, ttl_ms, expiry_reported"
-_UNREACHABLE = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.TransactionRollbackError,
-)
 
 
 def _record(row: asyncpg.Record) -> LockRecord:
@@ -83,15 +78,9 @@ def _event(payload: str) -> LockEvent:
     return LockEvent(LockEventType(data["type"]), lock, datetime.fromisoformat(data["at"]))
 
 
-@contextlib.contextmanager
-def _engine_errors() -> Iterator[None]:
-    """PostgreSQL failures as contract errors: UNAVAILABLE when unreachable, INTERNAL otherwise."""
-    try:
-        yield
-    except _UNREACHABLE as exc:
-        raise ConcordError(ErrorCode.UNAVAILABLE, f"lock storage is unreachable: {exc}") from exc
-    except asyncpg.PostgresError as exc:
-        raise ConcordError(ErrorCode.INTERNAL, f"lock storage failed: {exc}") from exc
+def _engine_errors() -> contextlib.AbstractContextManager[None]:
+    """PostgreSQL failures of this store on the catalogue (see backends/failures.py)."""
+    return postgres_errors("lock")
 
 
 def _refusal(row: asyncpg.Record | None, owner: str, token: int, now: datetime) -> Refusal | None:
@@ -127,7 +116,7 @@ class PostgresLockStore:
     async def create_tables(self) -> None:
         """Creates the schema and tables if missing (serialized by an advisory lock)."""
         async with self._transaction() as conn:
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('concord.locks.ddl'))")
+            await lock_ddl(conn)
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
             await conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._tokens} ("
@@ -270,10 +259,7 @@ class PostgresLockStore:
             async with asyncio.timeout(5):
                 await self._listening.wait()
         except TimeoutError:
-            raise ConcordError(
-                ErrorCode.UNAVAILABLE,
-                "lock notifications are unavailable: PostgreSQL does not answer",
-            ) from None
+            raise unavailable("lock notification", "postgresql", TIMED_OUT) from None
         return self._events.subscribe(match)
 
     async def _listen(self) -> None:
@@ -283,7 +269,7 @@ class PostgresLockStore:
             try:
                 await self._listen_until_lost()
                 delay = 0.1
-            except (*_UNREACHABLE, asyncpg.PostgresError) as exc:
+            except Exception as exc:  # any failure: reconnect after the pause
                 logger.warning("lock notifications interrupted: %s", exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
@@ -299,7 +285,7 @@ class PostgresLockStore:
                 await lost.wait()
             finally:
                 self._listening.clear()
-                with contextlib.suppress(*_UNREACHABLE, asyncpg.PostgresError):
+                with contextlib.suppress(Exception):  # the connection may be gone already
                     await conn.remove_listener(self._channel, self._relay)
 
     def _relay(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:

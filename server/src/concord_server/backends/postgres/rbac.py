@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from concord_server.backends.connections import Connections
-from concord_server.backends.postgres.common import schema_of, unavailable_when_down
+from concord_server.backends.postgres.common import lock_ddl, postgres_errors, schema_of
 from concord_server.config import Settings
 from concord_server.ports.rbac import (
     ApiKeyRecord,
@@ -94,18 +94,18 @@ class PostgresPolicyStore:
 
     async def create_schema(self) -> None:
         """Creates the schema and tables if missing, serialised across instances."""
-        with unavailable_when_down("RBAC"):
+        with postgres_errors("RBAC"):
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('concord.rbac.ddl'))")
+                await lock_ddl(conn)
                 for statement in schema_statements(self._schema):
                     await conn.execute(statement)
 
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
-        with unavailable_when_down("RBAC"):
+        with postgres_errors("RBAC"):
             return list(await self._pool.fetch(sql, *args))
 
     async def _execute(self, sql: str, *args: Any) -> int:
-        with unavailable_when_down("RBAC"):
+        with postgres_errors("RBAC"):
             return affected(await self._pool.execute(sql, *args))
 
     async def create_role(self, role: RoleRecord) -> bool:
@@ -150,10 +150,11 @@ class PostgresPolicyStore:
         sql = f"INSERT INTO {self._bindings} ({_BINDING}) "
         sql += f"SELECT $1, $2, name, $3, $4 FROM {self._roles} WHERE name = $5"
         args = (binding.binding_id, binding.subject, binding.created_at, binding.expires_at)
-        try:
-            return await self._execute(sql, *args, binding.role) == 1
-        except asyncpg.ForeignKeyViolationError:
-            return False
+        with postgres_errors("RBAC"):
+            try:
+                return affected(await self._pool.execute(sql, *args, binding.role)) == 1
+            except asyncpg.ForeignKeyViolationError:
+                return False
 
     async def list_bindings(
         self, subject: str, role: str, after: Cursor | None, limit: int
@@ -221,7 +222,7 @@ class PostgresPolicyStore:
 async def open_policy_store(url: str, settings: Settings, connections: Connections) -> PolicyStore:
     """Opens the store for a postgresql:// URL; `?schema=` picks the schema (default public)."""
     schema = schema_of(url)
-    with unavailable_when_down("RBAC"):
+    with postgres_errors("RBAC"):
         pool = await connections.postgres(url)
     store = PostgresPolicyStore(pool, schema)
     await store.create_schema()

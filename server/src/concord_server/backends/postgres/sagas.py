@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from concord_server.backends.connections import Connections
-from concord_server.backends.postgres.common import schema_of, unavailable_when_down
+from concord_server.backends.postgres.common import lock_ddl, postgres_errors, schema_of
 from concord_server.config import Settings
 from concord_server.ports.sagas import (
     SagaRecord,
@@ -69,14 +69,14 @@ class PostgresSagaStore:
 
     async def create_schema(self) -> None:
         """Creates the schema and table if missing, serialised across instances."""
-        with unavailable_when_down("saga"):
+        with postgres_errors("saga"):
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('concord.sagas.ddl'))")
+                await lock_ddl(conn)
                 for statement in schema_statements(self._schema):
                     await conn.execute(statement)
 
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
-        with unavailable_when_down("saga"):
+        with postgres_errors("saga"):
             return list(await self._pool.fetch(sql, *args))
 
     async def insert(self, saga: SagaRecord) -> SagaRecord | None:
@@ -151,7 +151,7 @@ class PostgresSagaStore:
 async def open_saga_store(url: str, settings: Settings, connections: Connections) -> SagaStore:
     """Opens the store for a postgresql:// URL; `?schema=` picks the schema (default public)."""
     schema = schema_of(url)
-    with unavailable_when_down("saga"):
+    with postgres_errors("saga"):
         pool = await connections.postgres(url)
     store = PostgresSagaStore(pool, schema)
     await store.create_schema()

@@ -15,9 +15,9 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from concord_server.backends.connections import Connections, url_option
+from concord_server.backends.failures import TIMED_OUT, unavailable
 from concord_server.backends.redis.common import redis_errors
 from concord_server.config import Settings
-from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.cache import (
     CacheEntry,
     CacheEvent,
@@ -234,9 +234,7 @@ async def _await_confirmation(pubsub: Any) -> None:
                 if message is not None and message.get("type") == "psubscribe":
                     return
     except TimeoutError:
-        raise ConcordError(
-            ErrorCode.UNAVAILABLE, "redis did not confirm the cache subscription"
-        ) from None
+        raise unavailable("cache notification", "redis", TIMED_OUT) from None
 
 
 def _text(raw: Any) -> str:

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
-from concord_server.errors import ConcordError, ErrorCode
+from concord_server.backends.failures import storage_errors
 
 
-@contextmanager
-def redis_errors(what: str) -> Iterator[None]:
-    """Redis failures as contract errors: UNAVAILABLE when unreachable, INTERNAL otherwise."""
-    try:
-        yield
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-        raise ConcordError(
-            ErrorCode.UNAVAILABLE, f"{what} storage (Redis) is unavailable: {exc}"
-        ) from exc
-    except RedisError as exc:
-        raise ConcordError(ErrorCode.INTERNAL, f"{what} storage (Redis) failed: {exc}") from exc
+def redis_errors(what: str) -> AbstractContextManager[None]:
+    """Redis failures of the `what` storage on the catalogue: UNAVAILABLE when Redis cannot
+    serve now (down, loading, connection lost, timed out), INTERNAL otherwise."""
+    return storage_errors(what, "redis")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from concord_server.backends.connections import Connections, url_option
-from concord_server.backends.redis.cache import engine_errors
+from concord_server.backends.redis.common import redis_errors
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.idempotency import IdempotencyRecord, IdempotencyStore
@@ -50,7 +50,7 @@ class RedisIdempotencyStore:
     ) -> IdempotencyRecord | None:
         """Claims the key with `SET NX PX`, or reads what holds it."""
         name = self._key(key)
-        with engine_errors():
+        with redis_errors("idempotency"):
             for _ in range(_CLAIM_ATTEMPTS):
                 if await self._redis.set(name, marker(fingerprint, owner), nx=True, px=_ms(lease)):
                     return None
@@ -62,7 +62,7 @@ class RedisIdempotencyStore:
     async def complete(self, key: str, fingerprint: str, answer: bytes, ttl: timedelta) -> None:
         """Stores the answer with `SET PX`, replacing the marker."""
         value = _DONE + fingerprint.encode() + b"\n" + answer
-        with engine_errors():
+        with redis_errors("idempotency"):
             await self._redis.set(self._key(key), value, px=_ms(ttl))
 
     async def release(self, key: str, owner: str) -> None:
@@ -70,19 +70,19 @@ class RedisIdempotencyStore:
         raw = await self._peek(key)
         if raw is None or raw[:1] != _PENDING:
             return
-        with engine_errors():
+        with redis_errors("idempotency"):
             await self._release(
                 keys=[self._key(key)], args=[marker(decode(raw).fingerprint, owner)]
             )
 
     async def _peek(self, key: str) -> bytes | None:
-        with engine_errors():
+        with redis_errors("idempotency"):
             raw: bytes | None = await self._redis.get(self._key(key))
         return raw
 
     async def ping(self) -> None:
         """Raises UNAVAILABLE when Redis does not answer."""
-        with engine_errors():
+        with redis_errors("idempotency"):
             await self._redis.ping()
 
 

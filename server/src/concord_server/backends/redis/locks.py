@@ -14,9 +14,9 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from concord_server.backends.connections import Connections, url_option
+from concord_server.backends.failures import TIMED_OUT, unavailable
 from concord_server.backends.redis.common import redis_errors
 from concord_server.config import Settings
-from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.locks import (
     EXPIRED_GRANT_RETENTION,
     Conflict,
@@ -147,9 +147,7 @@ class RedisLockStore:
             async with asyncio.timeout(5):
                 await self._listening.wait()
         except TimeoutError:
-            raise ConcordError(
-                ErrorCode.UNAVAILABLE, "lock notifications are unavailable: Redis does not answer"
-            ) from None
+            raise unavailable("lock notification", "redis", TIMED_OUT) from None
         return self._events.subscribe(match)
 
     async def _listen(self) -> None:

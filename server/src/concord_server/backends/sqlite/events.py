@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, TypeVar
 
 from concord_server.backends.connections import Connections, url_option
+from concord_server.backends.failures import storage_errors
 from concord_server.backends.sqlite.database import SqliteDatabase, run_script
 from concord_server.config import Settings
-from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.events import (
     NO_DATA,
     AppendResult,
@@ -263,19 +263,14 @@ def _events(db: sqlite3.Connection, where: str, args: Sequence[Any]) -> list[Rec
 
 
 async def _guarded(call: Awaitable[T]) -> T:
-    async with _engine_errors():
+    with _engine_errors():
         return await call
 
 
-@asynccontextmanager
-async def _engine_errors() -> AsyncIterator[None]:
-    """Maps SQLite failures (a locked or unreadable file) to UNAVAILABLE."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise ConcordError(
-            ErrorCode.UNAVAILABLE, f"event store is unavailable: {exc}", {"engine": "sqlite"}
-        ) from exc
+def _engine_errors() -> AbstractContextManager[None]:
+    """SQLite failures of this store on the catalogue: UNAVAILABLE when the file is busy or
+    cannot be read or written, INTERNAL otherwise (see backends/failures.py)."""
+    return storage_errors("event", "sqlite")
 
 
 def _recorded(row: Any) -> RecordedEvent:
@@ -301,7 +296,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 async def open_event_log(url: str, settings: Settings, connections: Connections) -> SqliteEventLog:
     """The event log of a sqlite:// URL; `?poll_ms=` sets the head-poll interval (1000)."""
-    async with _engine_errors():
+    with _engine_errors():
         db = await connections.sqlite(settings.sqlite_path(url.split("?", 1)[0]))
     store = SqliteEventLog(db, int(url_option(url, "poll_ms", "1000")) / 1000)
     await store.migrate()

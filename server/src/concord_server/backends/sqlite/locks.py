@@ -4,17 +4,17 @@ clock every user of the file shares."""
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import Awaitable, Iterable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from concord_server.backends.connections import Connections
+from concord_server.backends.failures import storage_errors
 from concord_server.backends.sqlite.database import SqliteDatabase, run_script
 from concord_server.clock import Clock, SystemClock
 from concord_server.config import Settings
-from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.locks import (
     EXPIRED_GRANT_RETENTION,
     Conflict,
@@ -70,17 +70,14 @@ def _record(row: Iterable[Any]) -> LockRecord:
     )
 
 
-@contextlib.asynccontextmanager
-async def _engine_errors() -> AsyncIterator[None]:
-    """Turns SQLite failures (a file locked by another process, a broken file) into UNAVAILABLE."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise ConcordError(ErrorCode.UNAVAILABLE, f"lock storage failed: {exc}") from exc
+def _engine_errors() -> AbstractContextManager[None]:
+    """SQLite failures of this store on the catalogue: UNAVAILABLE when the file is busy or
+    cannot be read or written, INTERNAL otherwise (see backends/failures.py)."""
+    return storage_errors("lock", "sqlite")
 
 
 async def _guarded(call: Awaitable[T]) -> T:
-    async with _engine_errors():
+    with _engine_errors():
         return await call
 
 
@@ -237,7 +234,7 @@ async def open_lock_store(
     url: str, settings: Settings, connections: Connections
 ) -> SqliteLockStore:
     """The store in the file of a sqlite:// URL, with its tables created."""
-    async with _engine_errors():
+    with _engine_errors():
         db = await connections.sqlite(settings.sqlite_path(url.split("?", 1)[0]))
     store = SqliteLockStore(db, queue_limit=settings.ws_max_queue)
     await store.create_tables()

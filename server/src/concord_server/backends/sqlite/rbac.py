@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
 from concord_server.backends.connections import Connections
+from concord_server.backends.failures import storage_errors
 from concord_server.backends.sqlite.database import SqliteDatabase
 from concord_server.config import Settings
-from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.rbac import (
     ApiKeyRecord,
     BindingRecord,
@@ -99,13 +98,10 @@ def key_of(row: Any) -> ApiKeyRecord:
     )
 
 
-@asynccontextmanager
-async def sqlite_errors() -> AsyncIterator[None]:
-    """Turns SQLite operational failures (locked, unreadable file) into UNAVAILABLE."""
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        raise ConcordError(ErrorCode.UNAVAILABLE, f"RBAC storage (SQLite) failed: {exc}") from exc
+def sqlite_errors() -> AbstractContextManager[None]:
+    """SQLite failures of this store on the catalogue: UNAVAILABLE when the file is busy or
+    cannot be read or written, INTERNAL otherwise (see backends/failures.py)."""
+    return storage_errors("RBAC", "sqlite")
 
 
 def _cursor_clause(id_column: str, after: Cursor | None) -> tuple[str, list[Any]]:
@@ -129,22 +125,22 @@ class SqlitePolicyStore:
             for statement in SCHEMA:
                 db.execute(statement)
 
-        async with sqlite_errors():
+        with sqlite_errors():
             await self._db.write(create)
 
     async def _rows(self, sql: str, params: list[Any] | tuple[Any, ...]) -> list[Any]:
         """Rows of a read-only query."""
-        async with sqlite_errors():
+        with sqlite_errors():
             return await self._db.read(lambda db: db.execute(sql, params).fetchall())
 
     async def _returning(self, sql: str, params: list[Any] | tuple[Any, ...]) -> list[Any]:
         """Rows a writing statement returns (RETURNING)."""
-        async with sqlite_errors():
+        with sqlite_errors():
             return await self._db.write(lambda db: db.execute(sql, params).fetchall())
 
     async def _changes(self, sql: str, params: list[Any] | tuple[Any, ...]) -> int:
         """How many rows a writing statement changed."""
-        async with sqlite_errors():
+        with sqlite_errors():
             return await self._db.write(lambda db: db.execute(sql, params).rowcount)
 
     async def create_role(self, role: RoleRecord) -> bool:
@@ -192,10 +188,14 @@ class SqlitePolicyStore:
             "SELECT ?, ?, name, ?, ? FROM rbac_roles WHERE name = ?"
         )
         params = (binding.binding_id, binding.subject, to_micros(binding.created_at), expires)
-        try:
-            return await self._changes(sql, (*params, binding.role)) == 1
-        except sqlite3.IntegrityError:
-            return False
+        with sqlite_errors():
+            try:
+                changed = await self._db.write(
+                    lambda db: db.execute(sql, (*params, binding.role)).rowcount
+                )
+            except sqlite3.IntegrityError:
+                return False
+        return bool(changed == 1)
 
     async def list_bindings(
         self, subject: str, role: str, after: Cursor | None, limit: int

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from concord_server.backends.connections import Connections
+from concord_server.backends.failures import storage_errors
 from concord_server.backends.sqlite.database import SqliteDatabase
 from concord_server.config import Settings
-from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.sagas import (
     SagaRecord,
     SagaState,
@@ -66,13 +66,10 @@ def saga_of(row: Any) -> SagaRecord:
     return saga_from_document(json.loads(row[2]), version=row[1], seq=row[0])
 
 
-@asynccontextmanager
-async def sqlite_errors() -> AsyncIterator[None]:
-    """Turns SQLite failures (a file locked by another process, unreadable) into UNAVAILABLE."""
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        raise ConcordError(ErrorCode.UNAVAILABLE, f"saga storage (SQLite) failed: {exc}") from exc
+def sqlite_errors() -> AbstractContextManager[None]:
+    """SQLite failures of this store on the catalogue: UNAVAILABLE when the file is busy or
+    cannot be read or written, INTERNAL otherwise (see backends/failures.py)."""
+    return storage_errors("saga", "sqlite")
 
 
 class SqliteSagaStore:
@@ -90,17 +87,17 @@ class SqliteSagaStore:
             for statement in SCHEMA:
                 db.execute(statement)
 
-        async with sqlite_errors():
+        with sqlite_errors():
             await self._db.write(create)
 
     async def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         """Rows of a read-only query."""
-        async with sqlite_errors():
+        with sqlite_errors():
             return await self._db.read(lambda db: db.execute(sql, params).fetchall())
 
     async def _write(self, sql: str, params: Sequence[Any]) -> list[Any]:
         """Rows a writing statement returns (RETURNING)."""
-        async with sqlite_errors():
+        with sqlite_errors():
             return await self._db.write(lambda db: db.execute(sql, params).fetchall())
 
     async def insert(self, saga: SagaRecord) -> SagaRecord | None:

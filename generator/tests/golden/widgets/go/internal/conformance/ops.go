@@ -22,27 +22,27 @@ var ops = map[string]opFunc{
 }
 
 // opCreateWidget calls c.Widgets.Create.
-func opCreateWidget(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opCreateWidget(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.CreateWidgetParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Widgets.Create(ctx, params)
+	return c.Widgets.Create(ctx, params, opts...)
 }
 
 // opGetWidget calls c.Widgets.Get.
-func opGetWidget(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opGetWidget(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Name string `json:"name"`
 	}
 	if err := decodeInput(input, &path); err != nil {
 		return nil, err
 	}
-	return c.Widgets.Get(ctx, path.Name)
+	return c.Widgets.Get(ctx, path.Name, opts...)
 }
 
 // opUpdateWidget calls c.Widgets.Update.
-func opUpdateWidget(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opUpdateWidget(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Name string `json:"name"`
 	}
@@ -53,11 +53,11 @@ func opUpdateWidget(ctx context.Context, c *concord.Client, input json.RawMessag
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Widgets.Update(ctx, path.Name, params)
+	return c.Widgets.Update(ctx, path.Name, params, opts...)
 }
 
 // opSetWidgetLabel calls c.Widgets.SetLabel.
-func opSetWidgetLabel(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opSetWidgetLabel(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Name string `json:"name"`
 		Key  string `json:"key"`
@@ -69,25 +69,25 @@ func opSetWidgetLabel(ctx context.Context, c *concord.Client, input json.RawMess
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Widgets.SetLabel(ctx, path.Name, path.Key, params)
+	return c.Widgets.SetLabel(ctx, path.Name, path.Key, params, opts...)
 }
 
 // opListWidgets calls c.Widgets.ListPage.
-func opListWidgets(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opListWidgets(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.ListWidgetsParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	return c.Widgets.ListPage(ctx, params)
+	return c.Widgets.ListPage(ctx, params, opts...)
 }
 
 // opWatchWidgets calls c.Widgets.Watch.
-func opWatchWidgets(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opWatchWidgets(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	params := &concord.WatchWidgetsParams{}
 	if err := decodeInput(input, params); err != nil {
 		return nil, err
 	}
-	s, err := c.Widgets.Watch(ctx, params)
+	s, err := c.Widgets.Watch(ctx, params, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -95,17 +95,17 @@ func opWatchWidgets(ctx context.Context, c *concord.Client, input json.RawMessag
 }
 
 // opDeleteWidget calls c.Widgets.Delete.
-func opDeleteWidget(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
+func opDeleteWidget(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
 	var path struct {
 		Name string `json:"name"`
 	}
 	if err := decodeInput(input, &path); err != nil {
 		return nil, err
 	}
-	return c.Widgets.Delete(ctx, path.Name)
+	return c.Widgets.Delete(ctx, path.Name, opts...)
 }
 
 // opPing calls c.Widgets.Ping.
-func opPing(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec) (any, error) {
-	return c.Widgets.Ping(ctx)
+func opPing(ctx context.Context, c *concord.Client, input json.RawMessage, stream *streamSpec, opts []concord.RequestOption) (any, error) {
+	return c.Widgets.Ping(ctx, opts...)
 }

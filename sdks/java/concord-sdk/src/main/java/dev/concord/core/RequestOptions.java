@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * Per-call settings that override the client's: timeout, retries, idempotency key, headers.
@@ -20,6 +21,8 @@ import java.util.Optional;
  */
 public final class RequestOptions {
   private static final RequestOptions NONE = builder().build();
+  private static final Pattern TRACEPARENT =
+      Pattern.compile("[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?");
 
   private final Duration timeout;
   private final Integer maxRetries;
@@ -65,6 +68,12 @@ public final class RequestOptions {
     return headers;
   }
 
+  /** The W3C {@code traceparent} this call sends, if set. */
+  public Optional<String> traceparent() {
+    List<String> values = headers.get("traceparent");
+    return values == null || values.isEmpty() ? Optional.empty() : Optional.of(values.get(0));
+  }
+
   /** Builds {@link RequestOptions}. */
   public static final class Builder {
     private Duration timeout;
@@ -95,6 +104,20 @@ public final class RequestOptions {
     /** The Idempotency-Key to send (1 to 200 visible ASCII characters), reused across retries. */
     public Builder idempotencyKey(String idempotencyKey) {
       this.idempotencyKey = Objects.requireNonNull(idempotencyKey, "idempotencyKey");
+      return this;
+    }
+
+    /**
+     * The W3C {@code traceparent} of the caller's span, sent so the server's spans join the
+     * caller's trace (with OpenTelemetry, the value its W3C propagator injects for the current
+     * span).
+     */
+    public Builder traceparent(String traceparent) {
+      Objects.requireNonNull(traceparent, "traceparent");
+      if (!TRACEPARENT.matcher(traceparent).matches()) {
+        throw new IllegalArgumentException("not a W3C traceparent: " + traceparent);
+      }
+      headers.put("traceparent", new ArrayList<>(List.of(traceparent)));
       return this;
     }
 

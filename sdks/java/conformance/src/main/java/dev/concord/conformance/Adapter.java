@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
  * every client uses the gRPC transport ({@code client_config.grpc_target}).
  */
 public final class Adapter {
-  private static final Map<String, Op> OPS = Ops.all();
+  private static final Map<String, Op> OPS = Helpers.addTo(Ops.all());
 
   private final boolean grpc;
   private final PrintStream out;
@@ -90,7 +90,8 @@ public final class Adapter {
     try {
       ConcordClient client = client(call.path("client").asText(), call.path("client_config"));
       JsonNode input = call.path("input").isObject() ? call.get("input") : Json.object();
-      JsonNode result = op.call(client, input, new StreamSpec(call.get("stream")));
+      StreamSpec stream = new StreamSpec(call.get("stream"), () -> write(notice(id)));
+      JsonNode result = op.call(client, input, stream);
       ObjectNode answer = answer(id, "ok");
       answer.set("result", result);
       return answer;
@@ -138,6 +139,14 @@ public final class Adapter {
     answer.put("id", id);
     answer.put("outcome", outcome);
     return answer;
+  }
+
+  /** The notice that the call's stream is open (the runner then goes on with the case). */
+  private static ObjectNode notice(String id) {
+    ObjectNode notice = Json.object();
+    notice.put("id", id);
+    notice.put("notice", "stream_open");
+    return notice;
   }
 
   private static ObjectNode apiError(String id, ApiException e) {

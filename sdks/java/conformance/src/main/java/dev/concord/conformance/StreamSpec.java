@@ -26,14 +26,18 @@ final class StreamSpec {
 
   private final int take;
   private final long timeoutMs;
+  private final Runnable opened;
 
-  StreamSpec(JsonNode spec) {
+  /** The call's {@code stream}; {@code opened} announces an open stream (a stream_open notice). */
+  StreamSpec(JsonNode spec, Runnable opened) {
     this.take = spec == null ? 0 : spec.path("take").asInt(0);
     this.timeoutMs = spec == null ? 5000 : spec.path("timeout_ms").asLong(5000);
+    this.opened = opened;
   }
 
   /** Up to {@code take} messages, or those that arrived before the timeout; then closes. */
   JsonNode collect(ServerStream<? extends JsonModel> stream) {
+    opened.run(); // the SDK opened the stream eagerly: the server accepted the subscription
     ArrayNode messages = Json.MAPPER.createArrayNode();
     AtomicBoolean timedOut = new AtomicBoolean();
     ScheduledFuture<?> closer =

@@ -1,0 +1,1 @@
+"""Observability: Prometheus domain metrics, OpenTelemetry tracing, and the seams that feed them."""
