@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def live_members(group: int) -> list[int]:
 
 
 @dataclass
-class Engine:
+class Engine(ABC):
     """One engine process: started, checked, stopped or killed; subclasses say how."""
 
     home: Path
@@ -77,13 +78,13 @@ class Engine:
         """Where the engine's output goes."""
         return self.home / "engine.log"
 
+    @abstractmethod
     def command(self) -> list[str]:
         """The command line that runs the engine in the foreground."""
-        raise NotImplementedError
 
+    @abstractmethod
     def answers(self) -> bool:
         """Whether the engine serves now."""
-        raise NotImplementedError
 
     def start(self) -> Engine:
         """Starts the engine and waits until it answers."""

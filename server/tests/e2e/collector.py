@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.live import free_port
+from tests.e2e.live import free_port, wait_while_running
 
 REPO = Path(__file__).resolve().parents[3]
 TIMEOUT_SECONDS = 120.0  # generous: the machine may be busy
@@ -131,15 +130,15 @@ class Collector:
 
     def wait_for(self, condition: Callable[[], bool], what: str) -> None:
         """Polls `condition` until it holds; fails with the log tail after the deadline."""
-        deadline = time.monotonic() + TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the collector exited early:\n{self.log_tail()}")
-            if condition():
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"timed out waiting for {what}:\n{self.log_tail()}")
+        wait_while_running(
+            self.process,
+            condition,
+            what,
+            self.log_tail,
+            name="the collector",
+            timeout=TIMEOUT_SECONDS,
+            interval=0.2,
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         """The last lines of the collector's log."""

@@ -9,6 +9,7 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,29 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_while_running(
+    process: subprocess.Popen[bytes] | None,
+    condition: Callable[[], bool],
+    what: str,
+    log_tail: Callable[[], str],
+    *,
+    name: str,
+    timeout: float,
+    interval: float,
+) -> None:
+    """Polls `condition` until it holds while `process` runs; fails with the log tail when the
+    process exits first or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process is not None
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited early:\n{log_tail()}")
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}:\n{log_tail()}")
 
 
 @dataclass

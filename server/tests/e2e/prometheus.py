@@ -6,7 +6,6 @@ import json
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.e2e.live import free_port
+from tests.e2e.live import free_port, wait_while_running
 
 REPO = Path(__file__).resolve().parents[3]
 DASHBOARDS = sorted((REPO / "deploy" / "grafana").glob("*.json"))
@@ -117,15 +116,15 @@ class Prometheus:
 
     def wait_for(self, condition: Callable[[], bool], what: str) -> None:
         """Polls `condition` until it holds; fails with the log tail after the deadline."""
-        deadline = time.monotonic() + TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"prometheus exited early:\n{self.log_tail()}")
-            if condition():
-                return
-            time.sleep(0.5)
-        raise AssertionError(f"timed out waiting for {what}:\n{self.log_tail()}")
+        wait_while_running(
+            self.process,
+            condition,
+            what,
+            self.log_tail,
+            name="prometheus",
+            timeout=TIMEOUT_SECONDS,
+            interval=0.5,
+        )
 
     def api(self, path: str, **params: str) -> dict[str, Any]:
         """A GET of the HTTP API: the whole JSON answer (`status`, `data` or `error`)."""
