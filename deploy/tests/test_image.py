@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import ssl
 import subprocess
 import sys
@@ -191,16 +192,22 @@ def test_replicas_on_engines(image: str, lock_engine: str) -> None:
 def test_tls_as_the_chart_mounts_it(image: str, volume: Volume, tmp_path: Path) -> None:
     """Certificates where the chart puts them: HTTPS, gRPC mutual TLS, the health check and
     `helm test` over HTTPS."""
-    certs = tmp_path / "certs"
+    certs, secret, client_ca = tmp_path / "certs", tmp_path / "tls", tmp_path / "client-ca"
     subprocess.run([sys.executable, str(CERTS_TOOL), str(certs)], check=True, timeout=60)
-    tls = {
-        "CONCORD_TLS_CERT_FILE": "/etc/concord/tls/server.pem",
-        "CONCORD_TLS_KEY_FILE": "/etc/concord/tls/server-key.pem",
-        "CONCORD_TLS_CLIENT_CA_FILE": "/etc/concord/tls/ca.pem",
+    secret.mkdir()
+    client_ca.mkdir()
+    shutil.copy(certs / "server.pem", secret / "tls.crt")  # the kubernetes.io/tls keys
+    shutil.copy(certs / "server-key.pem", secret / "tls.key")
+    shutil.copy(certs / "ca.pem", client_ca / "ca.crt")
+    tls = {  # what the chart's ConfigMap sets with tls.enabled and tls.clientCA
+        "CONCORD_TLS_CERT_FILE": "/etc/concord/tls/tls.crt",
+        "CONCORD_TLS_KEY_FILE": "/etc/concord/tls/tls.key",
+        "CONCORD_TLS_CLIENT_CA_FILE": "/etc/concord/client-ca/ca.crt",
         "CONCORD_TLS_HTTP_CLIENT_AUTH": "optional",
     }
+    mounts = {str(secret): "/etc/concord/tls", str(client_ca): "/etc/concord/client-ca"}
     context = ssl.create_default_context(cafile=str(certs / "ca.pem"))
-    server = Container(image, volume, env=tls, mounts={str(certs): "/etc/concord/tls"}, tls=context)
+    server = Container(image, volume, env=tls, mounts=mounts, tls=context)
     try:
         server.start()
         with server.client() as client:
