@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import subprocess
 import time
 import uuid
@@ -63,6 +64,8 @@ class Container:
     image: str
     volume: Volume
     env: dict[str, str] = field(default_factory=dict)
+    mounts: dict[str, str] = field(default_factory=dict)  # host folder -> read-only in it
+    tls: ssl.SSLContext | None = None  # how to reach it when it serves TLS
     http_port: int = field(default_factory=free_port)
     grpc_port: int = field(default_factory=free_port)
     name: str = field(default_factory=lambda: f"concord-test-{uuid.uuid4().hex[:10]}")
@@ -70,7 +73,7 @@ class Container:
     @property
     def base_url(self) -> str:
         """The REST base URL on the host."""
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.http_port}"
 
     def start(self) -> Container:
         """Starts the container and waits until readiness answers 200."""
@@ -82,6 +85,7 @@ class Container:
             **self.env,
         }
         flags = [f"--env={k}={v}" for k, v in env.items()]
+        flags += [f"--volume={host}:{inside}:ro" for host, inside in self.mounts.items()]
         podman(
             "run", "--detach", "--name", self.name, "--network", "host", "--read-only",
             "--volume", f"{self.volume.name}:/var/lib/concord", *flags, self.image,
@@ -95,7 +99,10 @@ class Container:
             if self.state().get("Status") not in ("running", "created", "configured"):
                 raise RuntimeError(f"container exited early:\n{self.logs()}")
             try:
-                if httpx.get(self.base_url + "/v1/health/ready", timeout=2).status_code == 200:
+                ready = httpx.get(
+                    self.base_url + "/v1/health/ready", timeout=2, verify=self.tls or True
+                )
+                if ready.status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -136,4 +143,9 @@ class Container:
 
     def client(self) -> httpx.Client:
         """A REST client with the bootstrap admin key."""
-        return httpx.Client(base_url=self.base_url, headers={"X-API-Key": ADMIN_KEY}, timeout=30)
+        return httpx.Client(
+            base_url=self.base_url,
+            headers={"X-API-Key": ADMIN_KEY},
+            timeout=30,
+            verify=self.tls or True,
+        )

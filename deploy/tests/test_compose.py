@@ -52,3 +52,11 @@ def test_every_capability_is_on_an_engine_that_the_stack_runs(compose: dict[str,
         assert host in services, (capability, url)
     assert set(services["concord"]["depends_on"]) == {"redis", "postgres", "etcd"}
     assert {"jaeger", "prometheus"} <= set(services)
+
+
+def test_mounted_files_exist(compose: dict[str, Any]) -> None:
+    for service in compose["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("."):
+                assert (COMPOSE.parent / source).is_file(), source

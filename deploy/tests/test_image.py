@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import ssl
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +20,7 @@ from tests.conftest import engine_url, isolated
 from tests.podman import ADMIN_KEY, Container, Volume, podman
 
 SMOKE_TEST = Path(__file__).resolve().parents[1] / "helm" / "concord" / "files"
+CERTS_TOOL = Path(__file__).resolve().parents[1] / "tools" / "certs.py"
 
 
 def _backends(container: Container) -> dict[str, str]:
@@ -40,12 +44,15 @@ def _grpc_health(container: Container) -> int:
     return int(answer.status)
 
 
-def _helm_test(image: str, server: Container) -> subprocess.CompletedProcess[str]:
+def _helm_test(
+    image: str, server: Container, scheme: str = "http"
+) -> subprocess.CompletedProcess[str]:
     """The chart's `helm test` script, run as its pod runs it: in the image, read-only."""
+    url = server.base_url.replace("http:", f"{scheme}:")
     return podman(
         "run", "--rm", "--network", "host", "--read-only",
         "--volume", f"{SMOKE_TEST}:/smoke:ro", "--entrypoint", "python3",
-        "--env", f"CONCORD_URL={server.base_url}", "--env", f"CONCORD_API_KEY={ADMIN_KEY}",
+        "--env", f"CONCORD_URL={url}", "--env", f"CONCORD_API_KEY={ADMIN_KEY}",
         image, "/smoke/smoke_test.py",
         check=False,
     )  # fmt: skip
@@ -180,3 +187,45 @@ def test_replicas_on_engines(image: str, lock_engine: str) -> None:
             replica.remove()
         for v in volumes:
             v.remove()
+
+
+def test_tls_as_the_chart_mounts_it(image: str, volume: Volume, tmp_path: Path) -> None:
+    """Certificates where the chart puts them: HTTPS, gRPC mutual TLS, the health check and
+    `helm test` over HTTPS."""
+    certs, secret, client_ca = tmp_path / "certs", tmp_path / "tls", tmp_path / "client-ca"
+    subprocess.run([sys.executable, str(CERTS_TOOL), str(certs)], check=True, timeout=60)
+    secret.mkdir()
+    client_ca.mkdir()
+    shutil.copy(certs / "server.pem", secret / "tls.crt")  # the kubernetes.io/tls keys
+    shutil.copy(certs / "server-key.pem", secret / "tls.key")
+    shutil.copy(certs / "ca.pem", client_ca / "ca.crt")
+    tls = {  # what the chart's ConfigMap sets with tls.enabled and tls.clientCA
+        "CONCORD_TLS_CERT_FILE": "/etc/concord/tls/tls.crt",
+        "CONCORD_TLS_KEY_FILE": "/etc/concord/tls/tls.key",
+        "CONCORD_TLS_CLIENT_CA_FILE": "/etc/concord/client-ca/ca.crt",
+        "CONCORD_TLS_HTTP_CLIENT_AUTH": "optional",
+    }
+    mounts = {str(secret): "/etc/concord/tls", str(client_ca): "/etc/concord/client-ca"}
+    context = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    server = Container(image, volume, env=tls, mounts=mounts, tls=context)
+    try:
+        server.start()
+        with server.client() as client:
+            assert client.get("/v1/health/live").json()["status"] == "SERVING"
+        assert podman("healthcheck", "run", server.name, check=False).returncode == 0
+        smoke = _helm_test(image, server, "https")
+        assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+        pair = {
+            "private_key": (certs / "client-key.pem").read_bytes(),
+            "certificate_chain": (certs / "client.pem").read_bytes(),
+        }
+        root = (certs / "ca.pem").read_bytes()
+        with grpc.secure_channel(
+            f"localhost:{server.grpc_port}", grpc.ssl_channel_credentials(root, **pair)
+        ) as channel:
+            answer = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=30
+            )
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        server.remove()

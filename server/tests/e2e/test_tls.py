@@ -52,18 +52,18 @@ def _server(tmp: Path, certs: Path, client: str | None, **extra: str) -> Iterato
         server.stop()
 
 
-@pytest.fixture
-def tls_server(tmp_path: Path, certs: Path) -> Iterator[LiveServer]:
-    """TLS on both ports, no client certificates."""
-    yield from _server(tmp_path, certs, None)
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory, certs: Path) -> Iterator[LiveServer]:
+    """TLS on both ports, no client certificates (one server for the module's tests)."""
+    yield from _server(tmp_path_factory.mktemp("tls"), certs, None)
 
 
-@pytest.fixture
-def mtls_server(tmp_path: Path, certs: Path) -> Iterator[LiveServer]:
+@pytest.fixture(scope="module")
+def mtls_server(tmp_path_factory: pytest.TempPathFactory, certs: Path) -> Iterator[LiveServer]:
     """TLS, gRPC requiring client certificates of the test CA, REST requiring them too."""
     ca = str(certs / "ca.pem")
     extra = {"CONCORD_TLS_CLIENT_CA_FILE": ca, "CONCORD_TLS_HTTP_CLIENT_AUTH": "require"}
-    yield from _server(tmp_path, certs, "client", **extra)
+    yield from _server(tmp_path_factory.mktemp("mtls"), certs, "client", **extra)
 
 
 def _grpc_health(port: int, credentials: grpc.ChannelCredentials | None) -> int:
@@ -90,7 +90,7 @@ def test_rest_and_grpc_serve_tls(tls_server: LiveServer, certs: Path) -> None:
     with tls_server.client() as client:
         answer = client.post("/v1/locks/tls-1:acquire", json={"owner": "o", "ttl": "30s"})
         assert answer.status_code == 200, answer.text
-        assert answer.json()["lock"]["fencing_token"] == 1
+        assert answer.json()["lock"]["fencing_token"] >= 1
     serving = health_pb2.HealthCheckResponse.SERVING
     assert _grpc_health(tls_server.grpc_port, _credentials(certs)) == serving
 
