@@ -12,7 +12,7 @@ BUF     := tools/node_modules/.bin/buf
 SCRATCH := .scratch
 
 .PHONY: help setup setup-python setup-codegen setup-tools setup-console run test generate check-generated lint spec-lint spec-breaking \
-        test-generator test-server test-sdks test-chart test-deploy test-cli test-console conformance compat third-party services-up services-down services-status vendor-protos \
+        test-generator test-server test-sdks test-chart test-deploy test-cli test-console conformance compat third-party bench services-up services-down services-status vendor-protos \
         clean distclean
 
 help: ## Show this help
@@ -82,6 +82,9 @@ compat: setup-python ## Run the previous release's conformance cases against tod
 
 third-party: setup-python ## Generate clients with OpenAPI Generator, openapi-typescript and stock protoc plugins; build them strictly; call a live server
 	@scripts/third-party.sh
+
+bench: setup-python ## Run every benchmark in bench/ against its same-run baseline; print one table, write .scratch/bench/<commit>.json
+	@scripts/bench.sh $(BENCH_ARGS)
 
 # ---------------------------------------------------------------- contract and code generation
 generate: setup-codegen ## Regenerate every artifact from spec/proto (concord-gen generate)

@@ -3,7 +3,7 @@
 #
 #   scripts/setup.sh python   # .venv (+ generator/server editable), npm tools (buf), Go protoc plugins
 #   scripts/setup.sh tools    # only the npm tools (buf)
-#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck, Prometheus, podman, chromium (Debian)
+#   scripts/setup.sh apt      # Debian packages: Redis, PostgreSQL, etcd, Mono, NUnit, shellcheck, Prometheus, podman, wrk, chromium (Debian)
 #   scripts/setup.sh go       # a pinned Go into tools/go, when the machine has none >= 1.26
 #   scripts/setup.sh codegen  # python + what concord-gen's targets need (make generate/check)
 #   scripts/setup.sh sdks     # each SDK's toolchain (scripts/sdk/<name>.sh sdk_setup)
@@ -44,6 +44,7 @@ APT_PACKAGES=(
   podman # the server image (make test-deploy); runc, as scripts/deploy/containers.conf says
   runc
   debootstrap # its Debian base where no public registry answers
+  wrk # the HTTP load generator of make bench
 )
 # Debian's chromium (Ubuntu ships it only as a snap; GitHub's Ubuntu runners have Chrome, which
 # scripts/console.sh finds instead).
