@@ -1,34 +1,54 @@
-"""Lock acquire/release throughput over REST and gRPC against a live server.
+"""Lock acquire/release throughput over REST and gRPC against a live server, each next to its
+transport's baseline measured in the same run, in alternating rounds (medians reported):
 
-Each figure is reported next to a baseline measured in the same run against the same server:
-the liveness probe (no storage, no auth) over the same transport. The ratio says how much of the
-transport's ceiling a lock cycle (acquire + release, two round trips) reaches.
+- REST: wrk (a C load generator) runs lock cycles (bench/wrk_lock_cycle.lua) against the server
+  and POSTs the acquire body to a bare ASGI JSON echo (bench/echo_asgi.py) served by uvicorn with
+  the server's settings;
+- gRPC: a grpc.aio client runs lock cycles and the standard `grpc.health.v1.Health/Check` of the
+  same server.
 
-    .venv/bin/python bench/bench_locks.py --seconds 5 --concurrency 16 [--locks-url redis://…]
+Locks live on Redis when CONCORD_TEST_REDIS_URL (or --locks-url) names one (`make bench` starts
+it), else on the embedded default. A cycle is two requests (acquire, release); the ratios compare
+requests with requests.
+
+    .venv/bin/python bench/bench_locks.py [--seconds 5] [--rounds 3] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
 import httpx
+from grpc_health.v1 import health_pb2
 
 ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT / "server"))
 
-from concord_server._gen.concord.v1 import health_pb2, locks_pb2
-from tests.e2e.live import ADMIN_KEY, LiveServer
+from benchrows import Row, add_json_argument, write_rows
+from concord_server._gen.concord.v1 import locks_pb2
+from tests.e2e.live import ADMIN_KEY, LiveServer, free_port
 
 Op = Callable[[int, int], Awaitable[None]]
+UNLIMITED = {
+    "CONCORD_RATE_LIMIT_PER_SECOND": "0",
+    "CONCORD_LOG_LEVEL": "WARNING",
+    "CONCORD_TEST_HOOKS": "false",
+}
 
 
 async def run_for(seconds: float, concurrency: int, op: Op) -> float:
@@ -47,7 +67,7 @@ async def run_for(seconds: float, concurrency: int, op: Op) -> float:
 
 
 async def rest_figures(base: str, seconds: float, concurrency: int) -> dict[str, float]:
-    """Liveness and lock-cycle throughput over REST."""
+    """Liveness and lock-cycle throughput over REST with an httpx client (bench_tracing.py)."""
     limits = httpx.Limits(max_connections=concurrency)
     headers = {"X-API-Key": ADMIN_KEY}
     async with httpx.AsyncClient(base_url=base, limits=limits, headers=headers) as http:
@@ -57,11 +77,14 @@ async def rest_figures(base: str, seconds: float, concurrency: int) -> dict[str,
 
         async def cycle(w: int, i: int) -> None:
             name = f"bench-{w}"
-            body = {"owner": f"w{w}", "ttl": "10s"}
-            r = await http.post(f"/v1/locks/{name}:acquire", json=body)
+            r = await http.post(
+                f"/v1/locks/{name}:acquire", json={"owner": f"w{w}", "ttl": "10s"}
+            )
             r.raise_for_status()
-            token = r.json()["lock"]["fencing_token"]
-            release = {"owner": f"w{w}", "fencing_token": token}
+            release = {
+                "owner": f"w{w}",
+                "fencing_token": r.json()["lock"]["fencing_token"],
+            }
             (
                 await http.post(f"/v1/locks/{name}:release", json=release)
             ).raise_for_status()
@@ -73,16 +96,38 @@ async def rest_figures(base: str, seconds: float, concurrency: int) -> dict[str,
         }
 
 
-async def grpc_figures(
-    target: str, seconds: float, concurrency: int
-) -> dict[str, float]:
-    """Liveness and lock-cycle throughput over gRPC."""
+def wrk(url: str, seconds: float, connections: int, script: str) -> float:
+    """Requests per second wrk reaches (one thread); fails on errors wrk reports."""
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "-s",
+        str(BENCH / script),
+        url,
+    ]
+    env = dict(os.environ, CONCORD_BENCH_KEY=ADMIN_KEY)
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, env=env, check=True
+    ).stdout
+    if "Non-2xx" in out or "unexpected status" in out:
+        raise RuntimeError(f"wrk saw failed requests:\n{out}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if match is None:
+        raise RuntimeError(f"no rate in wrk's output:\n{out}")
+    return float(match.group(1))
+
+
+async def grpc_rates(target: str, seconds: float, concurrency: int) -> dict[str, float]:
+    """Health-check and lock-request throughput over gRPC (requests per second)."""
     metadata = (("x-api-key", ADMIN_KEY),)
+    prefix = f"gbench-{uuid.uuid4().hex[:8]}"
     async with grpc.aio.insecure_channel(target) as channel:
-        live_rpc = channel.unary_unary(
-            "/concord.v1.HealthService/GetLiveness",
-            request_serializer=health_pb2.GetLivenessRequest.SerializeToString,
-            response_deserializer=health_pb2.GetLivenessResponse.FromString,
+        check = channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString,
         )
         acquire = channel.unary_unary(
             "/concord.v1.LockService/AcquireLock",
@@ -95,65 +140,116 @@ async def grpc_figures(
             response_deserializer=locks_pb2.ReleaseLockResponse.FromString,
         )
 
-        async def live(w: int, i: int) -> None:
-            await live_rpc(health_pb2.GetLivenessRequest())
+        async def health(w: int, i: int) -> None:
+            await check(health_pb2.HealthCheckRequest())
 
         async def cycle(w: int, i: int) -> None:
-            req = locks_pb2.AcquireLockRequest(name=f"gbench-{w}", owner=f"w{w}")
+            req = locks_pb2.AcquireLockRequest(name=f"{prefix}-{w}", owner=f"w{w}")
             req.ttl.FromSeconds(10)
             lock = (await acquire(req, metadata=metadata)).lock
-            await release(
-                locks_pb2.ReleaseLockRequest(
-                    name=lock.name, owner=lock.owner, fencing_token=lock.fencing_token
-                ),
-                metadata=metadata,
+            done = locks_pb2.ReleaseLockRequest(
+                name=lock.name, owner=lock.owner, fencing_token=lock.fencing_token
             )
+            await release(done, metadata=metadata)
 
-        await run_for(1.0, concurrency, live)
+        await run_for(1.0, concurrency, health)
         return {
-            "grpc_liveness_per_s": await run_for(seconds, concurrency, live),
-            "grpc_lock_cycles_per_s": await run_for(seconds, concurrency, cycle),
+            "health": await run_for(seconds, concurrency, health),
+            "locks": 2 * await run_for(seconds, concurrency, cycle),
         }
 
 
+@contextmanager
+def echo_server() -> Iterator[str]:
+    """The bare ASGI JSON echo (bench/echo_asgi.py) on a free port; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(BENCH / "echo_asgi.py"), str(port)])
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(url, timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def measure(
+    args: argparse.Namespace, server: LiveServer, echo: str
+) -> dict[str, list[float]]:
+    """Each figure once per round, the baseline and the lock figure taking turns."""
+    rates: dict[str, list[float]] = {}
+    target = f"127.0.0.1:{server.grpc_port}"
+    for _ in range(args.rounds):
+        sec, conns = args.seconds, args.connections
+        rates.setdefault("echo", []).append(wrk(echo, sec, conns, "wrk_echo.lua"))
+        locks = wrk(server.base_url, sec, conns, "wrk_lock_cycle.lua")
+        rates.setdefault("rest", []).append(locks)
+        for key, value in asyncio.run(
+            grpc_rates(target, sec, args.concurrency)
+        ).items():
+            rates.setdefault(f"grpc_{key}", []).append(value)
+    return rates
+
+
+def rows(rates: dict[str, list[float]], storage: str) -> list[Row]:
+    """The schema's rows from the medians of the rounds."""
+    m = {key: statistics.median(values) for key, values in rates.items()}
+    return [
+        Row(
+            f"REST lock request on {storage} (wrk, acquire/release)",
+            m["rest"],
+            "requests/s",
+            "bare ASGI JSON echo (wrk, same uvicorn settings)",
+            m["echo"],
+            goal=0.5,
+        ),
+        Row(
+            f"gRPC lock request on {storage} (grpc.aio client, acquire/release)",
+            m["grpc_locks"],
+            "requests/s",
+            "gRPC health check (grpc.health.v1.Health/Check, same server)",
+            m["grpc_health"],
+            goal=0.6,
+        ),
+    ]
+
+
 def main() -> None:
-    """Starts a server, measures, prints JSON with figures and ratios."""
+    """Starts the echo and a server, measures, writes the rows."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--locks-url", default="", help="e.g. redis://127.0.0.1:6390/0")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--concurrency", type=int, default=16, help="gRPC client loops")
+    parser.add_argument(
+        "--locks-url", default=os.environ.get("CONCORD_TEST_REDIS_URL", "")
+    )
+    add_json_argument(parser)
     args = parser.parse_args()
-    env = {
-        "CONCORD_RATE_LIMIT_PER_SECOND": "1000000",
-        "CONCORD_RATE_LIMIT_BURST": "1000000",
-    }
+    if shutil.which("wrk") is None:
+        write_rows(args.json, [], skipped="wrk is not installed (scripts/setup.sh apt)")
+        return
+    env = dict(UNLIMITED)
+    storage = "embedded SQLite"
     if args.locks_url:
+        sep = "&" if "?" in args.locks_url else "?"
         env["CONCORD_LOCKS_URL"] = (
-            args.locks_url + f"?prefix=bench{uuid.uuid4().hex[:6]}"
+            f"{args.locks_url}{sep}prefix=bench{uuid.uuid4().hex[:6]}"
         )
-    with tempfile.TemporaryDirectory() as tmp:
+        storage = "Redis"
+    with tempfile.TemporaryDirectory() as tmp, echo_server() as echo:
         server = LiveServer(Path(tmp), env_overrides=env).start()
         try:
-            figures = asyncio.run(
-                rest_figures(server.base_url, args.seconds, args.concurrency)
-            )
-            target = f"127.0.0.1:{server.grpc_port}"
-            figures |= asyncio.run(grpc_figures(target, args.seconds, args.concurrency))
+            rates = measure(args, server, echo)
         finally:
             server.stop()
-    figures["rest_cycle_vs_liveness"] = (
-        figures["rest_lock_cycles_per_s"] / figures["rest_liveness_per_s"]
-    )
-    figures["grpc_cycle_vs_liveness"] = (
-        figures["grpc_lock_cycles_per_s"] / figures["grpc_liveness_per_s"]
-    )
-    result = {"locks_url": args.locks_url or "embedded default", **figures}
-    print(
-        json.dumps(
-            {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()},
-            indent=2,
-        )
-    )
+    write_rows(args.json, rows(rates, storage))
 
 
 if __name__ == "__main__":

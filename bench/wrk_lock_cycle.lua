@@ -5,8 +5,17 @@ local counter, to_release, acquiring = 0, {}, {}
 local api_key = os.getenv("CONCORD_BENCH_KEY") or "bench-key"
 local headers = { ["Content-Type"] = "application/json", ["X-API-Key"] = api_key }
 
+-- Names are unique per process as well as per thread: math.random starts from the same seed in
+-- every wrk process, so the prefix comes from /dev/urandom (two wrk runs never share a name).
+local function random_hex(bytes)
+  local f = assert(io.open("/dev/urandom", "rb"))
+  local raw = f:read(bytes)
+  f:close()
+  return (raw:gsub(".", function(c) return string.format("%02x", string.byte(c)) end))
+end
+
 function setup(thread)
-  thread:set("prefix", "wrk-" .. tostring(math.random(1, 1e9)) .. "-")
+  thread:set("prefix", "wrk-" .. random_hex(8) .. "-")
 end
 
 function request()
