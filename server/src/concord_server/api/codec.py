@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import base64
-import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from google.protobuf import json_format
@@ -13,6 +13,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
+from concord_server.api import json_text, json_values
 from concord_server.api.text_rules import MAX_DEPTH, check_document, check_value_depth
 from concord_server.api.time_text import duration_from_text, timestamp_from_text
 from concord_server.errors import invalid_argument
@@ -27,6 +28,16 @@ _WKT_JSON = {
     "google.protobuf.Value",
     "google.protobuf.Struct",
     "google.protobuf.ListValue",
+}
+_WKT_OUT: dict[str, Callable[[Any], Any]] = {
+    "google.protobuf.Value": json_values.value_out,
+    "google.protobuf.Struct": json_values.struct_out,
+    "google.protobuf.ListValue": json_values.list_out,
+}
+_WKT_IN: dict[str, Callable[[Any, Any], None]] = {
+    "google.protobuf.Value": json_values.value_in,
+    "google.protobuf.Struct": json_values.struct_in,
+    "google.protobuf.ListValue": json_values.list_in,
 }
 _INT_RANGES = {
     FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
@@ -46,15 +57,10 @@ _INTEGER_TEXT = re.compile(r"-?[0-9]{1,20}")
 _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_json(raw: bytes | str, where: str = "body") -> Any:
     """Strict JSON text: no NaN/Infinity, UTF-8 only, INVALID_ARGUMENT when it is not JSON."""
     try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        value = json.loads(text, parse_constant=_no_constant)
+        value = json_text.loads(raw)
     except RecursionError as exc:
         raise invalid_argument(
             f"{where} nests deeper than {MAX_DEPTH} levels", where, reason="too_deep"
@@ -111,8 +117,11 @@ def to_json(message: Message) -> dict[str, Any]:
 
 def _scalar_out(field: FieldDesc, raw: Any) -> Any:
     if field.type == FieldDescriptor.TYPE_MESSAGE:
-        if field.message_type.full_name in _WKT_JSON:
-            return integral_numbers(json_format.MessageToDict(raw))
+        full_name = field.message_type.full_name
+        if full_name in _WKT_OUT:
+            return _WKT_OUT[full_name](raw)
+        if full_name in _WKT_JSON:
+            return raw.ToJsonString()  # Timestamp, Duration: their RFC 3339 / "1.5s" text
         return to_json(raw)
     if field.type == FieldDescriptor.TYPE_ENUM:
         return enum_wire_name(field.enum_type, raw)
@@ -269,8 +278,8 @@ def _message_in(field: FieldDesc, value: Any, where: str) -> Message:
     check_value_depth(value, where)
     if not _finite(value):
         raise invalid_argument(f"{where} must not hold NaN or Infinity", where)
-    try:  # checked above: JSON text gives only values ParseDict takes for these types
-        json_format.ParseDict(value, target)
+    try:  # checked above: JSON text gives only values these types take
+        _WKT_IN[full_name](value, target)
     except (json_format.ParseError, ValueError, TypeError) as exc:
         raise invalid_argument(f"{where} is not a JSON value this field can hold", where) from exc
     return target

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
-from google.protobuf.json_format import MessageToDict, ParseDict
+
+from concord_server.api import json_values
 
 
 def timestamp(dt: datetime | None) -> timestamp_pb2.Timestamp | None:
@@ -46,14 +47,14 @@ def optional_timedelta(msg: Any, field: str) -> timedelta | None:
 
 
 def to_python(value: struct_pb2.Value) -> Any:
-    """A JSON-like Python value from a Value."""
-    return MessageToDict(value)
+    """A JSON-like Python value from a Value (numbers as floats, as `MessageToDict` gives)."""
+    return json_values.value_out(value, integral=False)
 
 
 def value(obj: Any) -> struct_pb2.Value:
     """A Value from a JSON-like Python value."""
     v = struct_pb2.Value()
-    ParseDict(obj, v)
+    json_values.value_in(obj, v)
     return v
 
 
@@ -65,5 +66,5 @@ def struct(obj: dict[str, Any]) -> struct_pb2.Struct:
 
 
 def struct_to_dict(s: struct_pb2.Struct) -> dict[str, Any]:
-    """A dict from a Struct."""
-    return MessageToDict(s)
+    """A dict from a Struct (numbers as floats, as `MessageToDict` gives)."""
+    return json_values.struct_out(s, integral=False)

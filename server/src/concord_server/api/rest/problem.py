@@ -8,11 +8,11 @@ name, `status` the HTTP status and `detail` the message.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.responses import Response
 
+from concord_server.api import json_text
 from concord_server.catalogue import rule_of
 from concord_server.errors import ConcordError, ErrorCode
 
@@ -42,7 +42,7 @@ def error_body(code: ErrorCode, message: str, details: dict[str, Any], request_i
         "details": details,
         "request_id": request_id,
     }
-    return json.dumps(body, separators=(",", ":"), default=str).encode()
+    return json_text.dumps(body, default=str)
 
 
 def problem_response(err: ConcordError, request_id: str) -> Response:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 
 from google.protobuf.message import Message
 
-from concord_server.api import codec
+from concord_server.api import codec, json_text
 from concord_server.api.rest.problem import error_body
 from concord_server.errors import ConcordError
 from concord_server.telemetry.metrics import STREAM_CONNECTIONS
@@ -39,8 +38,7 @@ async def sse_events(
                 return
             finally:
                 pending = None
-            body = json.dumps(codec.to_json(message), separators=(",", ":"))
-            yield f"data: {body}\n\n".encode()
+            yield b"data: " + json_text.dumps(codec.to_json(message)) + b"\n\n"
     except ConcordError as err:
         body_bytes = error_body(err.code, err.message, err.details, request_id)
         yield b"event: error\ndata: " + body_bytes + b"\n\n"

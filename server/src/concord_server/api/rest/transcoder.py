@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,7 +12,7 @@ from google.protobuf.message import Message
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from concord_server.api import codec
+from concord_server.api import codec, json_text
 from concord_server.api.dispatch import Dispatcher
 from concord_server.api.headers import client_address, merge_headers
 from concord_server.api.idempotency import REPLAYED_HEADER
@@ -120,7 +119,7 @@ async def build_request(rpc: Rpc, request: Request, body_limit: int) -> Message:
 
 def json_response(message: Message, status: int = 200) -> Response:
     """A 200 JSON response of a message in the contract's JSON mapping."""
-    body = json.dumps(codec.to_json(message), separators=(",", ":")).encode()
+    body = json_text.dumps(codec.to_json(message))
     return Response(body, status_code=status, media_type=JSON)
 
 
