@@ -195,8 +195,8 @@ async def _open(
             tracing.deactivate(token)
 
 
-def service_handlers(dispatcher: Dispatcher) -> list[grpc.GenericRpcHandler]:
-    """One generic handler per Concord service."""
+def service_handlers(dispatcher: Dispatcher) -> dict[str, dict[str, grpc.RpcMethodHandler]]:
+    """The method handlers of each Concord service, by service and method name."""
     by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
     for rpc in dispatcher.rpcs:
         # Requests arrive as bytes: `decode` answers a malformed one with our own error.
@@ -206,7 +206,7 @@ def service_handlers(dispatcher: Dispatcher) -> list[grpc.GenericRpcHandler]:
         else:
             handler = grpc.unary_unary_rpc_method_handler(_unary(rpc, dispatcher), **codec)
         by_service.setdefault(rpc.service, {})[rpc.name] = handler
-    return [grpc.method_handlers_generic_handler(s, m) for s, m in by_service.items()]
+    return by_service
 
 
 def build_grpc_server(
@@ -215,7 +215,10 @@ def build_grpc_server(
     """A server with the Concord services, standard health and reflection, bound to `address`
     (with TLS when given credentials)."""
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", 4 * 1024 * 1024)])
-    server.add_generic_rpc_handlers(tuple(service_handlers(dispatcher)))
+    # Registered methods: gRPC's core finds the handler of a call by its path, where generic
+    # handlers would be asked one after the other, in Python, on every call.
+    for service, methods in service_handlers(dispatcher).items():
+        server.add_registered_method_handlers(service, methods)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = sorted({r.service for r in dispatcher.rpcs})
