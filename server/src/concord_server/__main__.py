@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from concord_server import tls
+from concord_server import tls, workers
 from concord_server.api.rest.http_protocol import http_protocol
 from concord_server.app import create_app
 from concord_server.config import Settings
@@ -32,6 +32,7 @@ def _settings() -> Settings:
     try:
         settings = load_settings(env)
         tls.check(settings)
+        workers.check(settings)
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
         raise SystemExit(2) from None
@@ -76,12 +77,27 @@ class DrainingServer(uvicorn.Server):
             raise SystemExit(1)
 
 
+def _listening_socket(settings: Settings) -> socket.socket:
+    """The HTTP port bound with SO_REUSEPORT, which the other workers bind too."""
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.http_host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((settings.http_host, settings.http_port))
+    sock.listen(2048)
+    sock.set_inheritable(False)
+    return sock
+
+
 def main() -> None:
-    """Runs the server until SIGTERM or SIGINT, then drains it."""
+    """Runs the server until SIGTERM or SIGINT, then drains it; with CONCORD_WORKERS=N > 1,
+    runs N such servers sharing the ports (workers.py)."""
     settings = _settings()
+    if settings.workers > 1:
+        supervisor = workers.Supervisor(settings.workers, settings.shutdown_grace_seconds)
+        raise SystemExit(supervisor.run())
     if settings.config_url:
         start_log_level_watch(settings.config_url)
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, on_serving=workers.signal_ready)
     config = uvicorn.Config(
         create_app(settings, runtime),
         host=settings.http_host,
@@ -93,7 +109,8 @@ def main() -> None:
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         **tls.uvicorn_options(settings),
     )
-    DrainingServer(config, runtime, settings.shutdown_grace_seconds).run()
+    sockets = [_listening_socket(settings)] if settings.reuse_port else None
+    DrainingServer(config, runtime, settings.shutdown_grace_seconds).run(sockets=sockets)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     tls_key_file: str = Field(default="", repr=False)
     tls_client_ca_file: str = ""
     tls_http_client_auth: str = "none"
+    # Server processes sharing the ports (workers.py); more than one needs every store on an
+    # engine. reuse_port binds both ports with SO_REUSEPORT (set for each worker).
+    workers: int = Field(default=1, ge=1)
+    reuse_port: bool = False
     # SIGTERM: readiness fails and streams end at once; calls in flight get this long to finish.
     shutdown_grace_seconds: int = Field(default=20, ge=0)
     # Settings from etcd (etcd://host:port?prefix=/concord/config/), over the environment; see

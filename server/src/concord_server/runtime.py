@@ -110,6 +110,7 @@ class Runtime:
     _reporter: ReadinessReporter | None = None
     drain: Drain = field(default_factory=Drain)
     _grpc_stop: asyncio.Future[None] | None = None
+    on_serving: Callable[[], None] | None = None  # called once every start-up step succeeded
 
     async def start(self) -> Dispatcher:
         """Builds the dispatcher (health probes only, every other call held) and starts opening
@@ -175,6 +176,8 @@ class Runtime:
         self._opened.samplers.append(component_health(self.components))
         self.sampler = SamplerLoop(self._opened.samplers, self.settings.metrics_sample_interval)
         self.sampler.start()
+        if self.on_serving is not None:
+            self.on_serving()
 
     async def _rate_check(self) -> list[Component]:
         limiter = await open_backend(

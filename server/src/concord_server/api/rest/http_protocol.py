@@ -8,7 +8,6 @@ the application sees anything, with a plain-text 400. These subclasses send the 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -54,10 +53,11 @@ class H11ProblemProtocol(_ProblemOnUnreadable, H11Protocol):
 
 
 def http_protocol() -> type[asyncio.Protocol]:
-    """httptools' protocol when installed (as uvicorn's `auto` picks), else h11's."""
-    if importlib.util.find_spec("httptools") is None:
+    """httptools' protocol when it imports (as uvicorn's `auto` picks), else h11's."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
         return H11ProblemProtocol
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     base: Any = HttpToolsProtocol
     return type("HttpToolsProblemProtocol", (_ProblemOnUnreadable, base), {})

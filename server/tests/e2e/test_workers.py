@@ -1,0 +1,136 @@
+"""CONCORD_WORKERS: N processes sharing the ports on the engines; refused on embedded storage."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import engine_url, isolated
+from tests.e2e.live import ADMIN_KEY, READY_TIMEOUT_SECONDS, LiveServer, wait_while_running
+
+pytestmark = pytest.mark.slow
+CONNECTIONS = 40  # spread by SO_REUSEPORT's hash: all on one of two workers is a 2**-39 chance
+
+
+def _engines() -> dict[str, str]:
+    pg = isolated(engine_url("postgres"), "postgres")
+    redis = isolated(engine_url("redis"), "redis")
+    return {
+        "CONCORD_WORKERS": "2",
+        "CONCORD_SHUTDOWN_GRACE_SECONDS": "2",  # the supervisor stops within the harness's wait
+        "CONCORD_LOCKS_URL": redis,
+        "CONCORD_CACHE_URL": redis,
+        "CONCORD_RATELIMIT_URL": redis,
+        "CONCORD_IDEMPOTENCY_URL": redis,
+        "CONCORD_DISCOVERY_URL": isolated(engine_url("etcd"), "etcd"),
+        "CONCORD_EVENTS_URL": pg,
+        "CONCORD_SAGAS_URL": pg,
+        "CONCORD_RBAC_URL": pg,
+    }
+
+
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(p) for p in text.split()]
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def _tcp_inodes(port: int, state: str) -> set[str]:
+    """Inodes of the server-side IPv4 TCP sockets on `port` in `state` (01 established,
+    0A listening), from /proc/net/tcp."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+            inodes.add(fields[9])
+    return inodes
+
+
+def _wait(server: LiveServer, condition: Callable[[], bool], what: str) -> None:
+    wait_while_running(
+        server.process,
+        condition,
+        what,
+        server.log_tail,
+        name="the server",
+        timeout=READY_TIMEOUT_SECONDS,
+        interval=0.2,
+    )
+
+
+def _serving(client: httpx.Client) -> bool:
+    """Whether the worker behind this client's connection has finished starting."""
+    return client.get("/v1/health/ready").status_code == 200
+
+
+def test_two_workers_both_serve(tmp_path: Path) -> None:
+    server = LiveServer(tmp_path, env_overrides=_engines()).start()
+    assert server.process is not None
+    supervisor = server.process.pid
+    clients: list[httpx.Client] = []
+    try:
+        # The second worker starts once the first serves: wait until both listen.
+        _wait(server, lambda: len(_children(supervisor)) == 2, "the second worker")
+        workers = _children(supervisor)
+        for worker in workers:
+            listening = lambda w=worker: bool(  # noqa: E731
+                _socket_inodes(w) & _tcp_inodes(server.http_port, "0A")
+            )
+            _wait(server, listening, f"worker {worker} to listen")
+        for i in range(CONNECTIONS):
+            client = httpx.Client(base_url=server.base_url, headers={"X-API-Key": ADMIN_KEY})
+            clients.append(client)
+            _wait(server, lambda c=client: _serving(c), "a worker to serve")
+            r = client.post(f"/v1/locks/w-{i}:acquire", json={"owner": "o", "ttl": "30s"})
+            assert r.status_code == 200, r.text
+        established = _tcp_inodes(server.http_port, "01")
+        served = {w for w in workers if _socket_inodes(w) & established}
+        assert served == set(workers), (workers, served)
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
+    # The supervisor stopped every worker before exiting: none is left running.
+    assert not [w for w in workers if Path(f"/proc/{w}").exists() and _alive(w)], workers
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, exited and not yet reaped, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_embedded_storage_refuses_workers(tmp_path: Path) -> None:
+    env = dict(os.environ, CONCORD_WORKERS="2", CONCORD_DATA_DIR=str(tmp_path))
+    env.pop("CONCORD_LOCKS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "concord_server"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "CONCORD_WORKERS=2 needs every store on a shared engine" in done.stderr
+    assert "CONCORD_LOCKS_URL=sqlite://" in done.stderr
