@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
@@ -27,6 +28,19 @@ AUTH_FAILURES = Counter(
 )
 for _outcome in ("refused", "throttled"):  # both series exist from the start, at 0
     AUTH_FAILURES.labels(_outcome)
+
+
+_CHILDREN: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Counter | Histogram, *labels: str) -> Any:
+    """The metric's series for these label values, looked up once: prometheus_client's
+    `labels()` checks the values, builds a key and takes a lock on every call."""
+    key = (id(metric), labels)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN[key] = metric.labels(*labels)
+    return found
 
 
 class NamedRoute(Route):
@@ -75,8 +89,8 @@ class MetricsMiddleware:
         finally:
             IN_FLIGHT.dec()
             route = _route_of(scope)
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - start)
+            child(REQUESTS, scope["method"], route, str(status)).inc()
+            child(LATENCY, scope["method"], route).observe(time.perf_counter() - start)
 
 
 def metrics_route() -> Route:

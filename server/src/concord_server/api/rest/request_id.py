@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -12,8 +12,8 @@ HEADER = b"x-request-id"
 
 
 def new_request_id() -> str:
-    """A fresh request id."""
-    return "req_" + uuid.uuid4().hex
+    """A fresh request id: 128 random bits in hex (uuid4's cost without its formatting)."""
+    return "req_" + os.urandom(16).hex()
 
 
 def request_id_from(given: str | None) -> str:

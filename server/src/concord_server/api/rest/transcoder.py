@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -137,23 +136,29 @@ async def _disconnect(request: Request) -> None:
 
 async def unless_disconnected(request: Request, call: Awaitable[Message]) -> Message | None:
     """The call's answer, or None when the client goes away first: then the call is cancelled
-    (and its clean-up awaited), as gRPC cancels a handler, so that a waiter who left gives up
-    its place in line instead of taking the lock for nobody."""
-    task = asyncio.ensure_future(call)
-    gone = asyncio.ensure_future(_disconnect(request))
+    (its clean-up runs before this returns), as gRPC cancels a handler, so that a waiter who
+    left gives up its place in line instead of taking the lock for nobody. The call runs in
+    this task; only the watch for the disconnect is a task of its own."""
+    current = asyncio.current_task()
+    assert current is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        await _disconnect(request)
+        gone = True
+        current.cancel()
+
+    watcher = asyncio.ensure_future(watch())
     try:
-        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        gone.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await gone
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-    if task.cancelled():
+        return await call
+    except asyncio.CancelledError:
+        if not gone:
+            raise
+        current.uncancel()
         return None
-    return task.result()
+    finally:
+        watcher.cancel()
 
 
 def make_endpoint(rpc: Rpc, dispatcher: Dispatcher, body_limit: int) -> Endpoint:
