@@ -36,8 +36,12 @@ def hiding(folder: Path, packages: tuple[str, ...]) -> str:
     """A PYTHONPATH entry under which importing each package raises ImportError."""
     folder.mkdir(parents=True)
     for name in packages:
-        (folder / f"{name}.py").write_text(f'raise ImportError("{name} hidden by bench_stack")\n')
-    return os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        (folder / f"{name}.py").write_text(
+            f'raise ModuleNotFoundError("{name} hidden by bench_stack")\n'
+        )
+    return os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")]).rstrip(
+        os.pathsep
+    )
 
 
 def servers(tmp: Path, locks_url: str) -> dict[str, LiveServer]:
@@ -47,10 +51,14 @@ def servers(tmp: Path, locks_url: str) -> dict[str, LiveServer]:
     variants[NONE] = PACKAGES
     out = {}
     for label, hidden in variants.items():
-        env = dict(UNLIMITED, PYTHONPATH=hiding(tmp / "hide" / label.replace(" ", "-"), hidden))
+        env = dict(
+            UNLIMITED, PYTHONPATH=hiding(tmp / "hide" / label.replace(" ", "-"), hidden)
+        )
         if locks_url:
             sep = "&" if "?" in locks_url else "?"
-            env["CONCORD_LOCKS_URL"] = f"{locks_url}{sep}prefix=stack{uuid.uuid4().hex[:6]}"
+            env["CONCORD_LOCKS_URL"] = (
+                f"{locks_url}{sep}prefix=stack{uuid.uuid4().hex[:6]}"
+            )
         out[label] = LiveServer(tmp / label.replace(" ", "-"), env_overrides=env)
     return out
 
@@ -86,7 +94,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--locks-url", default=os.environ.get("CONCORD_TEST_REDIS_URL", ""))
+    parser.add_argument(
+        "--locks-url", default=os.environ.get("CONCORD_TEST_REDIS_URL", "")
+    )
     add_json_argument(parser)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -101,7 +111,12 @@ def main() -> None:
                 server.start()
             for _ in range(args.rounds):
                 for label, server in variants.items():
-                    rate = wrk(server.base_url, args.seconds, args.connections, "wrk_lock_cycle.lua")
+                    rate = wrk(
+                        server.base_url,
+                        args.seconds,
+                        args.connections,
+                        "wrk_lock_cycle.lua",
+                    )
                     rates.setdefault(label, []).append(rate)
         finally:
             for server in variants.values():
