@@ -10,11 +10,13 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute
 
 from concord_server.api import codec, json_text
 from concord_server.api.dispatch import Dispatcher
 from concord_server.api.headers import client_address, merge_headers
 from concord_server.api.idempotency import REPLAYED_HEADER
+from concord_server.api.rest.route_index import RouteIndex
 from concord_server.api.rest.sse import sse_events
 from concord_server.api.rpcs import Rpc
 from concord_server.context import CallContext
@@ -186,10 +188,12 @@ def make_endpoint(rpc: Rpc, dispatcher: Dispatcher, body_limit: int) -> Endpoint
     return endpoint
 
 
-def contract_routes(dispatcher: Dispatcher, body_limit: int) -> list[NamedRoute]:
-    """One route per RPC; custom-verb paths first so they win over `{param}` paths."""
+def contract_routes(dispatcher: Dispatcher, body_limit: int) -> list[BaseRoute]:
+    """One route per RPC, custom-verb paths first so they win over `{param}` paths, behind an
+    index by leading path segments (route_index.py)."""
     rpcs = sorted(dispatcher.rpcs, key=lambda r: ":" not in r.http_path.rsplit("/", 1)[-1])
-    return [
+    routes = [
         NamedRoute(r.http_path, make_endpoint(r, dispatcher, body_limit), methods=[r.http_method])
         for r in rpcs
     ]
+    return [RouteIndex(routes)]
