@@ -188,6 +188,8 @@ def measure(
     for _ in range(args.rounds):
         sec, conns = args.seconds, args.connections
         rates.setdefault("echo", []).append(wrk(echo, sec, conns, "wrk_echo.lua"))
+        live = wrk(f"{server.base_url}/v1/health/live", sec, conns, "wrk_get.lua")
+        rates.setdefault("live", []).append(live)
         locks = wrk(server.base_url, sec, conns, "wrk_lock_cycle.lua")
         rates.setdefault("rest", []).append(locks)
         for key, value in asyncio.run(
@@ -208,6 +210,13 @@ def rows(rates: dict[str, list[float]], storage: str) -> list[Row]:
             "bare ASGI JSON echo (wrk, same uvicorn settings)",
             m["echo"],
             goal=0.5,
+        ),
+        Row(
+            "REST liveness probe (wrk; the server's HTTP stack without storage or auth)",
+            m["live"],
+            "requests/s",
+            "bare ASGI JSON echo (wrk, same uvicorn settings)",
+            m["echo"],
         ),
         Row(
             f"gRPC lock request on {storage} (grpc.aio client, acquire/release)",
