@@ -4,8 +4,9 @@ transport's baseline measured in the same run, in alternating rounds (medians re
 - REST: wrk (a C load generator) runs lock cycles (bench/wrk_lock_cycle.lua) against the server
   and POSTs the acquire body to a bare ASGI JSON echo (bench/echo_asgi.py) served by uvicorn with
   the server's settings;
-- gRPC: a grpc.aio client runs lock cycles and the standard `grpc.health.v1.Health/Check` of the
-  same server.
+- gRPC: a Go closed-loop client (bench/grpcload, built into .scratch/bin when Go is there; else
+  a grpc.aio client, which saturates first) runs lock cycles and the standard
+  `grpc.health.v1.Health/Check` of the same server.
 
 Locks live on Redis when CONCORD_TEST_REDIS_URL (or --locks-url) names one (`make bench` starts
 it), else on the embedded default. A cycle is two requests (acquire, release); the ratios compare
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -159,6 +161,45 @@ async def grpc_rates(target: str, seconds: float, concurrency: int) -> dict[str,
         }
 
 
+def grpcload() -> Path | None:
+    """bench/grpcload (a Go closed-loop gRPC client) built into .scratch/bin, or None without Go."""
+    go = shutil.which("go") or str(ROOT / "tools/go/bin/go")
+    if not Path(go).exists():
+        return None
+    src, out = BENCH / "grpcload", ROOT / ".scratch/bin/grpcload"
+    newest = max(f.stat().st_mtime for f in src.iterdir())
+    if not out.exists() or out.stat().st_mtime < newest:
+        env = dict(os.environ, GOWORK="off", GOFLAGS="-mod=mod")
+        subprocess.run([go, "build", "-o", str(out), "."], cwd=src, env=env, check=True)
+    return out
+
+
+def grpc_rates_go(
+    binary: Path, target: str, seconds: float, concurrency: int
+) -> dict[str, float]:
+    """Health-check and lock-request rates from the Go client (requests per second)."""
+    prefix = f"gbench-{uuid.uuid4().hex[:8]}"
+    lines = []
+    for w in range(concurrency):
+        acquire = locks_pb2.AcquireLockRequest(name=f"{prefix}-{w}", owner=f"w{w}")
+        acquire.ttl.FromSeconds(10)
+        release = locks_pb2.ReleaseLockRequest(name=f"{prefix}-{w}", owner=f"w{w}")
+        lines.append(
+            f"{acquire.SerializeToString().hex()} {release.SerializeToString().hex()}"
+        )
+    cmd = [
+        str(binary),
+        f"-target={target}",
+        f"-seconds={seconds}",
+        f"-api-key={ADMIN_KEY}",
+    ]
+    done = subprocess.run(
+        cmd, input="\n".join(lines), capture_output=True, text=True, check=True
+    )
+    rates: dict[str, float] = json.loads(done.stdout)
+    return rates
+
+
 @contextmanager
 def echo_server() -> Iterator[str]:
     """The bare ASGI JSON echo (bench/echo_asgi.py) on a free port; yields its base URL."""
@@ -192,14 +233,16 @@ def measure(
         rates.setdefault("live", []).append(live)
         locks = wrk(server.base_url, sec, conns, "wrk_lock_cycle.lua")
         rates.setdefault("rest", []).append(locks)
-        for key, value in asyncio.run(
-            grpc_rates(target, sec, args.concurrency)
-        ).items():
+        if args.grpc_client is not None:
+            figures = grpc_rates_go(args.grpc_client, target, sec, args.concurrency)
+        else:
+            figures = asyncio.run(grpc_rates(target, sec, args.concurrency))
+        for key, value in figures.items():
             rates.setdefault(f"grpc_{key}", []).append(value)
     return rates
 
 
-def rows(rates: dict[str, list[float]], storage: str) -> list[Row]:
+def rows(rates: dict[str, list[float]], storage: str, client: str) -> list[Row]:
     """The schema's rows from the medians of the rounds."""
     m = {key: statistics.median(values) for key, values in rates.items()}
     return [
@@ -219,7 +262,7 @@ def rows(rates: dict[str, list[float]], storage: str) -> list[Row]:
             m["echo"],
         ),
         Row(
-            f"gRPC lock request on {storage} (grpc.aio client, acquire/release)",
+            f"gRPC lock request on {storage} ({client}, acquire/release)",
             m["grpc_locks"],
             "requests/s",
             "gRPC health check (grpc.health.v1.Health/Check, same server)",
@@ -239,8 +282,12 @@ def main() -> None:
     parser.add_argument(
         "--locks-url", default=os.environ.get("CONCORD_TEST_REDIS_URL", "")
     )
+    parser.add_argument(
+        "--python-grpc-client", action="store_true", help="not the Go one"
+    )
     add_json_argument(parser)
     args = parser.parse_args()
+    args.grpc_client = None if args.python_grpc_client else grpcload()
     if shutil.which("wrk") is None:
         write_rows(args.json, [], skipped="wrk is not installed (scripts/setup.sh apt)")
         return
@@ -258,7 +305,8 @@ def main() -> None:
             rates = measure(args, server, echo)
         finally:
             server.stop()
-    write_rows(args.json, rows(rates, storage))
+    client = "Go client" if args.grpc_client is not None else "grpc.aio client"
+    write_rows(args.json, rows(rates, storage, client))
 
 
 if __name__ == "__main__":
