@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -50,7 +51,8 @@ def test_answers_read_as_the_rest_api_writes_them() -> None:
 
 def test_zero_and_unknown_enum_values_are_left_out() -> None:
     assert "type" not in to_contract(locks_pb2.WatchLocksResponse())
-    assert "type" not in to_contract(locks_pb2.WatchLocksResponse(type=99))
+    unknown = locks_pb2.WatchLocksResponse(type=cast("locks_pb2.LockEventType", 99))
+    assert "type" not in to_contract(unknown)
     acquired = locks_pb2.WatchLocksResponse(type=locks_pb2.LOCK_EVENT_TYPE_ACQUIRED)
     assert to_contract(acquired)["type"] == "ACQUIRED"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
@@ -21,6 +21,7 @@ from google.protobuf.message import Message
 Descriptor = Any
 EnumDescriptor = Any
 FieldDesc = Any
+M = TypeVar("M", bound=Message)
 
 
 def enum_prefix(enum: EnumDescriptor) -> str:
@@ -29,7 +30,7 @@ def enum_prefix(enum: EnumDescriptor) -> str:
     return "".join(out).upper() + "_"
 
 
-def to_message(data: Mapping[str, Any], message: Message) -> Message:
+def to_message(data: Mapping[str, Any], message: M) -> M:
     """`message` filled from the contract JSON of a request; ValueError when it cannot be."""
     try:
         json_format.ParseDict(_wire(data, message.DESCRIPTOR), message)
