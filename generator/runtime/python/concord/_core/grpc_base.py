@@ -35,9 +35,7 @@ STUBS_PACKAGE = "concord._grpc_gen.concord.v1"
 HTTP_ONLY = frozenset(
     {"user-agent", "content-type", "accept", "connection", "te", "host", "content-length"}
 )
-_PEM_BLOCK = re.compile(
-    r"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----\r?\n?", re.DOTALL
-)
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----\r?\n?", re.DOTALL)
 Metadata = tuple[tuple[str, str], ...]
 T = TypeVar("T")
 

@@ -58,9 +58,8 @@ def map_error(error: grpc.RpcError, errors: ErrorRegistry, rpc: str) -> ConcordE
     message = str(call.details() or code.name)
     body = error_body(trailing)
     if body is not None:
-        return errors.build(
-            errors.status_of(body), body, request_id=headers.get("x-request-id", "")
-        )
+        request_id = headers.get("x-request-id", "")
+        return errors.build(errors.status_of(body), body, request_id=request_id)
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return APITimeoutError(f"{rpc}: {message}")
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
