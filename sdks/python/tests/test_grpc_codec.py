@@ -3,6 +3,7 @@ certificates, and the REST-only install never loading grpc."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +90,11 @@ def test_the_rest_only_package_does_not_import_grpc() -> None:
         "assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": str(SRC)})
+
+
+def test_the_grpc_extra_asks_for_the_protobuf_the_stubs_need() -> None:
+    stubs = (SRC / "concord/_grpc_gen/concord/v1/common_pb2.py").read_text(encoding="utf-8")
+    found = re.search(r"Domain\.PUBLIC,\s*(\d+),\s*(\d+),\s*(\d+),", stubs)
+    assert found is not None
+    pyproject = (SRC.parent / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'"protobuf>={".".join(found.groups())}"' in pyproject
