@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 grpc = pytest.importorskip("grpc")
@@ -216,6 +217,26 @@ def test_a_refused_stream_raises_when_opened() -> None:
     ):
         client.locks.watch(prefix="p-")
     assert caught.value.code == "PERMISSION_DENIED"
+
+
+def test_a_stream_the_server_does_not_accept_in_time_times_out() -> None:
+    release = threading.Event()
+    bound = httpx.Timeout(60, connect=0.3)  # the opening is bounded like a REST stream's
+    with FakeServer(hang(release)) as server, _client(server, timeout=bound, max_retries=0) as c:
+        try:
+            with pytest.raises(APITimeoutError):
+                c.locks.watch(prefix="p-")
+
+            async def opening() -> None:
+                async with AsyncGrpcConcord(server.target, timeout=bound, max_retries=0) as ac:
+                    await ac.locks.watch(prefix="p-")
+
+            with pytest.raises(APITimeoutError):
+                asyncio.run(opening())
+        finally:
+            release.set()
+    remaining = server.calls[0].time_remaining
+    assert remaining is None or remaining > 3600  # no deadline on the stream itself
 
 
 def test_raw_response_carries_the_metadata() -> None:

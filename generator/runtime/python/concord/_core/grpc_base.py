@@ -130,6 +130,14 @@ def deadline(core: BaseCore, options: RequestOptions, stream: bool) -> float | N
     return None if stream else core.timeout.read
 
 
+def open_timeout(core: BaseCore, options: RequestOptions) -> float | None:
+    """Seconds a stream may take to be accepted: the call's timeout, else the client's connect
+    timeout (as a REST stream's opening)."""
+    if not isinstance(options.timeout, NotGiven):
+        return to_httpx_timeout(options.timeout).connect
+    return core.timeout.connect
+
+
 def retry_delay(
     error: ConcordError,
     code: grpc.StatusCode,

@@ -20,11 +20,12 @@ from concord._core.grpc_base import (
     log_call,
     metadata,
     method_of,
+    open_timeout,
     result,
     retry_delay,
 )
 from concord._core.grpc_codec import to_contract, to_message
-from concord._core.grpc_errors import headers_of, map_error
+from concord._core.grpc_errors import OpenTimeout, headers_of, map_error
 from concord._core.http import AsyncCore, Parse
 from concord._core.options import RequestOptions
 from concord._core.sse import AsyncStream
@@ -101,10 +102,16 @@ class AsyncGrpcTransport:
             response_deserializer=method.response.FromString,
         )
 
+        bound = open_timeout(core, options)
+
         async def once() -> Any:
             call = stub(message, metadata=md, timeout=timeout)
             try:
-                await call.initial_metadata()  # the server accepted or refused the stream
+                try:  # returns once the server accepted or refused the stream
+                    await asyncio.wait_for(call.initial_metadata(), bound)
+                except asyncio.TimeoutError:
+                    call.cancel()
+                    raise OpenTimeout() from None
                 if call.done() and (code := await call.code()) != grpc.StatusCode.OK:
                     raise grpc.aio.AioRpcError(
                         code,

@@ -27,6 +27,27 @@ ERROR_TYPE = "concord.v1.Error"
 Metadata = Iterable[tuple[str, str | bytes]]
 
 
+class OpenTimeout(grpc.RpcError):  # type: ignore[misc]
+    """A server stream the server neither accepted nor refused within the opening timeout;
+    a missed deadline to the retry rules (`APITimeoutError`)."""
+
+    def code(self) -> grpc.StatusCode:
+        """DEADLINE_EXCEEDED."""
+        return grpc.StatusCode.DEADLINE_EXCEEDED
+
+    def details(self) -> str:
+        """What happened."""
+        return "the server did not accept the stream in time"
+
+    def initial_metadata(self) -> Metadata:
+        """None arrived."""
+        return ()
+
+    def trailing_metadata(self) -> Metadata:
+        """None arrived."""
+        return ()
+
+
 def headers_of(*metadata: Metadata | None) -> httpx.Headers:
     """Text metadata as headers (binary entries left out), e.g. for `Retry-After`."""
     pairs = [(k, v) for md in metadata for k, v in md or () if isinstance(v, str)]

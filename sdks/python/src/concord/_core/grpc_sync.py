@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -17,11 +18,12 @@ from concord._core.grpc_base import (
     log_call,
     metadata,
     method_of,
+    open_timeout,
     result,
     retry_delay,
 )
 from concord._core.grpc_codec import to_contract, to_message
-from concord._core.grpc_errors import headers_of, map_error
+from concord._core.grpc_errors import OpenTimeout, headers_of, map_error
 from concord._core.http import Parse, SyncCore
 from concord._core.options import RequestOptions
 from concord._core.sse import Stream
@@ -84,9 +86,27 @@ class SyncGrpcTransport:
             response_deserializer=method.response.FromString,
         )
 
+        bound = open_timeout(core, options)
+
         def once() -> Any:
             call = stub(message, metadata=md, timeout=timeout)
-            call.initial_metadata()  # returns once the server accepted or refused the stream
+            late = threading.Event()
+
+            def give_up() -> None:
+                late.set()
+                call.cancel()
+
+            timer = threading.Timer(bound, give_up) if bound is not None else None
+            if timer is not None:
+                timer.daemon = True
+                timer.start()
+            try:
+                call.initial_metadata()  # returns once the server accepted or refused the stream
+            finally:
+                if timer is not None:
+                    timer.cancel()
+            if late.is_set():
+                raise OpenTimeout()
             if call.done() and call.code() != grpc.StatusCode.OK:
                 raise call  # the call is its own grpc.RpcError
             return call
