@@ -32,6 +32,30 @@ with Concord(base_url=sys.argv[1], api_key=sys.argv[2]) as client:
 print("installed wheel answered the live server")
 PY
   local rc=$?
+  if [[ $rc -eq 0 ]]; then
+    _package_check_grpc "$out" || rc=1
+  fi
   rm -rf "$out"
   return "$rc"
+}
+
+# _package_check_grpc DIR — the REST-only install lacks grpc; with the `grpc` extra, the same
+# wheel's GrpcConcord answers over the live server's gRPC port.
+_package_check_grpc() {
+  local out="$1"
+  "$out/venv/bin/python" -c 'import importlib.util as u; assert u.find_spec("grpc") is None' ||
+    { log sdk-python "the REST-only install pulled in grpc"; return 1; }
+  log sdk-python "the wheel with the grpc extra, over gRPC"
+  local wheel
+  wheel="$(echo "$out"/dist/concord_sdk-*.whl)"
+  "$out/venv/bin/pip" install -q -c constraints.txt "${wheel}[grpc]" || return 1
+  "$out/venv/bin/python" - "$CONCORD_TEST_GRPC_TARGET" "$CONCORD_TEST_API_KEY" <<'PY'
+import sys
+
+from concord.grpc import GrpcConcord
+
+with GrpcConcord(sys.argv[1], api_key=sys.argv[2]) as client:
+    assert str(client.health.live().status) == "SERVING"
+print("installed wheel[grpc] answered over gRPC")
+PY
 }

@@ -8,8 +8,9 @@ SDK's public API only: `adapter_ops.UNARY` (sync `Concord`), `adapter_ops.ASYNC_
 or the timeout) and the helper ops of `helpers.py`. Per-call `options` become the SDK method's
 keyword arguments (`extra_headers`, `idempotency_key`, `timeout`, `max_retries`).
 
-Run: `python sdks/python/conformance/adapter.py` (uses the installed `concord` package, else
-the source tree next to this folder).
+Run: `python sdks/python/conformance/adapter.py [--grpc]` (uses the installed `concord`
+package, else the source tree next to this folder). With `--grpc` every client is a
+`concord.grpc` one, to the `grpc_target` of its `client_config` (`clients.py`).
 """
 
 from __future__ import annotations
@@ -31,26 +32,12 @@ except ImportError:  # running from a checkout without the package installed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import adapter_ops  # found next to this file, after the path set-up
+import clients
 import helpers
 
 log = logging.getLogger("concord.conformance")
 DEFAULT_TAKE = 1
 DEFAULT_STREAM_TIMEOUT_MS = 5000
-
-
-def client_options(config: dict[str, Any]) -> dict[str, Any]:
-    """`client_config` of the protocol as keyword arguments of `Concord` / `AsyncConcord`."""
-    options: dict[str, Any] = {
-        "base_url": config.get("base_url") or None,
-        "api_key": config.get("api_key") or None,
-        "bearer_token": config.get("bearer_token") or None,
-        "extra_headers": dict(config.get("headers") or {}),
-    }
-    if config.get("max_retries") is not None:
-        options["max_retries"] = int(config["max_retries"])
-    if config.get("timeout_ms"):
-        options["timeout"] = float(config["timeout_ms"]) / 1000
-    return options
 
 
 def call_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +87,7 @@ async def cancellable(
     config: dict[str, Any], op: str, data: dict[str, Any], options: dict[str, Any], after: float
 ) -> dict[str, Any]:
     """Runs a unary op on an `AsyncConcord` and cancels its task after `after` seconds."""
-    async with concord.AsyncConcord(**client_options(config)) as client:
+    async with clients.async_client(config) as client:
         task = asyncio.ensure_future(adapter_ops.ASYNC_UNARY[op](client, data, options))
         asyncio.get_running_loop().call_later(after, task.cancel)
         try:
@@ -121,7 +108,7 @@ async def collect_stream(
     """Up to `take` messages of a server stream, or fewer when `timeout` seconds pass; `opened`
     runs once the server accepted the subscription."""
     messages: list[dict[str, Any]] = []
-    async with concord.AsyncConcord(**client_options(config)) as client:
+    async with clients.async_client(config) as client:
         stream = adapter_ops.STREAMS[op](client, data, opened, options)
 
         async def pull() -> None:
@@ -152,7 +139,7 @@ class Adapter:
         """The sync client of `name` for this exact configuration (created once)."""
         key = name + "\0" + json.dumps(config, sort_keys=True)
         if key not in self.clients:
-            self.clients[key] = concord.Concord(**client_options(config))
+            self.clients[key] = clients.sync_client(config)
         return self.clients[key]
 
     def answer(self, call: dict[str, Any]) -> dict[str, Any]:
@@ -235,4 +222,6 @@ def serve(stdin: TextIO, stdout: TextIO) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    if "--grpc" in sys.argv[1:]:
+        clients.use_grpc()
     serve(sys.stdin, sys.stdout)

@@ -88,11 +88,11 @@ def hold_lock(
 
 async def _hold_cancelled(config: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
     """The asyncio hold whose block the caller cancels after `body_ms`."""
-    from adapter import client_options  # the loop's mapping of client_config
+    import clients  # next to this file, like helpers itself
 
     result: dict[str, Any] = {"lost_signalled": False, "exit": "ok"}
     entered = asyncio.Event()
-    async with concord.AsyncConcord(**client_options(dict(config))) as client:
+    async with clients.async_client(config) as client:
 
         async def block() -> None:
             async with client.locks.hold(str(data["name"]), **_hold_settings(data)) as lock:

@@ -214,4 +214,14 @@ ERRORS = ErrorRegistry(
         500: InternalError,
         503: UnavailableError,
     },
+    by_grpc={
+        "ALREADY_EXISTS": AlreadyExistsError,
+        "INTERNAL": InternalError,
+        "INVALID_ARGUMENT": InvalidArgumentError,
+        "NOT_FOUND": NotFoundError,
+        "PERMISSION_DENIED": PermissionDeniedError,
+        "RESOURCE_EXHAUSTED": RateLimitedError,
+        "UNAUTHENTICATED": UnauthenticatedError,
+        "UNAVAILABLE": UnavailableError,
+    },
 )

@@ -1,4 +1,4 @@
-"""How one RPC maps to HTTP: verb, path template, path/query/body split (from the IR)."""
+"""How one RPC maps to HTTP (verb, path template, path/query/body split) and to gRPC (service)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class Endpoint:
     presence: frozenset[str] = frozenset()
     retry_safe: bool = True
     public: bool = False
+    service: str = ""  # the gRPC service's full name, e.g. "concord.v1.LockService"
 
     def url_path(self, data: Mapping[str, Any]) -> str:
         """The path with every `{param}` filled in from `data`, each value percent-encoded."""

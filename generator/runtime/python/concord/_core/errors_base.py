@@ -84,10 +84,12 @@ class ConcordAPIError(ConcordError):
 
 @dataclass(frozen=True)
 class ErrorRegistry:
-    """Typed exceptions by wire code, and by HTTP status where one code owns that status."""
+    """Typed exceptions by wire code, by HTTP status where one code owns that status, and by
+    gRPC status name (`NOT_FOUND`) for a gRPC error without the contract's details."""
 
     by_code: Mapping[str, type[ConcordAPIError]] = field(default_factory=dict)
     by_status: Mapping[int, type[ConcordAPIError]] = field(default_factory=dict)
+    by_grpc: Mapping[str, type[ConcordAPIError]] = field(default_factory=dict)
 
     def build(
         self,

@@ -19,12 +19,13 @@ RAW_MODE: ContextVar[bool] = ContextVar("concord_raw_mode", default=False)
 
 @dataclass(frozen=True)
 class RawResponse(Generic[T]):
-    """An answer with its HTTP status and headers next to the parsed body."""
+    """An answer with its HTTP status and headers next to the parsed body (over gRPC: 200 and
+    the call's initial and trailing metadata)."""
 
     status_code: int
     headers: httpx.Headers
     parsed: T
-    http_response: httpx.Response
+    http_response: httpx.Response | None  # None over the gRPC transport (headers: metadata)
 
     @property
     def request_id(self) -> str:

@@ -1,4 +1,9 @@
-"""Python gRPC target: protoc stubs under `server/src/concord_server/_gen/`, imports rewritten."""
+"""Python gRPC targets: protoc stubs with imports rewritten, for the server and for the SDK.
+
+The server's stubs go under `server/src/concord_server/_gen/`; the SDK's (`_pb2` modules only,
+no service stubs: its opt-in gRPC transport calls methods by path) under
+`sdks/python/src/concord/_grpc_gen/`.
+"""
 
 from __future__ import annotations
 
@@ -46,32 +51,52 @@ def rewrite_imports(source: str, package: str) -> str:
 
 
 class PythonGrpcTarget:
-    """Writes `_pb2.py`, `_pb2.pyi` and `_pb2_grpc.py` for every contract proto."""
+    """Writes `_pb2.py`, `_pb2.pyi` (and `_pb2_grpc.py` with `services`) for every contract
+    proto into `out` (default: the config's `grpc_out`), importable as `package`."""
 
-    name = "python-grpc"
+    def __init__(
+        self,
+        name: str = "python-grpc",
+        *,
+        out: str | None = None,
+        package: str | None = None,
+        services: bool = True,
+    ) -> None:
+        self.name = name
+        self._out = out
+        self._package = package
+        self._services = services
+
+    def out(self, config: Config) -> str:
+        """The stubs' folder, relative to the repository root."""
+        return self._out or config.grpc_out
+
+    def package(self, config: Config) -> str:
+        """The stubs' import package."""
+        return self._package or config.grpc_package
 
     def outputs(self, config: Config) -> tuple[str, ...]:
-        """The whole `_gen` package."""
-        return (config.grpc_out,)
+        """The whole stubs package."""
+        return (self.out(config),)
 
     def generate(self, context: TargetContext) -> list[GeneratedFile]:
         """Run protoc into a temp dir, rewrite imports, add headers and `__init__.py` files."""
         config = context.config
         with tempfile.TemporaryDirectory(prefix="concord-gen-py-") as tmp:
-            stubs = _run(context, Path(tmp))
+            stubs = _run(context, Path(tmp), self._services)
             produced = sorted(p for p in stubs.rglob("*") if p.is_file())
             files = [self._file(config, stubs, p) for p in produced]
-        return [*files, *_package_inits(config, files)]
+        return [*files, *_package_inits(self.out(config), files)]
 
     def _file(self, config: Config, tmp: Path, produced: Path) -> GeneratedFile:
         relative = produced.relative_to(tmp).as_posix()
-        path = f"{config.grpc_out}/{relative}"
-        text = rewrite_imports(produced.read_text(encoding="utf-8"), config.grpc_package)
+        path = f"{self.out(config)}/{relative}"
+        text = rewrite_imports(produced.read_text(encoding="utf-8"), self.package(config))
         return GeneratedFile(path, with_header(path, text))
 
 
-def _run(context: TargetContext, out: Path) -> Path:
-    """protoc --python_out --grpc_python_out --pyi_out over the contract sources.
+def _run(context: TargetContext, out: Path, services: bool) -> Path:
+    """protoc --python_out --pyi_out (and --grpc_python_out) over the contract sources.
 
     Compiled from source rather than from the loaded descriptor set: a set written by
     `--descriptor_set_out` carries explicit json_name values, which would change the
@@ -84,7 +109,7 @@ def _run(context: TargetContext, out: Path) -> Path:
         [
             *include_args([config.proto_root, config.third_party_root]),
             f"--python_out={stubs}",
-            f"--grpc_python_out={stubs}",
+            *([f"--grpc_python_out={stubs}"] if services else []),
             f"--pyi_out={stubs}",
             *(f.name for f in context.spec.contract_files),
         ]
@@ -94,9 +119,8 @@ def _run(context: TargetContext, out: Path) -> Path:
     return stubs
 
 
-def _package_inits(config: Config, files: list[GeneratedFile]) -> list[GeneratedFile]:
-    """An `__init__.py` in `_gen` and in every directory below it that holds stubs."""
-    root = config.grpc_out
+def _package_inits(root: str, files: list[GeneratedFile]) -> list[GeneratedFile]:
+    """An `__init__.py` in `root` and in every directory below it that holds stubs."""
     dirs = {root}
     for file in files:
         parent = file.path.rsplit("/", 1)[0]
@@ -108,3 +132,7 @@ def _package_inits(config: Config, files: list[GeneratedFile]) -> list[Generated
 
 
 TARGET = PythonGrpcTarget()
+SDK_STUBS_DIR = "sdks/python/src/concord/_grpc_gen"
+SDK_TARGET = PythonGrpcTarget(
+    "python_sdk_grpc", out=SDK_STUBS_DIR, package="concord._grpc_gen", services=False
+)

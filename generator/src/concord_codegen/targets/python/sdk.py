@@ -19,8 +19,10 @@ from concord_codegen.headers import with_header
 from concord_codegen.ir.model import Api
 from concord_codegen.render import Renderer, runtime_roots
 from concord_codegen.targets.base import GeneratedFile, TargetContext, TargetError
+from concord_codegen.targets.go.grpc import status_codes
 from concord_codegen.targets.python.sdk_format import format_python
 from concord_codegen.targets.python.sdk_model import (
+    PyError,
     PyService,
     error_views,
     model_modules,
@@ -79,6 +81,7 @@ class PythonSdkTarget:
             f"{PACKAGE_DIR}/_client.py",
             f"{PACKAGE_DIR}/errors.py",
             f"{PACKAGE_DIR}/_core",
+            f"{PACKAGE_DIR}/grpc.py",
             f"{PACKAGE_DIR}/models",
             f"{PACKAGE_DIR}/resources",
             OPS_FILE,
@@ -166,6 +169,7 @@ def build_files(
             "errors.j2",
             errors=errors,
             by_status=unique_statuses(errors),
+            by_grpc=grpc_statuses(api, errors),
         ),
         renderer.file(
             f"{PACKAGE_DIR}/models/__init__.py",
@@ -186,6 +190,12 @@ def build_files(
     ]
     files += [_resource_file(renderer, s) for s in services]
     return files
+
+
+def grpc_statuses(api: Api, errors: Sequence[PyError]) -> dict[str, str]:
+    """gRPC status name -> exception class of the catalogue code it means without details."""
+    classes = {e.code: e.cls for e in errors}
+    return {g: classes[c] for g, c in status_codes(api).items() if c in classes}
 
 
 def _resource_file(renderer: Renderer, service: PyService) -> GeneratedFile:

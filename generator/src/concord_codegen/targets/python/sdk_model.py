@@ -227,14 +227,15 @@ def service_view(api: Api, service: Service, custom: set[str]) -> PyService:
     """The view of a service as a resource."""
     attr = service.sdk_resource or naming.snake(service.name.removesuffix("Service"))
     imports = Imports()
-    methods = tuple(method_view(api, m, imports) for m in service.methods)
+    methods = tuple(method_view(api, m, imports, service.full_name) for m in service.methods)
     cls = naming.pascal(attr) + "Resource"
     module = py_name(attr)
     return PyService(attr, module, cls, service.doc, methods, imports, attr in custom, service.name)
 
 
-def method_view(api: Api, method: Method, imports: Imports) -> PyMethod:
-    """The view of one RPC as a method; adds what its signature needs to `imports`."""
+def method_view(api: Api, method: Method, imports: Imports, service: str = "") -> PyMethod:
+    """The view of one RPC of `service` (its full name) as a method; adds what its signature
+    needs to `imports`."""
     if method.client_streaming:
         raise TargetError(f"python_sdk: {method.name}: client streaming is not supported")
     request, response = api.message(method.input), api.message(method.output)
@@ -266,7 +267,7 @@ def method_view(api: Api, method: Method, imports: Imports) -> PyMethod:
         doc=method.doc,
         kind="stream" if method.server_streaming else "paged" if method.pagination else "unary",
         endpoint="_" + naming.screaming(method.name),
-        endpoint_args=_endpoint_args(method),
+        endpoint_args=_endpoint_args(method, service),
         request=request_name,
         response=response_name,
         positional=tuple(params[n] for n in positional_names),
@@ -301,7 +302,7 @@ def _with_pagination(
     )
 
 
-def _endpoint_args(method: Method) -> tuple[tuple[str, str], ...]:
+def _endpoint_args(method: Method, service: str) -> tuple[tuple[str, str], ...]:
     """Keyword arguments of the `Endpoint(...)` constant, as Python literals."""
     http = method.http
     assert http is not None
@@ -318,6 +319,7 @@ def _endpoint_args(method: Method) -> tuple[tuple[str, str], ...]:
         ("presence", f"frozenset({_tuple(presence)})" if presence else "frozenset()"),
         ("retry_safe", repr(method.retry_safe)),
         ("public", repr(method.is_public)),
+        ("service", repr(service)),
     )
 
 

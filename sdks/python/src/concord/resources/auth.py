@@ -44,6 +44,7 @@ _CREATE_API_KEY = Endpoint(
     presence=frozenset(),
     retry_safe=False,
     public=False,
+    service="concord.v1.AuthService",
 )
 
 _LIST_API_KEYS = Endpoint(
@@ -56,6 +57,7 @@ _LIST_API_KEYS = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.AuthService",
 )
 
 _GET_API_KEY = Endpoint(
@@ -68,6 +70,7 @@ _GET_API_KEY = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.AuthService",
 )
 
 _REVOKE_API_KEY = Endpoint(
@@ -80,6 +83,7 @@ _REVOKE_API_KEY = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.AuthService",
 )
 
 _ISSUE_TOKEN = Endpoint(
@@ -92,6 +96,7 @@ _ISSUE_TOKEN = Endpoint(
     presence=frozenset(),
     retry_safe=False,
     public=False,
+    service="concord.v1.AuthService",
 )
 
 _WHO_AM_I = Endpoint(
@@ -104,6 +109,7 @@ _WHO_AM_I = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.AuthService",
 )
 
 

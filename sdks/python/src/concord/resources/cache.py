@@ -48,6 +48,7 @@ _GET_CACHE_ENTRY = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.CacheService",
 )
 
 _SET_CACHE_ENTRY = Endpoint(
@@ -60,6 +61,7 @@ _SET_CACHE_ENTRY = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.CacheService",
 )
 
 _DELETE_CACHE_ENTRY = Endpoint(
@@ -72,6 +74,7 @@ _DELETE_CACHE_ENTRY = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.CacheService",
 )
 
 _BATCH_GET_CACHE_ENTRIES = Endpoint(
@@ -84,6 +87,7 @@ _BATCH_GET_CACHE_ENTRIES = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.CacheService",
 )
 
 _BATCH_SET_CACHE_ENTRIES = Endpoint(
@@ -96,6 +100,7 @@ _BATCH_SET_CACHE_ENTRIES = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.CacheService",
 )
 
 _DELETE_CACHE_ENTRIES_BY_PREFIX = Endpoint(
@@ -108,6 +113,7 @@ _DELETE_CACHE_ENTRIES_BY_PREFIX = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.CacheService",
 )
 
 _WATCH_CACHE = Endpoint(
@@ -120,6 +126,7 @@ _WATCH_CACHE = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.CacheService",
 )
 
 

@@ -48,6 +48,7 @@ _REGISTER_INSTANCE = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.DiscoveryService",
 )
 
 _HEARTBEAT = Endpoint(
@@ -60,6 +61,7 @@ _HEARTBEAT = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.DiscoveryService",
 )
 
 _DEREGISTER_INSTANCE = Endpoint(
@@ -72,6 +74,7 @@ _DEREGISTER_INSTANCE = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.DiscoveryService",
 )
 
 _LIST_INSTANCES = Endpoint(
@@ -84,6 +87,7 @@ _LIST_INSTANCES = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.DiscoveryService",
 )
 
 _LIST_SERVICES = Endpoint(
@@ -96,6 +100,7 @@ _LIST_SERVICES = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.DiscoveryService",
 )
 
 _WATCH_SERVICE = Endpoint(
@@ -108,6 +113,7 @@ _WATCH_SERVICE = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.DiscoveryService",
 )
 
 

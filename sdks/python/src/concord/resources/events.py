@@ -53,6 +53,7 @@ _APPEND_TO_STREAM = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.EventService",
 )
 
 _READ_STREAM = Endpoint(
@@ -65,6 +66,7 @@ _READ_STREAM = Endpoint(
     presence=frozenset(("from_revision",)),
     retry_safe=True,
     public=False,
+    service="concord.v1.EventService",
 )
 
 _READ_ALL = Endpoint(
@@ -77,6 +79,7 @@ _READ_ALL = Endpoint(
     presence=frozenset(("from_position",)),
     retry_safe=True,
     public=False,
+    service="concord.v1.EventService",
 )
 
 _SUBSCRIBE_TO_STREAM = Endpoint(
@@ -89,6 +92,7 @@ _SUBSCRIBE_TO_STREAM = Endpoint(
     presence=frozenset(("from_revision",)),
     retry_safe=True,
     public=False,
+    service="concord.v1.EventService",
 )
 
 _SUBSCRIBE_TO_ALL = Endpoint(
@@ -101,6 +105,7 @@ _SUBSCRIBE_TO_ALL = Endpoint(
     presence=frozenset(("from_position",)),
     retry_safe=True,
     public=False,
+    service="concord.v1.EventService",
 )
 
 _GET_STREAM_METADATA = Endpoint(
@@ -113,6 +118,7 @@ _GET_STREAM_METADATA = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.EventService",
 )
 
 _SET_STREAM_METADATA = Endpoint(
@@ -125,6 +131,7 @@ _SET_STREAM_METADATA = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.EventService",
 )
 
 _DELETE_STREAM = Endpoint(
@@ -137,6 +144,7 @@ _DELETE_STREAM = Endpoint(
     presence=frozenset(("expected_revision",)),
     retry_safe=True,
     public=False,
+    service="concord.v1.EventService",
 )
 
 

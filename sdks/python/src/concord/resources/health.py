@@ -33,6 +33,7 @@ _GET_LIVENESS = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=True,
+    service="concord.v1.HealthService",
 )
 
 _GET_READINESS = Endpoint(
@@ -45,6 +46,7 @@ _GET_READINESS = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=True,
+    service="concord.v1.HealthService",
 )
 
 

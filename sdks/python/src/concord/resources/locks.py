@@ -46,6 +46,7 @@ _ACQUIRE_LOCK = Endpoint(
     presence=frozenset(),
     retry_safe=False,
     public=False,
+    service="concord.v1.LockService",
 )
 
 _RENEW_LOCK = Endpoint(
@@ -58,6 +59,7 @@ _RENEW_LOCK = Endpoint(
     presence=frozenset(),
     retry_safe=False,
     public=False,
+    service="concord.v1.LockService",
 )
 
 _RELEASE_LOCK = Endpoint(
@@ -70,6 +72,7 @@ _RELEASE_LOCK = Endpoint(
     presence=frozenset(),
     retry_safe=False,
     public=False,
+    service="concord.v1.LockService",
 )
 
 _GET_LOCK = Endpoint(
@@ -82,6 +85,7 @@ _GET_LOCK = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.LockService",
 )
 
 _LIST_LOCKS = Endpoint(
@@ -94,6 +98,7 @@ _LIST_LOCKS = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.LockService",
 )
 
 _WATCH_LOCKS = Endpoint(
@@ -106,6 +111,7 @@ _WATCH_LOCKS = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.LockService",
 )
 
 

@@ -52,6 +52,7 @@ _CREATE_ROLE = Endpoint(
     presence=frozenset(),
     retry_safe=False,
     public=False,
+    service="concord.v1.RbacService",
 )
 
 _GET_ROLE = Endpoint(
@@ -64,6 +65,7 @@ _GET_ROLE = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.RbacService",
 )
 
 _LIST_ROLES = Endpoint(
@@ -76,6 +78,7 @@ _LIST_ROLES = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.RbacService",
 )
 
 _UPDATE_ROLE = Endpoint(
@@ -88,6 +91,7 @@ _UPDATE_ROLE = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.RbacService",
 )
 
 _DELETE_ROLE = Endpoint(
@@ -100,6 +104,7 @@ _DELETE_ROLE = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.RbacService",
 )
 
 _CREATE_ROLE_BINDING = Endpoint(
@@ -112,6 +117,7 @@ _CREATE_ROLE_BINDING = Endpoint(
     presence=frozenset(),
     retry_safe=False,
     public=False,
+    service="concord.v1.RbacService",
 )
 
 _LIST_ROLE_BINDINGS = Endpoint(
@@ -124,6 +130,7 @@ _LIST_ROLE_BINDINGS = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.RbacService",
 )
 
 _DELETE_ROLE_BINDING = Endpoint(
@@ -136,6 +143,7 @@ _DELETE_ROLE_BINDING = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.RbacService",
 )
 
 _CHECK_PERMISSION = Endpoint(
@@ -148,6 +156,7 @@ _CHECK_PERMISSION = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.RbacService",
 )
 
 

@@ -51,6 +51,7 @@ _START_SAGA = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.SagaService",
 )
 
 _GET_SAGA = Endpoint(
@@ -63,6 +64,7 @@ _GET_SAGA = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.SagaService",
 )
 
 _LIST_SAGAS = Endpoint(
@@ -75,6 +77,7 @@ _LIST_SAGAS = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.SagaService",
 )
 
 _CANCEL_SAGA = Endpoint(
@@ -87,6 +90,7 @@ _CANCEL_SAGA = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.SagaService",
 )
 
 _POLL_TASKS = Endpoint(
@@ -99,6 +103,7 @@ _POLL_TASKS = Endpoint(
     presence=frozenset(),
     retry_safe=False,
     public=False,
+    service="concord.v1.SagaService",
 )
 
 _HEARTBEAT_TASK = Endpoint(
@@ -111,6 +116,7 @@ _HEARTBEAT_TASK = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.SagaService",
 )
 
 _COMPLETE_TASK = Endpoint(
@@ -123,6 +129,7 @@ _COMPLETE_TASK = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.SagaService",
 )
 
 _FAIL_TASK = Endpoint(
@@ -135,6 +142,7 @@ _FAIL_TASK = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.SagaService",
 )
 
 

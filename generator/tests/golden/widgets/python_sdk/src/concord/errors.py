@@ -106,4 +106,13 @@ ERRORS = ErrorRegistry(
         429: RateLimitedError,
         503: UnavailableError,
     },
+    by_grpc={
+        "ABORTED": WidgetConflictError,
+        "INVALID_ARGUMENT": InvalidArgumentError,
+        "NOT_FOUND": NotFoundError,
+        "PERMISSION_DENIED": PermissionDeniedError,
+        "RESOURCE_EXHAUSTED": RateLimitedError,
+        "UNAUTHENTICATED": UnauthenticatedError,
+        "UNAVAILABLE": UnavailableError,
+    },
 )

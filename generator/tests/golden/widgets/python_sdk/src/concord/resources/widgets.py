@@ -51,6 +51,7 @@ _CREATE_WIDGET = Endpoint(
     presence=frozenset(),
     retry_safe=False,
     public=False,
+    service="concord.v1.WidgetService",
 )
 
 _GET_WIDGET = Endpoint(
@@ -63,6 +64,7 @@ _GET_WIDGET = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.WidgetService",
 )
 
 _UPDATE_WIDGET = Endpoint(
@@ -75,6 +77,7 @@ _UPDATE_WIDGET = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.WidgetService",
 )
 
 _SET_WIDGET_LABEL = Endpoint(
@@ -87,6 +90,7 @@ _SET_WIDGET_LABEL = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.WidgetService",
 )
 
 _LIST_WIDGETS = Endpoint(
@@ -99,6 +103,7 @@ _LIST_WIDGETS = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.WidgetService",
 )
 
 _WATCH_WIDGETS = Endpoint(
@@ -111,6 +116,7 @@ _WATCH_WIDGETS = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.WidgetService",
 )
 
 _DELETE_WIDGET = Endpoint(
@@ -123,6 +129,7 @@ _DELETE_WIDGET = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=False,
+    service="concord.v1.WidgetService",
 )
 
 _PING = Endpoint(
@@ -135,6 +142,7 @@ _PING = Endpoint(
     presence=frozenset(),
     retry_safe=True,
     public=True,
+    service="concord.v1.WidgetService",
 )
 
 

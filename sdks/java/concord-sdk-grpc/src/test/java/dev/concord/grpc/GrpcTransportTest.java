@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.Any;
 import com.google.protobuf.Message;
 import dev.concord.ConcordClient;
+import dev.concord.core.RequestOptions;
 import dev.concord.core.ServerStream;
 import dev.concord.errors.ConnectionException;
 import dev.concord.errors.InvalidArgumentException;
@@ -30,21 +31,31 @@ import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.protobuf.StatusProto;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Queue;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The gRPC transport against an in-process server that answers from a script. */
 class GrpcTransportTest {
+  /** An answer that never comes: the server waits until the client cancels the call. */
+  private static final Object HANG = new Object();
+
   private final Queue<Object> answers = new ConcurrentLinkedQueue<>();
+  private final CountDownLatch hung = new CountDownLatch(1);
+  private final CountDownLatch cancelled = new CountDownLatch(1);
   private final List<Metadata> received = new CopyOnWriteArrayList<>();
   private final List<Message> requests = new CopyOnWriteArrayList<>();
   private Server server;
@@ -111,7 +122,10 @@ class GrpcTransportTest {
   private void unary(Message request, StreamObserver<Message> out) {
     requests.add(request);
     Object next = answers.poll();
-    if (next instanceof Throwable) {
+    if (next == HANG) {
+      ((ServerCallStreamObserver<Message>) out).setOnCancelHandler(cancelled::countDown);
+      hung.countDown();
+    } else if (next instanceof Throwable) {
       out.onError((Throwable) next);
     } else {
       out.onNext((Message) next);
@@ -212,6 +226,48 @@ class GrpcTransportTest {
     assertEquals(3, received.size());
     assertEquals(received.get(0).get(key), received.get(2).get(key));
     assertTrue(received.get(0).get(key).length() > 10);
+  }
+
+  @Test
+  void perCallOptionsBecomeMetadataAndADeadline() throws InterruptedException {
+    answers.add(HANG);
+    RequestOptions options =
+        RequestOptions.builder()
+            .header("X-Trace", "t1")
+            .idempotencyKey("job-42")
+            .timeout(Duration.ofMillis(200))
+            .maxRetries(0)
+            .build();
+    ConnectionException e =
+        assertThrows(
+            ConnectionException.class,
+            () ->
+                client
+                    .locks()
+                    .acquire(
+                        "a",
+                        dev.concord.models.AcquireLockParams.builder().owner("o").build(),
+                        options));
+    assertTrue(e.isTimeout());
+    assertTrue(cancelled.await(60, TimeUnit.SECONDS), "the server saw the deadline pass");
+    assertEquals(1, requests.size());
+    assertEquals("t1", received.get(0).get(ascii("x-trace")));
+    assertEquals("job-42", received.get(0).get(ascii("idempotency-key")));
+  }
+
+  @Test
+  void cancellingTheFutureCancelsTheCall() throws InterruptedException {
+    answers.add(HANG);
+    CompletableFuture<dev.concord.models.GetLockResponse> call = client.async().locks().get("a");
+    assertTrue(hung.await(60, TimeUnit.SECONDS), "the server got the call");
+    assertTrue(call.cancel(true));
+    assertTrue(cancelled.await(60, TimeUnit.SECONDS), "the server saw the call cancelled");
+    assertThrows(CancellationException.class, call::join);
+    assertEquals(1, requests.size());
+  }
+
+  private static Metadata.Key<String> ascii(String name) {
+    return Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER);
   }
 
   @Test

@@ -45,25 +45,46 @@ public final class HttpTransport implements Transport {
     this.userAgent = userAgent;
   }
 
+  /**
+   * Sends one attempt; cancelling the future ({@code cancel(true)}) aborts the exchange in flight,
+   * so the server sees the connection go.
+   */
   @Override
   public CompletableFuture<WireResponse> send(WireCall call) {
-    return exchange(call, request(call, uri(call), "application/json", true), 0);
+    CompletableFuture<WireResponse> result = new CompletableFuture<>();
+    exchange(call, request(call, uri(call), "application/json", true), 0, result);
+    return result;
   }
 
-  private CompletableFuture<WireResponse> exchange(WireCall call, HttpRequest request, int hops) {
-    return http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray())
-        .handle(
-            (response, failure) -> {
-              if (failure != null) {
-                throw connectionError(call, failure);
-              }
-              HttpRequest next = redirect(call, request, response, hops);
-              if (next != null) {
-                return exchange(call, next, hops + 1);
-              }
-              return CompletableFuture.completedFuture(answer(call, response));
-            })
-        .thenCompose(future -> future);
+  private void exchange(
+      WireCall call, HttpRequest request, int hops, CompletableFuture<WireResponse> result) {
+    CompletableFuture<HttpResponse<byte[]>> sent =
+        http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray());
+    result.whenComplete(
+        (answer, failure) -> {
+          if (result.isCancelled()) {
+            sent.cancel(true);
+          }
+        });
+    sent.whenComplete(
+        (response, failure) -> {
+          if (result.isDone()) {
+            return;
+          }
+          try {
+            if (failure != null) {
+              throw connectionError(call, failure);
+            }
+            HttpRequest next = redirect(call, request, response, hops);
+            if (next != null) {
+              exchange(call, next, hops + 1, result);
+            } else {
+              result.complete(answer(call, response));
+            }
+          } catch (RuntimeException e) {
+            result.completeExceptionally(e);
+          }
+        });
   }
 
   private static WireResponse answer(WireCall call, HttpResponse<byte[]> response) {

@@ -102,14 +102,14 @@ public class AuthAsyncResource {
   public CompletableFuture<AsyncPage<ApiKey, ListApiKeysResponse>> listApiKeys(
       ListApiKeysParams params, RequestOptions options) {
     ListApiKeysParams p = params != null ? params : ListApiKeysParams.builder().build();
-    return core.callAsync(LIST_API_KEYS, Map.of(), p, options, ListApiKeysResponse::fromJson)
-        .thenApply(
-            r ->
-                new AsyncPage<>(
-                    r,
-                    r.apiKeys(),
-                    r.nextPageToken(),
-                    token -> listApiKeys(p.toBuilder().pageToken(token).build(), options)));
+    return ClientCore.mapAsync(
+        core.callAsync(LIST_API_KEYS, Map.of(), p, options, ListApiKeysResponse::fromJson),
+        r ->
+            new AsyncPage<>(
+                r,
+                r.apiKeys(),
+                r.nextPageToken(),
+                token -> listApiKeys(p.toBuilder().pageToken(token).build(), options)));
   }
 
   /** Like {@link #listApiKeys(ListApiKeysParams, RequestOptions)}, with the client's options. */

@@ -195,20 +195,19 @@ public class DiscoveryAsyncResource {
   public CompletableFuture<AsyncPage<ServiceInstance, ListInstancesResponse>> listInstances(
       String service, ListInstancesParams params, RequestOptions options) {
     ListInstancesParams p = params != null ? params : ListInstancesParams.builder().build();
-    return core.callAsync(
+    return ClientCore.mapAsync(
+        core.callAsync(
             LIST_INSTANCES,
             Map.of("service", Objects.requireNonNull(service, "service")),
             p,
             options,
-            ListInstancesResponse::fromJson)
-        .thenApply(
-            r ->
-                new AsyncPage<>(
-                    r,
-                    r.instances(),
-                    r.nextPageToken(),
-                    token ->
-                        listInstances(service, p.toBuilder().pageToken(token).build(), options)));
+            ListInstancesResponse::fromJson),
+        r ->
+            new AsyncPage<>(
+                r,
+                r.instances(),
+                r.nextPageToken(),
+                token -> listInstances(service, p.toBuilder().pageToken(token).build(), options)));
   }
 
   /**
@@ -237,14 +236,14 @@ public class DiscoveryAsyncResource {
   public CompletableFuture<AsyncPage<ServiceSummary, ListServicesResponse>> listServices(
       ListServicesParams params, RequestOptions options) {
     ListServicesParams p = params != null ? params : ListServicesParams.builder().build();
-    return core.callAsync(LIST_SERVICES, Map.of(), p, options, ListServicesResponse::fromJson)
-        .thenApply(
-            r ->
-                new AsyncPage<>(
-                    r,
-                    r.services(),
-                    r.nextPageToken(),
-                    token -> listServices(p.toBuilder().pageToken(token).build(), options)));
+    return ClientCore.mapAsync(
+        core.callAsync(LIST_SERVICES, Map.of(), p, options, ListServicesResponse::fromJson),
+        r ->
+            new AsyncPage<>(
+                r,
+                r.services(),
+                r.nextPageToken(),
+                token -> listServices(p.toBuilder().pageToken(token).build(), options)));
   }
 
   /** Like {@link #listServices(ListServicesParams, RequestOptions)}, with the client's options. */

@@ -153,19 +153,19 @@ public class EventsAsyncResource {
   public CompletableFuture<AsyncPage<RecordedEvent, ReadStreamResponse>> read(
       String stream, ReadStreamParams params, RequestOptions options) {
     ReadStreamParams p = params != null ? params : ReadStreamParams.builder().build();
-    return core.callAsync(
+    return ClientCore.mapAsync(
+        core.callAsync(
             READ_STREAM,
             Map.of("stream", Objects.requireNonNull(stream, "stream")),
             p,
             options,
-            ReadStreamResponse::fromJson)
-        .thenApply(
-            r ->
-                new AsyncPage<>(
-                    r,
-                    r.events(),
-                    r.nextPageToken(),
-                    token -> read(stream, p.toBuilder().pageToken(token).build(), options)));
+            ReadStreamResponse::fromJson),
+        r ->
+            new AsyncPage<>(
+                r,
+                r.events(),
+                r.nextPageToken(),
+                token -> read(stream, p.toBuilder().pageToken(token).build(), options)));
   }
 
   /** Like {@link #read(String, ReadStreamParams, RequestOptions)}, with the client's options. */
@@ -190,14 +190,14 @@ public class EventsAsyncResource {
   public CompletableFuture<AsyncPage<RecordedEvent, ReadAllResponse>> readAll(
       ReadAllParams params, RequestOptions options) {
     ReadAllParams p = params != null ? params : ReadAllParams.builder().build();
-    return core.callAsync(READ_ALL, Map.of(), p, options, ReadAllResponse::fromJson)
-        .thenApply(
-            r ->
-                new AsyncPage<>(
-                    r,
-                    r.events(),
-                    r.nextPageToken(),
-                    token -> readAll(p.toBuilder().pageToken(token).build(), options)));
+    return ClientCore.mapAsync(
+        core.callAsync(READ_ALL, Map.of(), p, options, ReadAllResponse::fromJson),
+        r ->
+            new AsyncPage<>(
+                r,
+                r.events(),
+                r.nextPageToken(),
+                token -> readAll(p.toBuilder().pageToken(token).build(), options)));
   }
 
   /** Like {@link #readAll(ReadAllParams, RequestOptions)}, with the client's options. */

@@ -191,14 +191,14 @@ public class LocksAsyncResource {
   public CompletableFuture<AsyncPage<Lock, ListLocksResponse>> list(
       ListLocksParams params, RequestOptions options) {
     ListLocksParams p = params != null ? params : ListLocksParams.builder().build();
-    return core.callAsync(LIST_LOCKS, Map.of(), p, options, ListLocksResponse::fromJson)
-        .thenApply(
-            r ->
-                new AsyncPage<>(
-                    r,
-                    r.locks(),
-                    r.nextPageToken(),
-                    token -> list(p.toBuilder().pageToken(token).build(), options)));
+    return ClientCore.mapAsync(
+        core.callAsync(LIST_LOCKS, Map.of(), p, options, ListLocksResponse::fromJson),
+        r ->
+            new AsyncPage<>(
+                r,
+                r.locks(),
+                r.nextPageToken(),
+                token -> list(p.toBuilder().pageToken(token).build(), options)));
   }
 
   /** Like {@link #list(ListLocksParams, RequestOptions)}, with the client's options. */

@@ -154,14 +154,14 @@ public class RbacAsyncResource {
   public CompletableFuture<AsyncPage<Role, ListRolesResponse>> listRoles(
       ListRolesParams params, RequestOptions options) {
     ListRolesParams p = params != null ? params : ListRolesParams.builder().build();
-    return core.callAsync(LIST_ROLES, Map.of(), p, options, ListRolesResponse::fromJson)
-        .thenApply(
-            r ->
-                new AsyncPage<>(
-                    r,
-                    r.roles(),
-                    r.nextPageToken(),
-                    token -> listRoles(p.toBuilder().pageToken(token).build(), options)));
+    return ClientCore.mapAsync(
+        core.callAsync(LIST_ROLES, Map.of(), p, options, ListRolesResponse::fromJson),
+        r ->
+            new AsyncPage<>(
+                r,
+                r.roles(),
+                r.nextPageToken(),
+                token -> listRoles(p.toBuilder().pageToken(token).build(), options)));
   }
 
   /** Like {@link #listRoles(ListRolesParams, RequestOptions)}, with the client's options. */
@@ -255,15 +255,15 @@ public class RbacAsyncResource {
   public CompletableFuture<AsyncPage<RoleBinding, ListRoleBindingsResponse>> listBindings(
       ListRoleBindingsParams params, RequestOptions options) {
     ListRoleBindingsParams p = params != null ? params : ListRoleBindingsParams.builder().build();
-    return core.callAsync(
-            LIST_ROLE_BINDINGS, Map.of(), p, options, ListRoleBindingsResponse::fromJson)
-        .thenApply(
-            r ->
-                new AsyncPage<>(
-                    r,
-                    r.bindings(),
-                    r.nextPageToken(),
-                    token -> listBindings(p.toBuilder().pageToken(token).build(), options)));
+    return ClientCore.mapAsync(
+        core.callAsync(
+            LIST_ROLE_BINDINGS, Map.of(), p, options, ListRoleBindingsResponse::fromJson),
+        r ->
+            new AsyncPage<>(
+                r,
+                r.bindings(),
+                r.nextPageToken(),
+                token -> listBindings(p.toBuilder().pageToken(token).build(), options)));
   }
 
   /**

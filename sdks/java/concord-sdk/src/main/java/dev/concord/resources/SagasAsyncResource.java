@@ -148,14 +148,14 @@ public class SagasAsyncResource {
   public CompletableFuture<AsyncPage<Saga, ListSagasResponse>> list(
       ListSagasParams params, RequestOptions options) {
     ListSagasParams p = params != null ? params : ListSagasParams.builder().build();
-    return core.callAsync(LIST_SAGAS, Map.of(), p, options, ListSagasResponse::fromJson)
-        .thenApply(
-            r ->
-                new AsyncPage<>(
-                    r,
-                    r.sagas(),
-                    r.nextPageToken(),
-                    token -> list(p.toBuilder().pageToken(token).build(), options)));
+    return ClientCore.mapAsync(
+        core.callAsync(LIST_SAGAS, Map.of(), p, options, ListSagasResponse::fromJson),
+        r ->
+            new AsyncPage<>(
+                r,
+                r.sagas(),
+                r.nextPageToken(),
+                token -> list(p.toBuilder().pageToken(token).build(), options)));
   }
 
   /** Like {@link #list(ListSagasParams, RequestOptions)}, with the client's options. */

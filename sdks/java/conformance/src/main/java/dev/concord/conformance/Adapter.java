@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.concord.ConcordClient;
 import dev.concord.core.Json;
+import dev.concord.core.RequestOptions;
 import dev.concord.errors.ApiException;
 import dev.concord.errors.ConnectionException;
 import dev.concord.errors.CrossOriginRedirectException;
@@ -15,6 +16,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -23,11 +26,14 @@ import java.util.concurrent.TimeUnit;
 /**
  * The Java SDK's adapter for the conformance runner (docs/conformance.md): NDJSON calls on stdin,
  * one answer line per call on stdout, logs on stderr. The op table ({@link Ops}) is generated from
- * the contract; this file holds the loop, the clients and the error mapping. With {@code --grpc}
- * every client uses the gRPC transport ({@code client_config.grpc_target}).
+ * the contract; this file holds the loop, the clients and the error mapping. A call's {@code
+ * options} go to the SDK as {@link RequestOptions} ({@link CallOptions}); one with {@code
+ * cancel_after_ms} runs on the async client and its future is cancelled. With {@code --grpc} every
+ * client uses the gRPC transport ({@code client_config.grpc_target}).
  */
 public final class Adapter {
   private static final Map<String, Op> OPS = Helpers.addTo(Ops.all());
+  private static final Map<String, AsyncOp> ASYNC_OPS = Ops.async();
 
   private final boolean grpc;
   private final PrintStream out;
@@ -90,8 +96,20 @@ public final class Adapter {
     try {
       ConcordClient client = client(call.path("client").asText(), call.path("client_config"));
       JsonNode input = call.path("input").isObject() ? call.get("input") : Json.object();
-      StreamSpec stream = new StreamSpec(call.get("stream"), () -> write(notice(id)));
-      JsonNode result = op.call(client, input, stream);
+      JsonNode options = call.get("options");
+      RequestOptions requestOptions = CallOptions.requestOptions(options);
+      OptionalLong cancelAfter = CallOptions.cancelAfterMs(options);
+      AsyncOp async = ASYNC_OPS.get(call.path("op").asText());
+      JsonNode result;
+      if (cancelAfter.isPresent() && async != null) {
+        result =
+            CallOptions.cancellable(
+                async, client.async(), input, requestOptions, cancelAfter.getAsLong());
+      } else {
+        StreamSpec stream =
+            new StreamSpec(call.get("stream"), cancelAfter, () -> write(notice(id)));
+        result = op.call(client, input, stream, requestOptions);
+      }
       ObjectNode answer = answer(id, "ok");
       answer.set("result", result);
       return answer;
@@ -100,7 +118,9 @@ public final class Adapter {
     } catch (CrossOriginRedirectException e) {
       return clientError(id, "cross_origin_redirect", e);
     } catch (ConnectionException e) {
-      return clientError(id, "connection", e);
+      return clientError(id, e.isTimeout() ? "timeout" : "connection", e);
+    } catch (CancellationException e) {
+      return clientError(id, "cancelled", e);
     } catch (RuntimeException e) {
       return adapterError(id, e.toString());
     }
@@ -162,7 +182,10 @@ public final class Adapter {
     return answer;
   }
 
-  /** A non-catalogue SDK error the protocol names: a refused redirect, a call without answer. */
+  /**
+   * A non-catalogue SDK error the protocol names: a refused redirect, a call without answer (a
+   * {@link ConnectionException}, a {@code timeout} when its attempt timed out), a cancelled call.
+   */
   private static ObjectNode clientError(String id, String kind, RuntimeException e) {
     ObjectNode error = Json.object();
     error.put("kind", kind);

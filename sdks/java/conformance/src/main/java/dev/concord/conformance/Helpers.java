@@ -44,8 +44,8 @@ final class Helpers {
   /** The op table with the helper ops added. */
   static Map<String, Op> addTo(Map<String, Op> contract) {
     Map<String, Op> ops = new HashMap<>(contract);
-    ops.put("helper.HoldLock", (c, in, s) -> holdLock(c, in));
-    ops.put("helper.RunWorker", (c, in, s) -> runWorker(c, in));
+    ops.put("helper.HoldLock", (c, in, s, o) -> holdLock(c, in));
+    ops.put("helper.RunWorker", (c, in, s, o) -> runWorker(c, in));
     return ops;
   }
 

@@ -48,212 +48,399 @@ import java.util.Map;
 final class Ops {
   private Ops() {}
 
-  /** The op table: RPC name to SDK call. */
+  /** The op table: RPC name to SDK call, with the call's {@code RequestOptions}. */
   static Map<String, Op> all() {
     Map<String, Op> ops = new HashMap<>();
     ops.put(
         "CreateApiKey",
-        (c, in, s) -> c.auth().createApiKey(CreateApiKeyParams.fromJson(in)).toJson());
+        (c, in, s, o) -> c.auth().createApiKey(CreateApiKeyParams.fromJson(in), o).toJson());
     ops.put(
         "ListApiKeys",
-        (c, in, s) -> c.auth().listApiKeys(ListApiKeysParams.fromJson(in)).response().toJson());
-    ops.put("GetApiKey", (c, in, s) -> c.auth().getApiKey(Json.string(in, "key_id")).toJson());
+        (c, in, s, o) ->
+            c.auth().listApiKeys(ListApiKeysParams.fromJson(in), o).response().toJson());
     ops.put(
-        "RevokeApiKey", (c, in, s) -> c.auth().revokeApiKey(Json.string(in, "key_id")).toJson());
+        "GetApiKey", (c, in, s, o) -> c.auth().getApiKey(Json.string(in, "key_id"), o).toJson());
     ops.put(
-        "IssueToken", (c, in, s) -> c.auth().issueToken(IssueTokenParams.fromJson(in)).toJson());
-    ops.put("WhoAmI", (c, in, s) -> c.auth().whoami().toJson());
+        "RevokeApiKey",
+        (c, in, s, o) -> c.auth().revokeApiKey(Json.string(in, "key_id"), o).toJson());
+    ops.put(
+        "IssueToken",
+        (c, in, s, o) -> c.auth().issueToken(IssueTokenParams.fromJson(in), o).toJson());
+    ops.put("WhoAmI", (c, in, s, o) -> c.auth().whoami(o).toJson());
     ops.put(
         "GetCacheEntry",
-        (c, in, s) -> c.cache().get(Json.string(in, "namespace"), Json.string(in, "key")).toJson());
+        (c, in, s, o) ->
+            c.cache().get(Json.string(in, "namespace"), Json.string(in, "key"), o).toJson());
     ops.put(
         "SetCacheEntry",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.cache()
                 .set(
                     Json.string(in, "namespace"),
                     Json.string(in, "key"),
-                    SetCacheEntryParams.fromJson(in))
+                    SetCacheEntryParams.fromJson(in),
+                    o)
                 .toJson());
     ops.put(
         "DeleteCacheEntry",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.cache()
                 .delete(
                     Json.string(in, "namespace"),
                     Json.string(in, "key"),
-                    DeleteCacheEntryParams.fromJson(in))
+                    DeleteCacheEntryParams.fromJson(in),
+                    o)
                 .toJson());
     ops.put(
         "BatchGetCacheEntries",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.cache()
-                .batchGet(Json.string(in, "namespace"), BatchGetCacheEntriesParams.fromJson(in))
+                .batchGet(Json.string(in, "namespace"), BatchGetCacheEntriesParams.fromJson(in), o)
                 .toJson());
     ops.put(
         "BatchSetCacheEntries",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.cache()
-                .batchSet(Json.string(in, "namespace"), BatchSetCacheEntriesParams.fromJson(in))
+                .batchSet(Json.string(in, "namespace"), BatchSetCacheEntriesParams.fromJson(in), o)
                 .toJson());
     ops.put(
         "DeleteCacheEntriesByPrefix",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.cache()
                 .deleteByPrefix(
-                    Json.string(in, "namespace"), DeleteCacheEntriesByPrefixParams.fromJson(in))
+                    Json.string(in, "namespace"), DeleteCacheEntriesByPrefixParams.fromJson(in), o)
                 .toJson());
     ops.put(
         "WatchCache",
-        (c, in, s) ->
+        (c, in, s, o) ->
             s.collect(
-                c.cache().watch(Json.string(in, "namespace"), WatchCacheParams.fromJson(in))));
+                c.cache().watch(Json.string(in, "namespace"), WatchCacheParams.fromJson(in), o)));
     ops.put(
         "RegisterInstance",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.discovery()
                 .register(
                     Json.string(in, "service"),
                     Json.string(in, "instance_id"),
-                    RegisterInstanceParams.fromJson(in))
+                    RegisterInstanceParams.fromJson(in),
+                    o)
                 .toJson());
     ops.put(
         "Heartbeat",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.discovery()
                 .heartbeat(
                     Json.string(in, "service"),
                     Json.string(in, "instance_id"),
-                    HeartbeatParams.fromJson(in))
+                    HeartbeatParams.fromJson(in),
+                    o)
                 .toJson());
     ops.put(
         "DeregisterInstance",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.discovery()
-                .deregister(Json.string(in, "service"), Json.string(in, "instance_id"))
+                .deregister(Json.string(in, "service"), Json.string(in, "instance_id"), o)
                 .toJson());
     ops.put(
         "ListInstances",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.discovery()
-                .listInstances(Json.string(in, "service"), ListInstancesParams.fromJson(in))
+                .listInstances(Json.string(in, "service"), ListInstancesParams.fromJson(in), o)
                 .response()
                 .toJson());
     ops.put(
         "ListServices",
-        (c, in, s) ->
-            c.discovery().listServices(ListServicesParams.fromJson(in)).response().toJson());
+        (c, in, s, o) ->
+            c.discovery().listServices(ListServicesParams.fromJson(in), o).response().toJson());
     ops.put(
-        "WatchService", (c, in, s) -> s.collect(c.discovery().watch(Json.string(in, "service"))));
+        "WatchService",
+        (c, in, s, o) -> s.collect(c.discovery().watch(Json.string(in, "service"), o)));
     ops.put(
         "AppendToStream",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.events()
-                .append(Json.string(in, "stream"), AppendToStreamParams.fromJson(in))
+                .append(Json.string(in, "stream"), AppendToStreamParams.fromJson(in), o)
                 .toJson());
     ops.put(
         "ReadStream",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.events()
-                .read(Json.string(in, "stream"), ReadStreamParams.fromJson(in))
+                .read(Json.string(in, "stream"), ReadStreamParams.fromJson(in), o)
                 .response()
                 .toJson());
     ops.put(
         "ReadAll",
-        (c, in, s) -> c.events().readAll(ReadAllParams.fromJson(in)).response().toJson());
+        (c, in, s, o) -> c.events().readAll(ReadAllParams.fromJson(in), o).response().toJson());
     ops.put(
         "SubscribeToStream",
-        (c, in, s) ->
+        (c, in, s, o) ->
             s.collect(
                 c.events()
-                    .subscribe(Json.string(in, "stream"), SubscribeToStreamParams.fromJson(in))));
+                    .subscribe(
+                        Json.string(in, "stream"), SubscribeToStreamParams.fromJson(in), o)));
     ops.put(
         "SubscribeToAll",
-        (c, in, s) -> s.collect(c.events().subscribeAll(SubscribeToAllParams.fromJson(in))));
+        (c, in, s, o) -> s.collect(c.events().subscribeAll(SubscribeToAllParams.fromJson(in), o)));
     ops.put(
         "GetStreamMetadata",
-        (c, in, s) -> c.events().getMetadata(Json.string(in, "stream")).toJson());
+        (c, in, s, o) -> c.events().getMetadata(Json.string(in, "stream"), o).toJson());
     ops.put(
         "SetStreamMetadata",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.events()
-                .setMetadata(Json.string(in, "stream"), SetStreamMetadataParams.fromJson(in))
+                .setMetadata(Json.string(in, "stream"), SetStreamMetadataParams.fromJson(in), o)
                 .toJson());
     ops.put(
         "DeleteStream",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.events()
-                .deleteStream(Json.string(in, "stream"), DeleteStreamParams.fromJson(in))
+                .deleteStream(Json.string(in, "stream"), DeleteStreamParams.fromJson(in), o)
                 .toJson());
-    ops.put("GetLiveness", (c, in, s) -> c.health().live().toJson());
-    ops.put("GetReadiness", (c, in, s) -> c.health().ready().toJson());
+    ops.put("GetLiveness", (c, in, s, o) -> c.health().live(o).toJson());
+    ops.put("GetReadiness", (c, in, s, o) -> c.health().ready(o).toJson());
     ops.put(
         "AcquireLock",
-        (c, in, s) ->
-            c.locks().acquire(Json.string(in, "name"), AcquireLockParams.fromJson(in)).toJson());
+        (c, in, s, o) ->
+            c.locks().acquire(Json.string(in, "name"), AcquireLockParams.fromJson(in), o).toJson());
     ops.put(
         "RenewLock",
-        (c, in, s) ->
-            c.locks().renew(Json.string(in, "name"), RenewLockParams.fromJson(in)).toJson());
+        (c, in, s, o) ->
+            c.locks().renew(Json.string(in, "name"), RenewLockParams.fromJson(in), o).toJson());
     ops.put(
         "ReleaseLock",
-        (c, in, s) ->
-            c.locks().release(Json.string(in, "name"), ReleaseLockParams.fromJson(in)).toJson());
-    ops.put("GetLock", (c, in, s) -> c.locks().get(Json.string(in, "name")).toJson());
+        (c, in, s, o) ->
+            c.locks().release(Json.string(in, "name"), ReleaseLockParams.fromJson(in), o).toJson());
+    ops.put("GetLock", (c, in, s, o) -> c.locks().get(Json.string(in, "name"), o).toJson());
     ops.put(
         "ListLocks",
-        (c, in, s) -> c.locks().list(ListLocksParams.fromJson(in)).response().toJson());
-    ops.put("WatchLocks", (c, in, s) -> s.collect(c.locks().watch(WatchLocksParams.fromJson(in))));
+        (c, in, s, o) -> c.locks().list(ListLocksParams.fromJson(in), o).response().toJson());
     ops.put(
-        "CreateRole", (c, in, s) -> c.rbac().createRole(CreateRoleParams.fromJson(in)).toJson());
-    ops.put("GetRole", (c, in, s) -> c.rbac().getRole(Json.string(in, "name")).toJson());
+        "WatchLocks",
+        (c, in, s, o) -> s.collect(c.locks().watch(WatchLocksParams.fromJson(in), o)));
+    ops.put(
+        "CreateRole",
+        (c, in, s, o) -> c.rbac().createRole(CreateRoleParams.fromJson(in), o).toJson());
+    ops.put("GetRole", (c, in, s, o) -> c.rbac().getRole(Json.string(in, "name"), o).toJson());
     ops.put(
         "ListRoles",
-        (c, in, s) -> c.rbac().listRoles(ListRolesParams.fromJson(in)).response().toJson());
+        (c, in, s, o) -> c.rbac().listRoles(ListRolesParams.fromJson(in), o).response().toJson());
     ops.put(
         "UpdateRole",
-        (c, in, s) ->
-            c.rbac().updateRole(Json.string(in, "name"), UpdateRoleParams.fromJson(in)).toJson());
-    ops.put("DeleteRole", (c, in, s) -> c.rbac().deleteRole(Json.string(in, "name")).toJson());
+        (c, in, s, o) ->
+            c.rbac()
+                .updateRole(Json.string(in, "name"), UpdateRoleParams.fromJson(in), o)
+                .toJson());
+    ops.put(
+        "DeleteRole", (c, in, s, o) -> c.rbac().deleteRole(Json.string(in, "name"), o).toJson());
     ops.put(
         "CreateRoleBinding",
-        (c, in, s) -> c.rbac().createBinding(CreateRoleBindingParams.fromJson(in)).toJson());
+        (c, in, s, o) -> c.rbac().createBinding(CreateRoleBindingParams.fromJson(in), o).toJson());
     ops.put(
         "ListRoleBindings",
-        (c, in, s) ->
-            c.rbac().listBindings(ListRoleBindingsParams.fromJson(in)).response().toJson());
+        (c, in, s, o) ->
+            c.rbac().listBindings(ListRoleBindingsParams.fromJson(in), o).response().toJson());
     ops.put(
         "DeleteRoleBinding",
-        (c, in, s) -> c.rbac().deleteBinding(Json.string(in, "binding_id")).toJson());
+        (c, in, s, o) -> c.rbac().deleteBinding(Json.string(in, "binding_id"), o).toJson());
     ops.put(
         "CheckPermission",
-        (c, in, s) -> c.rbac().checkPermission(CheckPermissionParams.fromJson(in)).toJson());
-    ops.put("StartSaga", (c, in, s) -> c.sagas().start(StartSagaParams.fromJson(in)).toJson());
-    ops.put("GetSaga", (c, in, s) -> c.sagas().get(Json.string(in, "saga_id")).toJson());
+        (c, in, s, o) -> c.rbac().checkPermission(CheckPermissionParams.fromJson(in), o).toJson());
+    ops.put(
+        "StartSaga", (c, in, s, o) -> c.sagas().start(StartSagaParams.fromJson(in), o).toJson());
+    ops.put("GetSaga", (c, in, s, o) -> c.sagas().get(Json.string(in, "saga_id"), o).toJson());
     ops.put(
         "ListSagas",
-        (c, in, s) -> c.sagas().list(ListSagasParams.fromJson(in)).response().toJson());
+        (c, in, s, o) -> c.sagas().list(ListSagasParams.fromJson(in), o).response().toJson());
     ops.put(
         "CancelSaga",
-        (c, in, s) ->
-            c.sagas().cancel(Json.string(in, "saga_id"), CancelSagaParams.fromJson(in)).toJson());
-    ops.put("PollTasks", (c, in, s) -> c.sagas().pollTasks(PollTasksParams.fromJson(in)).toJson());
+        (c, in, s, o) ->
+            c.sagas()
+                .cancel(Json.string(in, "saga_id"), CancelSagaParams.fromJson(in), o)
+                .toJson());
+    ops.put(
+        "PollTasks",
+        (c, in, s, o) -> c.sagas().pollTasks(PollTasksParams.fromJson(in), o).toJson());
     ops.put(
         "HeartbeatTask",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.sagas()
-                .heartbeatTask(Json.string(in, "task_id"), HeartbeatTaskParams.fromJson(in))
+                .heartbeatTask(Json.string(in, "task_id"), HeartbeatTaskParams.fromJson(in), o)
                 .toJson());
     ops.put(
         "CompleteTask",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.sagas()
-                .completeTask(Json.string(in, "task_id"), CompleteTaskParams.fromJson(in))
+                .completeTask(Json.string(in, "task_id"), CompleteTaskParams.fromJson(in), o)
                 .toJson());
     ops.put(
         "FailTask",
-        (c, in, s) ->
-            c.sagas().failTask(Json.string(in, "task_id"), FailTaskParams.fromJson(in)).toJson());
+        (c, in, s, o) ->
+            c.sagas()
+                .failTask(Json.string(in, "task_id"), FailTaskParams.fromJson(in), o)
+                .toJson());
+    return Collections.unmodifiableMap(ops);
+  }
+
+  /**
+   * The unary RPCs on the async client, for calls the caller cancels: each answers the SDK's own
+   * future (of a model, or of an {@code AsyncPage} for list calls).
+   */
+  static Map<String, AsyncOp> async() {
+    Map<String, AsyncOp> ops = new HashMap<>();
+    ops.put(
+        "CreateApiKey", (c, in, o) -> c.auth().createApiKey(CreateApiKeyParams.fromJson(in), o));
+    ops.put("ListApiKeys", (c, in, o) -> c.auth().listApiKeys(ListApiKeysParams.fromJson(in), o));
+    ops.put("GetApiKey", (c, in, o) -> c.auth().getApiKey(Json.string(in, "key_id"), o));
+    ops.put("RevokeApiKey", (c, in, o) -> c.auth().revokeApiKey(Json.string(in, "key_id"), o));
+    ops.put("IssueToken", (c, in, o) -> c.auth().issueToken(IssueTokenParams.fromJson(in), o));
+    ops.put("WhoAmI", (c, in, o) -> c.auth().whoami(o));
+    ops.put(
+        "GetCacheEntry",
+        (c, in, o) -> c.cache().get(Json.string(in, "namespace"), Json.string(in, "key"), o));
+    ops.put(
+        "SetCacheEntry",
+        (c, in, o) ->
+            c.cache()
+                .set(
+                    Json.string(in, "namespace"),
+                    Json.string(in, "key"),
+                    SetCacheEntryParams.fromJson(in),
+                    o));
+    ops.put(
+        "DeleteCacheEntry",
+        (c, in, o) ->
+            c.cache()
+                .delete(
+                    Json.string(in, "namespace"),
+                    Json.string(in, "key"),
+                    DeleteCacheEntryParams.fromJson(in),
+                    o));
+    ops.put(
+        "BatchGetCacheEntries",
+        (c, in, o) ->
+            c.cache()
+                .batchGet(
+                    Json.string(in, "namespace"), BatchGetCacheEntriesParams.fromJson(in), o));
+    ops.put(
+        "BatchSetCacheEntries",
+        (c, in, o) ->
+            c.cache()
+                .batchSet(
+                    Json.string(in, "namespace"), BatchSetCacheEntriesParams.fromJson(in), o));
+    ops.put(
+        "DeleteCacheEntriesByPrefix",
+        (c, in, o) ->
+            c.cache()
+                .deleteByPrefix(
+                    Json.string(in, "namespace"),
+                    DeleteCacheEntriesByPrefixParams.fromJson(in),
+                    o));
+    ops.put(
+        "RegisterInstance",
+        (c, in, o) ->
+            c.discovery()
+                .register(
+                    Json.string(in, "service"),
+                    Json.string(in, "instance_id"),
+                    RegisterInstanceParams.fromJson(in),
+                    o));
+    ops.put(
+        "Heartbeat",
+        (c, in, o) ->
+            c.discovery()
+                .heartbeat(
+                    Json.string(in, "service"),
+                    Json.string(in, "instance_id"),
+                    HeartbeatParams.fromJson(in),
+                    o));
+    ops.put(
+        "DeregisterInstance",
+        (c, in, o) ->
+            c.discovery()
+                .deregister(Json.string(in, "service"), Json.string(in, "instance_id"), o));
+    ops.put(
+        "ListInstances",
+        (c, in, o) ->
+            c.discovery()
+                .listInstances(Json.string(in, "service"), ListInstancesParams.fromJson(in), o));
+    ops.put(
+        "ListServices",
+        (c, in, o) -> c.discovery().listServices(ListServicesParams.fromJson(in), o));
+    ops.put(
+        "AppendToStream",
+        (c, in, o) ->
+            c.events().append(Json.string(in, "stream"), AppendToStreamParams.fromJson(in), o));
+    ops.put(
+        "ReadStream",
+        (c, in, o) -> c.events().read(Json.string(in, "stream"), ReadStreamParams.fromJson(in), o));
+    ops.put("ReadAll", (c, in, o) -> c.events().readAll(ReadAllParams.fromJson(in), o));
+    ops.put(
+        "GetStreamMetadata", (c, in, o) -> c.events().getMetadata(Json.string(in, "stream"), o));
+    ops.put(
+        "SetStreamMetadata",
+        (c, in, o) ->
+            c.events()
+                .setMetadata(Json.string(in, "stream"), SetStreamMetadataParams.fromJson(in), o));
+    ops.put(
+        "DeleteStream",
+        (c, in, o) ->
+            c.events().deleteStream(Json.string(in, "stream"), DeleteStreamParams.fromJson(in), o));
+    ops.put("GetLiveness", (c, in, o) -> c.health().live(o));
+    ops.put("GetReadiness", (c, in, o) -> c.health().ready(o));
+    ops.put(
+        "AcquireLock",
+        (c, in, o) ->
+            c.locks().acquire(Json.string(in, "name"), AcquireLockParams.fromJson(in), o));
+    ops.put(
+        "RenewLock",
+        (c, in, o) -> c.locks().renew(Json.string(in, "name"), RenewLockParams.fromJson(in), o));
+    ops.put(
+        "ReleaseLock",
+        (c, in, o) ->
+            c.locks().release(Json.string(in, "name"), ReleaseLockParams.fromJson(in), o));
+    ops.put("GetLock", (c, in, o) -> c.locks().get(Json.string(in, "name"), o));
+    ops.put("ListLocks", (c, in, o) -> c.locks().list(ListLocksParams.fromJson(in), o));
+    ops.put("CreateRole", (c, in, o) -> c.rbac().createRole(CreateRoleParams.fromJson(in), o));
+    ops.put("GetRole", (c, in, o) -> c.rbac().getRole(Json.string(in, "name"), o));
+    ops.put("ListRoles", (c, in, o) -> c.rbac().listRoles(ListRolesParams.fromJson(in), o));
+    ops.put(
+        "UpdateRole",
+        (c, in, o) ->
+            c.rbac().updateRole(Json.string(in, "name"), UpdateRoleParams.fromJson(in), o));
+    ops.put("DeleteRole", (c, in, o) -> c.rbac().deleteRole(Json.string(in, "name"), o));
+    ops.put(
+        "CreateRoleBinding",
+        (c, in, o) -> c.rbac().createBinding(CreateRoleBindingParams.fromJson(in), o));
+    ops.put(
+        "ListRoleBindings",
+        (c, in, o) -> c.rbac().listBindings(ListRoleBindingsParams.fromJson(in), o));
+    ops.put(
+        "DeleteRoleBinding",
+        (c, in, o) -> c.rbac().deleteBinding(Json.string(in, "binding_id"), o));
+    ops.put(
+        "CheckPermission",
+        (c, in, o) -> c.rbac().checkPermission(CheckPermissionParams.fromJson(in), o));
+    ops.put("StartSaga", (c, in, o) -> c.sagas().start(StartSagaParams.fromJson(in), o));
+    ops.put("GetSaga", (c, in, o) -> c.sagas().get(Json.string(in, "saga_id"), o));
+    ops.put("ListSagas", (c, in, o) -> c.sagas().list(ListSagasParams.fromJson(in), o));
+    ops.put(
+        "CancelSaga",
+        (c, in, o) ->
+            c.sagas().cancel(Json.string(in, "saga_id"), CancelSagaParams.fromJson(in), o));
+    ops.put("PollTasks", (c, in, o) -> c.sagas().pollTasks(PollTasksParams.fromJson(in), o));
+    ops.put(
+        "HeartbeatTask",
+        (c, in, o) ->
+            c.sagas()
+                .heartbeatTask(Json.string(in, "task_id"), HeartbeatTaskParams.fromJson(in), o));
+    ops.put(
+        "CompleteTask",
+        (c, in, o) ->
+            c.sagas().completeTask(Json.string(in, "task_id"), CompleteTaskParams.fromJson(in), o));
+    ops.put(
+        "FailTask",
+        (c, in, o) ->
+            c.sagas().failTask(Json.string(in, "task_id"), FailTaskParams.fromJson(in), o));
     return Collections.unmodifiableMap(ops);
   }
 }

@@ -8,6 +8,7 @@ import dev.concord.core.JsonModel;
 import dev.concord.core.ServerStream;
 import dev.concord.errors.ConcordException;
 import java.util.Iterator;
+import java.util.OptionalLong;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -28,10 +29,15 @@ final class StreamSpec {
   private final long timeoutMs;
   private final Runnable opened;
 
-  /** The call's {@code stream}; {@code opened} announces an open stream (a stream_open notice). */
-  StreamSpec(JsonNode spec, Runnable opened) {
+  /**
+   * The call's {@code stream}; {@code cancelAfterMs} (the call's {@code cancel_after_ms}) closes
+   * the stream earlier than its timeout, as the caller would; {@code opened} announces an open
+   * stream (a stream_open notice).
+   */
+  StreamSpec(JsonNode spec, OptionalLong cancelAfterMs, Runnable opened) {
     this.take = spec == null ? 0 : spec.path("take").asInt(0);
-    this.timeoutMs = spec == null ? 5000 : spec.path("timeout_ms").asLong(5000);
+    long timeout = spec == null ? 5000 : spec.path("timeout_ms").asLong(5000);
+    this.timeoutMs = Math.min(timeout, cancelAfterMs.orElse(timeout));
     this.opened = opened;
   }
 

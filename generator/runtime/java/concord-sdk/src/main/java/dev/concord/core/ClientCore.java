@@ -16,6 +16,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
@@ -72,7 +73,10 @@ public final class ClientCore implements AutoCloseable {
     return new RawResponse<>(wire, decode.apply(wire.body()));
   }
 
-  /** Runs a unary call without blocking. */
+  /**
+   * Runs a unary call without blocking. Cancelling the future ({@code cancel(true)}) aborts the
+   * attempt in flight and any retry still to come.
+   */
   public <T> CompletableFuture<T> callAsync(
       Operation op,
       Map<String, String> path,
@@ -80,10 +84,28 @@ public final class ClientCore implements AutoCloseable {
       RequestOptions options,
       Function<JsonNode, T> decode) {
     try {
-      return execute(op, path, params, options).thenApply(wire -> decode.apply(wire.body()));
+      return mapAsync(execute(op, path, params, options), wire -> decode.apply(wire.body()));
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  /** {@code source.thenApply(map)}, whose cancellation also cancels {@code source}. */
+  public static <A, B> CompletableFuture<B> mapAsync(
+      CompletableFuture<A> source, Function<? super A, ? extends B> map) {
+    CompletableFuture<B> mapped = source.thenApply(map);
+    cancelWith(mapped, source);
+    return mapped;
+  }
+
+  /** Cancels {@code upstream} when {@code future} is cancelled. */
+  private static void cancelWith(CompletableFuture<?> future, Future<?> upstream) {
+    future.whenComplete(
+        (value, failure) -> {
+          if (future.isCancelled()) {
+            upstream.cancel(true);
+          }
+        });
   }
 
   /**
@@ -122,18 +144,37 @@ public final class ClientCore implements AutoCloseable {
     }
   }
 
-  /** Opens a server stream on a background thread. */
+  /**
+   * Opens a server stream on a background thread. Cancelling the future interrupts the opening (a
+   * stream that opens all the same is closed).
+   */
   public <T> CompletableFuture<ServerStream<T>> streamAsync(
       Operation op,
       Map<String, String> path,
       JsonModel params,
       RequestOptions options,
       Function<JsonNode, T> decode) {
-    return CompletableFuture.supplyAsync(
-        () -> stream(op, path, params, options, decode), streamOpener);
+    CompletableFuture<ServerStream<T>> result = new CompletableFuture<>();
+    Future<?> opening =
+        streamOpener.submit(
+            () -> {
+              try {
+                ServerStream<T> stream = stream(op, path, params, options, decode);
+                if (!result.complete(stream)) {
+                  stream.close();
+                }
+              } catch (RuntimeException | Error e) {
+                result.completeExceptionally(e);
+              }
+            });
+    cancelWith(result, opening);
+    return result;
   }
 
-  /** Sends a unary call, retrying as the policy allows; the answer's raw form. */
+  /**
+   * Sends a unary call, retrying as the policy allows; the answer's raw form. Cancelling the future
+   * cancels the attempt in flight (the transport aborts its request) and ends the retries.
+   */
   public CompletableFuture<WireResponse> execute(
       Operation op, Map<String, String> path, JsonModel params, RequestOptions options) {
     WireCall call = prepare(op, path, params, options);
@@ -145,6 +186,9 @@ public final class ClientCore implements AutoCloseable {
 
   private void attempt(
       WireCall call, int attempt, int maxRetries, CompletableFuture<WireResponse> result) {
+    if (result.isDone()) {
+      return; // cancelled while waiting to retry
+    }
     long start = System.nanoTime();
     log(Level.DEBUG, () -> "→ " + describe(call) + " (attempt " + (attempt + 1) + ")");
     CompletableFuture<WireResponse> sent;
@@ -153,8 +197,12 @@ public final class ClientCore implements AutoCloseable {
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }
+    cancelWith(result, sent);
     sent.whenComplete(
         (response, failure) -> {
+          if (result.isDone()) {
+            return;
+          }
           long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
           if (failure == null) {
             log(Level.DEBUG, () -> "← " + call.operation().rpc() + " ok in " + ms + " ms");

@@ -213,14 +213,14 @@ public class WidgetsAsyncResource {
   public CompletableFuture<AsyncPage<Widget, ListWidgetsResponse>> list(
       ListWidgetsParams params, RequestOptions options) {
     ListWidgetsParams p = params != null ? params : ListWidgetsParams.builder().build();
-    return core.callAsync(LIST_WIDGETS, Map.of(), p, options, ListWidgetsResponse::fromJson)
-        .thenApply(
-            r ->
-                new AsyncPage<>(
-                    r,
-                    r.widgets(),
-                    r.nextPageToken(),
-                    token -> list(p.toBuilder().pageToken(token).build(), options)));
+    return ClientCore.mapAsync(
+        core.callAsync(LIST_WIDGETS, Map.of(), p, options, ListWidgetsResponse::fromJson),
+        r ->
+            new AsyncPage<>(
+                r,
+                r.widgets(),
+                r.nextPageToken(),
+                token -> list(p.toBuilder().pageToken(token).build(), options)));
   }
 
   /** Like {@link #list(ListWidgetsParams, RequestOptions)}, with the client's options. */

@@ -15,33 +15,65 @@ import java.util.Map;
 final class Ops {
   private Ops() {}
 
-  /** The op table: RPC name to SDK call. */
+  /** The op table: RPC name to SDK call, with the call's {@code RequestOptions}. */
   static Map<String, Op> all() {
     Map<String, Op> ops = new HashMap<>();
     ops.put(
-        "CreateWidget", (c, in, s) -> c.widgets().create(CreateWidgetParams.fromJson(in)).toJson());
-    ops.put("GetWidget", (c, in, s) -> c.widgets().get(Json.string(in, "name")).toJson());
+        "CreateWidget",
+        (c, in, s, o) -> c.widgets().create(CreateWidgetParams.fromJson(in), o).toJson());
+    ops.put("GetWidget", (c, in, s, o) -> c.widgets().get(Json.string(in, "name"), o).toJson());
     ops.put(
         "UpdateWidget",
-        (c, in, s) ->
-            c.widgets().update(Json.string(in, "name"), UpdateWidgetParams.fromJson(in)).toJson());
+        (c, in, s, o) ->
+            c.widgets()
+                .update(Json.string(in, "name"), UpdateWidgetParams.fromJson(in), o)
+                .toJson());
     ops.put(
         "SetWidgetLabel",
-        (c, in, s) ->
+        (c, in, s, o) ->
             c.widgets()
                 .setLabel(
                     Json.string(in, "name"),
                     Json.string(in, "key"),
-                    SetWidgetLabelParams.fromJson(in))
+                    SetWidgetLabelParams.fromJson(in),
+                    o)
                 .toJson());
     ops.put(
         "ListWidgets",
-        (c, in, s) -> c.widgets().list(ListWidgetsParams.fromJson(in)).response().toJson());
+        (c, in, s, o) -> c.widgets().list(ListWidgetsParams.fromJson(in), o).response().toJson());
     ops.put(
         "WatchWidgets",
-        (c, in, s) -> s.collect(c.widgets().watch(WatchWidgetsParams.fromJson(in))));
-    ops.put("DeleteWidget", (c, in, s) -> c.widgets().delete(Json.string(in, "name")).toJson());
-    ops.put("Ping", (c, in, s) -> c.widgets().ping().toJson());
+        (c, in, s, o) -> s.collect(c.widgets().watch(WatchWidgetsParams.fromJson(in), o)));
+    ops.put(
+        "DeleteWidget", (c, in, s, o) -> c.widgets().delete(Json.string(in, "name"), o).toJson());
+    ops.put("Ping", (c, in, s, o) -> c.widgets().ping(o).toJson());
+    return Collections.unmodifiableMap(ops);
+  }
+
+  /**
+   * The unary RPCs on the async client, for calls the caller cancels: each answers the SDK's own
+   * future (of a model, or of an {@code AsyncPage} for list calls).
+   */
+  static Map<String, AsyncOp> async() {
+    Map<String, AsyncOp> ops = new HashMap<>();
+    ops.put("CreateWidget", (c, in, o) -> c.widgets().create(CreateWidgetParams.fromJson(in), o));
+    ops.put("GetWidget", (c, in, o) -> c.widgets().get(Json.string(in, "name"), o));
+    ops.put(
+        "UpdateWidget",
+        (c, in, o) ->
+            c.widgets().update(Json.string(in, "name"), UpdateWidgetParams.fromJson(in), o));
+    ops.put(
+        "SetWidgetLabel",
+        (c, in, o) ->
+            c.widgets()
+                .setLabel(
+                    Json.string(in, "name"),
+                    Json.string(in, "key"),
+                    SetWidgetLabelParams.fromJson(in),
+                    o));
+    ops.put("ListWidgets", (c, in, o) -> c.widgets().list(ListWidgetsParams.fromJson(in), o));
+    ops.put("DeleteWidget", (c, in, o) -> c.widgets().delete(Json.string(in, "name"), o));
+    ops.put("Ping", (c, in, o) -> c.widgets().ping(o));
     return Collections.unmodifiableMap(ops);
   }
 }
