@@ -60,7 +60,9 @@ BEGIN
     SELECT array_agg(l.event_id), array_agg(l.stream), array_agg(l.revision),
             array_agg(l.position)
         INTO found_ids, found_streams, found_revisions, found_positions
-        FROM {s}.events_log AS l WHERE l.event_id = ANY(p_ids);
+        FROM unnest(p_ids) AS i(id)
+        JOIN LATERAL (SELECT * FROM {s}.events_log AS f WHERE f.event_id = i.id LIMIT 1) AS l
+            ON true;
     v_live := stream IS NOT NULL AND NOT deleted AND current_revision >= first_revision;
     written := found_ids IS NULL AND CASE
         WHEN p_expected_revision IS NOT NULL THEN v_live AND current_revision = p_expected_revision
