@@ -2,7 +2,9 @@
 //
 // Protocol (docs/conformance.md): one JSON object a line on stdin, {"type":"call",...} or
 // {"type":"shutdown"}; one answer a line on stdout; logs on stderr. Every op goes through the SDK's
-// public API only. Set CONCORD_CONFORMANCE_DEBUG=1 to log every SDK request (credentials redacted).
+// public API only: a call's per-call options become the SDK's RequestOptions, and cancel_after_ms
+// cancels the call's CancellationToken that long after it starts. Set CONCORD_CONFORMANCE_DEBUG=1 to
+// log every SDK request (credentials redacted).
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -15,6 +17,9 @@ using Newtonsoft.Json.Linq;
 
 namespace Concord.Conformance
 {
+    /// <summary>One op of the table: the SDK call of an RPC or helper, with the call's per-call options and token.</summary>
+    internal delegate Task<JToken> OpCall(ConcordClient client, JObject input, StreamSpec spec, RequestOptions options, CancellationToken cancellationToken);
+
     /// <summary>What to collect of a server stream: <c>take</c> messages, or what came within <c>timeout_ms</c>.</summary>
     internal sealed class StreamSpec
     {
@@ -155,9 +160,17 @@ namespace Concord.Conformance
             {
                 return ClientError(id, "cross_origin_redirect", e);
             }
+            catch (ConcordTimeoutException e)
+            {
+                return ClientError(id, "timeout", e);
+            }
             catch (ConcordConnectionException e)
             {
                 return ClientError(id, "connection", e);
+            }
+            catch (OperationCanceledException e)
+            {
+                return ClientError(id, "cancelled", e);
             }
             catch (ConcordException e) when (e.Code.ToString() != null)
             {
@@ -173,7 +186,7 @@ namespace Concord.Conformance
         private static JToken Run(JObject call)
         {
             var op = (string)call["op"];
-            Func<ConcordClient, JObject, StreamSpec, CancellationToken, Task<JToken>> run;
+            OpCall run;
             if (op == null || !Ops.Table.TryGetValue(op, out run))
             {
                 throw new InvalidOperationException("unknown op " + op);
@@ -186,17 +199,51 @@ namespace Concord.Conformance
                 var notice = new JObject { { "id", call["id"] }, { "notice", "stream_open" } };
                 spec.Opened = () => Write(answers, notice);
             }
+            var options = call["options"] as JObject ?? new JObject();
             using (var timeout = new CancellationTokenSource(spec != null ? TimeSpan.FromMilliseconds(spec.TimeoutMs) : CallTimeout))
+            using (var caller = new CancellationTokenSource())
+            using (var both = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, caller.Token))
             {
+                if (options["cancel_after_ms"] != null)
+                {
+                    caller.CancelAfter((int)options["cancel_after_ms"]); // the caller gives up on the call
+                }
                 try
                 {
-                    return run(client, input, spec ?? new StreamSpec(), timeout.Token).GetAwaiter().GetResult();
+                    return run(client, input, spec ?? new StreamSpec(), RequestOptionsOf(options), both.Token).GetAwaiter().GetResult();
                 }
-                catch (OperationCanceledException) when (spec != null)
+                catch (OperationCanceledException) when (spec != null && !caller.IsCancellationRequested)
                 {
                     return new JObject { { "messages", new JArray() } };
                 }
             }
+        }
+
+        /// <summary>The protocol's per-call options as the SDK's RequestOptions (cancel_after_ms is the caller's token).</summary>
+        private static RequestOptions RequestOptionsOf(JObject options)
+        {
+            var result = new RequestOptions();
+            var headers = options["headers"] as JObject;
+            if (headers != null)
+            {
+                foreach (var header in headers.Properties())
+                {
+                    result.Headers[header.Name] = (string)header.Value;
+                }
+            }
+            if (options["idempotency_key"] != null)
+            {
+                result.IdempotencyKey = (string)options["idempotency_key"];
+            }
+            if (options["timeout_ms"] != null)
+            {
+                result.Timeout = TimeSpan.FromMilliseconds((int)options["timeout_ms"]);
+            }
+            if (options["max_retries"] != null)
+            {
+                result.MaxRetries = (int)options["max_retries"];
+            }
+            return result;
         }
 
         private static StreamSpec StreamOf(JObject stream)
@@ -257,8 +304,8 @@ namespace Concord.Conformance
             return client;
         }
 
-        /// <summary>The answer of an SDK error the protocol names by kind: a refused redirect, a call without answer.</summary>
-        private static JObject ClientError(JToken id, string kind, ConcordException e)
+        /// <summary>The answer of an SDK error the protocol names by kind: a refused redirect, a call without answer, a timeout, the caller's cancellation.</summary>
+        private static JObject ClientError(JToken id, string kind, Exception e)
         {
             var error = new JObject { { "kind", kind }, { "native_type", e.GetType().Name }, { "message", e.Message } };
             return new JObject { { "id", id }, { "outcome", "client_error" }, { "error", error } };

@@ -11,9 +11,9 @@ namespace Concord.Conformance
     /// <summary>The op table: each contract RPC name and its SDK call (generated from the contract).</summary>
     internal static class Ops
     {
-        /// <summary>RPC name -> the call, taking the client, the request's contract JSON and the stream spec.</summary>
-        internal static readonly Dictionary<string, Func<ConcordClient, JObject, StreamSpec, CancellationToken, Task<JToken>>> Table =
-            new Dictionary<string, Func<ConcordClient, JObject, StreamSpec, CancellationToken, Task<JToken>>>
+        /// <summary>RPC name -> the call, taking the client, the request's contract JSON, the stream spec and the per-call options.</summary>
+        internal static readonly Dictionary<string, OpCall> Table =
+            new Dictionary<string, OpCall>
             {
                 { "CreateApiKey", CreateApiKey },
                 { "ListApiKeys", ListApiKeys },
@@ -70,416 +70,416 @@ namespace Concord.Conformance
             };
 
         /// <summary>CreateApiKey: client.Auth.CreateApiKeyAsync.</summary>
-        private static async Task<JToken> CreateApiKey(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> CreateApiKey(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<CreateApiKeyParams>(input);
-            return Output.Of(await client.Auth.CreateApiKeyAsync(parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Auth.CreateApiKeyAsync(parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>ListApiKeys: client.Auth.ListApiKeysAsync.</summary>
-        private static async Task<JToken> ListApiKeys(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> ListApiKeys(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<ListApiKeysParams>(input);
-            var pages = client.Auth.ListApiKeysAsync(parameters, null, cancellationToken).AsPages(null, cancellationToken);
+            var pages = client.Auth.ListApiKeysAsync(parameters, options, cancellationToken).AsPages(null, cancellationToken);
             return await Output.FirstPageAsync(pages, "api_keys", "next_page_token").ConfigureAwait(false);
         }
 
         /// <summary>GetApiKey: client.Auth.GetApiKeyAsync.</summary>
-        private static async Task<JToken> GetApiKey(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> GetApiKey(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var keyId = Input.Path(input, "key_id");
-            return Output.Of(await client.Auth.GetApiKeyAsync(keyId, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Auth.GetApiKeyAsync(keyId, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>RevokeApiKey: client.Auth.RevokeApiKeyAsync.</summary>
-        private static async Task<JToken> RevokeApiKey(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> RevokeApiKey(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var keyId = Input.Path(input, "key_id");
-            return Output.Of(await client.Auth.RevokeApiKeyAsync(keyId, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Auth.RevokeApiKeyAsync(keyId, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>IssueToken: client.Auth.IssueTokenAsync.</summary>
-        private static async Task<JToken> IssueToken(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> IssueToken(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<IssueTokenParams>(input);
-            return Output.Of(await client.Auth.IssueTokenAsync(parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Auth.IssueTokenAsync(parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>WhoAmI: client.Auth.WhoAmIAsync.</summary>
-        private static async Task<JToken> WhoAmI(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> WhoAmI(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
-            return Output.Of(await client.Auth.WhoAmIAsync(null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Auth.WhoAmIAsync(options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>GetCacheEntry: client.Cache.GetAsync.</summary>
-        private static async Task<JToken> GetCacheEntry(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> GetCacheEntry(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var @namespace = Input.Path(input, "namespace");
             var key = Input.Path(input, "key");
-            return Output.Of(await client.Cache.GetAsync(@namespace, key, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Cache.GetAsync(@namespace, key, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>SetCacheEntry: client.Cache.SetAsync.</summary>
-        private static async Task<JToken> SetCacheEntry(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> SetCacheEntry(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var @namespace = Input.Path(input, "namespace");
             var key = Input.Path(input, "key");
             var parameters = Input.Params<SetCacheEntryParams>(input, "namespace", "key");
-            return Output.Of(await client.Cache.SetAsync(@namespace, key, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Cache.SetAsync(@namespace, key, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>DeleteCacheEntry: client.Cache.DeleteAsync.</summary>
-        private static async Task<JToken> DeleteCacheEntry(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> DeleteCacheEntry(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var @namespace = Input.Path(input, "namespace");
             var key = Input.Path(input, "key");
             var parameters = Input.Params<DeleteCacheEntryParams>(input, "namespace", "key");
-            return Output.Of(await client.Cache.DeleteAsync(@namespace, key, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Cache.DeleteAsync(@namespace, key, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>BatchGetCacheEntries: client.Cache.BatchGetAsync.</summary>
-        private static async Task<JToken> BatchGetCacheEntries(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> BatchGetCacheEntries(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var @namespace = Input.Path(input, "namespace");
             var parameters = Input.Params<BatchGetCacheEntriesParams>(input, "namespace");
-            return Output.Of(await client.Cache.BatchGetAsync(@namespace, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Cache.BatchGetAsync(@namespace, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>BatchSetCacheEntries: client.Cache.BatchSetAsync.</summary>
-        private static async Task<JToken> BatchSetCacheEntries(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> BatchSetCacheEntries(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var @namespace = Input.Path(input, "namespace");
             var parameters = Input.Params<BatchSetCacheEntriesParams>(input, "namespace");
-            return Output.Of(await client.Cache.BatchSetAsync(@namespace, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Cache.BatchSetAsync(@namespace, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>DeleteCacheEntriesByPrefix: client.Cache.DeleteByPrefixAsync.</summary>
-        private static async Task<JToken> DeleteCacheEntriesByPrefix(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> DeleteCacheEntriesByPrefix(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var @namespace = Input.Path(input, "namespace");
             var parameters = Input.Params<DeleteCacheEntriesByPrefixParams>(input, "namespace");
-            return Output.Of(await client.Cache.DeleteByPrefixAsync(@namespace, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Cache.DeleteByPrefixAsync(@namespace, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>WatchCache: client.Cache.WatchAsync.</summary>
-        private static async Task<JToken> WatchCache(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> WatchCache(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var @namespace = Input.Path(input, "namespace");
             var parameters = Input.Params<WatchCacheParams>(input, "namespace");
-            using (var messages = await client.Cache.WatchAsync(@namespace, parameters, null, cancellationToken).ConfigureAwait(false))
+            using (var messages = await client.Cache.WatchAsync(@namespace, parameters, options, cancellationToken).ConfigureAwait(false))
             {
                 return await Output.CollectAsync(messages, streamSpec).ConfigureAwait(false);
             }
         }
 
         /// <summary>RegisterInstance: client.Discovery.RegisterAsync.</summary>
-        private static async Task<JToken> RegisterInstance(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> RegisterInstance(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var service = Input.Path(input, "service");
             var instanceId = Input.Path(input, "instance_id");
             var parameters = Input.Params<RegisterInstanceParams>(input, "service", "instance_id");
-            return Output.Of(await client.Discovery.RegisterAsync(service, instanceId, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Discovery.RegisterAsync(service, instanceId, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>Heartbeat: client.Discovery.HeartbeatAsync.</summary>
-        private static async Task<JToken> Heartbeat(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> Heartbeat(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var service = Input.Path(input, "service");
             var instanceId = Input.Path(input, "instance_id");
             var parameters = Input.Params<HeartbeatParams>(input, "service", "instance_id");
-            return Output.Of(await client.Discovery.HeartbeatAsync(service, instanceId, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Discovery.HeartbeatAsync(service, instanceId, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>DeregisterInstance: client.Discovery.DeregisterAsync.</summary>
-        private static async Task<JToken> DeregisterInstance(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> DeregisterInstance(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var service = Input.Path(input, "service");
             var instanceId = Input.Path(input, "instance_id");
-            return Output.Of(await client.Discovery.DeregisterAsync(service, instanceId, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Discovery.DeregisterAsync(service, instanceId, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>ListInstances: client.Discovery.ListInstancesAsync.</summary>
-        private static async Task<JToken> ListInstances(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> ListInstances(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var service = Input.Path(input, "service");
             var parameters = Input.Params<ListInstancesParams>(input, "service");
-            var pages = client.Discovery.ListInstancesAsync(service, parameters, null, cancellationToken).AsPages(null, cancellationToken);
+            var pages = client.Discovery.ListInstancesAsync(service, parameters, options, cancellationToken).AsPages(null, cancellationToken);
             return await Output.FirstPageAsync(pages, "instances", "next_page_token").ConfigureAwait(false);
         }
 
         /// <summary>ListServices: client.Discovery.ListServicesAsync.</summary>
-        private static async Task<JToken> ListServices(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> ListServices(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<ListServicesParams>(input);
-            var pages = client.Discovery.ListServicesAsync(parameters, null, cancellationToken).AsPages(null, cancellationToken);
+            var pages = client.Discovery.ListServicesAsync(parameters, options, cancellationToken).AsPages(null, cancellationToken);
             return await Output.FirstPageAsync(pages, "services", "next_page_token").ConfigureAwait(false);
         }
 
         /// <summary>WatchService: client.Discovery.WatchAsync.</summary>
-        private static async Task<JToken> WatchService(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> WatchService(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var service = Input.Path(input, "service");
-            using (var messages = await client.Discovery.WatchAsync(service, null, cancellationToken).ConfigureAwait(false))
+            using (var messages = await client.Discovery.WatchAsync(service, options, cancellationToken).ConfigureAwait(false))
             {
                 return await Output.CollectAsync(messages, streamSpec).ConfigureAwait(false);
             }
         }
 
         /// <summary>AppendToStream: client.Events.AppendAsync.</summary>
-        private static async Task<JToken> AppendToStream(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> AppendToStream(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var stream = Input.Path(input, "stream");
             var parameters = Input.Params<AppendToStreamParams>(input, "stream");
-            return Output.Of(await client.Events.AppendAsync(stream, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Events.AppendAsync(stream, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>ReadStream: client.Events.ReadAsync.</summary>
-        private static async Task<JToken> ReadStream(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> ReadStream(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var stream = Input.Path(input, "stream");
             var parameters = Input.Params<ReadStreamParams>(input, "stream");
-            var pages = client.Events.ReadAsync(stream, parameters, null, cancellationToken).AsPages(null, cancellationToken);
+            var pages = client.Events.ReadAsync(stream, parameters, options, cancellationToken).AsPages(null, cancellationToken);
             return await Output.FirstPageAsync(pages, "events", "next_page_token").ConfigureAwait(false);
         }
 
         /// <summary>ReadAll: client.Events.ReadAllAsync.</summary>
-        private static async Task<JToken> ReadAll(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> ReadAll(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<ReadAllParams>(input);
-            var pages = client.Events.ReadAllAsync(parameters, null, cancellationToken).AsPages(null, cancellationToken);
+            var pages = client.Events.ReadAllAsync(parameters, options, cancellationToken).AsPages(null, cancellationToken);
             return await Output.FirstPageAsync(pages, "events", "next_page_token").ConfigureAwait(false);
         }
 
         /// <summary>SubscribeToStream: client.Events.SubscribeAsync.</summary>
-        private static async Task<JToken> SubscribeToStream(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> SubscribeToStream(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var stream = Input.Path(input, "stream");
             var parameters = Input.Params<SubscribeToStreamParams>(input, "stream");
-            using (var messages = await client.Events.SubscribeAsync(stream, parameters, null, cancellationToken).ConfigureAwait(false))
+            using (var messages = await client.Events.SubscribeAsync(stream, parameters, options, cancellationToken).ConfigureAwait(false))
             {
                 return await Output.CollectAsync(messages, streamSpec).ConfigureAwait(false);
             }
         }
 
         /// <summary>SubscribeToAll: client.Events.SubscribeAllAsync.</summary>
-        private static async Task<JToken> SubscribeToAll(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> SubscribeToAll(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<SubscribeToAllParams>(input);
-            using (var messages = await client.Events.SubscribeAllAsync(parameters, null, cancellationToken).ConfigureAwait(false))
+            using (var messages = await client.Events.SubscribeAllAsync(parameters, options, cancellationToken).ConfigureAwait(false))
             {
                 return await Output.CollectAsync(messages, streamSpec).ConfigureAwait(false);
             }
         }
 
         /// <summary>GetStreamMetadata: client.Events.GetMetadataAsync.</summary>
-        private static async Task<JToken> GetStreamMetadata(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> GetStreamMetadata(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var stream = Input.Path(input, "stream");
-            return Output.Of(await client.Events.GetMetadataAsync(stream, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Events.GetMetadataAsync(stream, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>SetStreamMetadata: client.Events.SetMetadataAsync.</summary>
-        private static async Task<JToken> SetStreamMetadata(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> SetStreamMetadata(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var stream = Input.Path(input, "stream");
             var parameters = Input.Params<SetStreamMetadataParams>(input, "stream");
-            return Output.Of(await client.Events.SetMetadataAsync(stream, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Events.SetMetadataAsync(stream, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>DeleteStream: client.Events.DeleteStreamAsync.</summary>
-        private static async Task<JToken> DeleteStream(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> DeleteStream(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var stream = Input.Path(input, "stream");
             var parameters = Input.Params<DeleteStreamParams>(input, "stream");
-            return Output.Of(await client.Events.DeleteStreamAsync(stream, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Events.DeleteStreamAsync(stream, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>GetLiveness: client.Health.GetLivenessAsync.</summary>
-        private static async Task<JToken> GetLiveness(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> GetLiveness(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
-            return Output.Of(await client.Health.GetLivenessAsync(null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Health.GetLivenessAsync(options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>GetReadiness: client.Health.GetReadinessAsync.</summary>
-        private static async Task<JToken> GetReadiness(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> GetReadiness(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
-            return Output.Of(await client.Health.GetReadinessAsync(null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Health.GetReadinessAsync(options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>AcquireLock: client.Locks.AcquireAsync.</summary>
-        private static async Task<JToken> AcquireLock(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> AcquireLock(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var name = Input.Path(input, "name");
             var parameters = Input.Params<AcquireLockParams>(input, "name");
-            return Output.Of(await client.Locks.AcquireAsync(name, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Locks.AcquireAsync(name, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>RenewLock: client.Locks.RenewAsync.</summary>
-        private static async Task<JToken> RenewLock(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> RenewLock(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var name = Input.Path(input, "name");
             var parameters = Input.Params<RenewLockParams>(input, "name");
-            return Output.Of(await client.Locks.RenewAsync(name, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Locks.RenewAsync(name, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>ReleaseLock: client.Locks.ReleaseAsync.</summary>
-        private static async Task<JToken> ReleaseLock(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> ReleaseLock(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var name = Input.Path(input, "name");
             var parameters = Input.Params<ReleaseLockParams>(input, "name");
-            return Output.Of(await client.Locks.ReleaseAsync(name, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Locks.ReleaseAsync(name, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>GetLock: client.Locks.GetAsync.</summary>
-        private static async Task<JToken> GetLock(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> GetLock(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var name = Input.Path(input, "name");
-            return Output.Of(await client.Locks.GetAsync(name, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Locks.GetAsync(name, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>ListLocks: client.Locks.ListAsync.</summary>
-        private static async Task<JToken> ListLocks(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> ListLocks(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<ListLocksParams>(input);
-            var pages = client.Locks.ListAsync(parameters, null, cancellationToken).AsPages(null, cancellationToken);
+            var pages = client.Locks.ListAsync(parameters, options, cancellationToken).AsPages(null, cancellationToken);
             return await Output.FirstPageAsync(pages, "locks", "next_page_token").ConfigureAwait(false);
         }
 
         /// <summary>WatchLocks: client.Locks.WatchAsync.</summary>
-        private static async Task<JToken> WatchLocks(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> WatchLocks(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<WatchLocksParams>(input);
-            using (var messages = await client.Locks.WatchAsync(parameters, null, cancellationToken).ConfigureAwait(false))
+            using (var messages = await client.Locks.WatchAsync(parameters, options, cancellationToken).ConfigureAwait(false))
             {
                 return await Output.CollectAsync(messages, streamSpec).ConfigureAwait(false);
             }
         }
 
         /// <summary>CreateRole: client.Rbac.CreateRoleAsync.</summary>
-        private static async Task<JToken> CreateRole(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> CreateRole(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<CreateRoleParams>(input);
-            return Output.Of(await client.Rbac.CreateRoleAsync(parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Rbac.CreateRoleAsync(parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>GetRole: client.Rbac.GetRoleAsync.</summary>
-        private static async Task<JToken> GetRole(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> GetRole(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var name = Input.Path(input, "name");
-            return Output.Of(await client.Rbac.GetRoleAsync(name, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Rbac.GetRoleAsync(name, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>ListRoles: client.Rbac.ListRolesAsync.</summary>
-        private static async Task<JToken> ListRoles(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> ListRoles(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<ListRolesParams>(input);
-            var pages = client.Rbac.ListRolesAsync(parameters, null, cancellationToken).AsPages(null, cancellationToken);
+            var pages = client.Rbac.ListRolesAsync(parameters, options, cancellationToken).AsPages(null, cancellationToken);
             return await Output.FirstPageAsync(pages, "roles", "next_page_token").ConfigureAwait(false);
         }
 
         /// <summary>UpdateRole: client.Rbac.UpdateRoleAsync.</summary>
-        private static async Task<JToken> UpdateRole(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> UpdateRole(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var name = Input.Path(input, "name");
             var parameters = Input.Params<UpdateRoleParams>(input, "name");
-            return Output.Of(await client.Rbac.UpdateRoleAsync(name, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Rbac.UpdateRoleAsync(name, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>DeleteRole: client.Rbac.DeleteRoleAsync.</summary>
-        private static async Task<JToken> DeleteRole(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> DeleteRole(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var name = Input.Path(input, "name");
-            return Output.Of(await client.Rbac.DeleteRoleAsync(name, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Rbac.DeleteRoleAsync(name, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>CreateRoleBinding: client.Rbac.CreateBindingAsync.</summary>
-        private static async Task<JToken> CreateRoleBinding(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> CreateRoleBinding(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<CreateRoleBindingParams>(input);
-            return Output.Of(await client.Rbac.CreateBindingAsync(parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Rbac.CreateBindingAsync(parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>ListRoleBindings: client.Rbac.ListBindingsAsync.</summary>
-        private static async Task<JToken> ListRoleBindings(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> ListRoleBindings(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<ListRoleBindingsParams>(input);
-            var pages = client.Rbac.ListBindingsAsync(parameters, null, cancellationToken).AsPages(null, cancellationToken);
+            var pages = client.Rbac.ListBindingsAsync(parameters, options, cancellationToken).AsPages(null, cancellationToken);
             return await Output.FirstPageAsync(pages, "bindings", "next_page_token").ConfigureAwait(false);
         }
 
         /// <summary>DeleteRoleBinding: client.Rbac.DeleteBindingAsync.</summary>
-        private static async Task<JToken> DeleteRoleBinding(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> DeleteRoleBinding(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var bindingId = Input.Path(input, "binding_id");
-            return Output.Of(await client.Rbac.DeleteBindingAsync(bindingId, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Rbac.DeleteBindingAsync(bindingId, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>CheckPermission: client.Rbac.CheckPermissionAsync.</summary>
-        private static async Task<JToken> CheckPermission(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> CheckPermission(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<CheckPermissionParams>(input);
-            return Output.Of(await client.Rbac.CheckPermissionAsync(parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Rbac.CheckPermissionAsync(parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>StartSaga: client.Sagas.StartAsync.</summary>
-        private static async Task<JToken> StartSaga(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> StartSaga(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<StartSagaParams>(input);
-            return Output.Of(await client.Sagas.StartAsync(parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Sagas.StartAsync(parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>GetSaga: client.Sagas.GetAsync.</summary>
-        private static async Task<JToken> GetSaga(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> GetSaga(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var sagaId = Input.Path(input, "saga_id");
-            return Output.Of(await client.Sagas.GetAsync(sagaId, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Sagas.GetAsync(sagaId, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>ListSagas: client.Sagas.ListAsync.</summary>
-        private static async Task<JToken> ListSagas(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> ListSagas(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<ListSagasParams>(input);
-            var pages = client.Sagas.ListAsync(parameters, null, cancellationToken).AsPages(null, cancellationToken);
+            var pages = client.Sagas.ListAsync(parameters, options, cancellationToken).AsPages(null, cancellationToken);
             return await Output.FirstPageAsync(pages, "sagas", "next_page_token").ConfigureAwait(false);
         }
 
         /// <summary>CancelSaga: client.Sagas.CancelAsync.</summary>
-        private static async Task<JToken> CancelSaga(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> CancelSaga(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var sagaId = Input.Path(input, "saga_id");
             var parameters = Input.Params<CancelSagaParams>(input, "saga_id");
-            return Output.Of(await client.Sagas.CancelAsync(sagaId, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Sagas.CancelAsync(sagaId, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>PollTasks: client.Sagas.PollTasksAsync.</summary>
-        private static async Task<JToken> PollTasks(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> PollTasks(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<PollTasksParams>(input);
-            return Output.Of(await client.Sagas.PollTasksAsync(parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Sagas.PollTasksAsync(parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>HeartbeatTask: client.Sagas.HeartbeatTaskAsync.</summary>
-        private static async Task<JToken> HeartbeatTask(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> HeartbeatTask(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var taskId = Input.Path(input, "task_id");
             var parameters = Input.Params<HeartbeatTaskParams>(input, "task_id");
-            return Output.Of(await client.Sagas.HeartbeatTaskAsync(taskId, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Sagas.HeartbeatTaskAsync(taskId, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>CompleteTask: client.Sagas.CompleteTaskAsync.</summary>
-        private static async Task<JToken> CompleteTask(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> CompleteTask(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var taskId = Input.Path(input, "task_id");
             var parameters = Input.Params<CompleteTaskParams>(input, "task_id");
-            return Output.Of(await client.Sagas.CompleteTaskAsync(taskId, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Sagas.CompleteTaskAsync(taskId, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>FailTask: client.Sagas.FailTaskAsync.</summary>
-        private static async Task<JToken> FailTask(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> FailTask(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var taskId = Input.Path(input, "task_id");
             var parameters = Input.Params<FailTaskParams>(input, "task_id");
-            return Output.Of(await client.Sagas.FailTaskAsync(taskId, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Sagas.FailTaskAsync(taskId, parameters, options, cancellationToken).ConfigureAwait(false));
         }
     }
 }

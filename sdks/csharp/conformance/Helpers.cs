@@ -25,7 +25,7 @@ namespace Concord.Conformance
     internal static class Helpers
     {
         /// <summary>Adds the helper ops to the op table.</summary>
-        internal static void AddTo(Dictionary<string, Func<ConcordClient, JObject, StreamSpec, CancellationToken, Task<JToken>>> table)
+        internal static void AddTo(Dictionary<string, OpCall> table)
         {
             table["helper.HoldLock"] = HoldLockAsync;
             table["helper.RunWorker"] = RunWorkerAsync;
@@ -63,7 +63,7 @@ namespace Concord.Conformance
         }
 
         /// <summary>helper.HoldLock: a block of body_ms inside the SDK's hold.</summary>
-        private static async Task<JToken> HoldLockAsync(ConcordClient client, JObject input, StreamSpec spec, CancellationToken cancellationToken)
+        private static async Task<JToken> HoldLockAsync(ConcordClient client, JObject input, StreamSpec spec, RequestOptions options, CancellationToken cancellationToken)
         {
             var result = new JObject { { "lost_signalled", false }, { "exit", "ok" } };
             using (var caller = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -164,7 +164,7 @@ namespace Concord.Conformance
         }
 
         /// <summary>helper.RunWorker: the SDK's worker until a stop condition, then the cancellation of its run token.</summary>
-        private static async Task<JToken> RunWorkerAsync(ConcordClient client, JObject input, StreamSpec spec, CancellationToken cancellationToken)
+        private static async Task<JToken> RunWorkerAsync(ConcordClient client, JObject input, StreamSpec spec, RequestOptions options, CancellationToken cancellationToken)
         {
             using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {

@@ -37,6 +37,7 @@ import type {
   RegisterInstanceParams,
   ReleaseLockParams,
   RenewLockParams,
+  RequestOptions,
   SetCacheEntryParams,
   SetStreamMetadataParams,
   StartSagaParams,
@@ -48,246 +49,247 @@ import type {
 } from '@concord/sdk';
 import { collect, type Input, paramsOf, pathArg, type StreamSpec } from './io.js';
 
-/** One op: the SDK call of an RPC. */
+/** One op: the SDK call of an RPC, with the call's per-call options. */
 export type Op = (
   client: Concord,
   input: Input,
   stream: StreamSpec | undefined,
+  options: RequestOptions,
 ) => Promise<unknown>;
 
 /** Every RPC of the contract, by name. */
 export const ops: Record<string, Op> = {
-  CreateApiKey: (client, input) => {
+  CreateApiKey: (client, input, _spec, options) => {
     const params = paramsOf<CreateApiKeyParams>(input, []);
-    return client.auth.createApiKey(params);
+    return client.auth.createApiKey(params, options);
   },
-  ListApiKeys: async (client, input) => {
+  ListApiKeys: async (client, input, _spec, options) => {
     const params = paramsOf<ListApiKeysParams>(input, []);
-    return (await client.auth.listApiKeys(params)).body;
+    return (await client.auth.listApiKeys(params, options)).body;
   },
-  GetApiKey: (client, input) => {
+  GetApiKey: (client, input, _spec, options) => {
     const keyId = pathArg(input, 'key_id');
-    return client.auth.getApiKey(keyId);
+    return client.auth.getApiKey(keyId, options);
   },
-  RevokeApiKey: (client, input) => {
+  RevokeApiKey: (client, input, _spec, options) => {
     const keyId = pathArg(input, 'key_id');
-    return client.auth.revokeApiKey(keyId);
+    return client.auth.revokeApiKey(keyId, options);
   },
-  IssueToken: (client, input) => {
+  IssueToken: (client, input, _spec, options) => {
     const params = paramsOf<IssueTokenParams>(input, []);
-    return client.auth.issueToken(params);
+    return client.auth.issueToken(params, options);
   },
-  WhoAmI: (client) => {
-    return client.auth.whoami();
+  WhoAmI: (client, _input, _spec, options) => {
+    return client.auth.whoami(options);
   },
-  GetCacheEntry: (client, input) => {
+  GetCacheEntry: (client, input, _spec, options) => {
     const namespace = pathArg(input, 'namespace');
     const key = pathArg(input, 'key');
-    return client.cache.get(namespace, key);
+    return client.cache.get(namespace, key, options);
   },
-  SetCacheEntry: (client, input) => {
+  SetCacheEntry: (client, input, _spec, options) => {
     const namespace = pathArg(input, 'namespace');
     const key = pathArg(input, 'key');
     const params = paramsOf<SetCacheEntryParams>(input, ['namespace', 'key']);
-    return client.cache.set(namespace, key, params);
+    return client.cache.set(namespace, key, params, options);
   },
-  DeleteCacheEntry: (client, input) => {
+  DeleteCacheEntry: (client, input, _spec, options) => {
     const namespace = pathArg(input, 'namespace');
     const key = pathArg(input, 'key');
     const params = paramsOf<DeleteCacheEntryParams>(input, ['namespace', 'key']);
-    return client.cache.delete(namespace, key, params);
+    return client.cache.delete(namespace, key, params, options);
   },
-  BatchGetCacheEntries: (client, input) => {
+  BatchGetCacheEntries: (client, input, _spec, options) => {
     const namespace = pathArg(input, 'namespace');
     const params = paramsOf<BatchGetCacheEntriesParams>(input, ['namespace']);
-    return client.cache.batchGet(namespace, params);
+    return client.cache.batchGet(namespace, params, options);
   },
-  BatchSetCacheEntries: (client, input) => {
+  BatchSetCacheEntries: (client, input, _spec, options) => {
     const namespace = pathArg(input, 'namespace');
     const params = paramsOf<BatchSetCacheEntriesParams>(input, ['namespace']);
-    return client.cache.batchSet(namespace, params);
+    return client.cache.batchSet(namespace, params, options);
   },
-  DeleteCacheEntriesByPrefix: (client, input) => {
+  DeleteCacheEntriesByPrefix: (client, input, _spec, options) => {
     const namespace = pathArg(input, 'namespace');
     const params = paramsOf<DeleteCacheEntriesByPrefixParams>(input, ['namespace']);
-    return client.cache.deleteByPrefix(namespace, params);
+    return client.cache.deleteByPrefix(namespace, params, options);
   },
-  WatchCache: (client, input, spec) => {
+  WatchCache: (client, input, spec, options) => {
     const namespace = pathArg(input, 'namespace');
     const params = paramsOf<WatchCacheParams>(input, ['namespace']);
-    return collect(client.cache.watch(namespace, params), spec);
+    return collect(client.cache.watch(namespace, params, options), spec);
   },
-  RegisterInstance: (client, input) => {
+  RegisterInstance: (client, input, _spec, options) => {
     const service = pathArg(input, 'service');
     const instanceId = pathArg(input, 'instance_id');
     const params = paramsOf<RegisterInstanceParams>(input, ['service', 'instance_id']);
-    return client.discovery.register(service, instanceId, params);
+    return client.discovery.register(service, instanceId, params, options);
   },
-  Heartbeat: (client, input) => {
+  Heartbeat: (client, input, _spec, options) => {
     const service = pathArg(input, 'service');
     const instanceId = pathArg(input, 'instance_id');
     const params = paramsOf<HeartbeatParams>(input, ['service', 'instance_id']);
-    return client.discovery.heartbeat(service, instanceId, params);
+    return client.discovery.heartbeat(service, instanceId, params, options);
   },
-  DeregisterInstance: (client, input) => {
+  DeregisterInstance: (client, input, _spec, options) => {
     const service = pathArg(input, 'service');
     const instanceId = pathArg(input, 'instance_id');
-    return client.discovery.deregister(service, instanceId);
+    return client.discovery.deregister(service, instanceId, options);
   },
-  ListInstances: async (client, input) => {
+  ListInstances: async (client, input, _spec, options) => {
     const service = pathArg(input, 'service');
     const params = paramsOf<ListInstancesParams>(input, ['service']);
-    return (await client.discovery.listInstances(service, params)).body;
+    return (await client.discovery.listInstances(service, params, options)).body;
   },
-  ListServices: async (client, input) => {
+  ListServices: async (client, input, _spec, options) => {
     const params = paramsOf<ListServicesParams>(input, []);
-    return (await client.discovery.listServices(params)).body;
+    return (await client.discovery.listServices(params, options)).body;
   },
-  WatchService: (client, input, spec) => {
+  WatchService: (client, input, spec, options) => {
     const service = pathArg(input, 'service');
-    return collect(client.discovery.watch(service), spec);
+    return collect(client.discovery.watch(service, options), spec);
   },
-  AppendToStream: (client, input) => {
+  AppendToStream: (client, input, _spec, options) => {
     const stream = pathArg(input, 'stream');
     const params = paramsOf<AppendToStreamParams>(input, ['stream']);
-    return client.events.append(stream, params);
+    return client.events.append(stream, params, options);
   },
-  ReadStream: async (client, input) => {
+  ReadStream: async (client, input, _spec, options) => {
     const stream = pathArg(input, 'stream');
     const params = paramsOf<ReadStreamParams>(input, ['stream']);
-    return (await client.events.read(stream, params)).body;
+    return (await client.events.read(stream, params, options)).body;
   },
-  ReadAll: async (client, input) => {
+  ReadAll: async (client, input, _spec, options) => {
     const params = paramsOf<ReadAllParams>(input, []);
-    return (await client.events.readAll(params)).body;
+    return (await client.events.readAll(params, options)).body;
   },
-  SubscribeToStream: (client, input, spec) => {
+  SubscribeToStream: (client, input, spec, options) => {
     const stream = pathArg(input, 'stream');
     const params = paramsOf<SubscribeToStreamParams>(input, ['stream']);
-    return collect(client.events.subscribe(stream, params), spec);
+    return collect(client.events.subscribe(stream, params, options), spec);
   },
-  SubscribeToAll: (client, input, spec) => {
+  SubscribeToAll: (client, input, spec, options) => {
     const params = paramsOf<SubscribeToAllParams>(input, []);
-    return collect(client.events.subscribeAll(params), spec);
+    return collect(client.events.subscribeAll(params, options), spec);
   },
-  GetStreamMetadata: (client, input) => {
+  GetStreamMetadata: (client, input, _spec, options) => {
     const stream = pathArg(input, 'stream');
-    return client.events.getMetadata(stream);
+    return client.events.getMetadata(stream, options);
   },
-  SetStreamMetadata: (client, input) => {
+  SetStreamMetadata: (client, input, _spec, options) => {
     const stream = pathArg(input, 'stream');
     const params = paramsOf<SetStreamMetadataParams>(input, ['stream']);
-    return client.events.setMetadata(stream, params);
+    return client.events.setMetadata(stream, params, options);
   },
-  DeleteStream: (client, input) => {
+  DeleteStream: (client, input, _spec, options) => {
     const stream = pathArg(input, 'stream');
     const params = paramsOf<DeleteStreamParams>(input, ['stream']);
-    return client.events.deleteStream(stream, params);
+    return client.events.deleteStream(stream, params, options);
   },
-  GetLiveness: (client) => {
-    return client.health.live();
+  GetLiveness: (client, _input, _spec, options) => {
+    return client.health.live(options);
   },
-  GetReadiness: (client) => {
-    return client.health.ready();
+  GetReadiness: (client, _input, _spec, options) => {
+    return client.health.ready(options);
   },
-  AcquireLock: (client, input) => {
+  AcquireLock: (client, input, _spec, options) => {
     const name = pathArg(input, 'name');
     const params = paramsOf<AcquireLockParams>(input, ['name']);
-    return client.locks.acquire(name, params);
+    return client.locks.acquire(name, params, options);
   },
-  RenewLock: (client, input) => {
+  RenewLock: (client, input, _spec, options) => {
     const name = pathArg(input, 'name');
     const params = paramsOf<RenewLockParams>(input, ['name']);
-    return client.locks.renew(name, params);
+    return client.locks.renew(name, params, options);
   },
-  ReleaseLock: (client, input) => {
+  ReleaseLock: (client, input, _spec, options) => {
     const name = pathArg(input, 'name');
     const params = paramsOf<ReleaseLockParams>(input, ['name']);
-    return client.locks.release(name, params);
+    return client.locks.release(name, params, options);
   },
-  GetLock: (client, input) => {
+  GetLock: (client, input, _spec, options) => {
     const name = pathArg(input, 'name');
-    return client.locks.get(name);
+    return client.locks.get(name, options);
   },
-  ListLocks: async (client, input) => {
+  ListLocks: async (client, input, _spec, options) => {
     const params = paramsOf<ListLocksParams>(input, []);
-    return (await client.locks.list(params)).body;
+    return (await client.locks.list(params, options)).body;
   },
-  WatchLocks: (client, input, spec) => {
+  WatchLocks: (client, input, spec, options) => {
     const params = paramsOf<WatchLocksParams>(input, []);
-    return collect(client.locks.watch(params), spec);
+    return collect(client.locks.watch(params, options), spec);
   },
-  CreateRole: (client, input) => {
+  CreateRole: (client, input, _spec, options) => {
     const params = paramsOf<CreateRoleParams>(input, []);
-    return client.rbac.createRole(params);
+    return client.rbac.createRole(params, options);
   },
-  GetRole: (client, input) => {
+  GetRole: (client, input, _spec, options) => {
     const name = pathArg(input, 'name');
-    return client.rbac.getRole(name);
+    return client.rbac.getRole(name, options);
   },
-  ListRoles: async (client, input) => {
+  ListRoles: async (client, input, _spec, options) => {
     const params = paramsOf<ListRolesParams>(input, []);
-    return (await client.rbac.listRoles(params)).body;
+    return (await client.rbac.listRoles(params, options)).body;
   },
-  UpdateRole: (client, input) => {
+  UpdateRole: (client, input, _spec, options) => {
     const name = pathArg(input, 'name');
     const params = paramsOf<UpdateRoleParams>(input, ['name']);
-    return client.rbac.updateRole(name, params);
+    return client.rbac.updateRole(name, params, options);
   },
-  DeleteRole: (client, input) => {
+  DeleteRole: (client, input, _spec, options) => {
     const name = pathArg(input, 'name');
-    return client.rbac.deleteRole(name);
+    return client.rbac.deleteRole(name, options);
   },
-  CreateRoleBinding: (client, input) => {
+  CreateRoleBinding: (client, input, _spec, options) => {
     const params = paramsOf<CreateRoleBindingParams>(input, []);
-    return client.rbac.createBinding(params);
+    return client.rbac.createBinding(params, options);
   },
-  ListRoleBindings: async (client, input) => {
+  ListRoleBindings: async (client, input, _spec, options) => {
     const params = paramsOf<ListRoleBindingsParams>(input, []);
-    return (await client.rbac.listBindings(params)).body;
+    return (await client.rbac.listBindings(params, options)).body;
   },
-  DeleteRoleBinding: (client, input) => {
+  DeleteRoleBinding: (client, input, _spec, options) => {
     const bindingId = pathArg(input, 'binding_id');
-    return client.rbac.deleteBinding(bindingId);
+    return client.rbac.deleteBinding(bindingId, options);
   },
-  CheckPermission: (client, input) => {
+  CheckPermission: (client, input, _spec, options) => {
     const params = paramsOf<CheckPermissionParams>(input, []);
-    return client.rbac.checkPermission(params);
+    return client.rbac.checkPermission(params, options);
   },
-  StartSaga: (client, input) => {
+  StartSaga: (client, input, _spec, options) => {
     const params = paramsOf<StartSagaParams>(input, []);
-    return client.sagas.start(params);
+    return client.sagas.start(params, options);
   },
-  GetSaga: (client, input) => {
+  GetSaga: (client, input, _spec, options) => {
     const sagaId = pathArg(input, 'saga_id');
-    return client.sagas.get(sagaId);
+    return client.sagas.get(sagaId, options);
   },
-  ListSagas: async (client, input) => {
+  ListSagas: async (client, input, _spec, options) => {
     const params = paramsOf<ListSagasParams>(input, []);
-    return (await client.sagas.list(params)).body;
+    return (await client.sagas.list(params, options)).body;
   },
-  CancelSaga: (client, input) => {
+  CancelSaga: (client, input, _spec, options) => {
     const sagaId = pathArg(input, 'saga_id');
     const params = paramsOf<CancelSagaParams>(input, ['saga_id']);
-    return client.sagas.cancel(sagaId, params);
+    return client.sagas.cancel(sagaId, params, options);
   },
-  PollTasks: (client, input) => {
+  PollTasks: (client, input, _spec, options) => {
     const params = paramsOf<PollTasksParams>(input, []);
-    return client.sagas.pollTasks(params);
+    return client.sagas.pollTasks(params, options);
   },
-  HeartbeatTask: (client, input) => {
+  HeartbeatTask: (client, input, _spec, options) => {
     const taskId = pathArg(input, 'task_id');
     const params = paramsOf<HeartbeatTaskParams>(input, ['task_id']);
-    return client.sagas.heartbeatTask(taskId, params);
+    return client.sagas.heartbeatTask(taskId, params, options);
   },
-  CompleteTask: (client, input) => {
+  CompleteTask: (client, input, _spec, options) => {
     const taskId = pathArg(input, 'task_id');
     const params = paramsOf<CompleteTaskParams>(input, ['task_id']);
-    return client.sagas.completeTask(taskId, params);
+    return client.sagas.completeTask(taskId, params, options);
   },
-  FailTask: (client, input) => {
+  FailTask: (client, input, _spec, options) => {
     const taskId = pathArg(input, 'task_id');
     const params = paramsOf<FailTaskParams>(input, ['task_id']);
-    return client.sagas.failTask(taskId, params);
+    return client.sagas.failTask(taskId, params, options);
   },
 };

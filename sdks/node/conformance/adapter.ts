@@ -2,12 +2,22 @@
  * The conformance adapter of the TypeScript SDK (docs/conformance.md): NDJSON calls on stdin,
  * one answer line per call on stdout, logs on stderr. It uses only the SDK's public API; the op
  * table (`adapter-ops.ts`) is generated from the contract, this file holds the loop, the client
- * cache and the error mapping. Set CONCORD_CONFORMANCE_DEBUG=1 to log every SDK request.
+ * cache and the error mapping. A call's per-call `options` become the SDK's per-call options,
+ * and `cancel_after_ms` aborts an AbortController's signal given to the call that long after it
+ * starts. Set CONCORD_CONFORMANCE_DEBUG=1 to log every SDK request.
  */
 
 import { Console } from 'node:console';
 import { createInterface } from 'node:readline';
-import { APIConnectionError, APIError, Concord, CrossOriginRedirectError } from '@concord/sdk';
+import {
+  APIConnectionError,
+  APIError,
+  APITimeoutError,
+  APIUserAbortError,
+  Concord,
+  CrossOriginRedirectError,
+  type RequestOptions,
+} from '@concord/sdk';
 import { ops as contractOps, type Op } from './adapter-ops.js';
 import { holdLock, runWorker } from './helpers.js';
 import type { Input, StreamSpec } from './io.js';
@@ -21,6 +31,15 @@ interface ClientConfig {
   headers?: Record<string, string>;
 }
 
+/** The protocol's per-call options: each applies to this call only, over the client's. */
+interface CallOptions {
+  headers?: Record<string, string>;
+  idempotency_key?: string;
+  timeout_ms?: number;
+  max_retries?: number;
+  cancel_after_ms?: number;
+}
+
 interface Call {
   type: string;
   id: string;
@@ -29,6 +48,7 @@ interface Call {
   op: string;
   input?: Input | null;
   stream?: StreamSpec;
+  options?: CallOptions;
 }
 
 type Answer =
@@ -75,22 +95,48 @@ async function handle(call: Call): Promise<Answer> {
   if (op === undefined) {
     return { id: call.id, outcome: 'adapter_error', message: `unknown op ${call.op}` };
   }
+  const options = requestOptions(call.options ?? {});
+  const cancelAfter = call.options?.cancel_after_ms;
+  const canceller = cancelAfter === undefined ? undefined : new AbortController();
+  const timer = canceller && setTimeout(() => canceller.abort(), cancelAfter);
   try {
     const client = clientFor(call.client, call.client_config ?? {});
     const stream = call.stream && {
       ...call.stream,
       opened: () => write({ id: call.id, notice: 'stream_open' }),
     };
-    const result = await op(client, call.input ?? {}, stream);
+    const signal = canceller === undefined ? {} : { signal: canceller.signal };
+    const result = await op(client, call.input ?? {}, stream, { ...options, ...signal });
     return { id: call.id, outcome: 'ok', result: result ?? {} };
   } catch (error) {
     return report(call.id, error);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
+/** The protocol's per-call options as the SDK's own (`cancel_after_ms` is the caller's signal). */
+function requestOptions(options: CallOptions): RequestOptions {
+  const out: RequestOptions = {};
+  if (options.headers !== undefined) {
+    out.headers = options.headers;
+  }
+  if (options.idempotency_key !== undefined) {
+    out.idempotencyKey = options.idempotency_key;
+  }
+  if (options.timeout_ms !== undefined) {
+    out.timeoutMs = options.timeout_ms;
+  }
+  if (options.max_retries !== undefined) {
+    out.maxRetries = options.max_retries;
+  }
+  return out;
+}
+
 /**
- * An API error with its code and class name; a refused cross-origin redirect or a call without
- * an answer as a client error of its kind; anything else is an adapter error (never a pass).
+ * An API error with its code and class name; a refused cross-origin redirect, a call without an
+ * answer, a timeout or the caller's abort as a client error of its kind; anything else is an
+ * adapter error (never a pass).
  */
 function report(id: string, error: unknown): Answer {
   const kind = clientErrorKind(error);
@@ -120,10 +166,19 @@ function report(id: string, error: unknown): Answer {
   };
 }
 
-/** The protocol's `kind` of an SDK error that is not a catalogue error, if it has one. */
+/**
+ * The protocol's `kind` of an SDK error that is not a catalogue error, if it has one. A timeout
+ * is checked before the connection error it specialises.
+ */
 function clientErrorKind(error: unknown): string | undefined {
   if (error instanceof CrossOriginRedirectError) {
     return 'cross_origin_redirect';
+  }
+  if (error instanceof APITimeoutError) {
+    return 'timeout';
+  }
+  if (error instanceof APIUserAbortError) {
+    return 'cancelled';
   }
   return error instanceof APIConnectionError ? 'connection' : undefined;
 }

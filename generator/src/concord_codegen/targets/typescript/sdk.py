@@ -108,6 +108,7 @@ def build_view(api: Api, custom: set[str]) -> dict[str, Any]:
             [
                 *(m.params.name for s in services for m in s.methods if m.params is not None),
                 "Concord",
+                "RequestOptions",
             ]
         ),
         "client_imports": _client_imports(services),

@@ -11,9 +11,9 @@ namespace Concord.Conformance
     /// <summary>The op table: each contract RPC name and its SDK call (generated from the contract).</summary>
     internal static class Ops
     {
-        /// <summary>RPC name -> the call, taking the client, the request's contract JSON and the stream spec.</summary>
-        internal static readonly Dictionary<string, Func<ConcordClient, JObject, StreamSpec, CancellationToken, Task<JToken>>> Table =
-            new Dictionary<string, Func<ConcordClient, JObject, StreamSpec, CancellationToken, Task<JToken>>>
+        /// <summary>RPC name -> the call, taking the client, the request's contract JSON, the stream spec and the per-call options.</summary>
+        internal static readonly Dictionary<string, OpCall> Table =
+            new Dictionary<string, OpCall>
             {
                 { "CreateWidget", CreateWidget },
                 { "GetWidget", GetWidget },
@@ -26,65 +26,65 @@ namespace Concord.Conformance
             };
 
         /// <summary>CreateWidget: client.Widgets.CreateAsync.</summary>
-        private static async Task<JToken> CreateWidget(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> CreateWidget(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<CreateWidgetParams>(input);
-            return Output.Of(await client.Widgets.CreateAsync(parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Widgets.CreateAsync(parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>GetWidget: client.Widgets.GetAsync.</summary>
-        private static async Task<JToken> GetWidget(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> GetWidget(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var name = Input.Path(input, "name");
-            return Output.Of(await client.Widgets.GetAsync(name, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Widgets.GetAsync(name, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>UpdateWidget: client.Widgets.UpdateAsync.</summary>
-        private static async Task<JToken> UpdateWidget(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> UpdateWidget(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var name = Input.Path(input, "name");
             var parameters = Input.Params<UpdateWidgetParams>(input, "name");
-            return Output.Of(await client.Widgets.UpdateAsync(name, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Widgets.UpdateAsync(name, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>SetWidgetLabel: client.Widgets.SetLabelAsync.</summary>
-        private static async Task<JToken> SetWidgetLabel(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> SetWidgetLabel(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var name = Input.Path(input, "name");
             var key = Input.Path(input, "key");
             var parameters = Input.Params<SetWidgetLabelParams>(input, "name", "key");
-            return Output.Of(await client.Widgets.SetLabelAsync(name, key, parameters, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Widgets.SetLabelAsync(name, key, parameters, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>ListWidgets: client.Widgets.ListAsync.</summary>
-        private static async Task<JToken> ListWidgets(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> ListWidgets(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<ListWidgetsParams>(input);
-            var pages = client.Widgets.ListAsync(parameters, null, cancellationToken).AsPages(null, cancellationToken);
+            var pages = client.Widgets.ListAsync(parameters, options, cancellationToken).AsPages(null, cancellationToken);
             return await Output.FirstPageAsync(pages, "widgets", "next_page_token").ConfigureAwait(false);
         }
 
         /// <summary>WatchWidgets: client.Widgets.WatchAsync.</summary>
-        private static async Task<JToken> WatchWidgets(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> WatchWidgets(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var parameters = Input.Params<WatchWidgetsParams>(input);
-            using (var messages = await client.Widgets.WatchAsync(parameters, null, cancellationToken).ConfigureAwait(false))
+            using (var messages = await client.Widgets.WatchAsync(parameters, options, cancellationToken).ConfigureAwait(false))
             {
                 return await Output.CollectAsync(messages, streamSpec).ConfigureAwait(false);
             }
         }
 
         /// <summary>DeleteWidget: client.Widgets.DeleteAsync.</summary>
-        private static async Task<JToken> DeleteWidget(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> DeleteWidget(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
             var name = Input.Path(input, "name");
-            return Output.Of(await client.Widgets.DeleteAsync(name, null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Widgets.DeleteAsync(name, options, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>Ping: client.Widgets.PingAsync.</summary>
-        private static async Task<JToken> Ping(ConcordClient client, JObject input, StreamSpec streamSpec, CancellationToken cancellationToken)
+        private static async Task<JToken> Ping(ConcordClient client, JObject input, StreamSpec streamSpec, RequestOptions options, CancellationToken cancellationToken)
         {
-            return Output.Of(await client.Widgets.PingAsync(null, cancellationToken).ConfigureAwait(false));
+            return Output.Of(await client.Widgets.PingAsync(options, cancellationToken).ConfigureAwait(false));
         }
     }
 }

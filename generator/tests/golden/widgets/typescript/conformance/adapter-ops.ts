@@ -9,53 +9,55 @@ import type {
   Concord,
   CreateWidgetParams,
   ListWidgetsParams,
+  RequestOptions,
   SetWidgetLabelParams,
   UpdateWidgetParams,
   WatchWidgetsParams,
 } from '@concord/sdk';
 import { collect, type Input, paramsOf, pathArg, type StreamSpec } from './io.js';
 
-/** One op: the SDK call of an RPC. */
+/** One op: the SDK call of an RPC, with the call's per-call options. */
 export type Op = (
   client: Concord,
   input: Input,
   stream: StreamSpec | undefined,
+  options: RequestOptions,
 ) => Promise<unknown>;
 
 /** Every RPC of the contract, by name. */
 export const ops: Record<string, Op> = {
-  CreateWidget: (client, input) => {
+  CreateWidget: (client, input, _spec, options) => {
     const params = paramsOf<CreateWidgetParams>(input, []);
-    return client.widgets.create(params);
+    return client.widgets.create(params, options);
   },
-  GetWidget: (client, input) => {
+  GetWidget: (client, input, _spec, options) => {
     const name = pathArg(input, 'name');
-    return client.widgets.get(name);
+    return client.widgets.get(name, options);
   },
-  UpdateWidget: (client, input) => {
+  UpdateWidget: (client, input, _spec, options) => {
     const name = pathArg(input, 'name');
     const params = paramsOf<UpdateWidgetParams>(input, ['name']);
-    return client.widgets.update(name, params);
+    return client.widgets.update(name, params, options);
   },
-  SetWidgetLabel: (client, input) => {
+  SetWidgetLabel: (client, input, _spec, options) => {
     const name = pathArg(input, 'name');
     const key = pathArg(input, 'key');
     const params = paramsOf<SetWidgetLabelParams>(input, ['name', 'key']);
-    return client.widgets.setLabel(name, key, params);
+    return client.widgets.setLabel(name, key, params, options);
   },
-  ListWidgets: async (client, input) => {
+  ListWidgets: async (client, input, _spec, options) => {
     const params = paramsOf<ListWidgetsParams>(input, []);
-    return (await client.widgets.list(params)).body;
+    return (await client.widgets.list(params, options)).body;
   },
-  WatchWidgets: (client, input, spec) => {
+  WatchWidgets: (client, input, spec, options) => {
     const params = paramsOf<WatchWidgetsParams>(input, []);
-    return collect(client.widgets.watch(params), spec);
+    return collect(client.widgets.watch(params, options), spec);
   },
-  DeleteWidget: (client, input) => {
+  DeleteWidget: (client, input, _spec, options) => {
     const name = pathArg(input, 'name');
-    return client.widgets.delete(name);
+    return client.widgets.delete(name, options);
   },
-  Ping: (client) => {
-    return client.widgets.ping();
+  Ping: (client, _input, _spec, options) => {
+    return client.widgets.ping(options);
   },
 };
