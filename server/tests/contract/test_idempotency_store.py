@@ -144,10 +144,35 @@ async def test_memory_store_drops_the_least_recently_used() -> None:
     assert await store.begin("b", FP, "o", LEASE) is None  # forgotten, so claimed afresh
 
 
+async def test_memory_store_drops_the_least_recently_used_past_its_byte_budget() -> None:
+    store = MemoryIdempotencyStore(max_bytes=10_000)
+    answer = b"R" + bytes(3_000)
+    for key in ("a", "b", "c", "d"):
+        await store.begin(key, FP, "o", LEASE)
+        await store.complete(key, FP, answer, DAY)
+    assert store.size < 4
+    assert 0 < store.bytes_used <= 10_000
+    assert await store.begin("d", FP, "o", LEASE) == IdempotencyRecord(FP, answer)
+    assert await store.begin("a", FP, "o", LEASE) is None  # forgotten, so claimed afresh
+
+
+async def test_memory_store_keeps_an_answer_larger_than_its_budget_alone() -> None:
+    store = MemoryIdempotencyStore(max_bytes=1_000)
+    await store.begin("a", FP, "o", LEASE)
+    await store.complete("a", FP, bytes(5_000), DAY)
+    assert await store.begin("a", FP, "o", LEASE) == IdempotencyRecord(FP, bytes(5_000))
+    await store.begin("b", FP, "o", LEASE)
+    assert store.size == 1
+    await store.release("b", "o")
+    assert (store.size, store.bytes_used) == (0, 0)
+
+
 async def test_bad_options_are_refused(tmp_path: Path, connections: Connections) -> None:
     settings = Settings(data_dir=tmp_path)
     with pytest.raises(ConcordError):
         await registry.open_backend("idempotency", "memory://?max_entries=0", settings, connections)
+    with pytest.raises(ConcordError):
+        await registry.open_backend("idempotency", "memory://?max_bytes=x", settings, connections)
     with pytest.raises(ConcordError):
         await registry.open_backend("idempotency", "sqlite://", settings, connections)
     with pytest.raises(ConcordError):

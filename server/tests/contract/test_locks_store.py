@@ -121,10 +121,17 @@ class TestLockStore:
         third = granted(await store.try_acquire("job", "carol", LONG))
         assert [first.fencing_token, second.fencing_token, third.fencing_token] == [1, 2, 3]
 
-    async def test_tokens_are_per_name(self, store: LockStore) -> None:
-        granted(await store.try_acquire("a", "alice", LONG))
-        granted(await store.try_acquire("a", "alice", LONG))
-        assert granted(await store.try_acquire("b", "alice", LONG)).fencing_token == 1
+    async def test_tokens_of_a_name_increase_whatever_other_names_take(
+        self, store: LockStore
+    ) -> None:
+        first = granted(await store.try_acquire("a", "alice", LONG)).fencing_token
+        second = granted(await store.try_acquire("a", "alice", LONG)).fencing_token
+        other = granted(await store.try_acquire("b", "alice", LONG))
+        assert await store.release("b", "alice", other.fencing_token) == other
+        third = granted(await store.try_acquire("a", "alice", LONG)).fencing_token
+        again = granted(await store.try_acquire("b", "bob", LONG)).fencing_token
+        assert 0 < first < second < third
+        assert again > other.fencing_token
 
     async def test_expired_lock_is_free_and_not_found(self, store: LockStore) -> None:
         granted(await store.try_acquire("job", "alice", SHORT))

@@ -58,14 +58,12 @@ class Connections:
 
     async def postgres(self, url: str) -> Any:
         """An asyncpg pool for a postgresql:// URL."""
-        import asyncpg
+        from concord_server.backends.postgres.pool import create_pool
 
         key = "pg:" + strip_query(url)
         async with self._lock(key):
             if key not in self._clients:
-                self._clients[key] = await asyncpg.create_pool(
-                    strip_query(url), min_size=1, max_size=10, timeout=CONNECT_TIMEOUT_SECONDS
-                )
+                self._clients[key] = await create_pool(strip_query(url), CONNECT_TIMEOUT_SECONDS)
             return self._clients[key]
 
     async def sqlite(self, path: Path) -> SqliteDatabase:

@@ -1,4 +1,6 @@
-"""Locks in process memory: a dict of grants and a dict of per-name token counters."""
+"""Locks in process memory: a dict of grants and one token counter for the store.
+
+One counter is monotonic per name too, and costs nothing per name once its grant is gone."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ class MemoryLockStore:
     def __init__(self, clock: Clock | None = None, queue_limit: int = 1000) -> None:
         self._clock = clock or SystemClock()
         self._grants: dict[str, _Grant] = {}
-        self._tokens: dict[str, int] = {}
+        self._last_token = 0
         self._events: Broadcaster[LockEvent] = Broadcaster(queue_limit)
 
     async def try_acquire(self, name: str, owner: str, ttl: timedelta) -> LockRecord | Conflict:
@@ -49,9 +51,8 @@ class MemoryLockStore:
                 return Conflict(name, current.record.expires_at)
             if not held and not current.expiry_reported:
                 self._publish(LockEventType.EXPIRED, current.record, current.record.expires_at)
-        token = self._tokens.get(name, 0) + 1
-        self._tokens[name] = token
-        record = LockRecord(name, owner, token, now, now + ttl, ttl)
+        self._last_token += 1
+        record = LockRecord(name, owner, self._last_token, now, now + ttl, ttl)
         self._grants[name] = _Grant(record)
         self._publish(LockEventType.ACQUIRED, record, now)
         return record

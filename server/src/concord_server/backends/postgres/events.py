@@ -1,4 +1,5 @@
-"""PostgreSQL event log: a one-row head counter serialises appends, so positions are gap-free."""
+"""PostgreSQL event log: a one-row head counter serialises appends, so positions are gap-free;
+one append is one call of a server-side function (one round trip)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,65 @@ from concord_server.pubsub import Broadcaster
 
 log = logging.getLogger("concord.events.postgres")
 
+# One append is one call of this function (one round trip, its own transaction): it locks the
+# head row, then (each statement with a fresh snapshot, so every earlier append is seen) the
+# stream row; it writes only when no event id is stored yet and the expectation holds, and
+# otherwise answers the state and the stored ids so the caller can replay or explain.
+APPEND_FUNCTION = """
+CREATE OR REPLACE FUNCTION {s}.events_append(
+    p_stream text, p_expected_revision bigint, p_expected_state text, p_ids text[],
+    p_types text[], p_data jsonb[], p_metadata jsonb[], p_now timestamptz, p_channel text,
+    OUT written boolean, OUT head bigint, OUT base bigint, OUT stream text,
+    OUT current_revision bigint, OUT first_revision bigint, OUT deleted boolean,
+    OUT custom jsonb, OUT created_at timestamptz, OUT found_ids text[],
+    OUT found_streams text[], OUT found_revisions bigint[], OUT found_positions bigint[]
+) LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+    v_live boolean;
+    v_first bigint;
+    v_created timestamptz;
+    v_count bigint := cardinality(p_ids);
+BEGIN
+    SELECT h.position INTO head FROM {s}.events_head AS h FOR UPDATE;
+    SELECT t.stream, t.current_revision, t.first_revision, t.deleted, t.custom, t.created_at
+        INTO stream, current_revision, first_revision, deleted, custom, created_at
+        FROM {s}.events_streams AS t WHERE t.stream = p_stream FOR UPDATE;
+    SELECT array_agg(l.event_id), array_agg(l.stream), array_agg(l.revision),
+            array_agg(l.position)
+        INTO found_ids, found_streams, found_revisions, found_positions
+        FROM unnest(p_ids) AS i(id)
+        JOIN LATERAL (SELECT * FROM {s}.events_log AS f WHERE f.event_id = i.id LIMIT 1) AS l
+            ON true;
+    v_live := stream IS NOT NULL AND NOT deleted AND current_revision >= first_revision;
+    written := found_ids IS NULL AND CASE
+        WHEN p_expected_revision IS NOT NULL THEN v_live AND current_revision = p_expected_revision
+        WHEN p_expected_state = 'NO_STREAM' THEN NOT v_live
+        WHEN p_expected_state = 'STREAM_EXISTS' THEN v_live
+        ELSE true END;
+    IF NOT written THEN
+        RETURN;
+    END IF;
+    base := coalesce(current_revision, -1) + 1;
+    v_first := CASE WHEN v_live THEN first_revision ELSE base END;
+    v_created := CASE WHEN v_live THEN created_at ELSE p_now END;
+    INSERT INTO {s}.events_log (event_id, stream, revision, position, type, data, metadata,
+            recorded_at)
+        SELECT e.id, p_stream, base + e.i - 1, head + e.i, e.type, e.data, e.metadata, p_now
+        FROM unnest(p_ids, p_types, p_data, p_metadata) WITH ORDINALITY AS e(id, type, data,
+            metadata, i);
+    INSERT INTO {s}.events_streams AS t (stream, current_revision, first_revision, deleted,
+            created_at)
+        VALUES (p_stream, base + v_count - 1, v_first, false, v_created)
+        ON CONFLICT (stream) DO UPDATE SET current_revision = excluded.current_revision,
+            first_revision = excluded.first_revision, deleted = false,
+            created_at = excluded.created_at;
+    head := head + v_count;
+    UPDATE {s}.events_head SET position = head;
+    PERFORM pg_notify(p_channel, head::text || ' ' || p_stream);
+END
+$fn$;
+"""
 MIGRATIONS: dict[int, str] = {
     1: """
 CREATE TABLE IF NOT EXISTS {s}.events_streams (
@@ -59,6 +119,7 @@ CREATE TABLE IF NOT EXISTS {s}.events_head (
 );
 INSERT INTO {s}.events_head (id, position) VALUES (true, 0) ON CONFLICT DO NOTHING;
 """,
+    2: APPEND_FUNCTION,
 }
 EVENT_COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at"
 STREAM_COLUMNS = "stream, current_revision, first_revision, deleted, custom, created_at"
@@ -155,77 +216,25 @@ class PostgresEventLog:
     async def append(
         self, stream: str, events: Sequence[NewEvent], expected: Expectation, now: datetime
     ) -> AppendResult:
-        """Appends in one transaction holding the head row lock (four round trips) until commit."""
-        async with self._connection() as conn, conn.transaction():
-            head = await conn.fetchval(f"SELECT position FROM {self._s}.events_head FOR UPDATE")
-            # read only after the lock: this statement's snapshot then has every earlier append
-            row = await conn.fetchrow(self._sql_before_append, stream, [e.event_id for e in events])
-            state = None if row["stream"] is None else _stream_state(row)
-            stored = [StoredId(*ids) for ids in zip(*_found_arrays(row), strict=True)]
-            replay = replayed_append(stream, events, expected, stored, state)
-            if replay is not None:
-                return replay
-            expected.verify(state)
-            result = await self._write(conn, stream, events, state, head, now)
-        self._changes.publish(LogChange(result.position, stream))
-        return result
-
-    @property
-    def _sql_before_append(self) -> str:
-        return (
-            f"SELECT st.*, f.* FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT {STREAM_COLUMNS}"
-            f" FROM {self._s}.events_streams WHERE stream = $1 FOR UPDATE) AS st ON true"
-            " CROSS JOIN LATERAL (SELECT array_agg(l.event_id) AS found_ids,"
-            " array_agg(l.stream) AS found_streams, array_agg(l.revision) AS found_revisions,"
-            f" array_agg(l.position) AS found_positions FROM {self._s}.events_log AS l"
-            " WHERE l.event_id = ANY($2::text[])) AS f"
-        )
-
-    async def _write(
-        self,
-        conn: Any,
-        stream: str,
-        events: Sequence[NewEvent],
-        state: StreamState | None,
-        head: int,
-        now: datetime,
-    ) -> AppendResult:
-        """Inserts the events, moves the stream and the head, and notifies: one statement."""
-        state = state or StreamState(stream)
-        first_revision, created_at = state.first_revision, state.created_at
-        if not state.exists:
-            first_revision, created_at = state.current_revision + 1, now
-        base, count = state.current_revision + 1, len(events)
-        last_revision, position = base + count - 1, head + count
-        await conn.execute(
-            f"WITH inserted AS (INSERT INTO {self._s}.events_log ({EVENT_COLUMNS})"
-            " SELECT e.id, $1::text, $2::bigint + e.i - 1, $3::bigint + e.i, e.type, e.data,"
-            " e.metadata, $4::timestamptz"
-            " FROM unnest($5::text[], $6::text[], $7::jsonb[], $8::jsonb[])"
-            " WITH ORDINALITY AS e(id, type, data, metadata, i)),"
-            f" moved AS (INSERT INTO {self._s}.events_streams"
-            " (stream, current_revision, first_revision, deleted, created_at)"
-            " VALUES ($1, $9, $10, false, $11) ON CONFLICT (stream) DO UPDATE SET"
-            " current_revision = excluded.current_revision,"
-            " first_revision = excluded.first_revision, deleted = false,"
-            " created_at = excluded.created_at),"
-            f" head AS (UPDATE {self._s}.events_head SET position = $12)"
-            " SELECT pg_notify($13, $14)",
-            stream,
-            base,
-            head,
-            now,
-            [e.event_id for e in events],
-            [e.type for e in events],
-            [None if e.data is NO_DATA else json.dumps(e.data) for e in events],
-            [json.dumps(dict(e.metadata)) for e in events],
-            last_revision,
-            first_revision,
-            created_at,
-            position,
-            self._channel,
-            f"{position} {stream}",
-        )
+        """Appends in one round trip (see APPEND_FUNCTION); a refused call writes nothing."""
+        async with self._connection() as conn:
+            row = await conn.fetchrow(
+                f"SELECT * FROM {self._s}.events_append($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                stream,
+                expected.revision,
+                expected.state.value,
+                [e.event_id for e in events],
+                [e.type for e in events],
+                [None if e.data is NO_DATA else json.dumps(e.data) for e in events],
+                [json.dumps(dict(e.metadata)) for e in events],
+                now,
+                self._channel,
+            )
+        if not row["written"]:
+            return _refused_append(stream, events, expected, row)
+        base, position = row["base"], row["head"]
+        last_revision = base + len(events) - 1
+        self._changes.publish(LogChange(position, stream))
         return AppendResult(last_revision, position, tuple(range(base, last_revision + 1)))
 
     async def read_stream(
@@ -357,6 +366,19 @@ class PostgresEventLog:
 def _engine_errors() -> AbstractContextManager[None]:
     """PostgreSQL failures of the event log on the catalogue (see backends/failures.py)."""
     return postgres_errors("event")
+
+
+def _refused_append(
+    stream: str, events: Sequence[NewEvent], expected: Expectation, row: Any
+) -> AppendResult:
+    """The replayed result of a retry, or the error of a refused append."""
+    state = None if row["stream"] is None else _stream_state(row)
+    stored = [StoredId(*ids) for ids in zip(*_found_arrays(row), strict=True)]
+    replay = replayed_append(stream, events, expected, stored, state)
+    if replay is not None:
+        return replay
+    expected.verify(state)
+    raise AssertionError("events_append refused an append that its expectation allows")
 
 
 def _found_arrays(row: Any) -> tuple[list[Any], ...]:

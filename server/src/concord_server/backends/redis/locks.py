@@ -74,6 +74,7 @@ class RedisLockStore:
         self._base = f"{{{prefix}}}:locks:"
         self._index = self._base + "index"
         self._expiries = self._base + "expiries"
+        self._counter = self._base + "tokens"
         self._channel = self._base + "events"
         common = (_LUA / "locks_common.lua").read_text()
         self._scripts = {
@@ -99,7 +100,8 @@ class RedisLockStore:
 
     async def try_acquire(self, name: str, owner: str, ttl: timedelta) -> LockRecord | Conflict:
         """Grants the lock if it is free, expired or held by `owner` (one EVALSHA)."""
-        keys = [self._holder(name), f"{self._base}token:{name}", self._index, self._expiries]
+        legacy_counter = f"{self._base}token:{name}"
+        keys = [self._holder(name), legacy_counter, self._index, self._expiries, self._counter]
         reply = await self._run(
             "acquire", keys, [name, owner, ttl // _MS, _RETENTION_MS, self._channel]
         )

@@ -1,5 +1,6 @@
 -- Grants a lock that is free, expired or held by the same owner, with the next fencing token.
--- KEYS: holder hash, token counter, name index, expiry index
+-- KEYS: holder hash, the name's own counter of earlier versions, name index, expiry index, the
+-- store's token counter
 -- ARGV: name, owner, ttl ms, retention ms, channel
 -- Returns {0, holder expires_at} on conflict, {1, token, acquired_at, expires_at, ttl} on grant.
 local name, owner, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -15,7 +16,7 @@ if current then
 end
 local grant = {
   owner = owner,
-  token = redis.call('INCR', KEYS[2]),
+  token = next_token(KEYS[5], KEYS[2]),
   acquired_at = now,
   expires_at = now + ttl,
   ttl = ttl,

@@ -2,7 +2,9 @@
 -- every Concord instance agrees on expiry whatever its own clock says.
 -- A holder hash has the fields owner, token, acquired_at, expires_at, ttl and reported (1 once
 -- its expiry was announced); it outlives its expiry by a retention period so that a late renew or
--- release can be told LOCK_EXPIRED. Token counters are separate keys that never expire.
+-- release can be told LOCK_EXPIRED. Fencing tokens come from one counter per store, which never
+-- expires: it increases for every name, so it increases per name, and no key is left behind per
+-- name once a grant is gone.
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -46,4 +48,20 @@ local function refusal(grant, owner, token, now)
     return {-1, grant.expires_at}
   end
   return nil
+end
+
+-- The next fencing token from the store's counter. Earlier versions kept one counter per name:
+-- the first grant of such a name moves the store's counter past it and deletes it, so the
+-- name's tokens keep increasing across the upgrade.
+local function next_token(counter, legacy_counter)
+  local token = redis.call('INCR', counter)
+  local legacy = tonumber(redis.call('GET', legacy_counter))
+  if legacy then
+    if legacy >= token then
+      token = legacy + 1
+      redis.call('SET', counter, int(token))
+    end
+    redis.call('DEL', legacy_counter)
+  end
+  return token
 end
