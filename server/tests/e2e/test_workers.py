@@ -106,9 +106,20 @@ def test_two_workers_both_serve(tmp_path: Path) -> None:
     finally:
         for client in clients:
             client.close()
-        server.stop()
+        _stop_patiently(server)
     # The supervisor stopped every worker before exiting: none is left running.
     assert not [w for w in workers if Path(f"/proc/{w}").exists() and _alive(w)], workers
+
+
+def _stop_patiently(server: LiveServer) -> None:
+    """SIGTERM, then waits past the supervisor's own straggler kill (grace + 10 s) before the
+    harness's SIGKILL, which would leave the workers orphaned, on however busy a machine."""
+    assert server.process is not None
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=READY_TIMEOUT_SECONDS)
+    finally:
+        server.stop()
 
 
 def _alive(pid: int) -> bool:
