@@ -149,9 +149,14 @@ class TestRegistry:
         assert (summary.name, summary.instance_count) == ("api", 1)
 
     async def test_heartbeats_keep_an_instance_alive(self, discovery: DiscoveryService) -> None:
-        await discovery.register(reg("a", ttl=SHORT))
-        for _ in range(4):
-            await asyncio.sleep(0.15)
+        # Beats every 0.1 s for twice the TTL: only a stall of a whole TTL (2 s) between two
+        # beats could expire it, so a busy machine cannot make this fail.
+        ttl = timedelta(seconds=2)
+        await discovery.register(reg("a", ttl=ttl))
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 2 * ttl.total_seconds()
+        while loop.time() < until:
+            await asyncio.sleep(0.1)
             await discovery.heartbeat("api", "a")
         assert await ids(discovery) == ["a"]
 
