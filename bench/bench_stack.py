@@ -1,5 +1,5 @@
 """What each package of the fast stack buys: REST lock requests (wrk, bench/wrk_lock_cycle.lua)
-against servers that differ only in one package being hidden (uvloop, httptools, hiredis,
+against servers that differ only in one package being hidden (uvloop, hiredis,
 orjson: the server falls back to asyncio, h11, redis-py's parser, the stdlib json), and one with
 all four hidden, in alternating rounds of the same run (medians reported).
 
@@ -28,7 +28,7 @@ from bench_locks import UNLIMITED, wrk
 from benchrows import Row, add_json_argument, write_rows
 from tests.e2e.live import LiveServer
 
-PACKAGES = ("uvloop", "httptools", "hiredis", "orjson")
+PACKAGES = ("uvloop", "hiredis", "orjson")
 NONE = "none of them"
 
 
@@ -81,7 +81,7 @@ def rows(rates: dict[str, list[float]], storage: str) -> list[Row]:
             f"REST lock requests on {storage}, fast stack (all four)",
             m["all"],
             "requests/s",
-            "the same server without uvloop, httptools, hiredis and orjson",
+            "the same server without uvloop, hiredis and orjson",
             m[NONE],
         )
     )
