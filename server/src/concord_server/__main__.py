@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from concord_server import tls, workers
-from concord_server.api.rest.http_protocol import http_protocol
+from concord_server.api.rest.http_protocol import H11ProblemProtocol
 from concord_server.app import create_app
 from concord_server.config import Settings
 from concord_server.config_sources import ConfigError, load_settings
@@ -105,7 +105,7 @@ def main() -> None:
         log_config=None,
         access_log=False,
         ws_max_size=settings.max_body_bytes,
-        http=http_protocol(),
+        http=H11ProblemProtocol,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         **tls.uvicorn_options(settings),
     )

@@ -58,6 +58,23 @@ def test_unreadable_requests_get_the_json_error_body(
     assert problem["details"] == {"reason": "unreadable_http_request"}
 
 
+def test_an_offered_h2c_upgrade_is_ignored_and_the_body_read(server: LiveServer) -> None:
+    # Java's HttpClient offers HTTP/2 on every plain-HTTP request; the server stays on HTTP/1.1
+    # and must still read the request's body (httptools' protocol in uvicorn dropped it).
+    with server.client() as http:
+        answer = http.post(
+            "/v1/locks/h2c:acquire",
+            json={"owner": "o", "ttl": "5s"},
+            headers={
+                "Connection": "Upgrade, HTTP2-Settings",
+                "Upgrade": "h2c",
+                "HTTP2-Settings": "AAMAAABkAARAAAAAAAIAAAAA",
+            },
+        )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["lock"]["owner"] == "o"
+
+
 def test_trace_is_405_and_an_unknown_custom_method_404(server: LiveServer) -> None:
     with server.client() as http:
         trace = http.request("TRACE", "/v1/locks/a")

@@ -48,11 +48,6 @@ class _ProblemOnUnreadable:
 
 
 class H11ProblemProtocol(_ProblemOnUnreadable, H11Protocol):
-    """The pure-Python h11 protocol with contract error bodies."""
-
-
-def http_protocol() -> type[asyncio.Protocol]:
-    """h11's protocol. uvicorn's httptools protocol stops reading at a request that offers an
-    upgrade other than WebSocket and hands the handler an empty body: Java's HttpClient offers
-    `Upgrade: h2c` on every plain-HTTP request, so every Java call arrived without its fields."""
-    return H11ProblemProtocol
+    """The pure-Python h11 protocol with contract error bodies. (Not httptools: uvicorn's
+    httptools protocol stops reading at a request offering an upgrade other than WebSocket and
+    hands the app an empty body, and Java's HttpClient offers `Upgrade: h2c` on plain HTTP.)"""
