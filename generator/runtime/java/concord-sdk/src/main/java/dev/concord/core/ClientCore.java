@@ -110,7 +110,8 @@ public final class ClientCore implements AutoCloseable {
 
   /**
    * Opens a server stream, blocking until the server accepted it (a refusal is thrown here).
-   * Opening is retried like an idempotent call; the timeout bounds each opening attempt only.
+   * Opening is retried like an idempotent call; the timeout bounds each opening attempt only. A
+   * stream whose connection breaks after an id resumes from it ({@link ResumingStream}).
    */
   public <T> ServerStream<T> stream(
       Operation op,
@@ -120,10 +121,18 @@ public final class ClientCore implements AutoCloseable {
       Function<JsonNode, T> decode) {
     WireCall call = prepare(op, path, params, options);
     int maxRetries = options.maxRetries().orElse(config.maxRetries());
+    MessageStream opened = open(call, maxRetries);
+    return new ServerStream<>(
+        new ResumingStream(call, opened, transport, retries, maxRetries), decode);
+  }
+
+  /** The first opening of a stream, retried like an idempotent call. */
+  private MessageStream open(WireCall call, int maxRetries) {
+    Operation op = call.operation();
     for (int attempt = 0; ; attempt++) {
       log(Level.DEBUG, () -> "opening " + describe(call));
       try {
-        return new ServerStream<>(transport.open(call), decode);
+        return transport.open(call);
       } catch (ConcordException e) {
         if (attempt >= maxRetries || !RetryPolicy.isRetryable(e)) {
           throw e;
@@ -298,7 +307,7 @@ public final class ClientCore implements AutoCloseable {
         + Logging.redact(call.headers());
   }
 
-  private static void log(Level level, java.util.function.Supplier<String> message) {
+  static void log(Level level, java.util.function.Supplier<String> message) {
     if (Logging.LOGGER.isLoggable(level)) {
       Logging.LOGGER.log(level, message.get());
     }

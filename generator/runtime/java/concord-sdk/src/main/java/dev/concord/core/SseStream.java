@@ -10,17 +10,21 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Reads Server-Sent Events: one JSON message per event ({@code data:} lines joined by newlines). An
  * event named {@code error} carries a {@code concord.v1.Error} and ends the stream with its typed
- * exception; comments and other fields are skipped.
+ * exception; comments and other fields are skipped. The {@code id:} of each complete frame (a frame
+ * without data too) becomes the last event id, as in the SSE specification.
  */
 final class SseStream implements MessageStream {
   private final String rpc;
   private final InputStream body;
   private final BufferedReader reader;
   private volatile boolean closed;
+  private String idBuffer = "";
+  private volatile String lastEventId = "";
 
   SseStream(String rpc, InputStream body) {
     this.rpc = rpc;
@@ -38,6 +42,7 @@ final class SseStream implements MessageStream {
         return null;
       }
       if (line.isEmpty()) {
+        lastEventId = idBuffer;
         if (data != null) {
           return message(event, data.toString());
         }
@@ -57,8 +62,16 @@ final class SseStream implements MessageStream {
         event = value;
       } else if (field.equals("data")) {
         data = data == null ? new StringBuilder(value) : data.append('\n').append(value);
+      } else if (field.equals("id") && value.indexOf('\0') < 0) {
+        idBuffer = value;
       }
     }
+  }
+
+  /** The id of the last complete frame that carried one; empty when none did (or it was empty). */
+  @Override
+  public Optional<String> lastEventId() {
+    return lastEventId.isEmpty() ? Optional.empty() : Optional.of(lastEventId);
   }
 
   private JsonNode message(String event, String data) {

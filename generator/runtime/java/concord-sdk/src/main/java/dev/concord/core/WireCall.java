@@ -2,6 +2,7 @@ package dev.concord.core;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -26,5 +27,18 @@ public record WireCall(
     ObjectNode request = params.deepCopy();
     pathParams.forEach(request::put);
     return request;
+  }
+
+  /** This call with header {@code name} set to {@code value} (replacing any of that name). */
+  public WireCall withHeader(String name, String value) {
+    Map<String, List<String>> next = new LinkedHashMap<>();
+    headers.forEach(
+        (key, values) -> {
+          if (!key.equalsIgnoreCase(name)) {
+            next.put(key, values);
+          }
+        });
+    next.put(name, List.of(value));
+    return new WireCall(operation, pathParams, params, next, timeout);
   }
 }
