@@ -24,7 +24,7 @@ namespace Concord
         /// <summary>The message the last successful <see cref="MoveNextAsync"/> read.</summary>
         public abstract T Current { get; }
 
-        /// <summary>Waits for the next message: false at the end of the stream, after Dispose or cancellation; throws the typed error the server sent, or ConcordConnectionException when the connection broke.</summary>
+        /// <summary>Waits for the next message: false at the end of the stream, after Dispose or cancellation; throws the typed error the server sent, or ConcordConnectionException when the connection broke and could not be reopened.</summary>
         public abstract Task<bool> MoveNextAsync();
 
         /// <summary>The HTTP answer that opened the stream (null for a stream built by hand).</summary>
@@ -84,23 +84,31 @@ namespace Concord
         }
     }
 
-    /// <summary>A server stream read from Server-Sent Events: one JSON message per event, `event: error` for a typed error.</summary>
+    /// <summary>
+    /// A server stream read from Server-Sent Events: one JSON message per event, `event: error` for a typed error.
+    /// A connection that breaks after an `id:` is reopened with Last-Event-ID (docs/sdk-helpers.md, 3).
+    /// </summary>
     internal sealed class SseStream<T> : ServerStream<T>
     {
         private readonly string _operation;
-        private readonly Exchange _exchange;
-        private readonly SseReader _reader;
-        private readonly CancellationToken _cancellation;
+        private readonly RawResponse _opened;
+        private readonly StreamReopener _reopener;
+        private readonly CancellationTokenSource _closer = new CancellationTokenSource();
         private readonly CancellationTokenRegistration _registration;
+        private readonly object _gate = new object();
+        private Exchange _exchange;
+        private SseReader _reader;
+        private int _failures;
         private int _closed;
         private T _current;
 
-        internal SseStream(string operation, Exchange exchange, Stream body, CancellationToken cancellation)
+        internal SseStream(string operation, Exchange exchange, Stream body, StreamReopener reopener, CancellationToken cancellation)
         {
             _operation = operation;
+            _opened = exchange.Raw;
             _exchange = exchange;
-            _reader = new SseReader(body);
-            _cancellation = cancellation;
+            _reader = new SseReader(body, "");
+            _reopener = reopener;
             _registration = cancellation.Register(Close);
         }
 
@@ -108,7 +116,7 @@ namespace Concord
 
         public override RawResponse GetRawResponse()
         {
-            return _exchange.Raw;
+            return _opened;
         }
 
         public override async Task<bool> MoveNextAsync()
@@ -124,15 +132,13 @@ namespace Concord
                 {
                     next = await _reader.ReadEventAsync().ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is IOException || e is ObjectDisposedException || e is HttpRequestException || e is WebException)
+                catch (Exception e) when (e is IOException || e is ObjectDisposedException || e is HttpRequestException || e is WebException || e is OperationCanceledException)
                 {
-                    bool closedByUser = Volatile.Read(ref _closed) != 0 || _cancellation.IsCancellationRequested;
-                    Close();
-                    if (closedByUser)
+                    if (Volatile.Read(ref _closed) != 0 || !await ResumeAsync(e).ConfigureAwait(false))
                     {
                         return false;
                     }
-                    throw new ConcordConnectionException(_operation, "the stream broke: " + e.Message, e);
+                    continue;
                 }
                 if (next == null)
                 {
@@ -147,8 +153,79 @@ namespace Concord
                 if (next.Name.Length == 0 || next.Name == "message")
                 {
                     _current = Decode(next.Data);
+                    _failures = 0;
                     return true;
                 }
+            }
+        }
+
+        /// <summary>Reopens after a break, with backoff: true once reopened, false when closed meanwhile; throws when it cannot.</summary>
+        private async Task<bool> ResumeAsync(Exception broken)
+        {
+            ConcordException failure = new ConcordConnectionException(_operation, "the stream broke: " + broken.Message, broken);
+            string lastEventId = _reader.LastEventId;
+            if (lastEventId.Length == 0)
+            {
+                Close();
+                throw failure;
+            }
+            while (true)
+            {
+                var delay = NextDelay(failure);
+                try
+                {
+                    await _reopener.WaitAsync(_failures - 1, delay, failure, _closer.Token).ConfigureAwait(false);
+                    var exchange = await _reopener.AttemptAsync(lastEventId, _closer.Token).ConfigureAwait(false);
+                    var body = await exchange.Message.Content.ReadAsStreamAsync().ConfigureAwait(false);
+                    return Swap(exchange, new SseReader(body, lastEventId));
+                }
+                catch (OperationCanceledException) when (_closer.IsCancellationRequested)
+                {
+                    return false;
+                }
+                catch (ConcordException e)
+                {
+                    failure = e;
+                }
+            }
+        }
+
+        /// <summary>The wait before the next reopen attempt; throws a non-retryable failure, or a connection error once the attempts ran out.</summary>
+        private TimeSpan NextDelay(ConcordException failure)
+        {
+            if (!(failure is ConcordConnectionException) && !RetryRules.IsRetryableStatus(failure.Status))
+            {
+                Close();
+                throw failure;
+            }
+            var delay = _failures < _reopener.MaxRetries ? _reopener.Delay(_failures, failure) : null;
+            if (!delay.HasValue)
+            {
+                Close();
+                if (_failures == 0 || failure is ConcordConnectionException)
+                {
+                    throw failure;
+                }
+                throw new ConcordConnectionException(_operation, "the stream broke and could not be reopened: " + failure.Message, failure);
+            }
+            _failures++;
+            return delay.Value;
+        }
+
+        /// <summary>Reads on from a reopened connection, unless the stream was closed meanwhile.</summary>
+        private bool Swap(Exchange exchange, SseReader reader)
+        {
+            lock (_gate)
+            {
+                if (Volatile.Read(ref _closed) != 0)
+                {
+                    exchange.Dispose();
+                    return false;
+                }
+                _exchange.Dispose();
+                _exchange = exchange;
+                _reader = reader;
+                return true;
             }
         }
 
@@ -161,7 +238,7 @@ namespace Concord
             catch (FormatException e)
             {
                 Close();
-                throw new ConcordException(_exchange.Raw.Status, default(ErrorCode), _operation + ": a stream message is not the contract's JSON: " + e.Message, _exchange.Raw.RequestId, null, _exchange.Raw, e);
+                throw new ConcordException(_opened.Status, default(ErrorCode), _operation + ": a stream message is not the contract's JSON: " + e.Message, _opened.RequestId, null, _opened, e);
             }
         }
 
@@ -170,7 +247,11 @@ namespace Concord
             if (Interlocked.Exchange(ref _closed, 1) == 0)
             {
                 _registration.Dispose();
-                _exchange.Dispose();
+                _closer.Cancel();
+                lock (_gate)
+                {
+                    _exchange.Dispose();
+                }
             }
         }
 
@@ -194,15 +275,24 @@ namespace Concord
         internal string Data { get; }
     }
 
-    /// <summary>Parses text/event-stream: `field: value` lines, events ended by a blank line, data lines joined by "\n", comments ignored.</summary>
+    /// <summary>
+    /// Parses text/event-stream: `field: value` lines, events ended by a blank line, data lines joined by "\n", comments
+    /// ignored. A frame without data (an id-only frame) dispatches nothing but still sets <see cref="LastEventId"/>.
+    /// </summary>
     internal sealed class SseReader
     {
         private readonly StreamReader _text;
+        private string _id;
 
-        internal SseReader(Stream body)
+        internal SseReader(Stream body, string lastEventId)
         {
             _text = new StreamReader(body);
+            _id = lastEventId;
+            LastEventId = lastEventId;
         }
+
+        /// <summary>The id of the last frame dispatched ("" before any `id:` line), as a reopen's Last-Event-ID.</summary>
+        internal string LastEventId { get; private set; }
 
         /// <summary>The next event with data, or null at the end (an unfinished event is dropped).</summary>
         internal async Task<SseEvent> ReadEventAsync()
@@ -218,6 +308,7 @@ namespace Concord
                 }
                 if (line.Length == 0)
                 {
+                    LastEventId = _id;
                     if (data != null)
                     {
                         return new SseEvent(name, string.Join("\n", data));
@@ -243,6 +334,10 @@ namespace Concord
                 else if (field == "event")
                 {
                     name = value;
+                }
+                else if (field == "id" && value.IndexOf('\0') < 0)
+                {
+                    _id = value;
                 }
             }
         }

@@ -75,6 +75,7 @@ namespace Concord
         private ClientSettings _client;
         private IDictionary<string, string> _headers;
         private string _traceparent;
+        private string _lastEventId;
 
         internal TimeSpan Timeout { get; private set; }
         internal int MaxRetries { get; private set; }
@@ -102,6 +103,15 @@ namespace Concord
             };
         }
 
+        /// <summary>These settings for reopening a broken stream: one attempt (the stream counts them) that sends Last-Event-ID.</summary>
+        internal CallSettings Resuming(string lastEventId)
+        {
+            var resuming = (CallSettings)MemberwiseClone();
+            resuming.MaxRetries = 0;
+            resuming._lastEventId = lastEventId;
+            return resuming;
+        }
+
         /// <summary>A request message of this call.</summary>
         internal HttpRequestMessage BuildMessage(HttpMethod method, Uri url, string body, bool stream)
         {
@@ -127,6 +137,11 @@ namespace Concord
             }
             SetHeaders(headers, _client.Headers);
             SetHeaders(headers, _headers);
+            if (_lastEventId != null)
+            {
+                headers.Remove("Last-Event-ID");
+                headers.TryAddWithoutValidation("Last-Event-ID", _lastEventId);
+            }
             if (body != null)
             {
                 message.Content = new StringContent(body, new UTF8Encoding(false), "application/json");

@@ -48,7 +48,7 @@ describe('streams', () => {
     await assert.rejects(c.events.subscribe('s'), InvalidArgumentError);
   });
 
-  it('ends with APIConnectionError when the connection breaks, never re-opening', async () => {
+  it('ends with APIConnectionError when a connection without ids breaks, never re-opening', async () => {
     const { client: c, seen } = client([
       sse([`data: ${JSON.stringify(event(0))}\n\n`], new TypeError('terminated')),
     ]);

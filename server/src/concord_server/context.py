@@ -37,3 +37,4 @@ class CallContext:
     span: Any = None  # the call's OpenTelemetry span while tracing is on (telemetry/spans.py)
     replayed: bool = False  # set when the answer is an idempotent replay
     client_address: str = "unknown"  # the caller's network address (failed-auth limits)
+    stream_cut: int | None = None  # test hook: break an SSE stream after this many messages

@@ -42,10 +42,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def _not_on_purpose(record: logging.LogRecord) -> bool:
+    """False for a record of an exception raised on purpose (`log_quietly`, e.g. a test fault
+    that breaks a connection): the ASGI server would log its traceback as an error."""
+    error = record.exc_info[1] if record.exc_info else None
+    while error is not None:
+        if getattr(error, "log_quietly", False):
+            return False
+        inner = getattr(error, "exceptions", None)
+        error = inner[0] if inner and len(inner) == 1 else error.__cause__
+    return True
+
+
 def configure_logging(level: str) -> None:
     """Sends every log record to stderr as JSON."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(_not_on_purpose)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -20,9 +20,14 @@ class OpenStream(Generic[T]):
     subscription would live, does not run until the first read.
     """
 
-    def __init__(self, items: AsyncGenerator[T, None], release: Release) -> None:
+    def __init__(
+        self, items: AsyncGenerator[T, None], release: Release, resume_after: int | None = None
+    ) -> None:
         self._items = items
         self._release = release
+        # A stream that starts "from now": the last revision/position it does not deliver, so
+        # that a client can resume after it (SSE's id-only first frame); None otherwise.
+        self.resume_after = resume_after
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self
@@ -46,4 +51,4 @@ class OpenStream(Generic[T]):
             async for item in self:
                 yield convert(item)
 
-        return OpenStream(converted(), self.aclose)
+        return OpenStream(converted(), self.aclose, self.resume_after)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -12,6 +12,7 @@ import httpx
 from concord_server.api.faults import FaultInjector
 from concord_server.api.rest.sse import sse_events
 from concord_server.errors import ConcordError, ErrorCode
+from concord_server.streams import OpenStream
 from tests.api.restkit import ACQUIRE, client_for, problem, sse_frames
 from tests.fakes import (
     AUTH,
@@ -184,25 +185,29 @@ async def test_sse_handlers_that_check_first_answer_a_plain_error(
     assert [(f["type"], f["key"]) for f in frames] == [("SET", "a"), ("SET", "b")]
 
 
+def _nothing() -> None:
+    """Nothing to release."""
+
+
 async def test_sse_keepalive_comments_while_idle() -> None:
     from concord_server._gen.concord.v1 import locks_pb2
 
-    async def slow() -> AsyncIterator[Any]:
+    async def slow() -> AsyncGenerator[Any, None]:
         await asyncio.sleep(0.2)
         yield locks_pb2.WatchLocksResponse(type=locks_pb2.LOCK_EVENT_TYPE_ACQUIRED)
 
-    chunks = [c async for c in sse_events(slow(), "r", keepalive=0.03)]
+    chunks = [c async for c in sse_events(OpenStream(slow(), _nothing), "r", keepalive=0.03)]
     assert chunks[0] == b": keep-alive\n\n"
     assert chunks[-1] == b'data: {"type":"ACQUIRED"}\n\n'
     assert len(chunks) >= 3
 
 
 async def test_sse_error_frame_from_sse_events() -> None:
-    async def failing() -> AsyncIterator[Any]:
+    async def failing() -> AsyncGenerator[Any, None]:
         raise ConcordError(ErrorCode.NOT_FOUND, "no stream", {"resource": "stream"})
         yield  # pragma: no cover
 
-    chunks = [c async for c in sse_events(failing(), "rid")]
+    chunks = [c async for c in sse_events(OpenStream(failing(), _nothing), "rid")]
     assert len(chunks) == 1 and chunks[0].startswith(b"event: error\ndata: ")
     assert chunks[0].endswith(b"\n\n") and chunks[0].count(b"\n") == 3
     body = json.loads(chunks[0].split(b"data: ", 1)[1])

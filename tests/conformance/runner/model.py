@@ -15,7 +15,15 @@ FEATURE_HELPERS = "helpers"  # the case calls helper ops (implied by a `helper.`
 FEATURE_JSON = "json"  # the case sends what only JSON carries (an enum value the contract lacks)
 FEATURE_CALL_OPTIONS = "call_options"  # per-call options (implied by a step's `options`)
 FEATURE_CANCEL = "cancel"  # the caller cancels a call (implied by `options.cancel_after_ms`)
-FEATURES = (FEATURE_HTTP, FEATURE_HELPERS, FEATURE_JSON, FEATURE_CALL_OPTIONS, FEATURE_CANCEL)
+FEATURE_SSE = "sse"  # server streams over SSE, resumed after a broken connection
+FEATURES = (
+    FEATURE_HTTP,
+    FEATURE_HELPERS,
+    FEATURE_JSON,
+    FEATURE_CALL_OPTIONS,
+    FEATURE_CANCEL,
+    FEATURE_SSE,
+)
 REQUIREMENTS = (REQUIRE_TEST_HOOKS, REQUIRE_CREDENTIAL_TRAP, *FEATURES)
 HELPER_PREFIX = "helper."
 RUNNER_PREFIX = "runner."

@@ -73,14 +73,15 @@ namespace Concord
             return SendAsync<T>(request, options, cancellationToken).GetAwaiter().GetResult();
         }
 
-        /// <summary>Opens a server stream (retrying like a unary call until the server accepts it).</summary>
+        /// <summary>Opens a server stream (retrying like a unary call until the server accepts it); a broken connection is reopened with Last-Event-ID.</summary>
         internal async Task<ServerStream<T>> OpenStreamAsync<T>(ApiRequest request, RequestOptions options, CancellationToken cancellationToken)
         {
-            var exchange = await ExecuteAsync(request, options, true, cancellationToken).ConfigureAwait(false);
+            var call = CallSettings.Of(request, options, _settings);
+            var exchange = await ExecuteAsync(request, call, true, cancellationToken).ConfigureAwait(false);
             try
             {
                 var body = await exchange.Message.Content.ReadAsStreamAsync().ConfigureAwait(false);
-                return new SseStream<T>(request.Operation, exchange, body, cancellationToken);
+                return new SseStream<T>(request.Operation, exchange, body, new StreamReopener(this, request, call), cancellationToken);
             }
             catch (Exception)
             {
@@ -96,9 +97,14 @@ namespace Concord
         }
 
         /// <summary>Sends until an answer below 300, a final failure, or the end of the retries.</summary>
-        private async Task<Exchange> ExecuteAsync(ApiRequest request, RequestOptions options, bool stream, CancellationToken cancellationToken)
+        private Task<Exchange> ExecuteAsync(ApiRequest request, RequestOptions options, bool stream, CancellationToken cancellationToken)
         {
-            var call = CallSettings.Of(request, options, _settings);
+            return ExecuteAsync(request, CallSettings.Of(request, options, _settings), stream, cancellationToken);
+        }
+
+        /// <summary>Sends a call with its settings until an answer below 300, a final failure, or the end of the retries.</summary>
+        internal async Task<Exchange> ExecuteAsync(ApiRequest request, CallSettings call, bool stream, CancellationToken cancellationToken)
+        {
             var payload = request.Body == null ? null : ConcordJson.Serialize(request.Body);
             for (int attempt = 0; ; attempt++)
             {
@@ -128,7 +134,7 @@ namespace Concord
         }
 
         /// <summary>The delay before the next try, or null when the failure is final.</summary>
-        private TimeSpan? RetryDelay(CallSettings call, int attempt, ConcordException error, CancellationToken cancellationToken)
+        internal TimeSpan? RetryDelay(CallSettings call, int attempt, ConcordException error, CancellationToken cancellationToken)
         {
             if (attempt >= call.MaxRetries || cancellationToken.IsCancellationRequested)
             {
@@ -156,6 +162,12 @@ namespace Concord
                 random = _random.NextDouble();
             }
             return RetryRules.Backoff(attempt, _settings.RetryDelay, _settings.MaxRetryDelay, random);
+        }
+
+        /// <summary>Waits between retries (the client's RetryWait when it set one).</summary>
+        internal Task WaitAsync(TimeSpan delay, CancellationToken cancellationToken)
+        {
+            return Delay(delay, cancellationToken);
         }
 
         /// <summary>One attempt, bounded by the call's timeout (for a stream, until its headers).</summary>
@@ -264,6 +276,43 @@ namespace Concord
             {
                 _http.Dispose();
             }
+        }
+    }
+
+    /// <summary>Reopens a broken SSE stream: one attempt at a time with Last-Event-ID, under the call's retry policy.</summary>
+    internal sealed class StreamReopener
+    {
+        private readonly HttpPipeline _pipeline;
+        private readonly ApiRequest _request;
+        private readonly CallSettings _call;
+
+        internal StreamReopener(HttpPipeline pipeline, ApiRequest request, CallSettings call)
+        {
+            _pipeline = pipeline;
+            _request = request;
+            _call = call;
+        }
+
+        /// <summary>The most consecutive failed reopen attempts (the call's MaxRetries, else the client's).</summary>
+        internal int MaxRetries => _call.MaxRetries;
+
+        /// <summary>The wait before reopen attempt attempt+1 after a retryable failure (Retry-After, else the backoff), or null when none is left.</summary>
+        internal TimeSpan? Delay(int attempt, ConcordException error)
+        {
+            return _pipeline.RetryDelay(_call, attempt, error, CancellationToken.None);
+        }
+
+        /// <summary>Waits before an attempt (the client's RetryWait when it set one); cancelled by the token.</summary>
+        internal Task WaitAsync(int attempt, TimeSpan delay, ConcordException error, CancellationToken token)
+        {
+            _pipeline.Log.Retry(_request.Operation, attempt, delay, error);
+            return _pipeline.WaitAsync(delay, token);
+        }
+
+        /// <summary>One attempt to reopen the request with Last-Event-ID, bounded by the call's timeout.</summary>
+        internal Task<Exchange> AttemptAsync(string lastEventId, CancellationToken token)
+        {
+            return _pipeline.ExecuteAsync(_request, _call.Resuming(lastEventId), true, token);
         }
     }
 

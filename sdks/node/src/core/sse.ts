@@ -38,12 +38,27 @@ export class LineDecoder {
   }
 }
 
-/** Turns lines into events: a blank line dispatches; comments (`:`) are skipped. */
+/**
+ * Turns lines into events: a blank line dispatches; comments (`:`) are skipped. A frame without
+ * data (an id-only frame) dispatches nothing but still sets `lastEventId`.
+ */
 export class SSEDecoder {
   #event = '';
   #data: string[] = [];
-  #id = '';
+  #id: string;
   #retry: number | undefined;
+  #lastEventId: string;
+
+  /** A decoder whose last event id starts as `lastEventId` (the one of a previous connection). */
+  constructor(lastEventId = '') {
+    this.#id = lastEventId;
+    this.#lastEventId = lastEventId;
+  }
+
+  /** The id of the last frame dispatched (`''` before any `id:` line). */
+  get lastEventId(): string {
+    return this.#lastEventId;
+  }
 
   /** Processes one line; returns an event when the line ends one. */
   decode(line: string): ServerSentEvent | undefined {
@@ -72,6 +87,7 @@ export class SSEDecoder {
   }
 
   #dispatch(): ServerSentEvent | undefined {
+    this.#lastEventId = this.#id;
     if (this.#data.length === 0 && this.#event === '') {
       return undefined;
     }
@@ -91,14 +107,17 @@ export class SSEDecoder {
 /** A read of the body that failed: the connection broke. */
 export class StreamBroken extends Error {}
 
-/** The events of an SSE body; a failed read throws `StreamBroken`; an unfinished event is dropped. */
+/**
+ * The events of an SSE body, parsed by `events` (whose `lastEventId` follows them); a failed read
+ * throws `StreamBroken`; an unfinished event is dropped.
+ */
 export async function* sseEvents(
   body: ReadableStream<Uint8Array>,
+  events: SSEDecoder = new SSEDecoder(),
 ): AsyncGenerator<ServerSentEvent, void, undefined> {
   const reader = body.getReader();
   const text = new TextDecoder();
   const lines = new LineDecoder();
-  const events = new SSEDecoder();
   try {
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;

@@ -4,14 +4,18 @@
  * default) or the `/v1/ws` WebSocket (docs/sdk-helpers.md §3). A stream opens eagerly: the
  * promise settles once the server accepted it, so a refused subscription rejects with its typed
  * error. Closing it, leaving the loop or aborting the call's signal ends it without an error; an
- * error sent by the server ends it with its typed error; a broken connection with
- * `APIConnectionError`. The SDK does not reconnect: resume from the last revision you handled.
+ * error sent by the server ends it with its typed error. An SSE stream whose connection breaks
+ * after an `id:` reopens the same request with `Last-Event-ID` (up to `maxRetries` failed attempts
+ * in a row, with the retry backoff) and goes on with the next message; without an id, with
+ * `maxRetries: 0` or once the attempts run out, the break ends it with `APIConnectionError`.
+ * A WebSocket stream does not reconnect: resume from the last revision you handled.
  */
 
-import type { ConcordCore, Endpoint } from './core.js';
+import type { Answer, ConcordCore, Endpoint } from './core.js';
 import { APIConnectionError, APIResponseError } from './errors.js';
-import type { RequestOptions } from './options.js';
-import { type ServerSentEvent, StreamBroken, sseEvents } from './sse.js';
+import { checkCount, type RequestOptions } from './options.js';
+import { sleep } from './retries.js';
+import { type ServerSentEvent, SSEDecoder, StreamBroken, sseEvents } from './sse.js';
 import { openWebSocket } from './websocket.js';
 
 /** One open connection of a stream. */
@@ -169,24 +173,144 @@ async function openSSE(
   options: RequestOptions,
 ): Promise<StreamConnection> {
   const answer = await core.send(endpoint, options, true);
-  const body = answer.response.body;
-  async function* messages(): AsyncGenerator<unknown, void, undefined> {
-    if (body === null) {
-      return;
+  const connection = new ResumingSSE(core, endpoint, options, answer);
+  return {
+    messages: connection.messages(),
+    response: answer.response,
+    requestId: answer.response.headers.get('x-request-id') ?? '',
+    close: () => connection.close(),
+  };
+}
+
+/** The messages of an SSE stream, reopened with `Last-Event-ID` when its connection breaks. */
+class ResumingSSE {
+  readonly #core: ConcordCore;
+  readonly #endpoint: Endpoint;
+  readonly #options: RequestOptions;
+  readonly #maxRetries: number;
+  readonly #closer = new AbortController();
+  readonly #onAbort = (): void => this.close();
+  #answer: Answer;
+  #lastEventId = '';
+  #failures = 0;
+
+  /** Follows the stream `answer` opened. */
+  constructor(core: ConcordCore, endpoint: Endpoint, options: RequestOptions, answer: Answer) {
+    this.#core = core;
+    this.#endpoint = endpoint;
+    this.#options = options;
+    this.#maxRetries = checkCount('maxRetries', options.maxRetries ?? core.maxRetries);
+    this.#answer = answer;
+    options.signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** Closes the current connection and stops any reopening. */
+  close(): void {
+    this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    this.#closer.abort();
+    this.#answer.abort();
+  }
+
+  /** The messages of every connection in turn; ends quietly once closed. */
+  async *messages(): AsyncGenerator<unknown, void, undefined> {
+    for (;;) {
+      const broken = yield* this.#read(this.#answer);
+      if (broken === undefined || this.#closer.signal.aborted) {
+        return;
+      }
+      const reopened = await this.#reopen(broken);
+      if (reopened === undefined) {
+        return;
+      }
+      this.#answer = reopened;
     }
-    for await (const event of sseEvents(body)) {
-      const message = messageOf(core, endpoint.rpc, event);
-      if (message !== undefined) {
-        yield message;
+  }
+
+  /** The messages of one connection; returns the break, or undefined at a normal end. */
+  async *#read(answer: Answer): AsyncGenerator<unknown, StreamBroken | undefined, undefined> {
+    const body = answer.response.body;
+    if (body === null) {
+      return undefined;
+    }
+    const decoder = new SSEDecoder(this.#lastEventId);
+    try {
+      for await (const event of sseEvents(body, decoder)) {
+        this.#lastEventId = decoder.lastEventId;
+        const message = messageOf(this.#core, this.#endpoint.rpc, event);
+        if (message !== undefined) {
+          this.#failures = 0;
+          yield message;
+        }
+      }
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof StreamBroken)) {
+        throw error;
+      }
+      this.#lastEventId = decoder.lastEventId;
+      answer.abort();
+      return error;
+    }
+  }
+
+  /**
+   * A new connection resuming after the last id, retried with backoff; undefined when the
+   * stream was closed meanwhile. Throws the break without an id or retries, a reopen's final
+   * error, or a connection error once `maxRetries` attempts in a row failed.
+   */
+  async #reopen(broken: StreamBroken): Promise<Answer | undefined> {
+    const rpc = this.#endpoint.rpc;
+    let failure: unknown = new APIConnectionError(`${rpc}: the stream broke: ${broken.message}`, {
+      cause: broken,
+    });
+    if (this.#lastEventId === '') {
+      throw failure;
+    }
+    for (;;) {
+      const delay = this.#core.retryDelayMs(failure, this.#failures);
+      if (delay === undefined) {
+        throw failure;
+      }
+      if (this.#failures >= this.#maxRetries) {
+        throw this.#exhausted(failure);
+      }
+      this.#failures++;
+      this.#core.logger?.info(
+        `${rpc}: the stream broke; reopening after id ${this.#lastEventId}, attempt ${this.#failures} of ${this.#maxRetries} in ${Math.round(delay)}ms`,
+      );
+      try {
+        await sleep(delay, this.#closer.signal);
+        return await this.#core.send(this.#endpoint, this.#reopenOptions(), true);
+      } catch (error) {
+        if (this.#closer.signal.aborted) {
+          return undefined;
+        }
+        failure = error;
       }
     }
   }
-  return {
-    messages: messages(),
-    response: answer.response,
-    requestId: answer.response.headers.get('x-request-id') ?? '',
-    close: answer.abort,
-  };
+
+  /** The call's options for one reopening attempt: no retries of its own, `Last-Event-ID`. */
+  #reopenOptions(): RequestOptions {
+    return {
+      ...this.#options,
+      maxRetries: 0,
+      signal: this.#closer.signal,
+      headers: { ...this.#options.headers, 'Last-Event-ID': this.#lastEventId },
+    };
+  }
+
+  /** The connection error once the reopen attempts ran out. */
+  #exhausted(failure: unknown): unknown {
+    if (this.#failures === 0 || failure instanceof APIConnectionError) {
+      return failure;
+    }
+    const detail = failure instanceof Error ? failure.message : String(failure);
+    return new APIConnectionError(
+      `${this.#endpoint.rpc}: the stream broke and could not be reopened: ${detail}`,
+      { cause: failure },
+    );
+  }
 }
 
 /** The message of an event: its JSON data; throws for `event: error`; undefined to skip. */

@@ -122,7 +122,8 @@ class Dispatcher:
         if method is None:
             raise ConcordError(ErrorCode.UNAVAILABLE, f"{rpc.name} is not served by this server")
         if self._faults is not None:
-            await self._faults.maybe_fail(ctx.headers, rpc.name)
+            streaming = rpc.server_streaming
+            ctx.stream_cut = await self._faults.maybe_fail(ctx.headers, rpc.name, streaming)
         if not rpc.public:
             ctx.principal = await self.authenticate(ctx.headers, ctx.client_address)
             if self._rate_check is not None:
@@ -224,7 +225,8 @@ def _guarded(
     read or not."""
     close = getattr(source, "aclose", None)
     items = _checked(rpc, source, ctx, drain)
-    return OpenStream(items, close if close is not None else _nothing)
+    resume_after = getattr(source, "resume_after", None)
+    return OpenStream(items, close if close is not None else _nothing, resume_after)
 
 
 def _nothing() -> None:

@@ -13,7 +13,8 @@ MAX_KEYS = 10_000
 MAX_DELAY_MS = 60_000
 _SPEC = re.compile(
     r"^(?P<key>[A-Za-z0-9._:-]{1,100});(?P<count>\d{1,4});"
-    r"(?:delay=(?P<delay>\d{1,5})|(?P<code>[A-Z_]+))(?:;(?P<rpc>[A-Za-z]{1,100}))?$"
+    r"(?:delay=(?P<delay>\d{1,5})|cut=(?P<cut>\d{1,4})|(?P<code>[A-Z_]+))"
+    r"(?:;(?P<rpc>[A-Za-z]{1,100}))?$"
 )
 
 
@@ -21,7 +22,9 @@ class FaultInjector:
     """Counts calls per fault key and fails (or delays) the first `count` of them.
 
     Header format: `X-Concord-Test-Fault: <key>;<count>;<fault>[;<Rpc>]`, where `<fault>` is an
-    error code (`UNAVAILABLE`) or `delay=<ms>` (the call waits, then runs normally). With an RPC
+    error code (`UNAVAILABLE`), `delay=<ms>` (the call waits, then runs normally) or `cut=<n>`
+    (a server stream over SSE sends n messages, then its connection breaks; only stream opens
+    count, other calls ignore it). With an RPC
     name, only calls of that RPC count and are affected: `r1;2;UNAVAILABLE;RenewLock` fails the
     first two renewals carrying key `r1` and lets every other call through. SDK retry and helper
     tests use it.
@@ -30,22 +33,27 @@ class FaultInjector:
     def __init__(self) -> None:
         self._seen: dict[str, int] = {}
 
-    async def maybe_fail(self, headers: Mapping[str, str], rpc: str = "") -> None:
-        """Raises the configured error (or waits) while the key's budget of faults lasts."""
+    async def maybe_fail(
+        self, headers: Mapping[str, str], rpc: str = "", streaming: bool = False
+    ) -> int | None:
+        """Raises the configured error (or waits) while the key's budget of faults lasts; for a
+        `cut=<n>` fault on a stream open, returns n (None when the stream is left alone)."""
         spec = headers.get(HEADER)
         if not spec:
-            return
+            return None
         match = _SPEC.match(spec)
         code = match["code"] if match is not None else None
         if match is None or (code is not None and code not in ErrorCode.__members__):
             raise ConcordError(ErrorCode.INVALID_ARGUMENT, f"bad {HEADER} header: {spec!r}")
-        if match["rpc"] and match["rpc"] != rpc:
-            return
+        if (match["rpc"] and match["rpc"] != rpc) or (match["cut"] is not None and not streaming):
+            return None
         if not self._take(match["key"], int(match["count"])):
-            return
+            return None
+        if match["cut"] is not None:
+            return int(match["cut"])
         if match["delay"] is not None:
             await asyncio.sleep(min(int(match["delay"]), MAX_DELAY_MS) / 1000)
-            return
+            return None
         assert code is not None
         error = ErrorCode(code)
         seen = self._seen[match["key"]]

@@ -139,7 +139,7 @@ class EventService:
             wakeups.close()
             raise
         items = self._follow_all(wakeups, head, from_position, stream_prefix)
-        return OpenStream(items, wakeups.close)
+        return OpenStream(items, wakeups.close, head if from_position is None else None)
 
     async def _follow_all(
         self, wakeups: Wakeups, head: int, from_position: int | None, stream_prefix: str
@@ -180,7 +180,8 @@ class EventService:
         except BaseException:
             wakeups.close()
             raise
-        return OpenStream(self._follow_stream(wakeups, stream, cursor), wakeups.close)
+        resume_after = cursor if from_revision is None else None
+        return OpenStream(self._follow_stream(wakeups, stream, cursor), wakeups.close, resume_after)
 
     async def _follow_stream(
         self, wakeups: Wakeups, stream: str, cursor: int

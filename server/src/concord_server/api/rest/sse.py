@@ -10,22 +10,33 @@ from google.protobuf.message import Message
 
 from concord_server.api import codec, json_text
 from concord_server.api.rest.problem import error_body
+from concord_server.api.rest.resume import InjectedCut, event_id
 from concord_server.errors import ConcordError
+from concord_server.streams import OpenStream
 from concord_server.telemetry.metrics import STREAM_CONNECTIONS
 
 KEEPALIVE_SECONDS = 15.0
 
 
 async def sse_events(
-    stream: AsyncIterator[Message], request_id: str, keepalive: float = KEEPALIVE_SECONDS
+    stream: OpenStream[Message],
+    request_id: str,
+    keepalive: float = KEEPALIVE_SECONDS,
+    rpc_name: str = "",
+    cut: int | None = None,
 ) -> AsyncIterator[bytes]:
-    """`data:` frames per message, `: keep-alive` when idle, `event: error` at a failure."""
+    """`data:` frames per message (with an `id:` where the stream can resume), `: keep-alive`
+    when idle, `event: error` at a failure; `cut` breaks the connection after that many."""
     iterator = stream.__aiter__()
     pending: asyncio.Future[Message] | None = None
     connections = STREAM_CONNECTIONS.labels("sse")
     connections.inc()
     try:
+        if stream.resume_after is not None:
+            yield b"id: %d\n\n" % stream.resume_after
         while True:
+            if cut == 0:
+                raise InjectedCut("test fault: the stream's connection breaks here")
             if pending is None:
                 pending = asyncio.ensure_future(iterator.__anext__())
             done, _ = await asyncio.wait({pending}, timeout=keepalive)
@@ -38,7 +49,8 @@ async def sse_events(
                 return
             finally:
                 pending = None
-            yield b"data: " + json_text.dumps(codec.to_json(message)) + b"\n\n"
+            yield _frame(message, rpc_name)
+            cut = None if cut is None else cut - 1
     except ConcordError as err:
         body_bytes = error_body(err.code, err.message, err.details, request_id)
         yield b"event: error\ndata: " + body_bytes + b"\n\n"
@@ -52,3 +64,10 @@ async def sse_events(
         if aclose is not None:
             with contextlib.suppress(Exception):
                 await aclose()
+
+
+def _frame(message: Message, rpc_name: str) -> bytes:
+    """One message's SSE frame, with its id when the stream can resume after it."""
+    data = b"data: " + json_text.dumps(codec.to_json(message)) + b"\n\n"
+    sse_id = event_id(rpc_name, message)
+    return data if sse_id is None else b"id: " + sse_id.encode() + b"\n" + data

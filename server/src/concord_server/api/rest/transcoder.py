@@ -16,6 +16,7 @@ from concord_server.api import codec, json_text
 from concord_server.api.dispatch import Dispatcher
 from concord_server.api.headers import client_address, merge_headers
 from concord_server.api.idempotency import REPLAYED_HEADER
+from concord_server.api.rest.resume import apply_last_event_id
 from concord_server.api.rest.route_index import RouteIndex
 from concord_server.api.rest.sse import sse_events
 from concord_server.api.rpcs import Rpc
@@ -170,9 +171,10 @@ def make_endpoint(rpc: Rpc, dispatcher: Dispatcher, body_limit: int) -> Endpoint
         message = await build_request(rpc, request, body_limit)
         ctx = request_context(request)
         if rpc.server_streaming:
+            apply_last_event_id(rpc.name, request.headers, message)
             stream = await dispatcher.stream(rpc, message, ctx)
             return StreamingResponse(
-                sse_events(stream, ctx.request_id),
+                sse_events(stream, ctx.request_id, rpc_name=rpc.name, cut=ctx.stream_cut),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
