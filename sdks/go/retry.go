@@ -25,22 +25,32 @@ func (c *core) retryDelay(ctx context.Context, op *operation, rc *requestConfig,
 	if !op.idempotent && rc.idempotencyKey == "" {
 		return 0, false
 	}
+	wait, hinted, retryable := retryWait(resp, err)
+	if !retryable {
+		return 0, false
+	}
+	if hinted {
+		return wait, true
+	}
+	return c.backoff(attempt), true
+}
+
+// retryWait reports whether a failed attempt may succeed when tried again (a connection error,
+// a retryable status or code) and the delay the server asked for (Retry-After), if it did.
+func retryWait(resp *http.Response, err error) (wait time.Duration, hinted, retryable bool) {
 	var connErr *ConnectionError
 	var apiErr *APIError
 	switch {
 	case errors.As(err, &connErr):
+		return 0, false, true
 	case resp == nil && errors.As(err, &apiErr) && apiErr.Code.Retryable(): // from a Transport
-		if d, ok := retryAfterOf(err); ok {
-			return d, true
-		}
+		wait, hinted = retryAfterOf(err)
+		return wait, hinted, true
 	case resp != nil && retryableStatus(resp.StatusCode):
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return d, true
-		}
-	default:
-		return 0, false
+		wait, hinted = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return wait, hinted, true
 	}
-	return c.backoff(attempt), true
+	return 0, false, false
 }
 
 func retryableStatus(status int) bool {

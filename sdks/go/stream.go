@@ -29,7 +29,10 @@ const maxEventSize = 16 << 20
 //	if err := stream.Err(); err != nil { … }
 //
 // or range over All. The call returns once the server accepted the subscription, so a refusal
-// is the call's error. Cancelling the call's context or calling Close ends the stream with a
+// is the call's error. A connection that breaks after the server sent an event id is reopened
+// from that id (header Last-Event-ID) with the call's retries, transparently: Next just goes
+// on with the next message, without duplicates or gaps (watches carry no ids: their broken
+// connection is Err). Cancelling the call's context or calling Close ends the stream with a
 // nil Err: `return stream.Err()` reports only real failures. A Stream is not safe for
 // concurrent use, except Close, which may be called from another goroutine.
 type Stream[T any] struct {
@@ -56,23 +59,14 @@ func openStream[T any](ctx context.Context, c *core, op *operation, opts []Reque
 	if rc.responseInto != nil {
 		*rc.responseInto = resp
 	}
-	return newStream[T](ctx, op.name, resp.Body), nil
+	source := newResumingSource(ctx, c, op, rc, resp.Body)
+	return newStreamFrom[T](ctx, op.name, source), nil
 }
 
 // streamSource yields a stream's events: Server-Sent Events, or a Transport's messages.
 type streamSource interface {
 	next() (sseEvent, error)
 	Close() error
-}
-
-// sseSource reads Server-Sent Events from an HTTP answer's body.
-type sseSource struct {
-	io.Closer
-	*sseReader
-}
-
-func newStream[T any](ctx context.Context, op string, body io.ReadCloser) *Stream[T] {
-	return newStreamFrom[T](ctx, op, sseSource{Closer: body, sseReader: newSSEReader(body)})
 }
 
 func newStreamFrom[T any](ctx context.Context, op string, source streamSource) *Stream[T] {
@@ -171,9 +165,12 @@ type sseEvent struct {
 }
 
 // sseReader parses the text/event-stream format: `field: value` lines, events ended by a blank
-// line, several `data` lines joined by "\n", comments (`: keep-alive`) ignored.
+// line, several `data` lines joined by "\n", comments (`: keep-alive`) ignored. Like a
+// browser's EventSource it keeps the last event id, which an event without data sets too.
 type sseReader struct {
 	scanner *bufio.Scanner
+	lastID  string
+	hasID   bool
 }
 
 func newSSEReader(r io.Reader) *sseReader {
@@ -186,14 +183,18 @@ func newSSEReader(r io.Reader) *sseReader {
 func (r *sseReader) next() (sseEvent, error) {
 	var event sseEvent
 	var data [][]byte
+	idSet := false
 	for r.scanner.Scan() {
 		line := r.scanner.Bytes()
 		if len(line) == 0 {
+			if idSet {
+				r.lastID, r.hasID = event.id, event.id != ""
+			}
 			if data != nil {
 				event.data = bytes.Join(data, []byte("\n"))
 				return event, nil
 			}
-			event = sseEvent{}
+			event, idSet = sseEvent{}, false
 			continue
 		}
 		if line[0] == ':' {
@@ -207,7 +208,9 @@ func (r *sseReader) next() (sseEvent, error) {
 		case "event":
 			event.name = string(value)
 		case "id":
-			event.id = string(value)
+			if bytes.IndexByte(value, 0) < 0 {
+				event.id, idSet = string(value), true
+			}
 		}
 	}
 	if err := r.scanner.Err(); err != nil {

@@ -7,6 +7,8 @@ Everything that is not I/O (building requests, retry decisions, error mapping) l
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import json
 import ssl
 import time
@@ -38,6 +40,7 @@ from concord._core.options import (
 )
 from concord._core.raw import RAW_MODE, RawResponse
 from concord._core.redirects import MAX_REDIRECTS, next_hop
+from concord._core.resume import LAST_EVENT_ID, AsyncReopener, Reopener
 from concord._core.sse import AsyncStream, Stream
 from concord._core.tls import ClientCert, FilePath, resolve_tls
 from concord._core.tracecontext import trace_headers
@@ -146,6 +149,12 @@ class BaseCore:
     def _retries(self, options: RequestOptions) -> int:
         """The call's retry budget: its own `max_retries`, else the client's."""
         return self.max_retries if options.max_retries is None else max(options.max_retries, 0)
+
+    def _resumed(self, endpoint: Endpoint, options: RequestOptions, last_id: str) -> RequestOptions:
+        """The options of a stream's reopening: its own, plus the header `Last-Event-ID`."""
+        logger.info("%s: reopening the stream after event id %s", endpoint.rpc, last_id)
+        headers = {**(options.extra_headers or {}), LAST_EVENT_ID: last_id}
+        return dataclasses.replace(options, extra_headers=headers)
 
     def _use_websocket(self, options: RequestOptions) -> bool:
         """Whether a server stream goes over WebSocket (the call's choice, else the client's)."""
@@ -311,7 +320,27 @@ class SyncCore(BaseCore):
             target = self._ws_target(endpoint, data, options)
             opened = open_sync(target, self.errors, self._retries(options), self._sleep)
             return WebSocketStream(target, opened, parse, self.errors)
-        return Stream(self._send(endpoint, data, options, stream=True), parse, self.errors)
+        response = self._send(endpoint, data, options, stream=True)
+        attempt = functools.partial(self._reopen, endpoint, data, options)
+        reopener = Reopener(attempt, self._retries(options), self._sleep_hook)
+        return Stream(response, parse, self.errors, reopener)
+
+    def _reopen(
+        self, endpoint: Endpoint, data: Mapping[str, Any], options: RequestOptions, last_id: str
+    ) -> httpx.Response:
+        """One attempt to reopen a stream after its last event id: the open answer, else the
+        typed error of an error answer (a transport error raises as it is)."""
+        resumed = self._resumed(endpoint, options, last_id)
+        key = self._idempotency_key(endpoint, options)
+        request = self._build(self._http, endpoint, data, resumed, key, stream=True)
+        self._log_request(request, 0)
+        first = self._http.send(request, stream=True, follow_redirects=False)
+        response = self._follow(first, stream=True)
+        if response.is_success:
+            return response
+        response.read()
+        response.close()
+        raise self._error(response)
 
     def _send(
         self, endpoint: Endpoint, data: Mapping[str, Any], options: RequestOptions, *, stream: bool
@@ -428,7 +457,26 @@ class AsyncCore(BaseCore):
             opened = await open_async(target, self.errors, self._retries(options), self._sleep)
             return AsyncWebSocketStream(target, opened, parse, self.errors)
         response = await self._send(endpoint, data, options, stream=True)
-        return AsyncStream(response, parse, self.errors)
+        attempt = functools.partial(self._reopen, endpoint, data, options)
+        reopener = AsyncReopener(attempt, self._retries(options), self._sleep_hook)
+        return AsyncStream(response, parse, self.errors, reopener)
+
+    async def _reopen(
+        self, endpoint: Endpoint, data: Mapping[str, Any], options: RequestOptions, last_id: str
+    ) -> httpx.Response:
+        """One attempt to reopen a stream after its last event id: the open answer, else the
+        typed error of an error answer (a transport error raises as it is)."""
+        resumed = self._resumed(endpoint, options, last_id)
+        key = self._idempotency_key(endpoint, options)
+        request = self._build(self._http, endpoint, data, resumed, key, stream=True)
+        self._log_request(request, 0)
+        first = await self._http.send(request, stream=True, follow_redirects=False)
+        response = await self._follow(first, stream=True)
+        if response.is_success:
+            return response
+        await response.aread()
+        await response.aclose()
+        raise self._error(response)
 
     async def _send(
         self, endpoint: Endpoint, data: Mapping[str, Any], options: RequestOptions, *, stream: bool
