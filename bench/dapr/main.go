@@ -1,0 +1,13 @@
+// Command daprd-lock is daprd with only the Redis lock store, a benchmark peer for bench/.
+package main
+
+import (
+	"github.com/dapr/components-contrib/lock/redis"
+	"github.com/dapr/dapr/cmd/daprd/app"
+	lockLoader "github.com/dapr/dapr/pkg/components/lock"
+)
+
+func main() {
+	lockLoader.DefaultRegistry.RegisterComponent(redis.NewStandaloneRedisLock, "redis")
+	app.Run()
+}
