@@ -40,7 +40,7 @@ function response(status, _, body)
   end
   if string.find(body, '"success"', 1, true) then
     local name = table.remove(sent, 1)
-    if not string.find(body, '"success":true', 1, true) then
+    if not string.find(body, '"success"%s*:%s*true') then
       error("lock refused: " .. body)
     end
     table.insert(held, name)
