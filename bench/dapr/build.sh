@@ -14,7 +14,7 @@ SRC="$CONCORD_ROOT/bench/dapr"
 BIN="$CONCORD_ROOT/.scratch/bin/daprd-lock"
 STAMP="$BIN.stamp"
 
-want="$(hash_files "$SRC/go.mod" "$SRC/go.sum" "$SRC/main.go" "$SRC/build.sh")"
+want="$(hash_files "$SRC/go.mod" "$SRC/go.sum" "$SRC/main.go" "$SRC/daprd.go" "$SRC/build.sh")"
 have=""
 [[ -f $STAMP ]] && have="$(cat "$STAMP")"
 if [[ -x $BIN && $want == "$have" && ${CONCORD_FORCE_INSTALL:-0} != 1 ]]; then

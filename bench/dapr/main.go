@@ -3,11 +3,10 @@ package main
 
 import (
 	"github.com/dapr/components-contrib/lock/redis"
-	"github.com/dapr/dapr/cmd/daprd/app"
 	lockLoader "github.com/dapr/dapr/pkg/components/lock"
 )
 
 func main() {
 	lockLoader.DefaultRegistry.RegisterComponent(redis.NewStandaloneRedisLock, "redis")
-	app.Run()
+	runDaprd()
 }
