@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds .scratch/bin/daprd-lock: daprd (github.com/dapr/dapr, cmd/daprd/app) with only the Redis
+# Builds .scratch/bin/daprd-lock: daprd (github.com/dapr/dapr; its app.Run copied in daprd.go) with only the Redis
 # lock store registered (bench/dapr/main.go), from the Go module proxy. A benchmark-only peer for
 # bench/bench_locks.py, never a dependency of the server, `make test` or `make run`.
 # Cached: rebuilt only when a file of bench/dapr changes. Prints the binary's path on success;
