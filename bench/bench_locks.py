@@ -6,7 +6,11 @@ transport's baseline measured in the same run, in alternating rounds (medians re
   the server's settings;
 - gRPC: a Go closed-loop client (bench/grpcload, built into .scratch/bin when Go is there; else
   a grpc.aio client, which saturates first) runs lock cycles and the standard
-  `grpc.health.v1.Health/Check` of the same server.
+  `grpc.health.v1.Health/Check` of the same server;
+- Dapr: with locks on Redis, the same REST lock cycle against Dapr's lock API on the same Redis
+  (daprd with only the Redis lock store, built by bench/dapr/build.sh into .scratch/bin; wrk with
+  bench/wrk_dapr_lock_cycle.lua), in the same rounds; that row is skipped, with the reason, when
+  daprd cannot be built or the locks are not on Redis.
 
 Locks live on Redis when CONCORD_TEST_REDIS_URL (or --locks-url) names one (`make bench` starts
 it), else on the embedded default. A cycle is two requests (acquire, release); the ratios compare
@@ -30,8 +34,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import grpc
 import httpx
@@ -220,6 +225,73 @@ def echo_server() -> Iterator[str]:
         process.wait(timeout=30)
 
 
+def daprd_binary() -> tuple[Path | None, str]:
+    """bench/dapr/build.sh's daprd-lock (built when bench/dapr changed), or None and why not."""
+    done = subprocess.run(
+        ["bash", str(BENCH / "dapr/build.sh")],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or ["bench/dapr/build.sh failed"]
+        return None, lines[-1]
+    return Path(done.stdout.strip().splitlines()[-1]), ""
+
+
+def dapr_resources(directory: Path, redis_url: str) -> Path:
+    """The Redis lock store's component YAML with the bench's Redis host, in `directory`."""
+    parts = urlsplit(redis_url)
+    host = f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}"
+    text = (
+        (BENCH / "dapr/lockstore.yaml")
+        .read_text()
+        .replace("value: REDIS_HOST", f"value: {host}")
+    )
+    text = text.replace('value: ""', f'value: "{parts.password or ""}"')
+    resources = directory / "dapr-resources"
+    resources.mkdir()
+    (resources / "lockstore.yaml").write_text(text)
+    return resources
+
+
+@contextmanager
+def daprd(binary: Path, resources: Path) -> Iterator[str]:
+    """daprd-lock standalone (no app, no placement) on free ports; yields its HTTP base URL."""
+    http_port = free_port()
+    cmd = [str(binary), "--app-id", "bench", "--mode", "standalone"]
+    cmd += ["--dapr-http-port", str(http_port), "--dapr-grpc-port", str(free_port())]
+    cmd += ["--dapr-internal-grpc-port", str(free_port()), "--enable-metrics=false"]
+    cmd += ["--resources-path", str(resources), "--log-level", "warn"]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{http_port}"
+        wait_for_dapr(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wait_for_dapr(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Waits until daprd answers a lock on the store; raises when it exits or never does."""
+    body = {"resourceId": f"probe-{uuid.uuid4().hex}", "lockOwner": "bench"}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            answer = httpx.post(
+                f"{url}/v1.0-alpha1/lock/lockstore",
+                json={**body, "expiryInSeconds": 5},
+                timeout=2,
+            )
+            if answer.status_code == 200 and answer.json().get("success") is True:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"daprd-lock did not serve locks at {url}")
+
+
 def measure(
     args: argparse.Namespace, server: LiveServer, echo: str
 ) -> dict[str, list[float]]:
@@ -233,6 +305,9 @@ def measure(
         rates.setdefault("live", []).append(live)
         locks = wrk(server.base_url, sec, conns, "wrk_lock_cycle.lua")
         rates.setdefault("rest", []).append(locks)
+        if args.dapr_url:
+            dapr = wrk(args.dapr_url, sec, conns, "wrk_dapr_lock_cycle.lua")
+            rates.setdefault("dapr", []).append(dapr)
         if args.grpc_client is not None:
             figures = grpc_rates_go(args.grpc_client, target, sec, args.concurrency)
         else:
@@ -269,6 +344,22 @@ def rows(rates: dict[str, list[float]], storage: str, client: str) -> list[Row]:
             m["grpc_health"],
             goal=0.6,
         ),
+    ] + dapr_rows(m)
+
+
+def dapr_rows(m: dict[str, float]) -> list[Row]:
+    """Concord's REST lock requests against Dapr's lock API on the same Redis, when measured."""
+    if "dapr" not in m:
+        return []
+    return [
+        Row(
+            "REST lock request on Redis vs Dapr lock API (wrk)",
+            m["rest"],
+            "requests/s",
+            "Dapr lock API on the same Redis (daprd-lock, wrk, lock/unlock)",
+            m["dapr"],
+            goal=0.5,
+        )
     ]
 
 
@@ -299,14 +390,33 @@ def main() -> None:
             f"{args.locks_url}{sep}prefix=bench{uuid.uuid4().hex[:6]}"
         )
         storage = "Redis"
-    with tempfile.TemporaryDirectory() as tmp, echo_server() as echo:
+    binary, skipped = dapr_peer(args.locks_url)
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        echo = stack.enter_context(echo_server())
+        args.dapr_url = ""
+        if binary is not None:
+            resources = dapr_resources(Path(tmp), args.locks_url)
+            args.dapr_url = stack.enter_context(daprd(binary, resources))
         server = LiveServer(Path(tmp), env_overrides=env).start()
         try:
             rates = measure(args, server, echo)
         finally:
             server.stop()
     client = "Go client" if args.grpc_client is not None else "grpc.aio client"
-    write_rows(args.json, rows(rates, storage, client))
+    write_rows(args.json, rows(rates, storage, client), skipped=skipped)
+
+
+def dapr_peer(locks_url: str) -> tuple[Path | None, str]:
+    """The daprd-lock binary, or None and why the Dapr row is skipped."""
+    if not locks_url.startswith(("redis://", "rediss://")):
+        return (
+            None,
+            "Dapr lock API row skipped: locks are not on Redis (CONCORD_TEST_REDIS_URL)",
+        )
+    binary, why = daprd_binary()
+    if binary is None:
+        return None, f"Dapr lock API row skipped: {why}"
+    return binary, ""
 
 
 if __name__ == "__main__":
