@@ -65,12 +65,14 @@ class FakeServer:
     def client(self, **options: Any) -> Concord:
         """A sync client of this server."""
         options.setdefault("api_key", "k1")
-        return Concord(base_url=self.url, max_retries=0, **options)
+        return Concord(stream_transport="websocket", base_url=self.url, max_retries=0, **options)
 
     def async_client(self, **options: Any) -> AsyncConcord:
         """An async client of this server."""
         options.setdefault("api_key", "k1")
-        return AsyncConcord(base_url=self.url, max_retries=0, **options)
+        return AsyncConcord(
+            stream_transport="websocket", base_url=self.url, max_retries=0, **options
+        )
 
 
 @pytest.fixture
@@ -239,7 +241,12 @@ def free_port() -> int:
 
 def test_connection_refused_is_retried_then_a_connection_error() -> None:
     sleeps: list[float] = []
-    client = Concord(base_url=f"http://127.0.0.1:{free_port()}", api_key="k", max_retries=2)
+    client = Concord(
+        stream_transport="websocket",
+        base_url=f"http://127.0.0.1:{free_port()}",
+        api_key="k",
+        max_retries=2,
+    )
     client._sleep_hook = sleeps.append
     with client, pytest.raises(concord.APIConnectionError):
         list(client.locks.watch())
@@ -251,7 +258,9 @@ def test_connect_honours_the_client_timeout() -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        with Concord(base_url=url, api_key="k", max_retries=0, timeout=0.3) as client:
+        with Concord(
+            stream_transport="websocket", base_url=url, api_key="k", max_retries=0, timeout=0.3
+        ) as client:
             started = time.monotonic()
             with pytest.raises(concord.APITimeoutError):
                 list(client.locks.watch())

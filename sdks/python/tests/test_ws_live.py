@@ -45,7 +45,9 @@ def test_async_discovery_watch_over_websocket(live_url: str, live_key: str, uniq
     service = f"{unique}-svc"
 
     async def run() -> list[tuple[str, str]]:
-        async with AsyncConcord(base_url=live_url, api_key=live_key) as client:
+        async with AsyncConcord(
+            stream_transport="websocket", base_url=live_url, api_key=live_key
+        ) as client:
             await client.discovery.register(service, "i1", "10.0.0.1", 8080)
             seen: list[tuple[str, str]] = []
             async with await client.discovery.watch(service) as changes:
@@ -64,7 +66,7 @@ def test_async_discovery_watch_over_websocket(live_url: str, live_key: str, uniq
 
 
 def test_websocket_errors_are_typed(live_url: str) -> None:
-    client = Concord(base_url=live_url, api_key="not-a-key")
+    client = Concord(stream_transport="websocket", base_url=live_url, api_key="not-a-key")
     with client, pytest.raises(UnauthenticatedError) as caught:
         list(client.locks.watch())
     assert caught.value.status == 401

@@ -79,7 +79,6 @@ class BaseCore:
         stream_transport: StreamTransport | None = None,
         ca_bundle: FilePath | None = None,
         client_cert: ClientCert | None = None,
-        own_http: bool = True,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -92,11 +91,9 @@ class BaseCore:
         self.user_agent = f"concord-python/{version}"
         self.extra_headers = dict(extra_headers or {})
         self.errors = errors
-        # Streams go through the caller's http_client (SSE) unless WebSocket is asked for:
-        # a socket cannot use that client's transport, proxies or TLS settings.
-        self.stream_transport = check_transport(
-            stream_transport or ("websocket" if own_http else "sse")
-        )
+        # Streams go over SSE through the HTTP client (its transport, proxies and TLS settings
+        # apply, and a broken subscription resumes) unless WebSocket is asked for.
+        self.stream_transport = check_transport(stream_transport or "sse")
         self._log_level = log_level
         # HTTPS and WSS trust `ca_bundle` and present `client_cert` (the SDK's own httpx
         # client and every WebSocket); without them, httpx's defaults (made when first needed).
@@ -178,17 +175,15 @@ class BaseCore:
             url=url,
             headers=headers,
             user_agent=agent or self.user_agent,
-            open_timeout=self._timeout(options, stream=True).connect,
+            open_timeout=self._timeout(options).connect,
             rpc=endpoint.rpc,
             request=data,
             ssl_context=self._ssl_context,
         )
 
-    def _timeout(self, options: RequestOptions, stream: bool) -> httpx.Timeout:
+    def _timeout(self, options: RequestOptions) -> httpx.Timeout:
         if not isinstance(options.timeout, NotGiven):
             return to_httpx_timeout(options.timeout)
-        if stream:  # a subscription may stay quiet for long: only connecting is bounded
-            return httpx.Timeout(self.timeout.connect, read=None, write=self.timeout.write)
         return self.timeout
 
     def _idempotency_key(self, endpoint: Endpoint, options: RequestOptions) -> str | None:
@@ -204,7 +199,6 @@ class BaseCore:
         data: Mapping[str, Any],
         options: RequestOptions,
         key: str | None,
-        stream: bool = False,
     ) -> httpx.Request:
         body = endpoint.body_json(data)
         content = None if body is None else json.dumps(body, separators=(",", ":"))
@@ -214,7 +208,7 @@ class BaseCore:
             params=tuple(endpoint.query_params(data)),
             content=content,
             headers=self._headers(endpoint, options, key),
-            timeout=self._timeout(options, stream),
+            timeout=self._timeout(options),
         )
 
     def _retry_after_error(
@@ -276,7 +270,7 @@ class SyncCore(BaseCore):
     """Blocking calls over an `httpx.Client`."""
 
     def __init__(self, *, http_client: httpx.Client | None = None, **config: Any) -> None:
-        super().__init__(own_http=http_client is None, **config)
+        super().__init__(**config)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(verify=self._ssl_context or True)
 
@@ -320,7 +314,7 @@ class SyncCore(BaseCore):
             target = self._ws_target(endpoint, data, options)
             opened = open_sync(target, self.errors, self._retries(options), self._sleep)
             return WebSocketStream(target, opened, parse, self.errors)
-        response = self._send(endpoint, data, options, stream=True)
+        response = unbounded_reads(self._send(endpoint, data, options, stream=True))
         attempt = functools.partial(self._reopen, endpoint, data, options)
         reopener = Reopener(attempt, self._retries(options), self._sleep_hook)
         return Stream(response, parse, self.errors, reopener)
@@ -332,12 +326,12 @@ class SyncCore(BaseCore):
         typed error of an error answer (a transport error raises as it is)."""
         resumed = self._resumed(endpoint, options, last_id)
         key = self._idempotency_key(endpoint, options)
-        request = self._build(self._http, endpoint, data, resumed, key, stream=True)
+        request = self._build(self._http, endpoint, data, resumed, key)
         self._log_request(request, 0)
         first = self._http.send(request, stream=True, follow_redirects=False)
         response = self._follow(first, stream=True)
         if response.is_success:
-            return response
+            return unbounded_reads(response)
         response.read()
         response.close()
         raise self._error(response)
@@ -350,7 +344,7 @@ class SyncCore(BaseCore):
         limit = self._retries(options)
         attempt = 0
         while True:
-            request = self._build(self._http, endpoint, data, options, key, stream)
+            request = self._build(self._http, endpoint, data, options, key)
             self._log_request(request, attempt)
             try:
                 first = self._http.send(request, stream=stream, follow_redirects=False)
@@ -412,7 +406,7 @@ class AsyncCore(BaseCore):
     """Asyncio calls over an `httpx.AsyncClient`."""
 
     def __init__(self, *, http_client: httpx.AsyncClient | None = None, **config: Any) -> None:
-        super().__init__(own_http=http_client is None, **config)
+        super().__init__(**config)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(verify=self._ssl_context or True)
 
@@ -456,7 +450,7 @@ class AsyncCore(BaseCore):
             target = self._ws_target(endpoint, data, options)
             opened = await open_async(target, self.errors, self._retries(options), self._sleep)
             return AsyncWebSocketStream(target, opened, parse, self.errors)
-        response = await self._send(endpoint, data, options, stream=True)
+        response = unbounded_reads(await self._send(endpoint, data, options, stream=True))
         attempt = functools.partial(self._reopen, endpoint, data, options)
         reopener = AsyncReopener(attempt, self._retries(options), self._sleep_hook)
         return AsyncStream(response, parse, self.errors, reopener)
@@ -468,12 +462,12 @@ class AsyncCore(BaseCore):
         typed error of an error answer (a transport error raises as it is)."""
         resumed = self._resumed(endpoint, options, last_id)
         key = self._idempotency_key(endpoint, options)
-        request = self._build(self._http, endpoint, data, resumed, key, stream=True)
+        request = self._build(self._http, endpoint, data, resumed, key)
         self._log_request(request, 0)
         first = await self._http.send(request, stream=True, follow_redirects=False)
         response = await self._follow(first, stream=True)
         if response.is_success:
-            return response
+            return unbounded_reads(response)
         await response.aread()
         await response.aclose()
         raise self._error(response)
@@ -486,7 +480,7 @@ class AsyncCore(BaseCore):
         limit = self._retries(options)
         attempt = 0
         while True:
-            request = self._build(self._http, endpoint, data, options, key, stream)
+            request = self._build(self._http, endpoint, data, options, key)
             self._log_request(request, attempt)
             try:
                 first = await self._http.send(request, stream=stream, follow_redirects=False)
@@ -543,3 +537,13 @@ class AsyncCore(BaseCore):
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def unbounded_reads(response: httpx.Response) -> httpx.Response:
+    """An open stream's response whose further reads wait as long as it takes: the client's
+    timeout bounded the opening (up to the headers), and a subscription may stay quiet for long.
+    httpx reads the request's timeout extension at every read of the body."""
+    timeout = response.request.extensions.get("timeout")
+    if isinstance(timeout, dict):
+        response.request.extensions["timeout"] = {**timeout, "read": None}
+    return response

@@ -32,9 +32,9 @@ class Concord(SyncCore):
     408, 429, 5xx) with exponential backoff and jitter, honouring `Retry-After`; a call's own
     `max_retries=` or `client.with_options(...)` changes that. Credentials go only to the base
     URL's origin: a redirect elsewhere raises `CrossOriginRedirectError`. Server streams
-    (`watch`, `subscribe`, ...) go over the WebSocket endpoint `/v1/ws`, or over Server-Sent
-    Events through `http_client` when one is given (so its transport and TLS settings apply);
-    `stream_transport=` (or a call's `transport=`) picks one explicitly. For HTTPS,
+    (`watch`, `subscribe`, ...) go over Server-Sent Events through the HTTP client (a broken
+    subscription resumes with `Last-Event-ID`), or over the WebSocket endpoint `/v1/ws` with
+    `stream_transport="websocket"` (or a call's `transport=`). For HTTPS,
     `ca_bundle=` (a PEM file of CAs to trust instead of the default ones) and `client_cert=` (a
     PEM file with certificate and key, or a `(cert_file, key_file)` pair, for servers that
     require client certificates), else `CONCORD_CA_BUNDLE`, `CONCORD_CLIENT_CERT` and
@@ -96,9 +96,9 @@ class AsyncConcord(AsyncCore):
     408, 429, 5xx) with exponential backoff and jitter, honouring `Retry-After`; a call's own
     `max_retries=` or `client.with_options(...)` changes that. Credentials go only to the base
     URL's origin: a redirect elsewhere raises `CrossOriginRedirectError`. Server streams
-    (`watch`, `subscribe`, ...) go over the WebSocket endpoint `/v1/ws`, or over Server-Sent
-    Events through `http_client` when one is given (so its transport and TLS settings apply);
-    `stream_transport=` (or a call's `transport=`) picks one explicitly. For HTTPS,
+    (`watch`, `subscribe`, ...) go over Server-Sent Events through the HTTP client (a broken
+    subscription resumes with `Last-Event-ID`), or over the WebSocket endpoint `/v1/ws` with
+    `stream_transport="websocket"` (or a call's `transport=`). For HTTPS,
     `ca_bundle=` (a PEM file of CAs to trust instead of the default ones) and `client_cert=` (a
     PEM file with certificate and key, or a `(cert_file, key_file)` pair, for servers that
     require client certificates), else `CONCORD_CA_BUNDLE`, `CONCORD_CLIENT_CERT` and
