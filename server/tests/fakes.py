@@ -46,7 +46,7 @@ def lock(name: str, owner: str = "me", token: int = 1) -> locks_pb2.Lock:
 
 
 class FakeLocks:
-    """LockService. Owner `boom` crashes, `conflict` conflicts, `slow` waits; see WatchLocks."""
+    """LockService. Owner `boom` crashes, `conflict` conflicts, `patient` waits; see WatchLocks."""
 
     SERVICE = "concord.v1.LockService"
 
@@ -56,6 +56,7 @@ class FakeLocks:
         self.watch_closed = asyncio.Event()
         self.watch_closes = 0
         self.many = 100_000
+        self.wait_ended = asyncio.Event()
 
     def last(self, rpc: str) -> Any:
         """The last request an RPC received."""
@@ -78,6 +79,11 @@ class FakeLocks:
             )
         if request.owner == "wrong-type":
             return locks_pb2.GetLockResponse()  # type: ignore[return-value]
+        if request.owner == "patient":
+            try:
+                await asyncio.Event().wait()  # waits in line until cancelled
+            finally:
+                self.wait_ended.set()
         return locks_pb2.AcquireLockResponse(lock=lock(request.name, request.owner, 42))
 
     async def GetLock(

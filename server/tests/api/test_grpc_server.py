@@ -15,7 +15,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from concord_server._gen.concord.v1 import common_pb2, locks_pb2
-from concord_server.api.grpc.server import STATUS_DETAILS_KEY, build_grpc_server, set_serving
+from concord_server.api.grpc.server import (
+    STATUS_DETAILS_KEY,
+    build_grpc_server,
+    service_handlers,
+    set_serving,
+)
 from concord_server.api.rpcs import all_rpcs
 from concord_server.catalogue import rule_of
 from concord_server.errors import ErrorCode
@@ -297,3 +302,45 @@ async def test_a_failure_outside_the_handler_is_internal_with_details() -> None:
     assert failure.value.code() == grpc.StatusCode.INTERNAL
     assert SECRET not in (failure.value.details() or "")
     assert error_of(failure.value).code == common_pb2.ERROR_CODE_INTERNAL
+
+
+class DeafContext:
+    """A servicer context whose transport never reports that the client left."""
+
+    def __init__(self, remaining: float | None) -> None:
+        self.remaining = remaining
+        self.status: grpc.StatusCode | None = None
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return AUTH
+
+    def peer(self) -> str:
+        return "ipv4:127.0.0.1:40000"
+
+    def set_trailing_metadata(self, metadata: Any) -> None:
+        return None
+
+    def time_remaining(self) -> float | None:
+        return self.remaining
+
+    async def abort(self, code: grpc.StatusCode, details: str = "", **_: Any) -> None:
+        self.status = code
+        raise grpc.aio.AbortError(details)
+
+
+async def test_a_call_ends_at_its_deadline_even_when_the_transport_stays_silent() -> None:
+    harness = Harness(settings=make_settings())
+    handler = service_handlers(harness.dispatcher)["concord.v1.LockService"]["AcquireLock"]
+    context = DeafContext(remaining=0.2)
+    request = acquire(owner="patient").SerializeToString()
+    with pytest.raises(grpc.aio.AbortError):
+        await asyncio.wait_for(handler.unary_unary(request, context), 30)
+    assert context.status == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert harness.locks.wait_ended.is_set()  # the wait in line ended with the call
+
+
+async def test_a_call_without_a_deadline_is_not_cut_short() -> None:
+    harness = Harness(settings=make_settings())
+    handler = service_handlers(harness.dispatcher)["concord.v1.LockService"]["AcquireLock"]
+    answer = await handler.unary_unary(acquire().SerializeToString(), DeafContext(remaining=None))
+    assert answer.lock.fencing_token == 42

@@ -124,16 +124,41 @@ def decode(rpc: Rpc, raw: bytes) -> Message:
     return message
 
 
+class _DeadlinePassed(Exception):
+    """The call's deadline passed while the server was still serving it."""
+
+    MESSAGE = "the call's deadline passed before the server could answer"
+
+
+async def _within_deadline(
+    call: Awaitable[Message], context: grpc.aio.ServicerContext[Any, Any]
+) -> Message:
+    """Awaits `call` but ends it at the call's deadline on this server's own clock, so a lock
+    waiter stops waiting then even when the transport reports the client's departure late."""
+    limit = asyncio.timeout(context.time_remaining())
+    try:
+        async with limit:
+            return await call
+    except TimeoutError:
+        if limit.expired():
+            raise _DeadlinePassed() from None
+        raise
+
+
 def _unary(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., Awaitable[Message]]:
     async def handle(raw: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
         ctx = call_context(context, rpc)
         token = tracing.activate(ctx.span) if ctx.span is not None else None
         start, code = time.perf_counter(), "CANCELLED"
         try:
-            response = await dispatcher.call(rpc, decode(rpc, raw), ctx)
+            response = await _within_deadline(dispatcher.call(rpc, decode(rpc, raw), ctx), context)
             code = "OK"
             context.set_trailing_metadata(_trailers(ctx))
             return response
+        except _DeadlinePassed:
+            code = grpc.StatusCode.DEADLINE_EXCEEDED.name
+            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, _DeadlinePassed.MESSAGE)
+            raise
         except ConcordError as err:
             code = err.code.value
             await abort_with(context, err, ctx)
