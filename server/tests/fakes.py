@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from concord_server._gen.concord.v1 import (
@@ -26,9 +25,8 @@ from concord_server._gen.concord.v1 import (
 from concord_server.api.dispatch import Dispatcher
 from concord_server.api.faults import FaultInjector
 from concord_server.api.handlers.health import HealthHandlers
-from concord_server.api.rest.transcoder import contract_routes
 from concord_server.api.ws import websocket_route
-from concord_server.app import install_http_behaviour
+from concord_server.app import ConcordApp, install_contract_routes, install_http_behaviour
 from concord_server.config import Settings
 from concord_server.context import CallContext, Principal
 from concord_server.errors import ConcordError, ErrorCode
@@ -314,10 +312,10 @@ class Harness:
         self.app = build_app(self.dispatcher, self.settings)
 
 
-def build_app(dispatcher: Dispatcher, settings: Settings) -> FastAPI:
+def build_app(dispatcher: Dispatcher, settings: Settings) -> ConcordApp:
     """The HTTP app of `create_app` without the runtime: contract routes, WebSocket, errors."""
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    app.router.routes[:0] = contract_routes(dispatcher, settings.max_body_bytes)
+    app = ConcordApp(docs_url=None, redoc_url=None, openapi_url=None)
+    install_contract_routes(app, dispatcher, settings)
     app.router.routes.append(websocket_route(dispatcher, settings))
     install_http_behaviour(app, settings)
     return app

@@ -15,19 +15,22 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
+from concord_server.api.dispatch import Dispatcher
 from concord_server.api.graphql import graphql_routes
 from concord_server.api.rest.console import console_routes
 from concord_server.api.rest.docs import docs_routes
-from concord_server.api.rest.problem import problem_response
-from concord_server.api.rest.request_id import RequestIdMiddleware
+from concord_server.api.rest.lane import ContractLane
+from concord_server.api.rest.problem import failure_response, problem_response
+from concord_server.api.rest.route_index import RouteIndex
 from concord_server.api.rest.transcoder import contract_routes
 from concord_server.api.rpcs import all_rpcs
 from concord_server.api.ws import websocket_route
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
-from concord_server.middleware.logging import AccessLogMiddleware
-from concord_server.middleware.metrics import MetricsMiddleware, metrics_route
+from concord_server.middleware.envelope import HttpEnvelope
+from concord_server.middleware.metrics import metrics_route
 from concord_server.runtime import Runtime
 from concord_server.telemetry.tracing import server_version, setup_tracing, shutdown_tracing
 
@@ -73,10 +76,7 @@ def _http_failure(request: Request, exc: HTTPException) -> ConcordError:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(
-        ConcordError(ErrorCode.INTERNAL, "internal error"), _request_id(request)
-    )
+    return failure_response(exc, request.method, request.url.path, _request_id(request))
 
 
 def install_http_behaviour(app: Starlette, settings: Settings) -> None:
@@ -87,7 +87,6 @@ def install_http_behaviour(app: Starlette, settings: Settings) -> None:
     app.add_exception_handler(ConcordError, _concord_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
-    app.add_middleware(MetricsMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -97,19 +96,41 @@ def install_http_behaviour(app: Starlette, settings: Settings) -> None:
             expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed", "traceparent"],
             max_age=600,
         )
-    app.add_middleware(AccessLogMiddleware)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(HttpEnvelope)
 
 
-def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+class ConcordApp(FastAPI):
+    """FastAPI with the fast lane of unary contract RPCs in front (api/rest/lane.py)."""
+
+    lane: ContractLane | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        child = self.lane.match(scope) if self.lane is not None else None
+        if child is None:
+            await super().__call__(scope, receive, send)
+        else:
+            assert self.lane is not None
+            await self.lane.serve(child, scope, receive, send)
+
+
+def install_contract_routes(app: ConcordApp, dispatcher: Dispatcher, settings: Settings) -> None:
+    """The contract's routes ahead of every other route, served by the lane when unary."""
+    routes = contract_routes(dispatcher, settings.max_body_bytes)
+    app.router.routes[:0] = routes
+    index = next(r for r in routes if isinstance(r, RouteIndex))
+    unary = frozenset(r.name for r in dispatcher.rpcs if not r.server_streaming)
+    app.lane = ContractLane(index, unary, cors=bool(settings.cors_origins))
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> ConcordApp:
     """The application; its lifespan starts the runtime (storage, domains, gRPC)."""
     rt = runtime or Runtime(settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: ConcordApp) -> AsyncIterator[None]:
         traced = setup_tracing(settings.otlp_endpoint, server_version()) is not None
         dispatcher = await rt.start()
-        app.router.routes[:0] = contract_routes(dispatcher, settings.max_body_bytes)
+        install_contract_routes(app, dispatcher, settings)
         app.router.routes.append(websocket_route(dispatcher, settings))
         app.router.routes.extend(graphql_routes(dispatcher, settings))
         if settings.grpc_port >= 0:
@@ -122,7 +143,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             if traced:
                 shutdown_tracing()  # flushes the spans still in the batch
 
-    app = FastAPI(
+    app = ConcordApp(
         title="Concord",
         lifespan=lifespan,
         docs_url=None,

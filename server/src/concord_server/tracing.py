@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import random
 import re
-import secrets
 from dataclasses import dataclass
 
 HEADER = "traceparent"
@@ -38,11 +38,20 @@ def parse_traceparent(value: str | None) -> tuple[str, str] | None:
     return trace_id, flags
 
 
+def _random_hex(bits: int) -> str:
+    """A random id of `bits` bits in hex, never all zeros (OpenTelemetry's id generator does
+    the same: trace ids need randomness, not secrecy)."""
+    value = 0
+    while value == 0:
+        value = random.getrandbits(bits)
+    return f"{value:0{bits // 4}x}"
+
+
 def start_span(incoming: str | None) -> Trace:
     """A new span in the incoming trace, or in a new trace when there is none."""
-    parsed = parse_traceparent(incoming)
-    span_id = secrets.token_hex(8)
+    parsed = parse_traceparent(incoming) if incoming else None
+    span_id = _random_hex(64)
     if parsed is None:
-        return Trace(trace_id=secrets.token_hex(16), span_id=span_id)
+        return Trace(trace_id=_random_hex(128), span_id=span_id)
     trace_id, flags = parsed
     return Trace(trace_id=trace_id, span_id=span_id, flags=flags)

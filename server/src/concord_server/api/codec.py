@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from google.protobuf import json_format
@@ -71,6 +73,7 @@ def parse_json(raw: bytes | str, where: str = "body") -> Any:
     return value
 
 
+@functools.cache
 def enum_prefix(enum: EnumDesc) -> str:
     """The prefix stripped from wire names: `ExpectedStreamState` -> `EXPECTED_STREAM_STATE_`."""
     out = [("_" + c if c.isupper() and i else c) for i, c in enumerate(enum.name)]
@@ -95,39 +98,78 @@ def _is_repeated(field: FieldDesc) -> bool:
     return bool(field.is_repeated)
 
 
+Convert = Callable[[Any], Any] | None  # None: the value is its own JSON
+_SCALAR, _LIST, _MAP = range(3)
+
+
+@dataclass(frozen=True)
+class _FieldOut:
+    """How one field is written: its name, whether presence decides, its shape and converter."""
+
+    name: str
+    has_presence: bool
+    shape: int
+    convert: Convert
+    is_enum: bool
+
+
 def to_json(message: Message) -> dict[str, Any]:
     """A message as a JSON object: proto field names, int64 as numbers, stripped enum names."""
     out: dict[str, Any] = {}
-    desc: Any = message.DESCRIPTOR
-    for field in desc.fields:
-        if field.has_presence and not _is_repeated(field) and not message.HasField(field.name):
+    for field in _plan_out(message.DESCRIPTOR):
+        if field.has_presence and not message.HasField(field.name):
             continue
         raw = getattr(message, field.name)
-        if is_map(field):
-            value_field = field.message_type.fields_by_name["value"]
-            out[field.name] = {k: _scalar_out(value_field, v) for k, v in raw.items()}
-        elif _is_repeated(field):
-            out[field.name] = [_scalar_out(field, v) for v in raw]
+        convert = field.convert
+        if field.shape == _MAP:
+            out[field.name] = {k: convert(v) if convert else v for k, v in raw.items()}
+        elif field.shape == _LIST:
+            out[field.name] = [convert(v) for v in raw] if convert else list(raw)
         else:
-            value = _scalar_out(field, raw)
-            if value is not None or field.type != FieldDescriptor.TYPE_ENUM:
+            value = convert(raw) if convert else raw
+            if value is not None or not field.is_enum:
                 out[field.name] = value
     return out
 
 
-def _scalar_out(field: FieldDesc, raw: Any) -> Any:
+@functools.cache
+def _plan_out(desc: Any) -> tuple[_FieldOut, ...]:
+    """The fields of a message type in order, each with its writer (worked out once per type)."""
+    plan = []
+    for field in desc.fields:
+        repeated = _is_repeated(field)
+        if is_map(field):
+            shape, writer = _MAP, field.message_type.fields_by_name["value"]
+        else:
+            shape, writer = (_LIST if repeated else _SCALAR), field
+        is_enum = writer.type == FieldDescriptor.TYPE_ENUM
+        has_presence = bool(field.has_presence) and not repeated
+        plan.append(_FieldOut(field.name, has_presence, shape, _converter(writer), is_enum))
+    return tuple(plan)
+
+
+def _converter(field: FieldDesc) -> Convert:
+    """The function that writes one value of a (non-map) field, None when none is needed."""
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         full_name = field.message_type.full_name
         if full_name in _WKT_OUT:
-            return _WKT_OUT[full_name](raw)
+            return _WKT_OUT[full_name]
         if full_name in _WKT_JSON:
-            return raw.ToJsonString()  # Timestamp, Duration: their RFC 3339 / "1.5s" text
-        return to_json(raw)
+            return _json_string  # Timestamp, Duration: their RFC 3339 / "1.5s" text
+        return to_json
     if field.type == FieldDescriptor.TYPE_ENUM:
-        return enum_wire_name(field.enum_type, raw)
+        return functools.partial(enum_wire_name, field.enum_type)
     if field.type == FieldDescriptor.TYPE_BYTES:
-        return base64.b64encode(raw).decode()
-    return raw
+        return _base64
+    return None
+
+
+def _json_string(raw: Any) -> str:
+    return str(raw.ToJsonString())
+
+
+def _base64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
 
 
 def integral_numbers(value: Any) -> Any:

@@ -9,14 +9,17 @@ from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
 
 from concord_server.api import json_values
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def timestamp(dt: datetime | None) -> timestamp_pb2.Timestamp | None:
     """A Timestamp from a tz-aware datetime (None stays None)."""
     if dt is None:
         return None
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(dt.astimezone(UTC))
-    return ts
+    delta = dt - _EPOCH  # protobuf's FromDatetime, without its conversions
+    return timestamp_pb2.Timestamp(
+        seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000
+    )
 
 
 def to_datetime(ts: timestamp_pb2.Timestamp) -> datetime:

@@ -9,13 +9,13 @@ import time
 from typing import Any
 
 from opentelemetry.trace import Span
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from concord_server.telemetry import tracing
 from concord_server.tracing import HEADER, start_span
 
 log = logging.getLogger("concord.access")
-_TRACEPARENT = HEADER.encode()
+TRACEPARENT = HEADER.encode()
 UNTRACED_PATHS = frozenset({"/metrics"})  # scraped every few seconds: spans would be noise
 
 
@@ -74,7 +74,7 @@ def log_rpc(
     log.info("%s %s", rpc, code, extra=extra)
 
 
-def _begin(scope: Scope, incoming: str) -> tuple[Span | None, str]:
+def begin_span(scope: Scope, incoming: str) -> tuple[Span | None, str]:
     """The request's span (OpenTelemetry's when tracing is on, else ids made here), its ids in
     the request state, and the `traceparent` to answer with."""
     state = scope.setdefault("state", {})
@@ -92,7 +92,7 @@ def _begin(scope: Scope, incoming: str) -> tuple[Span | None, str]:
     return span, state["traceparent"]
 
 
-def _finish(span: Span, scope: Scope, status: int) -> None:
+def finish_span(span: Span, scope: Scope, status: int) -> None:
     """HTTP attributes and the name `METHOD /route`, unless the span became an RPC's."""
     state: dict[str, Any] = scope.get("state", {})
     route = _route(scope)
@@ -107,37 +107,3 @@ def _finish(span: Span, scope: Scope, status: int) -> None:
     if status >= 500:
         tracing.mark_failed(span, f"HTTP {status}")
     span.end()
-
-
-class AccessLogMiddleware:
-    """Starts the request's span (`traceparent` in and out) and logs the request at the end."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        incoming = dict(scope["headers"]).get(_TRACEPARENT, b"").decode("latin-1")
-        span, traceparent = _begin(scope, incoming)
-        token = tracing.activate(span) if span is not None else None
-        status = 500
-
-        async def send_with_trace(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                headers = [(k, v) for k, v in message.get("headers", []) if k != _TRACEPARENT]
-                headers.append((_TRACEPARENT, traceparent.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_trace)
-        finally:
-            if span is not None:
-                tracing.deactivate(token)
-                _finish(span, scope, status)
-            log_http(scope, status, start)

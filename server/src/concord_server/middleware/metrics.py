@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 REQUESTS = Counter("concord_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -64,33 +64,11 @@ def _route_of(scope: Scope) -> str:
     return str(getattr(endpoint, "__name__", "unmatched"))
 
 
-class MetricsMiddleware:
-    """Counts requests and observes latency per route template (not per raw path)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-        IN_FLIGHT.inc()
-
-        async def record(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record)
-        finally:
-            IN_FLIGHT.dec()
-            route = _route_of(scope)
-            child(REQUESTS, scope["method"], route, str(status)).inc()
-            child(LATENCY, scope["method"], route).observe(time.perf_counter() - start)
+def record_http(scope: Scope, status: int, start: float) -> None:
+    """Counts one answered request and observes its latency, per route template (not raw path)."""
+    route = _route_of(scope)
+    child(REQUESTS, scope["method"], route, str(status)).inc()
+    child(LATENCY, scope["method"], route).observe(time.perf_counter() - start)
 
 
 def metrics_route() -> Route:

@@ -8,6 +8,7 @@ name, `status` the HTTP status and `detail` the message.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.responses import Response
@@ -16,6 +17,7 @@ from concord_server.api import json_text
 from concord_server.catalogue import rule_of
 from concord_server.errors import ConcordError, ErrorCode
 
+log = logging.getLogger("concord.app")
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://github.com/concordhq/concord/blob/main/docs/errors.md#"
 
@@ -56,3 +58,12 @@ def problem_response(err: ConcordError, request_id: str) -> Response:
         media_type=MEDIA_TYPE,
         headers=headers,
     )
+
+
+def failure_response(exc: Exception, method: str, path: str, request_id: str) -> Response:
+    """The answer to any exception an endpoint raised: a ConcordError's own problem, anything
+    else INTERNAL without its message (which is logged)."""
+    if isinstance(exc, ConcordError):
+        return problem_response(exc, request_id)
+    log.exception("unhandled error on %s %s", method, path, exc_info=exc)
+    return problem_response(ConcordError(ErrorCode.INTERNAL, "internal error"), request_id)

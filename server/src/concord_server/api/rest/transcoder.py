@@ -8,7 +8,7 @@ from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
@@ -25,6 +25,7 @@ from concord_server.errors import ConcordError, ErrorCode, invalid_argument
 from concord_server.middleware.metrics import NamedRoute
 
 JSON = "application/json"
+WATCH_AFTER_SECONDS = 0.05  # how long a call runs before its client's hang-up is watched for
 CLIENT_CLOSED = 499  # the client went away before the answer (nginx's "client closed request")
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -56,12 +57,17 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:  # straight from `receive`: Request.stream()'s generator costs more than this
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise _too_large(limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _too_large(limit: int) -> ConcordError:
@@ -77,6 +83,8 @@ def _parse_json(raw: bytes) -> Any:
 
 
 def _query_into(rpc: Rpc, request: Request, message: Message) -> None:
+    if not request.scope.get("query_string"):
+        return
     fields: Any = message.DESCRIPTOR.fields_by_name
     data: dict[str, Any] = {}
     for key in request.query_params:
@@ -141,10 +149,12 @@ async def unless_disconnected(request: Request, call: Awaitable[Message]) -> Mes
     """The call's answer, or None when the client goes away first: then the call is cancelled
     (its clean-up runs before this returns), as gRPC cancels a handler, so that a waiter who
     left gives up its place in line instead of taking the lock for nobody. The call runs in
-    this task; only the watch for the disconnect is a task of its own."""
+    this task; the watch for the disconnect is a task of its own, started only once the call
+    has run for WATCH_AFTER_SECONDS (most calls end sooner, and a hang-up is seen then)."""
     current = asyncio.current_task()
     assert current is not None
     gone = False
+    watcher: asyncio.Future[None] | None = None
 
     async def watch() -> None:
         nonlocal gone
@@ -152,7 +162,11 @@ async def unless_disconnected(request: Request, call: Awaitable[Message]) -> Mes
         gone = True
         current.cancel()
 
-    watcher = asyncio.ensure_future(watch())
+    def start_watching() -> None:
+        nonlocal watcher
+        watcher = asyncio.ensure_future(watch())
+
+    timer = asyncio.get_running_loop().call_later(WATCH_AFTER_SECONDS, start_watching)
     try:
         return await call
     except asyncio.CancelledError:
@@ -161,7 +175,9 @@ async def unless_disconnected(request: Request, call: Awaitable[Message]) -> Mes
         current.uncancel()
         return None
     finally:
-        watcher.cancel()
+        timer.cancel()
+        if watcher is not None:
+            watcher.cancel()
 
 
 def make_endpoint(rpc: Rpc, dispatcher: Dispatcher, body_limit: int) -> Endpoint:
