@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+from concord_server.backends.redis.packing import pack_with_hiredis
 from concord_server.backends.sqlite.database import SqliteDatabase, open_database
 
 
@@ -49,11 +50,12 @@ class Connections:
         key = "redis:" + strip_query(url)
         async with self._lock(key):
             if key not in self._clients:
-                self._clients[key] = aioredis.from_url(
+                client = aioredis.from_url(
                     strip_query(url),
                     decode_responses=False,
                     socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
                 )
+                self._clients[key] = pack_with_hiredis(client)
             return self._clients[key]
 
     async def postgres(self, url: str) -> Any:
