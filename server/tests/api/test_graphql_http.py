@@ -286,10 +286,10 @@ async def test_keyed_mutation_with_several_fields_is_refused(
 async def test_access_log_and_metrics_name_graphql(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    before = RPC_CALLS.labels("graphql", "GetLock", "OK")._value.get()
+    before = RPC_CALLS.labels("graphql", "GetLock", "OK").value
     with caplog.at_level(logging.INFO, logger="concord.access"):
         await post(client, GET_LOCK, {"name": "x"})
-    assert RPC_CALLS.labels("graphql", "GetLock", "OK")._value.get() == before + 1
+    assert RPC_CALLS.labels("graphql", "GetLock", "OK").value == before + 1
     lines = [r for r in caplog.records if r.name == "concord.access"]
     rpc = next(r for r in lines if getattr(r, "rpc", "") == "GetLock")
     http = next(r for r in lines if getattr(r, "route", "") == "/graphql")

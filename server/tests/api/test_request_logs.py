@@ -141,7 +141,7 @@ async def test_grpc_calls_are_logged_and_traced(
 
 async def test_rest_outcomes_are_counted(client: httpx.AsyncClient) -> None:
     def count(code: str) -> float:
-        value: float = RPC_CALLS.labels("rest", "GetLock", code)._value.get()
+        value: float = RPC_CALLS.labels("rest", "GetLock", code).value
         return value
 
     ok, missing = count("OK"), count("NOT_FOUND")

@@ -242,7 +242,7 @@ def test_the_lease_covers_the_wait_timeout() -> None:
 
 
 def _count(transport: str, rpc: str, code: str) -> float:
-    return RPC_CALLS.labels(transport, rpc, code)._value.get()
+    return RPC_CALLS.labels(transport, rpc, code).value
 
 
 async def test_outcomes_are_counted_per_transport_rpc_and_code() -> None:

@@ -20,7 +20,7 @@ from concord_server.api.validation import validate
 from concord_server.context import CallContext, Principal
 from concord_server.drain import Drain
 from concord_server.errors import ConcordError, ErrorCode
-from concord_server.middleware.metrics import RPC_CALLS, child
+from concord_server.middleware.metrics import RPC_CALLS
 from concord_server.ports.idempotency import IdempotencyStore
 from concord_server.streams import OpenStream
 from concord_server.telemetry.metrics import RPC_DURATION
@@ -150,7 +150,7 @@ class Dispatcher:
             _count(rpc, ctx, err.code.value)
             raise
         finally:
-            child(RPC_DURATION, rpc.name).observe(time.perf_counter() - started)
+            RPC_DURATION.labels(rpc.name).observe(time.perf_counter() - started)
         _count(rpc, ctx, "OK")
         return response
 
@@ -176,7 +176,7 @@ class Dispatcher:
 
 def _count(rpc: Rpc, ctx: CallContext, code: str) -> None:
     """Counts one outcome of an RPC (OK or a catalogue code) per transport."""
-    child(RPC_CALLS, ctx.transport, rpc.name, code).inc()
+    RPC_CALLS.labels(ctx.transport, rpc.name, code).inc()
 
 
 async def _invoke(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
+
+from concord_server.telemetry.loop_metrics import Counter, Gauge, Histogram
 
 REQUESTS = Counter("concord_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -28,19 +29,6 @@ AUTH_FAILURES = Counter(
 )
 for _outcome in ("refused", "throttled"):  # both series exist from the start, at 0
     AUTH_FAILURES.labels(_outcome)
-
-
-_CHILDREN: dict[tuple[int, tuple[str, ...]], Any] = {}
-
-
-def child(metric: Counter | Histogram, *labels: str) -> Any:
-    """The metric's series for these label values, looked up once: prometheus_client's
-    `labels()` checks the values, builds a key and takes a lock on every call."""
-    key = (id(metric), labels)
-    found = _CHILDREN.get(key)
-    if found is None:
-        found = _CHILDREN[key] = metric.labels(*labels)
-    return found
 
 
 class NamedRoute(Route):
@@ -67,8 +55,8 @@ def _route_of(scope: Scope) -> str:
 def record_http(scope: Scope, status: int, start: float) -> None:
     """Counts one answered request and observes its latency, per route template (not raw path)."""
     route = _route_of(scope)
-    child(REQUESTS, scope["method"], route, str(status)).inc()
-    child(LATENCY, scope["method"], route).observe(time.perf_counter() - start)
+    REQUESTS.labels(scope["method"], route, str(status)).inc()
+    LATENCY.labels(scope["method"], route).observe(time.perf_counter() - start)
 
 
 def metrics_route() -> Route:

@@ -4,9 +4,8 @@ lock, stream, saga or key name), so the number of series stays bounded."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
-
 from concord_server.ports.sagas import TERMINAL_STATES, SagaRecord, SagaState, StepEventType
+from concord_server.telemetry.loop_metrics import Counter, Gauge, Histogram
 
 # Sub-millisecond (an in-memory store) to seconds (a waiting acquire, a slow engine).
 BUCKETS = (
