@@ -104,14 +104,18 @@ class Dispatcher:
         RATE_LIMITED while the caller's address has failed too often."""
         if self._hold is not None:
             raise self._hold()
-        if self._auth_limit is not None:
-            await self._auth_limit.admit(address)
-        try:
+        limit = self._auth_limit
+        if limit is None:
             return await self._guard.authenticate(headers)
+        pair = await limit.admit(address, headers)
+        try:
+            principal = await self._guard.authenticate(headers)
         except ConcordError as err:
-            if err.code is ErrorCode.UNAUTHENTICATED and self._auth_limit is not None:
-                await self._auth_limit.failed(address)
+            if err.code is ErrorCode.UNAUTHENTICATED:
+                await limit.failed(address, pair)
             raise
+        limit.passed(pair)
+        return principal
 
     async def _admit(self, rpc: Rpc, request: Message, ctx: CallContext) -> Callable[..., Any]:
         """Checks a call in this order: started, served, test fault, who (401), how often
