@@ -16,7 +16,7 @@ from concord_server._gen.concord.v1 import (
 )
 from concord_server.api import codec
 from concord_server.api.rpcs import all_rpcs
-from concord_server.api.validation import field_check, validate
+from concord_server.api.validation import NO_RULES, checked_fields, field_check, validate
 from concord_server.errors import ConcordError, ErrorCode
 
 UUID = "0b6f7c8e-1d2a-4b3c-9d4e-5f6a7b8c9d0e"
@@ -217,3 +217,21 @@ def test_every_empty_request_fails_only_on_a_required_field() -> None:
             validate(rpc.request_cls())
         except ConcordError as err:
             assert err.details.get("reason") == "required", (rpc.name, err.message)
+
+
+def test_only_fields_that_a_check_can_refuse_are_visited() -> None:
+    visited = {f.name for f, _ in checked_fields(events_pb2.EventData.DESCRIPTOR)}
+    assert {"event_id", "type"} <= visited
+    assert "data" not in visited  # a JSON value: no rule can refuse it here
+    for rpc in all_rpcs():
+        desc = rpc.request_cls.DESCRIPTOR
+        chosen = {f.name for f, _ in checked_fields(desc)}
+        for field in desc.fields:
+            if field.name in chosen:
+                continue
+            assert field_check(field) == NO_RULES, (rpc.name, field.name)
+            assert field.enum_type is None, (rpc.name, field.name)
+            contract = field.message_type is not None and field.message_type.full_name.startswith(
+                "concord."
+            )
+            assert not contract or field.message_type.GetOptions().map_entry, field.name

@@ -16,7 +16,13 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 from concord_server.api import json_text, json_values
-from concord_server.api.text_rules import MAX_DEPTH, check_document, check_value_depth
+from concord_server.api.text_rules import (
+    MAX_DEPTH,
+    MAX_VALUE_DEPTH,
+    check_document,
+    check_value_depth,
+    within,
+)
 from concord_server.api.time_text import duration_from_text, timestamp_from_text
 from concord_server.errors import invalid_argument
 
@@ -317,25 +323,14 @@ def _message_in(field: FieldDesc, value: Any, where: str) -> Message:
         raise invalid_argument(f"{where} must be a JSON object", where)
     if full_name == "google.protobuf.ListValue" and not isinstance(value, list):
         raise invalid_argument(f"{where} must be a JSON array", where)
-    check_value_depth(value, where)
-    if not _finite(value):
+    if not within(value, MAX_VALUE_DEPTH, finite=True):  # one quick pass; names the fault below
+        check_value_depth(value, where)
         raise invalid_argument(f"{where} must not hold NaN or Infinity", where)
     try:  # checked above: JSON text gives only values these types take
         _WKT_IN[full_name](value, target)
     except (json_format.ParseError, ValueError, TypeError) as exc:
         raise invalid_argument(f"{where} is not a JSON value this field can hold", where) from exc
     return target
-
-
-def _finite(value: Any) -> bool:
-    """Whether a JSON-like value holds only finite numbers (Value cannot carry NaN/Infinity)."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, list):
-        return all(_finite(v) for v in value)
-    if isinstance(value, dict):
-        return all(_finite(v) for v in value.values())
-    return True
 
 
 def _short(exc: Exception) -> str:

@@ -9,6 +9,7 @@ MAX_VALUE_DEPTH, so that every engine can store it and every protobuf reader can
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -67,7 +68,51 @@ def check_value_depth(value: Any, where: str) -> None:
 
 
 def _walk(root: Any, where: str, *, check_text: bool, limit: int = MAX_DEPTH) -> None:
-    """Iterative (never recursive) depth and text check of a JSON-like value."""
+    """Iterative (never recursive) depth and text check of a JSON-like value: a quick pass
+    first, and the pass that names the offending place only when there is one."""
+    if not within(root, limit, check_text=check_text):
+        _refuse(root, where, check_text=check_text, limit=limit)
+
+
+def within(root: Any, limit: int, *, check_text: bool = False, finite: bool = False) -> bool:
+    """Whether a JSON-like value nests at most `limit` levels and, as asked, holds no refused
+    text and only finite numbers. One iterative pass that builds no paths."""
+    bad = _BAD_TEXT.search
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            if check_text and any(bad(key) for key in value):
+                return False
+            items: Any = value.values()
+        elif isinstance(value, list):
+            items = value
+        elif isinstance(value, str):
+            if check_text and bad(value):
+                return False
+            continue
+        elif isinstance(value, float):
+            if finite and not math.isfinite(value):
+                return False
+            continue
+        else:
+            continue
+        if depth > limit:
+            return False
+        for item in items:
+            if isinstance(item, dict | list):
+                stack.append((item, depth + 1))
+            elif isinstance(item, str):
+                if check_text and bad(item):
+                    return False
+            elif finite and isinstance(item, float) and not math.isfinite(item):
+                return False
+    return True
+
+
+def _refuse(root: Any, where: str, *, check_text: bool, limit: int) -> None:
+    """Raises INVALID_ARGUMENT naming the first place that nests too deeply or holds refused
+    text (the same walk order as ever, so the same place is named)."""
     stack: list[tuple[Any, int, str]] = [(root, 1, where)]
     while stack:
         value, depth, path = stack.pop()

@@ -36,6 +36,9 @@ class FieldCheck:
     max_duration: timedelta | None
 
 
+NO_RULES = FieldCheck(False, None, None, None, None, None, None, None, None, None)
+
+
 def _parse_duration(text: str) -> timedelta | None:
     if not text:
         return None
@@ -70,10 +73,8 @@ def field_check(field: FieldDesc) -> FieldCheck:
 
 def validate(message: Message, path: str = "") -> None:
     """Raises INVALID_ARGUMENT naming the first field that breaks a rule."""
-    desc: Any = message.DESCRIPTOR
-    for field in desc.fields:
+    for field, check in checked_fields(message.DESCRIPTOR):
         where = f"{path}.{field.name}" if path else field.name
-        check = field_check(field)
         value = getattr(message, field.name)
         if field.is_repeated:
             _check_items(field, check, value, where)
@@ -84,6 +85,28 @@ def validate(message: Message, path: str = "") -> None:
                 raise invalid_argument(f"{where} is required", where, reason="required")
             continue
         _check_value(field, check, value, where)
+
+
+@cache
+def checked_fields(desc: Any) -> tuple[tuple[FieldDesc, FieldCheck], ...]:
+    """The fields of a message type that some check can refuse, in field order: those with
+    a rule, enums, and messages of the contract (their own fields may have rules)."""
+    return tuple(
+        (field, field_check(field))
+        for field in desc.fields
+        if _may_refuse(field, field_check(field))
+    )
+
+
+def _may_refuse(field: FieldDesc, check: FieldCheck) -> bool:
+    if check != NO_RULES or field.type == FieldDescriptor.TYPE_ENUM:
+        return True
+    if field.type != FieldDescriptor.TYPE_MESSAGE:
+        return False
+    message = field.message_type
+    return not message.GetOptions().map_entry and not message.full_name.startswith(
+        "google.protobuf."
+    )
 
 
 def _check_items(field: FieldDesc, check: FieldCheck, items: Any, where: str) -> None:
