@@ -35,8 +35,8 @@ READINESS_INTERVAL_SECONDS = 2.0
 
 
 def call_context(context: grpc.aio.ServicerContext[Any, Any], rpc: Rpc) -> CallContext:
-    """The call context from gRPC metadata (keys are lower-case already), with the call's span;
-    the request id and this server's `traceparent` go back in the trailing metadata."""
+    """The call context from gRPC metadata (keys are lower-case already), with the call's span
+    (its request id and this server's `traceparent` go back in the trailing metadata)."""
     metadata = context.invocation_metadata() or ()
     headers = merge_headers((k, v) for k, v in metadata if isinstance(v, str))
     ctx = CallContext(
@@ -59,7 +59,6 @@ def call_context(context: grpc.aio.ServicerContext[Any, Any], rpc: Rpc) -> CallC
         ctx.span = span
         ctx.trace_id, ctx.span_id, _flags = tracing.ids_of(span)
         ctx.traceparent = tracing.traceparent_of(span)
-    context.set_trailing_metadata(_trailers(ctx))
     return ctx
 
 
@@ -135,7 +134,10 @@ async def _within_deadline(
 ) -> Message:
     """Awaits `call` but ends it at the call's deadline on this server's own clock, so a lock
     waiter stops waiting then even when the transport reports the client's departure late."""
-    limit = asyncio.timeout(context.time_remaining())
+    remaining = context.time_remaining()
+    if remaining is None:
+        return await call
+    limit = asyncio.timeout(remaining)
     try:
         async with limit:
             return await call
@@ -157,7 +159,11 @@ def _unary(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., Awaitable[Message]
             return response
         except _DeadlinePassed:
             code = grpc.StatusCode.DEADLINE_EXCEEDED.name
-            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, _DeadlinePassed.MESSAGE)
+            await context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                _DeadlinePassed.MESSAGE,
+                trailing_metadata=_trailers(ctx),
+            )
             raise
         except ConcordError as err:
             code = err.code.value
@@ -180,6 +186,7 @@ def _streaming(rpc: Rpc, dispatcher: Dispatcher) -> Callable[..., AsyncIterator[
         raw: bytes, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Message]:
         ctx = call_context(context, rpc)
+        context.set_trailing_metadata(_trailers(ctx))
         stream: AsyncIterator[Message] | None = None
         start, code = time.perf_counter(), "CANCELLED"
         try:
