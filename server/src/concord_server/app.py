@@ -105,12 +105,12 @@ class ConcordApp(FastAPI):
     lane: ContractLane | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        child = self.lane.match(scope) if self.lane is not None else None
-        if child is None:
+        lane = self.lane
+        child = lane.match(scope) if lane is not None else None
+        if lane is None or child is None:
             await super().__call__(scope, receive, send)
         else:
-            assert self.lane is not None
-            await self.lane.serve(child, scope, receive, send)
+            await lane.serve(child, scope, receive, send)
 
 
 def install_contract_routes(app: ConcordApp, dispatcher: Dispatcher, settings: Settings) -> None:
