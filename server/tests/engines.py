@@ -295,6 +295,17 @@ class Postgres(Engine):
             shutil.chown(signal_file, "postgres", "postgres")
         self.launch([*self.command(), "-c", "hot_standby=off"])
         wait_for("the standby to listen", lambda: not self._port_free())
+        # It listens a moment before its control file says "in archive recovery", and until
+        # then `pg_ctl promote` refuses ("server is not in standby mode").
+        wait_for("the standby to enter archive recovery", self._in_archive_recovery)
+
+    def _in_archive_recovery(self) -> bool:
+        """pg_controldata says the cluster is a standby in recovery."""
+        control = [str(postgres_bindir() / "pg_controldata"), "-D", str(self.data)]
+        done = subprocess.run(
+            as_postgres(control), check=False, capture_output=True, text=True, cwd="/"
+        )
+        return "in archive recovery" in done.stdout
 
     def stop_into_standby(self) -> None:
         """A fast shutdown, then a start that stays "starting up" until `promote()`."""
