@@ -78,7 +78,10 @@ class Load:
         deadline = time.monotonic() + RECOVERY_SECONDS
         while not condition():
             if self.failures:
-                pytest.fail(f"{what}: answers broke the contract: {self.failures[:10]}")
+                pytest.fail(
+                    f"{what}: answers broke the contract: {self.failures[:10]}\n"
+                    f"server log:\n{self.server.log_tail(80)}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f"{what}: not within {RECOVERY_SECONDS:g} s ({self.seen})")
             await asyncio.sleep(0.1)
