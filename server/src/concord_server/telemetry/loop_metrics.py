@@ -9,6 +9,7 @@ Every update happens on the event loop's thread; nothing here is safe to update 
 from __future__ import annotations
 
 import bisect
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Generic, TypeVar
@@ -91,7 +92,7 @@ class HistogramSeries:
 S = TypeVar("S", CounterSeries, GaugeSeries, HistogramSeries)
 
 
-class _Family(Generic[S]):
+class _Family(ABC, Generic[S]):
     """A metric name with its series, one per set of label values; it exposes them itself."""
 
     def __init__(
@@ -127,12 +128,13 @@ class _Family(Generic[S]):
             raise ValueError(f"{self.name} has labels {self.labelnames}: use labels() first")
         return self._unlabelled
 
+    @abstractmethod
     def _new(self) -> S:
-        raise NotImplementedError
+        """A series at zero."""
 
+    @abstractmethod
     def collect(self) -> Iterator[Metric]:
         """The metric family in prometheus_client's terms, for its exposition."""
-        raise NotImplementedError
 
     def describe(self) -> Iterator[Metric]:
         """The family's names, so that a registry refuses a second metric of the same name."""
