@@ -30,6 +30,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -222,19 +223,14 @@ class HelpersTest {
   @Test
   void anUnauthenticatedHeartbeatStopsTheWorkerAfterTheRunningHandlerFinished() throws Exception {
     AtomicInteger polls = new AtomicInteger();
-    CountDownLatch refused = new CountDownLatch(1);
+    AtomicReference<SagaWorker> running = new AtomicReference<>();
     routes.put(
         "tasks:poll",
         ex -> {
           polls.incrementAndGet();
           ok(ex, "{\"tasks\":[" + TASK + "]}");
         });
-    routes.put(
-        "a:heartbeat",
-        ex -> {
-          refused.countDown();
-          FakeServer.error(401, "UNAUTHENTICATED").answer(ex);
-        });
+    routes.put("a:heartbeat", ex -> FakeServer.error(401, "UNAUTHENTICATED").answer(ex));
     routes.put(
         "a:complete",
         ex -> {
@@ -251,14 +247,30 @@ class HelpersTest {
                       .visibilityTimeout(Duration.ofMillis(300))
                       .handler(
                           task -> {
-                            refused.await(60, TimeUnit.SECONDS);
+                            awaitShutdown(running);
                             return JsonNodeFactory.instance.objectNode().put("done", true);
                           })
                       .build());
+      running.set(worker);
       assertThrows(UnauthenticatedException.class, worker::run);
       assertEquals(1, polls.get(), "no poll after the stop");
       assertEquals(1, events.size());
       assertTrue(events.get(0).contains("\"done\":true"), events.get(0));
+    }
+  }
+
+  /**
+   * Returns once the worker began its shutdown: the refused heartbeat reached the worker, not only
+   * the fake server, so the handler finishes strictly after the stop.
+   */
+  private static void awaitShutdown(AtomicReference<SagaWorker> running)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (running.get() == null || !running.get().isShuttingDown()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the worker never began its shutdown");
+      }
+      Thread.sleep(10);
     }
   }
 
