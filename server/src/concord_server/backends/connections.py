@@ -8,6 +8,12 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from concord_server.backends.redis.packing import pack_with_hiredis
+from concord_server.backends.redis.pipelined import (
+    PipelinedRedis,
+    RedisCommands,
+    RedisPyCommands,
+    plain_address,
+)
 from concord_server.backends.sqlite.database import SqliteDatabase, open_database
 
 
@@ -58,6 +64,18 @@ class Connections:
                 self._clients[key] = pack_with_hiredis(client)
             return self._clients[key]
 
+    async def redis_commands(self, url: str) -> RedisCommands:
+        """One pipelined connection for a plain redis:// URL's hot calls (the client's pool
+        for TLS, socket paths or without hiredis), shared like the client."""
+        key = "redis-pipelined:" + strip_query(url)
+        address = plain_address(strip_query(url))
+        if address is None:
+            return RedisPyCommands(await self.redis(url))
+        async with self._lock(key):
+            if key not in self._clients:
+                self._clients[key] = PipelinedRedis(address, CONNECT_TIMEOUT_SECONDS)
+            return cast(RedisCommands, self._clients[key])
+
     async def postgres(self, url: str) -> Any:
         """An asyncpg pool for a postgresql:// URL."""
         from concord_server.backends.postgres.pool import create_pool
@@ -80,7 +98,7 @@ class Connections:
         """Closes every client opened so far."""
         clients, self._clients = self._clients, {}
         for key, client in clients.items():
-            if key.startswith("redis:"):
+            if key.startswith("redis"):
                 await client.aclose()
             elif key.startswith("pg:"):
                 await _close_pool(client)

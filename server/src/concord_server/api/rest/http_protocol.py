@@ -11,6 +11,7 @@ import asyncio
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from concord_server.api.rest.coalesced_writes import CoalescedWrites
 from concord_server.api.rest.problem import MEDIA_TYPE, error_body
 from concord_server.api.rest.request_id import new_request_id
 from concord_server.errors import ErrorCode
@@ -51,3 +52,7 @@ class H11ProblemProtocol(_ProblemOnUnreadable, H11Protocol):
     """The pure-Python h11 protocol with contract error bodies. (Not httptools: uvicorn's
     httptools protocol stops reading at a request offering an upgrade other than WebSocket and
     hands the app an empty body, and Java's HttpClient offers `Upgrade: h2c` on plain HTTP.)"""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Serves the connection with its writes joined per loop turn (CoalescedWrites)."""
+        super().connection_made(CoalescedWrites(transport))  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from concord_server.backends.connections import Connections, url_option
 from concord_server.backends.failures import TIMED_OUT, unavailable
 from concord_server.backends.redis.common import redis_errors
+from concord_server.backends.redis.pipelined import LuaScript, RedisCommands, run_script
 from concord_server.config import Settings
 from concord_server.ports.locks import (
     EXPIRED_GRANT_RETENTION,
@@ -67,10 +68,14 @@ def _engine_errors() -> AbstractContextManager[None]:
 
 
 class RedisLockStore:
-    """A LockStore in Redis; every key carries the `{prefix}` hash tag (one cluster slot)."""
+    """A LockStore in Redis; every key carries the `{prefix}` hash tag (one cluster slot).
+    Scripts run on `commands` (one pipelined connection); notifications use `client`'s pub/sub."""
 
-    def __init__(self, client: Any, prefix: str, queue_limit: int = 1000) -> None:
+    def __init__(
+        self, client: Any, commands: RedisCommands, prefix: str, queue_limit: int = 1000
+    ) -> None:
         self._client = client
+        self._commands = commands
         self._base = f"{{{prefix}}}:locks:"
         self._index = self._base + "index"
         self._expiries = self._base + "expiries"
@@ -78,8 +83,7 @@ class RedisLockStore:
         self._channel = self._base + "events"
         common = (_LUA / "locks_common.lua").read_text()
         self._scripts = {
-            op: client.register_script(common + (_LUA / f"locks_{op}.lua").read_text())
-            for op in _SCRIPTS
+            op: LuaScript(common + (_LUA / f"locks_{op}.lua").read_text()) for op in _SCRIPTS
         }
         self._events: Broadcaster[LockEvent] = Broadcaster(queue_limit)
         self._listener: asyncio.Task[None] | None = None
@@ -92,11 +96,11 @@ class RedisLockStore:
         """Loads every script into the server's script cache (SCRIPT LOAD)."""
         with _engine_errors():
             for script in self._scripts.values():
-                await self._client.script_load(script.script)
+                await self._commands.call("SCRIPT", "LOAD", script.source)
 
     async def _run(self, op: str, keys: list[str], args: list[Any]) -> Any:
         with _engine_errors():
-            return await self._scripts[op](keys=keys, args=args)
+            return await run_script(self._commands, self._scripts[op], keys, args)
 
     async def try_acquire(self, name: str, owner: str, ttl: timedelta) -> LockRecord | Conflict:
         """Grants the lock if it is free, expired or held by `owner` (one EVALSHA)."""
@@ -190,7 +194,7 @@ class RedisLockStore:
     async def check(self) -> None:
         """Raises UNAVAILABLE when Redis does not answer."""
         with _engine_errors():
-            await self._client.ping()
+            await self._commands.call("PING")
 
     async def close(self) -> None:
         """Stops the notification listener."""
@@ -205,6 +209,8 @@ async def open_lock_store(url: str, settings: Settings, connections: Connections
     """The store in the Redis of a redis:// URL, keys under its `prefix` option."""
     with _engine_errors():
         client = await connections.redis(url)
-    store = RedisLockStore(client, url_option(url, "prefix", "concord"), settings.ws_max_queue)
+        commands = await connections.redis_commands(url)
+    prefix = url_option(url, "prefix", "concord")
+    store = RedisLockStore(client, commands, prefix, settings.ws_max_queue)
     await store.load_scripts()
     return store
