@@ -15,7 +15,8 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
-from concord_server.api import json_text, json_values
+from concord_server import json_text
+from concord_server.api import json_values
 from concord_server.api.text_rules import (
     MAX_DEPTH,
     MAX_VALUE_DEPTH,

@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from concord_server.api import json_text
+from concord_server import json_text
 from concord_server.catalogue import rule_of
 from concord_server.errors import ConcordError, ErrorCode
 

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 
 from google.protobuf.message import Message
 
-from concord_server.api import codec, json_text
+from concord_server import json_text
+from concord_server.api import codec
 from concord_server.api.rest.problem import error_body
 from concord_server.api.rest.resume import InjectedCut, event_id
 from concord_server.errors import ConcordError

@@ -12,7 +12,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
-from concord_server.api import codec, json_text
+from concord_server import json_text
+from concord_server.api import codec
 from concord_server.api.dispatch import Dispatcher
 from concord_server.api.headers import client_address, merge_headers
 from concord_server.api.idempotency import REPLAYED_HEADER

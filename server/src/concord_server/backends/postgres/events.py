@@ -4,7 +4,6 @@ one append is one call of a server-side function (one round trip)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager
@@ -13,6 +12,7 @@ from typing import Any
 
 import asyncpg
 
+from concord_server import json_text
 from concord_server.backends.connections import Connections, url_option
 from concord_server.backends.postgres.common import lock_ddl, postgres_errors, schema_of
 from concord_server.config import Settings
@@ -225,8 +225,8 @@ class PostgresEventLog:
                 expected.state.value,
                 [e.event_id for e in events],
                 [e.type for e in events],
-                [None if e.data is NO_DATA else json.dumps(e.data) for e in events],
-                [json.dumps(dict(e.metadata)) for e in events],
+                [None if e.data is NO_DATA else _json(e.data) for e in events],
+                [_json(dict(e.metadata)) for e in events],
                 now,
                 self._channel,
             )
@@ -309,7 +309,7 @@ class PostgresEventLog:
                 " ON CONFLICT (stream) DO UPDATE SET custom = excluded.custom"
                 f" RETURNING {STREAM_COLUMNS}",
                 stream,
-                json.dumps(dict(custom)),
+                _json(dict(custom)),
             )
         return _stream_state(row)
 
@@ -363,6 +363,11 @@ class PostgresEventLog:
                 yield conn
 
 
+def _json(value: Any) -> str:
+    """A JSON document for a jsonb parameter (orjson where installed)."""
+    return json_text.dumps(value).decode()
+
+
 def _engine_errors() -> AbstractContextManager[None]:
     """PostgreSQL failures of the event log on the catalogue (see backends/failures.py)."""
     return postgres_errors("event")
@@ -393,7 +398,7 @@ def _stream_state(row: Any) -> StreamState:
         current_revision=row["current_revision"],
         first_revision=row["first_revision"],
         deleted=row["deleted"],
-        custom=json.loads(row["custom"]),
+        custom=json_text.loads(row["custom"]),
         created_at=row["created_at"],
     )
 
@@ -405,8 +410,8 @@ def _recorded(row: Any) -> RecordedEvent:
         revision=row["revision"],
         position=row["position"],
         type=row["type"],
-        data=NO_DATA if row["data"] is None else json.loads(row["data"]),
-        metadata=json.loads(row["metadata"]),
+        data=NO_DATA if row["data"] is None else json_text.loads(row["data"]),
+        metadata=json_text.loads(row["metadata"]),
         recorded_at=row["recorded_at"],
     )
 
