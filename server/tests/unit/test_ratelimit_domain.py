@@ -129,8 +129,8 @@ async def test_memory_factory_honours_disabled_limits() -> None:
 
 
 async def test_redis_outage_is_unavailable(connections: Connections) -> None:
-    client = await connections.redis("redis://127.0.0.1:1/0")
-    down = RedisRateLimiter(client, BucketPolicy(1, 1), "t:")
+    commands = await connections.redis_commands("redis://127.0.0.1:1/0")
+    down = RedisRateLimiter(commands, BucketPolicy(1, 1), "t:")
     with pytest.raises(ConcordError) as caught:
         await down.acquire("k")
     assert caught.value.code is ErrorCode.UNAVAILABLE

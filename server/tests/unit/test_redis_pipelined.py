@@ -17,6 +17,8 @@ from concord_server.backends.redis.pipelined import (
     LuaScript,
     PipelinedRedis,
     RedisAddress,
+    RedisCommands,
+    RedisPyCommands,
     plain_address,
     run_script,
 )
@@ -45,6 +47,30 @@ async def test_concurrent_calls_each_get_their_own_reply(pipelined: PipelinedRed
     values = [f"value-{i}".encode() * (i % 7 + 1) for i in range(500)]
     replies = await asyncio.gather(*(pipelined.call("ECHO", value) for value in values))
     assert replies == values
+
+
+@pytest.fixture(params=["pipelined", "redis-py"])
+async def commands(request: pytest.FixtureRequest, engine: Redis) -> AsyncIterator[RedisCommands]:
+    """Each implementation of RedisCommands on the test's redis-server."""
+    if request.param == "pipelined":
+        yield PipelinedRedis(RedisAddress(HOST, engine.port), connect_timeout=5)
+    else:
+        client = aioredis.from_url(engine.url)
+        yield RedisPyCommands(client)
+        await client.aclose()
+
+
+async def test_both_implementations_answer_alike(commands: RedisCommands) -> None:
+    assert await commands.call("SET", "k", b"v", "NX", "PX", 60_000) == b"OK"
+    assert await commands.call("SET", "k", b"w", "NX", "PX", 60_000) is None
+    await commands.call("HSET", "h", "a", "1", "b", "2")
+    reads = [("HMGET", "h", "a", "x", "b"), ("GET", "k"), ("HMGET", "missing", "a")]
+    assert await commands.call_many(reads) == [[b"1", None, b"2"], b"v", [None]]
+    with pytest.raises(redis_errors.ResponseError, match="WRONGTYPE"):
+        await commands.call_many([("GET", "k"), ("HGET", "k", "a")])
+    script = LuaScript("return redis.call('GET', KEYS[1])")
+    assert await run_script(commands, script, ["k"], []) == b"v"
+    await commands.aclose()
 
 
 async def test_a_cancelled_call_leaves_the_next_replies_in_place(pipelined: PipelinedRedis) -> None:

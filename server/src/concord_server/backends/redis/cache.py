@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from concord_server.backends.connections import Connections, url_option
 from concord_server.backends.failures import TIMED_OUT, unavailable
 from concord_server.backends.redis.common import redis_errors
+from concord_server.backends.redis.pipelined import LuaScript, RedisCommands, run_script
 from concord_server.config import Settings
 from concord_server.ports.cache import (
     CacheEntry,
@@ -64,15 +65,17 @@ def engine_errors() -> AbstractContextManager[None]:
 
 
 class RedisCacheStore:
-    """A CacheStore on Redis, shared safely by any number of server processes."""
+    """A CacheStore on Redis, shared safely by any number of server processes. Reads and
+    scripts go over `commands` (one pipelined connection); SCAN and pub/sub use `redis`."""
 
-    def __init__(self, redis: Any, key_prefix: str) -> None:
+    def __init__(self, redis: Any, commands: RedisCommands, key_prefix: str) -> None:
         self._redis = redis
+        self._commands = commands
         self._base = f"{key_prefix}concord:cache:"
         self._expiries = self._base + "expiries"
-        self._set_script = redis.register_script((_LUA / "cache_set.lua").read_text())
-        self._delete_script = redis.register_script((_LUA / "cache_delete.lua").read_text())
-        self._sweep_script = redis.register_script((_LUA / "cache_sweep.lua").read_text())
+        self._set_script = LuaScript((_LUA / "cache_set.lua").read_text())
+        self._delete_script = LuaScript((_LUA / "cache_delete.lua").read_text())
+        self._sweep_script = LuaScript((_LUA / "cache_sweep.lua").read_text())
         self._events: Broadcaster[CacheEvent] = Broadcaster()
         self._listener: asyncio.Task[None] | None = None
         self._pubsub: Any = None
@@ -89,10 +92,8 @@ class RedisCacheStore:
     async def get(self, namespace: str, keys: Sequence[str], now: datetime) -> list[CacheEntry]:
         """The live entries among `keys`, in the order of `keys` (Redis drops expired ones)."""
         with engine_errors():
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.hmget(self._entry_key(namespace, key), *_FIELDS)
-                rows = await pipe.execute()
+            reads = [("HMGET", self._entry_key(namespace, key), *_FIELDS) for key in keys]
+            rows = await self._commands.call_many(reads)
         found = (_entry(namespace, key, row) for key, row in zip(keys, rows, strict=True))
         return [entry for entry in found if entry is not None]
 
@@ -125,7 +126,7 @@ class RedisCacheStore:
             event = _event_json("SET", namespace, write.key, now, write.etag)
             args += [write.value_json, write.etag, ttl, event]
         with engine_errors():
-            result: list[Any] = await self._set_script(keys=keys, args=args)
+            result: list[Any] = await run_script(self._commands, self._set_script, keys, args)
         return result
 
     async def delete(self, namespace: str, key: str, if_match: str, now: datetime) -> bool:
@@ -142,9 +143,8 @@ class RedisCacheStore:
         redis_keys = [self._expiries] + [self._entry_key(namespace, k) for k in keys]
         events = [_event_json("DELETED", namespace, k, now) for k in keys]
         with engine_errors():
-            result = await self._delete_script(
-                keys=redis_keys, args=[self._channel(namespace), if_match, *events]
-            )
+            args = [self._channel(namespace), if_match, *events]
+            result = await run_script(self._commands, self._delete_script, redis_keys, args)
         return int(result[0]), _text(result[1])
 
     async def delete_prefix(self, namespace: str, prefix: str, now: datetime) -> int:
@@ -169,7 +169,8 @@ class RedisCacheStore:
         total = 0
         with engine_errors():
             while True:
-                announced = int(await self._sweep_script(keys=[self._expiries], args=args))
+                reply = await run_script(self._commands, self._sweep_script, [self._expiries], args)
+                announced = int(reply)
                 total += announced
                 if announced < _SWEEP_BATCH:
                     return total
@@ -210,7 +211,7 @@ class RedisCacheStore:
     async def ping(self) -> None:
         """Raises UNAVAILABLE when Redis does not answer."""
         with engine_errors():
-            await self._redis.ping()
+            await self._commands.call("PING")
 
     async def close(self) -> None:
         """Stops the event listener and releases its connection."""
@@ -285,4 +286,7 @@ async def open_cache_store(
 ) -> RedisCacheStore:
     """A Redis cache store; `?prefix=` on the URL prefixes every key and channel."""
     prefix = url_option(url, "prefix")
-    return RedisCacheStore(await connections.redis(url), f"{prefix}:" if prefix else "")
+    with engine_errors():
+        redis = await connections.redis(url)
+        commands = await connections.redis_commands(url)
+    return RedisCacheStore(redis, commands, f"{prefix}:" if prefix else "")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from concord_server.backends.connections import Connections, url_option
 from concord_server.backends.redis.common import redis_errors
+from concord_server.backends.redis.pipelined import LuaScript, RedisCommands, run_script
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.ports.idempotency import IdempotencyRecord, IdempotencyStore
@@ -37,10 +37,10 @@ def decode(raw: bytes) -> IdempotencyRecord:
 class RedisIdempotencyStore:
     """One string per key, shared by every instance on the same Redis and prefix."""
 
-    def __init__(self, redis: Any, key_prefix: str) -> None:
+    def __init__(self, redis: RedisCommands, key_prefix: str) -> None:
         self._redis = redis
         self._base = f"{key_prefix}concord:idempotency:"
-        self._release = redis.register_script(_RELEASE.read_text(encoding="utf-8"))
+        self._release = LuaScript(_RELEASE.read_text(encoding="utf-8"))
 
     def _key(self, key: str) -> str:
         return self._base + key
@@ -52,9 +52,10 @@ class RedisIdempotencyStore:
         name = self._key(key)
         with redis_errors("idempotency"):
             for _ in range(_CLAIM_ATTEMPTS):
-                if await self._redis.set(name, marker(fingerprint, owner), nx=True, px=_ms(lease)):
+                claim = marker(fingerprint, owner)
+                if await self._redis.call("SET", name, claim, "NX", "PX", _ms(lease)):
                     return None
-                raw = await self._redis.get(name)
+                raw = await self._redis.call("GET", name)
                 if raw is not None:
                     return decode(raw)
         raise ConcordError(ErrorCode.UNAVAILABLE, "idempotency key is contended; retry")
@@ -63,7 +64,7 @@ class RedisIdempotencyStore:
         """Stores the answer with `SET PX`, replacing the marker."""
         value = _DONE + fingerprint.encode() + b"\n" + answer
         with redis_errors("idempotency"):
-            await self._redis.set(self._key(key), value, px=_ms(ttl))
+            await self._redis.call("SET", self._key(key), value, "PX", _ms(ttl))
 
     async def release(self, key: str, owner: str) -> None:
         """Deletes the key while it holds this owner's marker (a Lua compare-and-delete)."""
@@ -71,19 +72,18 @@ class RedisIdempotencyStore:
         if raw is None or raw[:1] != _PENDING:
             return
         with redis_errors("idempotency"):
-            await self._release(
-                keys=[self._key(key)], args=[marker(decode(raw).fingerprint, owner)]
-            )
+            args = [marker(decode(raw).fingerprint, owner)]
+            await run_script(self._redis, self._release, [self._key(key)], args)
 
     async def _peek(self, key: str) -> bytes | None:
         with redis_errors("idempotency"):
-            raw: bytes | None = await self._redis.get(self._key(key))
+            raw: bytes | None = await self._redis.call("GET", self._key(key))
         return raw
 
     async def ping(self) -> None:
         """Raises UNAVAILABLE when Redis does not answer."""
         with redis_errors("idempotency"):
-            await self._redis.ping()
+            await self._redis.call("PING")
 
 
 async def open_idempotency_store(
@@ -91,5 +91,6 @@ async def open_idempotency_store(
 ) -> IdempotencyStore:
     """Opens the store for a redis:// URL; `?prefix=` namespaces its keys."""
     prefix = url_option(url, "prefix")
-    redis = await connections.redis(url)
+    with redis_errors("idempotency"):
+        redis = await connections.redis_commands(url)
     return RedisIdempotencyStore(redis, f"{prefix}:" if prefix else "")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha1
 from typing import Any, Protocol, cast
@@ -37,6 +37,10 @@ class RedisCommands(Protocol):
 
     async def call(self, *args: Any) -> Any:
         """The reply to one command; a reply error or a lost connection raises."""
+
+    async def call_many(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """The replies to several commands sent together (not a transaction); the first
+        reply error raises."""
 
     async def aclose(self) -> None:
         """Releases what this object holds."""
@@ -69,11 +73,22 @@ class RedisPyCommands:
     """RedisCommands on a redis.asyncio client, where the pipelined connection cannot serve."""
 
     def __init__(self, client: Any) -> None:
-        self._client = client
+        # A client on the same pool without redis-py's reply conversions (SET -> True, PING ->
+        # True...), so replies are Redis' own, as on the pipelined connection.
+        self._client = type(client)(connection_pool=client.connection_pool)
+        self._client.response_callbacks.clear()
 
     async def call(self, *args: Any) -> Any:
         """The reply, through the client's pool."""
         return await self._client.execute_command(*args)
+
+    async def call_many(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """The replies, through one redis-py pipeline without MULTI."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            replies: list[Any] = await pipe.execute()
+        return replies
 
     async def aclose(self) -> None:
         """Nothing: the client belongs to whoever opened it."""
@@ -186,10 +201,19 @@ class PipelinedRedis:
     async def call(self, *args: Any) -> Any:
         """The reply to one command, after the commands sent before it."""
         packed = hiredis.pack_command(args)
+        return await (await self._open()).send(packed)
+
+    async def call_many(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """The replies to `commands`, written in one go and answered in order."""
+        packed = [hiredis.pack_command(command) for command in commands]
+        replies = await self._open()
+        return list(await asyncio.gather(*(replies.send(p) for p in packed)))
+
+    async def _open(self) -> _Replies:
         replies = self._replies
         if replies is None or replies.closed:
             replies = await self._connect()
-        return await replies.send(packed)
+        return replies
 
     async def _connect(self) -> _Replies:
         async with self._connecting:

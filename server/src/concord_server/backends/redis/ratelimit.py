@@ -5,11 +5,11 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from concord_server.backends.connections import Connections, url_option
 from concord_server.backends.memory.ratelimit import UnlimitedRateLimiter, policy_of
 from concord_server.backends.redis.common import redis_errors
+from concord_server.backends.redis.pipelined import LuaScript, RedisCommands, run_script
 from concord_server.config import Settings
 from concord_server.ports.ratelimit import BucketPolicy, Decision, RateLimiter
 
@@ -30,11 +30,11 @@ def rate_limit_errors() -> AbstractContextManager[None]:
 class RedisRateLimiter:
     """Buckets shared by every instance on the same Redis and prefix."""
 
-    def __init__(self, client: Any, policy: BucketPolicy, key_prefix: str) -> None:
-        self._client = client
+    def __init__(self, redis: RedisCommands, policy: BucketPolicy, key_prefix: str) -> None:
+        self._redis = redis
         self._policy = policy
         self._base = f"{key_prefix}concord:ratelimit:"
-        self._script = client.register_script(script_source())
+        self._script = LuaScript(script_source())
 
     def bucket_key(self, key: str) -> str:
         """The Redis key of a bucket."""
@@ -45,8 +45,8 @@ class RedisRateLimiter:
         self._policy.check_cost(cost)
         args = [repr(self._policy.rate_per_second), repr(self._policy.burst), repr(float(cost))]
         with rate_limit_errors():
-            allowed, retry_after, remaining = await self._script(
-                keys=[self.bucket_key(key)], args=args
+            allowed, retry_after, remaining = await run_script(
+                self._redis, self._script, [self.bucket_key(key)], args
             )
         return Decision(
             allowed=int(allowed) == 1,
@@ -57,7 +57,7 @@ class RedisRateLimiter:
     async def ping(self) -> None:
         """Raises UNAVAILABLE when Redis does not answer."""
         with rate_limit_errors():
-            await self._client.ping()
+            await self._redis.call("PING")
 
 
 async def open_rate_limiter(url: str, settings: Settings, connections: Connections) -> RateLimiter:
@@ -66,5 +66,6 @@ async def open_rate_limiter(url: str, settings: Settings, connections: Connectio
     if policy is None:
         return UnlimitedRateLimiter()
     prefix = url_option(url, "prefix")
-    client = await connections.redis(url)
-    return RedisRateLimiter(client, policy, f"{prefix}:" if prefix else "")
+    with rate_limit_errors():
+        redis = await connections.redis_commands(url)
+    return RedisRateLimiter(redis, policy, f"{prefix}:" if prefix else "")
