@@ -4,9 +4,10 @@ same run (medians reported), with one writer and with four.
 
 The raw baseline is what an application writing its own table would do: per batch, one
 `INSERT ... SELECT FROM unnest(...)` of the same columns, values and unique indexes as the event
-log, each writer on a connection of its own (no pool), with positions from an identity column. The server adds what
-the contract asks for on top: the expected-revision check, the replay of a retried batch, the
-gap-free global order (one head row serialises appends) and the change notification.
+log, each writer on a connection of its own (no pool), with positions from an identity column.
+The server adds what the contract asks for on top: the expected-revision check, the replay of a
+retried batch, the gap-free global order (one head row serialises appends) and the change
+notification.
 
 Needs a PostgreSQL: CONCORD_TEST_POSTGRES_URL (`make bench` starts one) or --postgres-url.
 
@@ -37,13 +38,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from benchrows import Row, add_json_argument, write_rows
 from concord_server._gen.concord.v1 import events_pb2
 from concord_server.backends.connections import Connections
 from concord_server.backends.postgres.events import PostgresEventLog, open_event_log
 from concord_server.config import Settings
 from concord_server.ports.events import Expectation, NewEvent
 from tests.e2e.live import ADMIN_KEY, LiveServer
+
+from benchrows import Row, add_json_argument, write_rows
 
 BATCH = 100
 WRITERS = (1, 4)
@@ -138,10 +140,7 @@ def store_append(log: PostgresEventLog) -> Append:
     """The storage layer alone: PostgresEventLog.append of the same batch, in process."""
 
     async def append(writer: int) -> None:
-        events = [
-            NewEvent(e["event_id"], e["type"], e["data"], e["metadata"])
-            for e in batch()
-        ]
+        events = [NewEvent(e["event_id"], e["type"], e["data"], e["metadata"]) for e in batch()]
         await log.append(f"store-{writer}", events, Expectation(), datetime.now(UTC))
 
     return append
@@ -157,9 +156,7 @@ def rest_append(http: httpx.AsyncClient) -> Append:
 
     async def append(writer: int) -> None:
         body = {"events": batch()}
-        (
-            await http.post(f"/v1/streams/rest-{writer}:append", json=body)
-        ).raise_for_status()
+        (await http.post(f"/v1/streams/rest-{writer}:append", json=body)).raise_for_status()
 
     return append
 
@@ -184,9 +181,7 @@ def grpc_append(channel: grpc.aio.Channel) -> Append:
     return append
 
 
-async def measure(
-    args: argparse.Namespace, pg_url: str, server: LiveServer
-) -> dict[str, float]:
+async def measure(args: argparse.Namespace, pg_url: str, server: LiveServer) -> dict[str, float]:
     """Medians of alternating rounds: raw, store, REST and gRPC, per writer count."""
     schema = "benchraw" + uuid.uuid4().hex[:6]
     connections = Connections()
@@ -197,9 +192,7 @@ async def measure(
         headers = {"X-API-Key": ADMIN_KEY}
         limits = httpx.Limits(max_connections=max(WRITERS))
         async with (
-            httpx.AsyncClient(
-                base_url=server.base_url, headers=headers, limits=limits
-            ) as http,
+            httpx.AsyncClient(base_url=server.base_url, headers=headers, limits=limits) as http,
             grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel,
         ):
             kinds = {
@@ -237,9 +230,7 @@ def rows(rates: dict[str, float]) -> list[Row]:
         for kind, what in paths.items():
             goal = GOAL if writers == 1 and kind != "store" else None
             name = f"100-event append on PostgreSQL, {what}, {writers} writer(s)"
-            out.append(
-                Row(name, rates[f"{kind}-{writers}"], "batches/s", baseline, raw, goal)
-            )
+            out.append(Row(name, rates[f"{kind}-{writers}"], "batches/s", baseline, raw, goal))
     return out
 
 
@@ -248,9 +239,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--postgres-url", default=os.environ.get("CONCORD_TEST_POSTGRES_URL", "")
-    )
+    parser.add_argument("--postgres-url", default=os.environ.get("CONCORD_TEST_POSTGRES_URL", ""))
     add_json_argument(parser)
     args = parser.parse_args()
     if not args.postgres_url:

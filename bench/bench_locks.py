@@ -46,9 +46,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT / "server"))
 
-from benchrows import Row, add_json_argument, write_rows
 from concord_server._gen.concord.v1 import locks_pb2
 from tests.e2e.live import ADMIN_KEY, LiveServer, free_port
+
+from benchrows import Row, add_json_argument, write_rows
 
 Op = Callable[[int, int], Awaitable[None]]
 UNLIMITED = {
@@ -84,17 +85,13 @@ async def rest_figures(base: str, seconds: float, concurrency: int) -> dict[str,
 
         async def cycle(w: int, i: int) -> None:
             name = f"bench-{w}"
-            r = await http.post(
-                f"/v1/locks/{name}:acquire", json={"owner": f"w{w}", "ttl": "10s"}
-            )
+            r = await http.post(f"/v1/locks/{name}:acquire", json={"owner": f"w{w}", "ttl": "10s"})
             r.raise_for_status()
             release = {
                 "owner": f"w{w}",
                 "fencing_token": r.json()["lock"]["fencing_token"],
             }
-            (
-                await http.post(f"/v1/locks/{name}:release", json=release)
-            ).raise_for_status()
+            (await http.post(f"/v1/locks/{name}:release", json=release)).raise_for_status()
 
         await run_for(1.0, concurrency, live)  # warm-up
         return {
@@ -115,9 +112,7 @@ def wrk(url: str, seconds: float, connections: int, script: str) -> float:
         url,
     ]
     env = dict(os.environ, CONCORD_BENCH_KEY=ADMIN_KEY)
-    out = subprocess.run(
-        cmd, capture_output=True, text=True, env=env, check=True
-    ).stdout
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
     if "Non-2xx" in out or "unexpected status" in out:
         raise RuntimeError(f"wrk saw failed requests:\n{out}")
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -179,9 +174,7 @@ def grpcload() -> Path | None:
     return out
 
 
-def grpc_rates_go(
-    binary: Path, target: str, seconds: float, concurrency: int
-) -> dict[str, float]:
+def grpc_rates_go(binary: Path, target: str, seconds: float, concurrency: int) -> dict[str, float]:
     """Health-check and lock-request rates from the Go client (requests per second)."""
     prefix = f"gbench-{uuid.uuid4().hex[:8]}"
     lines = []
@@ -189,18 +182,14 @@ def grpc_rates_go(
         acquire = locks_pb2.AcquireLockRequest(name=f"{prefix}-{w}", owner=f"w{w}")
         acquire.ttl.FromSeconds(10)
         release = locks_pb2.ReleaseLockRequest(name=f"{prefix}-{w}", owner=f"w{w}")
-        lines.append(
-            f"{acquire.SerializeToString().hex()} {release.SerializeToString().hex()}"
-        )
+        lines.append(f"{acquire.SerializeToString().hex()} {release.SerializeToString().hex()}")
     cmd = [
         str(binary),
         f"-target={target}",
         f"-seconds={seconds}",
         f"-api-key={ADMIN_KEY}",
     ]
-    done = subprocess.run(
-        cmd, input="\n".join(lines), capture_output=True, text=True, check=True
-    )
+    done = subprocess.run(cmd, input="\n".join(lines), capture_output=True, text=True, check=True)
     rates: dict[str, float] = json.loads(done.stdout)
     return rates
 
@@ -244,9 +233,7 @@ def dapr_resources(directory: Path, redis_url: str) -> Path:
     parts = urlsplit(redis_url)
     host = f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}"
     text = (
-        (BENCH / "dapr/lockstore.yaml")
-        .read_text()
-        .replace("value: REDIS_HOST", f"value: {host}")
+        (BENCH / "dapr/lockstore.yaml").read_text().replace("value: REDIS_HOST", f"value: {host}")
     )
     text = text.replace('value: ""', f'value: "{parts.password or ""}"')
     resources = directory / "dapr-resources"
@@ -292,9 +279,7 @@ def wait_for_dapr(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"daprd-lock did not serve locks at {url}")
 
 
-def measure(
-    args: argparse.Namespace, server: LiveServer, echo: str
-) -> dict[str, list[float]]:
+def measure(args: argparse.Namespace, server: LiveServer, echo: str) -> dict[str, list[float]]:
     """Each figure once per round, the baseline and the lock figure taking turns."""
     rates: dict[str, list[float]] = {}
     target = f"127.0.0.1:{server.grpc_port}"
@@ -344,7 +329,8 @@ def rows(rates: dict[str, list[float]], storage: str, client: str) -> list[Row]:
             m["grpc_health"],
             goal=0.6,
         ),
-    ] + dapr_rows(m)
+        *dapr_rows(m),
+    ]
 
 
 def dapr_rows(m: dict[str, float]) -> list[Row]:
@@ -370,12 +356,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--concurrency", type=int, default=16, help="gRPC client loops")
-    parser.add_argument(
-        "--locks-url", default=os.environ.get("CONCORD_TEST_REDIS_URL", "")
-    )
-    parser.add_argument(
-        "--python-grpc-client", action="store_true", help="not the Go one"
-    )
+    parser.add_argument("--locks-url", default=os.environ.get("CONCORD_TEST_REDIS_URL", ""))
+    parser.add_argument("--python-grpc-client", action="store_true", help="not the Go one")
     add_json_argument(parser)
     args = parser.parse_args()
     args.grpc_client = None if args.python_grpc_client else grpcload()
@@ -386,9 +368,7 @@ def main() -> None:
     storage = "embedded SQLite"
     if args.locks_url:
         sep = "&" if "?" in args.locks_url else "?"
-        env["CONCORD_LOCKS_URL"] = (
-            f"{args.locks_url}{sep}prefix=bench{uuid.uuid4().hex[:6]}"
-        )
+        env["CONCORD_LOCKS_URL"] = f"{args.locks_url}{sep}prefix=bench{uuid.uuid4().hex[:6]}"
         storage = "Redis"
     binary, skipped = dapr_peer(args.locks_url)
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:

@@ -33,8 +33,9 @@ BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT / "server"))
 sys.path.insert(0, str(BENCH))
 
-from benchrows import Row, add_json_argument, write_rows
 from tests.e2e.live import ADMIN_KEY, LiveServer
+
+from benchrows import Row, add_json_argument, write_rows
 
 BUDGET_MB = 30.0  # issue 14: RSS after 100k keyed lock cycles within 30 MB of idle
 SETTLE_SECONDS = 3.0
@@ -128,9 +129,7 @@ def measure(server: LiveServer, args: argparse.Namespace) -> dict[str, float]:
     }
 
 
-def rows(
-    storage: str, args: argparse.Namespace, figures: dict[str, float]
-) -> list[Row]:
+def rows(storage: str, args: argparse.Namespace, figures: dict[str, float]) -> list[Row]:
     """Growth after the cycles against the budget; growth left after the watches closed."""
     idle = figures["idle"]
     cycles = f"{args.cycles:,} keyed lock cycles"
@@ -173,9 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cycles", type=int, default=100_000)
     parser.add_argument("--watches", type=int, default=1_000)
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("CONCORD_TEST_REDIS_URL", "")
-    )
+    parser.add_argument("--redis-url", default=os.environ.get("CONCORD_TEST_REDIS_URL", ""))
     add_json_argument(parser)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -185,9 +182,7 @@ def main() -> None:
     if args.redis_url:
         sep = "&" if "?" in args.redis_url else "?"
         url = f"{args.redis_url}{sep}prefix=benchmem{uuid.uuid4().hex[:6]}"
-        out += run(
-            "Redis", {"CONCORD_LOCKS_URL": url, "CONCORD_IDEMPOTENCY_URL": url}, args
-        )
+        out += run("Redis", {"CONCORD_LOCKS_URL": url, "CONCORD_IDEMPOTENCY_URL": url}, args)
     write_rows(args.json, out)
 
 

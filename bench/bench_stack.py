@@ -24,9 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from tests.e2e.live import LiveServer
+
 from bench_locks import UNLIMITED, wrk
 from benchrows import Row, add_json_argument, write_rows
-from tests.e2e.live import LiveServer
 
 PACKAGES = ("uvloop", "hiredis", "orjson")
 NONE = "none of them"
@@ -39,9 +40,7 @@ def hiding(folder: Path, packages: tuple[str, ...]) -> str:
         (folder / f"{name}.py").write_text(
             f'raise ModuleNotFoundError("{name} hidden by bench_stack")\n'
         )
-    return os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")]).rstrip(
-        os.pathsep
-    )
+    return os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
 
 
 def servers(tmp: Path, locks_url: str) -> dict[str, LiveServer]:
@@ -51,14 +50,10 @@ def servers(tmp: Path, locks_url: str) -> dict[str, LiveServer]:
     variants[NONE] = PACKAGES
     out = {}
     for label, hidden in variants.items():
-        env = dict(
-            UNLIMITED, PYTHONPATH=hiding(tmp / "hide" / label.replace(" ", "-"), hidden)
-        )
+        env = dict(UNLIMITED, PYTHONPATH=hiding(tmp / "hide" / label.replace(" ", "-"), hidden))
         if locks_url:
             sep = "&" if "?" in locks_url else "?"
-            env["CONCORD_LOCKS_URL"] = (
-                f"{locks_url}{sep}prefix=stack{uuid.uuid4().hex[:6]}"
-            )
+            env["CONCORD_LOCKS_URL"] = f"{locks_url}{sep}prefix=stack{uuid.uuid4().hex[:6]}"
         out[label] = LiveServer(tmp / label.replace(" ", "-"), env_overrides=env)
     return out
 
@@ -94,9 +89,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument(
-        "--locks-url", default=os.environ.get("CONCORD_TEST_REDIS_URL", "")
-    )
+    parser.add_argument("--locks-url", default=os.environ.get("CONCORD_TEST_REDIS_URL", ""))
     add_json_argument(parser)
     args = parser.parse_args()
     if shutil.which("wrk") is None:

@@ -22,10 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_locks import rest_figures
-from benchrows import Row, add_json_argument, write_rows
 from tests.e2e.collector import Collector, collector_binary
 from tests.e2e.live import LiveServer
+
+from bench_locks import rest_figures
+from benchrows import Row, add_json_argument, write_rows
 
 UNLIMITED = {
     "CONCORD_RATE_LIMIT_PER_SECOND": "1000000",
@@ -36,9 +37,7 @@ UNLIMITED = {
 def cpu_seconds(server: LiveServer) -> float:
     """CPU time (user + system) the server process has used so far, from /proc."""
     assert server.process is not None
-    fields = (
-        Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    )
+    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -53,18 +52,12 @@ def measure(
             figures = asyncio.run(rest_figures(server.base_url, seconds, conc))
             cpu = cpu_seconds(server) - cpu
             calls = (1 + seconds) * figures["rest_liveness_per_s"]  # warm-up + liveness
-            calls += (
-                2 * seconds * figures["rest_lock_cycles_per_s"]
-            )  # acquire + release
-            rates.setdefault(f"{name}_server_cpu_ms_per_call", []).append(
-                1000 * cpu / calls
-            )
+            calls += 2 * seconds * figures["rest_lock_cycles_per_s"]  # acquire + release
+            rates.setdefault(f"{name}_server_cpu_ms_per_call", []).append(1000 * cpu / calls)
             rates.setdefault(f"{name}_lock_cycles_per_s", []).append(
                 figures["rest_lock_cycles_per_s"]
             )
-            rates.setdefault(f"{name}_liveness_per_s", []).append(
-                figures["rest_liveness_per_s"]
-            )
+            rates.setdefault(f"{name}_liveness_per_s", []).append(figures["rest_liveness_per_s"])
     return rates
 
 

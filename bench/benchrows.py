@@ -22,9 +22,7 @@ class Row:
     baseline: str
     baseline_value: float
     goal: float | None = None
-    better: str = (
-        "higher"  # "higher": met when ratio >= goal; "lower": met when ratio <= goal
-    )
+    better: str = "higher"  # "higher": met when ratio >= goal; "lower": met when ratio <= goal
 
     @property
     def ratio(self) -> float:
@@ -42,9 +40,7 @@ class Row:
 
 def add_json_argument(parser: argparse.ArgumentParser) -> None:
     """Adds the `--json PATH` option every benchmark script takes."""
-    parser.add_argument(
-        "--json", type=Path, help="write the rows here (bench/README.md schema)"
-    )
+    parser.add_argument("--json", type=Path, help="write the rows here (bench/README.md schema)")
 
 
 def write_rows(path: Path | None, rows: list[Row], skipped: str = "") -> None:

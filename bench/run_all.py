@@ -21,9 +21,7 @@ BENCH = ROOT / "bench"
 
 def git(*args: str) -> str:
     """The output of a git command in the checkout ('' when git fails)."""
-    done = subprocess.run(
-        ["git", *args], check=False, cwd=ROOT, capture_output=True, text=True
-    )
+    done = subprocess.run(["git", *args], check=False, cwd=ROOT, capture_output=True, text=True)
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
@@ -86,10 +84,7 @@ def table(rows: list[dict[str, object]], previous: dict[str, float]) -> str:
             line.append("" if before is None else f"{before:.3f}")
         lines.append(line)
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    out = [
-        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))
-        for line in lines
-    ]
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) for line in lines]
     out.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(out)
 
@@ -97,18 +92,12 @@ def table(rows: list[dict[str, object]], previous: dict[str, float]) -> str:
 def main() -> None:
     """Runs the scripts, prints the table, writes the merged JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--only", default="", help="comma-separated script names, e.g. locks"
-    )
-    parser.add_argument(
-        "--against", type=Path, help="an earlier merged JSON to compare with"
-    )
+    parser.add_argument("--only", default="", help="comma-separated script names, e.g. locks")
+    parser.add_argument("--against", type=Path, help="an earlier merged JSON to compare with")
     parser.add_argument("--out", type=Path, help="default .scratch/bench/<commit>.json")
     args = parser.parse_args()
     wanted = {f"bench_{n.strip()}.py" for n in args.only.split(",") if n.strip()}
-    scripts = sorted(
-        p for p in BENCH.glob("bench_*.py") if not wanted or p.name in wanted
-    )
+    scripts = sorted(p for p in BENCH.glob("bench_*.py") if not wanted or p.name in wanted)
     commit = git("rev-parse", "--short=12", "HEAD") or "unknown"
     merged: dict[str, object] = {
         "commit": commit,
@@ -131,9 +120,7 @@ def main() -> None:
     out.write_text(json.dumps(merged, indent=2) + "\n")
     previous: dict[str, float] = {}
     if args.against:
-        previous = {
-            r["name"]: r["ratio"] for r in json.loads(args.against.read_text())["rows"]
-        }
+        previous = {r["name"]: r["ratio"] for r in json.loads(args.against.read_text())["rows"]}
     print(table(rows, previous))
     for name, document in merged["scripts"].items():  # type: ignore[attr-defined]
         note = document.get("error") or document.get("skipped")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make lint`: ruff check, ruff format --check and mypy --strict for generator/, server/, cli/ and
-# tests/conformance/, each with its own pyproject.toml config; each SDK's own checks
-# (scripts/sdk/<name>.sh sdk_lint); actionlint on the GitHub workflows; shellcheck on the build
-# scripts.
+# tests/conformance/, each with its own pyproject.toml config; ruff for bench/ (bench/ruff.toml);
+# each SDK's own checks (scripts/sdk/<name>.sh sdk_lint); actionlint on the GitHub workflows;
+# shellcheck on the build scripts.
 # Runs every check, then fails if any failed. Generated protoc stubs (_gen/) are excluded.
 set -euo pipefail
 
@@ -37,6 +37,9 @@ if [[ -f tests/conformance/pyproject.toml ]]; then
   check "ruff format --check tests/conformance" tests/conformance "$BIN/ruff" format --check .
   check "mypy --strict tests/conformance" . "$BIN/mypy" --config-file tests/conformance/pyproject.toml
 fi
+
+check "ruff check bench" bench "$BIN/ruff" check .
+check "ruff format --check bench" bench "$BIN/ruff" format --check .
 
 if [[ -f deploy/pyproject.toml ]]; then
   check "ruff check deploy" deploy "$BIN/ruff" check .
