@@ -198,8 +198,12 @@ public final class SagaWorker implements AutoCloseable {
       beginShutdown();
       return 0;
     }
-    int more = Math.min(slots.drainPermits(), 99);
-    return 1 + more;
+    int taken = 1 + Math.min(slots.drainPermits(), 99);
+    if (isShuttingDown()) { // a handler that ended after the stop freed this slot: no more polls
+      slots.release(taken);
+      return 0;
+    }
+    return taken;
   }
 
   private List<Task> pollOnce(int free) {
