@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make lint`: ruff check, ruff format --check and mypy --strict for generator/, server/, cli/ and
 # tests/conformance/, each with its own pyproject.toml config; ruff for bench/ (bench/ruff.toml);
-# each SDK's own checks (scripts/sdk/<name>.sh sdk_lint); actionlint on the GitHub workflows;
-# shellcheck on the build scripts.
+# each SDK's own checks (scripts/sdk/<name>.sh sdk_lint); actionlint on the GitHub workflows; the
+# build scripts through shellcheck.
 # Runs every check, then fails if any failed. Generated protoc stubs (_gen/) are excluded.
 set -euo pipefail
 
