@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from concord_server.backends.redis.packing import pack_with_hiredis
 from concord_server.backends.redis.pipelined import (
     PipelinedRedis,
     RedisCommands,
@@ -56,12 +55,11 @@ class Connections:
         key = "redis:" + strip_query(url)
         async with self._lock(key):
             if key not in self._clients:
-                client = aioredis.from_url(
+                self._clients[key] = aioredis.from_url(
                     strip_query(url),
                     decode_responses=False,
                     socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
                 )
-                self._clients[key] = pack_with_hiredis(client)
             return self._clients[key]
 
     async def redis_commands(self, url: str) -> RedisCommands:
