@@ -132,3 +132,15 @@ def test_debug_logging_never_shows_credentials(
     assert "/v1/locks/jobs" in text and REDACTED in text
     assert "super-secret-key" not in text and "jwt-secret" not in text
     logging.getLogger("concord").setLevel(logging.NOTSET)
+
+
+def test_copies_share_the_pool_the_original_opened_and_closes() -> None:
+    client = Concord(base_url="http://concord.test")
+    assert client._http_client is None  # opened at the first HTTP call, not before
+    copy = client.with_options(max_retries=0)
+    pool = client._http_client
+    assert pool is not None and copy._http is pool
+    copy.close()
+    assert not pool.is_closed
+    client.close()
+    assert pool.is_closed

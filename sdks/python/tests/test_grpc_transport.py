@@ -173,13 +173,17 @@ def test_unavailable_with_details_is_the_typed_error_after_the_retries() -> None
 def test_timeout_is_the_deadline_of_each_attempt() -> None:
     release = threading.Event()
     with FakeServer(hang(release)) as server, _client(server, max_retries=0) as client:
+        # Connected first, so that the whole deadline is left for the call to reach the
+        # server even on a busy machine.
+        grpc.channel_ready_future(client._grpc.channel).result(timeout=30)
         try:
             with pytest.raises(APITimeoutError):
-                client.locks.get("a", timeout=0.3)
+                client.locks.get("a", timeout=1.5)
         finally:
             release.set()
     remaining = server.calls[0].time_remaining
-    assert remaining is not None and remaining <= 0.3
+    # gRPC sends the deadline as a rounded timeout: the server's view may be a little longer.
+    assert remaining is not None and 0 < remaining <= 1.5 + 0.05
 
 
 def test_an_unreachable_server_is_a_connection_error() -> None:
@@ -287,3 +291,30 @@ def test_cancelling_the_task_cancels_the_call() -> None:
             assert server.calls[0].cancelled.wait(60)
         finally:
             release.set()
+
+
+def test_grpc_clients_open_no_http_connection_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[str] = []
+    for cls in (httpx.Client, httpx.AsyncClient):
+        original = cls.__init__
+
+        def record(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> None:
+            opened.append(type(self).__name__)
+            _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__init__", record)
+
+    async def run_async(target: str) -> None:
+        async with AsyncGrpcConcord(target, api_key="k") as client:
+            await client.locks.get("x")
+            await client.with_options(max_retries=0).locks.get("y")
+
+    with FakeServer(reply(_get)) as server:
+        with _client(server) as client:
+            client.locks.get("a")
+            client.with_options(max_retries=0).locks.get("b")
+        asyncio.run(run_async(server.target))
+    assert opened == []
+    with httpx.Client() as plain:  # the recorder itself works
+        del plain
+    assert opened == ["Client"]

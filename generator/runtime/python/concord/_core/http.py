@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import json
 import ssl
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -272,7 +273,19 @@ class SyncCore(BaseCore):
     def __init__(self, *, http_client: httpx.Client | None = None, **config: Any) -> None:
         super().__init__(**config)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(verify=self._ssl_context or True)
+        self._http_client = http_client
+        self._http_opening = threading.Lock()
+
+    @property
+    def _http(self) -> httpx.Client:
+        """The connection pool, opened at the first HTTP call (a gRPC client never opens one)."""
+        client = self._http_client
+        if client is None:
+            with self._http_opening:
+                if self._http_client is None:
+                    self._http_client = httpx.Client(verify=self._ssl_context or True)
+                client = self._http_client
+        return client
 
     def with_options(
         self: SelfT,
@@ -387,8 +400,8 @@ class SyncCore(BaseCore):
 
     def close(self) -> None:
         """Close the connection pool (unless an `http_client` was passed in)."""
-        if self._owns_http:
-            self._http.close()
+        if self._owns_http and self._http_client is not None:
+            self._http_client.close()
 
     def __enter__(self: SelfT) -> SelfT:
         return self
@@ -408,7 +421,14 @@ class AsyncCore(BaseCore):
     def __init__(self, *, http_client: httpx.AsyncClient | None = None, **config: Any) -> None:
         super().__init__(**config)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(verify=self._ssl_context or True)
+        self._http_client = http_client
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """The connection pool, opened at the first HTTP call (a gRPC client never opens one)."""
+        if self._http_client is None:
+            self._http_client = httpx.AsyncClient(verify=self._ssl_context or True)
+        return self._http_client
 
     def with_options(
         self: AsyncSelfT,
@@ -524,8 +544,8 @@ class AsyncCore(BaseCore):
 
     async def close(self) -> None:
         """Close the connection pool (unless an `http_client` was passed in)."""
-        if self._owns_http:
-            await self._http.aclose()
+        if self._owns_http and self._http_client is not None:
+            await self._http_client.aclose()
 
     async def __aenter__(self: AsyncSelfT) -> AsyncSelfT:
         return self
