@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from google.protobuf import struct_pb2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from concord_server._gen.concord.v1 import cache_pb2
-from concord_server.api import codec
-from concord_server.api.text_rules import MAX_VALUE_DEPTH, bad_text
+from concord_server.api import codec, json_values
+from concord_server.api.text_rules import MAX_VALUE_DEPTH, bad_text, within
 from concord_server.errors import ConcordError, ErrorCode
 
 # Every code point, surrogates and NUL included (Hypothesis leaves surrogates out by default).
@@ -26,6 +27,13 @@ SCALARS = (
 JSON = st.recursive(
     SCALARS,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(ANY_TEXT, inner, max_size=3),
+)
+# Text protobuf can hold (the codec refuses lone surrogates before it fills a message), and
+# numbers including NaN and the infinities.
+TEXT = st.text(max_size=8)
+ANY_NUMBERS_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats() | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
 )
 NESTED = st.integers(1, 4000).map(lambda depth: "[" * depth + "0" + "]" * depth)
 
@@ -86,3 +94,24 @@ def test_any_nesting_is_kept_or_refused_as_invalid_argument(nested: str) -> None
         assert depth > MAX_VALUE_DEPTH
         return
     assert depth <= MAX_VALUE_DEPTH
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_NUMBERS_JSON, st.integers(1, 5))
+def test_the_one_pass_fill_agrees_with_the_check_then_fill(value: Any, limit: int) -> None:
+    targets: list[Any] = [struct_pb2.Value()]
+    if isinstance(value, dict):
+        targets.append(struct_pb2.Struct())
+    if isinstance(value, list):
+        targets.append(struct_pb2.ListValue())
+    for target in targets:
+        filled = json_values.filled_within(value, target, limit)
+        assert filled == within(value, limit, finite=True)
+        if filled:
+            expected = type(target)()
+            {
+                struct_pb2.Value: json_values.value_in,
+                struct_pb2.Struct: json_values.struct_in,
+                struct_pb2.ListValue: json_values.list_in,
+            }[type(target)](value, expected)
+            assert target == expected

@@ -10,10 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
-from google.protobuf.message_factory import GetMessageClass
 
 from concord_server import json_text
 from concord_server.api import json_values
@@ -22,7 +20,6 @@ from concord_server.api.text_rules import (
     MAX_VALUE_DEPTH,
     check_document,
     check_value_depth,
-    within,
 )
 from concord_server.api.time_text import duration_from_text, timestamp_from_text
 from concord_server.errors import invalid_argument
@@ -42,11 +39,6 @@ _WKT_OUT: dict[str, Callable[[Any], Any]] = {
     "google.protobuf.Value": json_values.value_out,
     "google.protobuf.Struct": json_values.struct_out,
     "google.protobuf.ListValue": json_values.list_out,
-}
-_WKT_IN: dict[str, Callable[[Any, Any], None]] = {
-    "google.protobuf.Value": json_values.value_in,
-    "google.protobuf.Struct": json_values.struct_in,
-    "google.protobuf.ListValue": json_values.list_in,
 }
 _INT_RANGES = {
     FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
@@ -229,37 +221,37 @@ def _is_json_value(field: FieldDesc) -> bool:
 
 
 def _assign(message: Message, field: FieldDesc, value: Any, where: str) -> None:
+    """Sets one field from its JSON value; messages are filled where they sit (no copies)."""
+    is_message = field.type == FieldDescriptor.TYPE_MESSAGE
     if is_map(field):
         if not isinstance(value, dict):
             raise invalid_argument(f"{where} must be a JSON object", where)
         value_field = field.message_type.fields_by_name["value"]
         target = getattr(message, field.name)
         for k, v in value.items():
-            item = _scalar_in(value_field, v, f"{where}.{k}")
             if value_field.type == FieldDescriptor.TYPE_MESSAGE:
-                target[k].CopyFrom(item)
+                _message_into(value_field, v, f"{where}.{k}", target[k])
             else:
-                target[k] = item
+                target[k] = _scalar_in(value_field, v, f"{where}.{k}")
     elif _is_repeated(field):
         if not isinstance(value, list):
             raise invalid_argument(f"{where} must be a JSON array", where)
-        items = [_scalar_in(field, v, f"{where}[{i}]") for i, v in enumerate(value)]
         target = getattr(message, field.name)
-        if field.type == FieldDescriptor.TYPE_MESSAGE:
-            for item in items:
-                target.add().CopyFrom(item)
+        if is_message:
+            for i, v in enumerate(value):
+                _message_into(field, v, f"{where}[{i}]", target.add())
         else:
-            target.extend(items)
-    elif field.type == FieldDescriptor.TYPE_MESSAGE:
-        getattr(message, field.name).CopyFrom(_scalar_in(field, value, where))
+            target.extend([_scalar_in(field, v, f"{where}[{i}]") for i, v in enumerate(value)])
+    elif is_message:
+        target = getattr(message, field.name)
+        target.SetInParent()
+        _message_into(field, value, where, target)
     else:
         setattr(message, field.name, _scalar_in(field, value, where))
 
 
 def _scalar_in(field: FieldDesc, value: Any, where: str) -> Any:
     kind = field.type
-    if kind == FieldDescriptor.TYPE_MESSAGE:
-        return _message_in(field, value, where)
     if kind == FieldDescriptor.TYPE_ENUM:
         return _enum_in(field.enum_type, value, where)
     if kind == FieldDescriptor.TYPE_STRING:
@@ -309,29 +301,31 @@ def _enum_in(enum: EnumDesc, value: Any, where: str) -> int:
     raise invalid_argument(f"{where} must be one of {allowed}", where, allowed=allowed)
 
 
-def _message_in(field: FieldDesc, value: Any, where: str) -> Message:
-    target: Message = GetMessageClass(field.message_type)()
+def _message_into(field: FieldDesc, value: Any, where: str, target: Message) -> None:
+    """Fills `target`, a message of the field's type, from its JSON value."""
     full_name = field.message_type.full_name
     if full_name not in _WKT_JSON:
-        return from_json(value, target, where)
+        from_json(value, target, where)
+        return
     if full_name in ("google.protobuf.Timestamp", "google.protobuf.Duration"):
         if not isinstance(value, str):
             raise invalid_argument(f"{where} must be a string", where)
         if full_name == "google.protobuf.Duration":
-            return duration_from_text(value, where)
-        return timestamp_from_text(value, where)
+            target.CopyFrom(duration_from_text(value, where))
+        else:
+            target.CopyFrom(timestamp_from_text(value, where))
+        return
     if full_name == "google.protobuf.Struct" and not isinstance(value, dict):
         raise invalid_argument(f"{where} must be a JSON object", where)
     if full_name == "google.protobuf.ListValue" and not isinstance(value, list):
         raise invalid_argument(f"{where} must be a JSON array", where)
-    if not within(value, MAX_VALUE_DEPTH, finite=True):  # one quick pass; names the fault below
+    try:  # JSON text gives only values these types take
+        filled = json_values.filled_within(value, target, MAX_VALUE_DEPTH)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise invalid_argument(f"{where} is not a JSON value this field can hold", where) from exc
+    if not filled:  # names the place that nests too deeply, else the number
         check_value_depth(value, where)
         raise invalid_argument(f"{where} must not hold NaN or Infinity", where)
-    try:  # checked above: JSON text gives only values these types take
-        _WKT_IN[full_name](value, target)
-    except (json_format.ParseError, ValueError, TypeError) as exc:
-        raise invalid_argument(f"{where} is not a JSON value this field can hold", where) from exc
-    return target
 
 
 def _short(exc: Exception) -> str:

@@ -74,3 +74,56 @@ def list_in(value: list[Any], message: struct_pb2.ListValue) -> None:
     message.ClearField("values")
     for item in value:
         value_in(item, message.values.add())
+
+
+def filled_within(value: Any, message: Any, limit: int) -> bool:
+    """Fills a Value, Struct or ListValue from a JSON value in one pass when it nests at most
+    `limit` levels and holds only finite numbers; False (the message partly filled) otherwise.
+    TypeError as `value_in` for what JSON cannot hold."""
+    if isinstance(message, struct_pb2.Value):
+        return _value_within(value, message, 1, limit)
+    if isinstance(message, struct_pb2.Struct):
+        return _struct_within(value, message, 1, limit)
+    return _list_within(value, message, 1, limit)
+
+
+def _value_within(value: Any, message: struct_pb2.Value, depth: int, limit: int) -> bool:
+    if isinstance(value, str):
+        message.string_value = value
+    elif isinstance(value, dict):
+        return depth <= limit and _struct_within(value, message.struct_value, depth, limit)
+    elif isinstance(value, list):
+        return depth <= limit and _list_within(value, message.list_value, depth, limit)
+    elif isinstance(value, bool):
+        message.bool_value = value
+    elif isinstance(value, int):
+        message.number_value = value
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return False
+        message.number_value = value
+    elif value is None:
+        message.null_value = struct_pb2.NULL_VALUE
+    else:
+        raise TypeError(f"a JSON value cannot be a {type(value).__name__}")
+    return True
+
+
+def _struct_within(
+    value: dict[str, Any], message: struct_pb2.Struct, depth: int, limit: int
+) -> bool:
+    message.Clear()
+    fields, inner = message.fields, depth + 1
+    for key, item in value.items():  # noqa: SIM110 (a loop: no generator on the hot path)
+        if not _value_within(item, fields[key], inner, limit):
+            return False
+    return True
+
+
+def _list_within(value: list[Any], message: struct_pb2.ListValue, depth: int, limit: int) -> bool:
+    message.ClearField("values")
+    add, inner = message.values.add, depth + 1
+    for item in value:  # noqa: SIM110 (a loop: no generator on the hot path)
+        if not _value_within(item, add(), inner, limit):
+            return False
+    return True

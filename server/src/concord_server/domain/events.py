@@ -68,7 +68,7 @@ class EventService:
         """Appends a batch atomically; a retried batch answers the original result."""
         if not events:
             raise invalid_argument("at least one event is required", "events")
-        normalized = [replace(e, event_id=e.event_id.lower()) for e in events]
+        normalized = [_lower_id(e) for e in events]
         seen: set[str] = set()
         for event in normalized:
             if event.event_id in seen:
@@ -326,3 +326,9 @@ def _page(
     if len(events) <= limit:
         return Page(events, "")
     return Page(events[:limit], encode_token(scope, direction, key(events[limit])))
+
+
+def _lower_id(event: NewEvent) -> NewEvent:
+    """The event with its id in lower case (the same event when it is already)."""
+    lowered = event.event_id.lower()
+    return event if lowered == event.event_id else replace(event, event_id=lowered)
