@@ -5,6 +5,9 @@ same run (medians reported), with one writer and with four.
 The raw baseline is what an application writing its own table would do: per batch, one
 `INSERT ... SELECT FROM unnest(...)` of the same columns, values and unique indexes as the event
 log, each writer on a connection of its own (no pool), with positions from an identity column.
+Every path sends the same pre-encoded events (bench/event_payloads.py: only the event ids change
+between batches), the REST appends over a bare keep-alive HTTP/1.1 connection per writer, so that
+the figures compare the paths rather than the bench's own cost of building requests.
 The server adds what the contract asks for on top: the expected-revision check, the replay of a
 retried batch, the gap-free global order (one head row serialises appends) and the change
 notification.
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -32,7 +34,6 @@ from typing import Any
 
 import asyncpg
 import grpc
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
@@ -46,8 +47,8 @@ from concord_server.ports.events import Expectation, NewEvent
 from tests.e2e.live import ADMIN_KEY, LiveServer
 
 from benchrows import Row, add_json_argument, write_rows
+from event_payloads import BATCH, DATA, METADATA, TYPE, HttpConnection, Payloads
 
-BATCH = 100
 WRITERS = (1, 4)
 GOAL = 0.7  # issue 14: a 100-event append through the server >= 0.7x raw asyncpg, one writer
 Append = Callable[[int], Awaitable[None]]
@@ -56,16 +57,6 @@ SERVER_ENV = {
     "CONCORD_LOG_LEVEL": "WARNING",
     "CONCORD_TEST_HOOKS": "false",
 }
-
-
-def event(i: int) -> dict[str, Any]:
-    """One event as the REST body carries it (a small object payload and one metadata entry)."""
-    return {
-        "event_id": str(uuid.uuid4()),
-        "type": "OrderPlaced",
-        "data": {"order": i, "sku": "A-1", "qty": 2, "price": 9.5},
-        "metadata": {"correlation_id": "c-1"},
-    }
 
 
 async def batches_per_second(seconds: float, writers: int, append: Append) -> float:
@@ -86,8 +77,9 @@ async def batches_per_second(seconds: float, writers: int, append: Append) -> fl
 class Raw:
     """The baseline: asyncpg inserting the same rows into a table of the event log's shape."""
 
-    def __init__(self, url: str, schema: str) -> None:
+    def __init__(self, url: str, schema: str, payloads: Payloads) -> None:
         self._url, self._schema = url, f'"{schema}"'
+        self._payloads = payloads
         self._table = f"{self._schema}.events"
         self._revisions: dict[int, int] = {}
         self._connections: dict[int, Any] = {}
@@ -117,7 +109,7 @@ class Raw:
 
     async def append(self, writer: int) -> None:
         """One batch in one statement (its own transaction)."""
-        events = batch()
+        payloads = self._payloads
         base = self._revisions.get(writer, 0)
         self._revisions[writer] = base + BATCH
         conn = await self._connection(writer)
@@ -129,54 +121,44 @@ class Raw:
             f"raw-{writer}",
             base,
             datetime.now(UTC),
-            [e["event_id"] for e in events],
-            [e["type"] for e in events],
-            [json.dumps(e["data"]) for e in events],
-            [json.dumps(e["metadata"]) for e in events],
+            payloads.ids(),
+            [TYPE] * BATCH,
+            payloads.data_json,
+            [payloads.metadata_json] * BATCH,
         )
 
 
-def store_append(log: PostgresEventLog) -> Append:
+def store_append(log: PostgresEventLog, payloads: Payloads) -> Append:
     """The storage layer alone: PostgresEventLog.append of the same batch, in process."""
 
     async def append(writer: int) -> None:
-        events = [NewEvent(e["event_id"], e["type"], e["data"], e["metadata"]) for e in batch()]
+        events = [
+            NewEvent(i, TYPE, data, METADATA) for i, data in zip(payloads.ids(), DATA, strict=True)
+        ]
         await log.append(f"store-{writer}", events, Expectation(), datetime.now(UTC))
 
     return append
 
 
-def batch() -> list[dict[str, Any]]:
-    """A fresh batch (new event ids: a repeated id would be a replay)."""
-    return [event(i) for i in range(BATCH)]
-
-
-def rest_append(http: httpx.AsyncClient) -> Append:
-    """POST /v1/streams/{stream}:append with the batch."""
+def rest_append(connections: list[HttpConnection], payloads: Payloads) -> Append:
+    """POST /v1/streams/{stream}:append with the batch, each writer on its own connection."""
 
     async def append(writer: int) -> None:
-        body = {"events": batch()}
-        (await http.post(f"/v1/streams/rest-{writer}:append", json=body)).raise_for_status()
+        await connections[writer].post(f"/v1/streams/rest-{writer}:append", payloads.rest_body())
 
     return append
 
 
-def grpc_append(channel: grpc.aio.Channel) -> Append:
-    """EventService/AppendToStream with the batch."""
+def grpc_append(channel: grpc.aio.Channel, payloads: Payloads) -> Append:
+    """EventService/AppendToStream with the batch (its bytes serialized by Payloads)."""
     rpc = channel.unary_unary(
         "/concord.v1.EventService/AppendToStream",
-        request_serializer=events_pb2.AppendToStreamRequest.SerializeToString,
         response_deserializer=events_pb2.AppendToStreamResponse.FromString,
     )
     metadata = (("x-api-key", ADMIN_KEY),)
 
     async def append(writer: int) -> None:
-        request = events_pb2.AppendToStreamRequest(stream=f"grpc-{writer}")
-        for e in batch():
-            item = request.events.add(event_id=e["event_id"], type=e["type"])
-            item.data.struct_value.update(e["data"])
-            item.metadata.update(e["metadata"])
-        await rpc(request, metadata=metadata)
+        await rpc(payloads.grpc_request(f"grpc-{writer}"), metadata=metadata)
 
     return append
 
@@ -185,21 +167,19 @@ async def measure(args: argparse.Namespace, pg_url: str, server: LiveServer) -> 
     """Medians of alternating rounds: raw, store, REST and gRPC, per writer count."""
     schema = "benchraw" + uuid.uuid4().hex[:6]
     connections = Connections()
-    raw = Raw(pg_url, schema)
+    payloads = Payloads()
+    raw = Raw(pg_url, schema, payloads)
+    host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
+    http = [HttpConnection(host, int(port), ADMIN_KEY) for _ in range(max(WRITERS))]
     try:
         await raw.create()
         log = await open_event_log(f"{pg_url}?schema={schema}", Settings(), connections)
-        headers = {"X-API-Key": ADMIN_KEY}
-        limits = httpx.Limits(max_connections=max(WRITERS))
-        async with (
-            httpx.AsyncClient(base_url=server.base_url, headers=headers, limits=limits) as http,
-            grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel,
-        ):
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
             kinds = {
                 "raw": raw.append,
-                "store": store_append(log),
-                "rest": rest_append(http),
-                "grpc": grpc_append(channel),
+                "store": store_append(log, payloads),
+                "rest": rest_append(http, payloads),
+                "grpc": grpc_append(channel, payloads),
             }
             for append in kinds.values():  # warm-up: connections, prepared statements
                 await batches_per_second(0.5, 1, append)
@@ -213,6 +193,8 @@ async def measure(args: argparse.Namespace, pg_url: str, server: LiveServer) -> 
     finally:
         await connections.close()
         await raw.close()
+        for connection in http:
+            await connection.close()
         await drop_schema(pg_url, schema)
 
 
