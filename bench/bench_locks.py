@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT / "server"))
 from concord_server._gen.concord.v1 import locks_pb2
 from tests.e2e.live import ADMIN_KEY, LiveServer, free_port
 
-from benchrows import Row, add_json_argument, write_rows
+from benchrows import Row, add_json_argument, go_tool, write_rows
 
 Op = Callable[[int, int], Awaitable[None]]
 UNLIMITED = {
@@ -163,15 +163,7 @@ async def grpc_rates(target: str, seconds: float, concurrency: int) -> dict[str,
 
 def grpcload() -> Path | None:
     """bench/grpcload (a Go closed-loop gRPC client) built into .scratch/bin, or None without Go."""
-    go = shutil.which("go") or str(ROOT / "tools/go/bin/go")
-    if not Path(go).exists():
-        return None
-    src, out = BENCH / "grpcload", ROOT / ".scratch/bin/grpcload"
-    newest = max(f.stat().st_mtime for f in src.iterdir())
-    if not out.exists() or out.stat().st_mtime < newest:
-        env = dict(os.environ, GOWORK="off", GOFLAGS="-mod=mod")
-        subprocess.run([go, "build", "-o", str(out), "."], cwd=src, env=env, check=True)
-    return out
+    return go_tool("grpcload")
 
 
 def grpc_rates_go(binary: Path, target: str, seconds: float, concurrency: int) -> dict[str, float]:

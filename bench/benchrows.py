@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
 
 
 @dataclass(frozen=True)
@@ -53,3 +59,17 @@ def write_rows(path: Path | None, rows: list[Row], skipped: str = "") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text + "\n")
     print(text)
+
+
+def go_tool(name: str) -> Path | None:
+    """bench/<name>, a Go program, built into .scratch/bin when its sources are newer than the
+    binary; None when there is no Go."""
+    go = shutil.which("go") or str(ROOT / "tools/go/bin/go")
+    if not Path(go).exists():
+        return None
+    src, out = BENCH / name, ROOT / ".scratch/bin" / name
+    newest = max(f.stat().st_mtime for f in src.iterdir())
+    if not out.exists() or out.stat().st_mtime < newest:
+        env = dict(os.environ, GOWORK="off", GOFLAGS="-mod=mod")
+        subprocess.run([go, "build", "-o", str(out), "."], cwd=src, env=env, check=True)
+    return out
