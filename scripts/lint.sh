@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `make lint`: ruff check, ruff format --check and mypy --strict for generator/, server/, cli/ and
-# tests/conformance/, each with its own pyproject.toml config; ruff for bench/ (bench/ruff.toml);
-# each SDK's own checks (scripts/sdk/<name>.sh sdk_lint); actionlint on the GitHub workflows; the
-# build scripts through shellcheck.
+# `make lint`: ruff check, ruff format --check and mypy --strict for generator/, server/ (its
+# tests too), cli/ and tests/conformance/, each with its own pyproject.toml config; ruff for bench/
+# (bench/ruff.toml); each SDK's own checks (scripts/sdk/<name>.sh sdk_lint); actionlint on the
+# GitHub workflows; the build scripts through shellcheck.
 # Runs every check, then fails if any failed. Generated protoc stubs (_gen/) are excluded.
 set -euo pipefail
 
@@ -31,6 +31,8 @@ for pkg in generator server cli; do
     check "mypy --strict $pkg/src" "$pkg" "$BIN/mypy" --strict --exclude '/_gen/' src
   fi
 done
+
+check "mypy --strict server/tests" server "$BIN/mypy" --strict --exclude '/_gen/' tests
 
 if [[ -f tests/conformance/pyproject.toml ]]; then
   check "ruff check tests/conformance" tests/conformance "$BIN/ruff" check .

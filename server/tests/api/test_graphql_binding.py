@@ -4,7 +4,7 @@ schema that drifted from the contract refused before it can serve anything."""
 from __future__ import annotations
 
 import pytest
-from graphql import GraphQLObjectType
+from graphql import GraphQLInputObjectType, GraphQLObjectType
 
 from concord_server.api.graphql import schema_path
 from concord_server.api.graphql.binding import (
@@ -49,8 +49,8 @@ def test_names_are_stable() -> None:
 def test_input_fields_carry_proto_names() -> None:
     schema = load_schema(SDL, all_rpcs())
     acquire = schema.get_type("AcquireLockInput")
-    assert acquire is not None
-    assert acquire.fields["waitTimeout"].out_name == "wait_timeout"  # type: ignore[union-attr]
+    assert isinstance(acquire, GraphQLInputObjectType)
+    assert acquire.fields["waitTimeout"].out_name == "wait_timeout"
     read = _root("Query").fields["readStream"]
     assert read.args["fromRevision"].out_name == "from_revision"
 

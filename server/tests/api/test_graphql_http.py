@@ -276,7 +276,7 @@ async def test_keyed_mutation_with_several_fields_is_refused(
         'mutation { a: acquireLock(input: {name: "a", owner: "o", ttl: "1s"}) { lock { name } } '
         'b: acquireLock(input: {name: "b", owner: "o", ttl: "1s"}) { lock { name } } }'
     )
-    response = await post(client, query, **{"Idempotency-Key": "k-1"})
+    response = await post(client, query, None, **{"Idempotency-Key": "k-1"})
     assert response.status_code == 400
     error = field_error(response, "INVALID_ARGUMENT")
     assert error["extensions"]["details"]["reason"] == "idempotency_key_ambiguous"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -225,7 +226,7 @@ async def test_subscriptions_per_connection_are_limited(
     async with open_ws(address) as ws:
         for i in range(3):
             await send(ws, subscribe(f"s{i}", prefix="forever"))
-            await recv_until(ws, lambda m, i=i: m["type"] == "message" and m["id"] == f"s{i}")
+            await recv_until(ws, functools.partial(_message_of, f"s{i}"))
         await send(ws, subscribe("s3", prefix="p"))
         message = await recv(ws)
         assert message["type"] == "error" and message["id"] == "s3"
@@ -378,3 +379,8 @@ async def test_a_reading_consumer_with_the_same_small_limit_gets_everything() ->
         got = await recv_until(ws, ended("all"))
     assert got[-1]["type"] == "complete"
     assert sum(1 for m in got if m["type"] == "message") == 3000
+
+
+def _message_of(request_id: str, message: dict[str, Any]) -> bool:
+    """Whether a frame is a message of the subscription `request_id`."""
+    return bool(message["type"] == "message" and message["id"] == request_id)

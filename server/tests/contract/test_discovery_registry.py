@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,11 @@ from concord_server.ports.discovery import (
     InstanceStatus,
     Registry,
 )
+from concord_server.streams import OpenStream
 from tests.conftest import backend_url
 
 MakeService = Callable[[], Awaitable[DiscoveryService]]
-Watch = AsyncGenerator[InstanceEvent, None]
+Watch = OpenStream[InstanceEvent]
 SHARED_ENGINES = {"etcd"}
 SHORT = timedelta(milliseconds=300)
 HEALTHY, UNHEALTHY = InstanceStatus.HEALTHY, InstanceStatus.UNHEALTHY

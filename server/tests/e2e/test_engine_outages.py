@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -124,7 +125,7 @@ class Load:
                     )
                     await self.grpc_call(release(done, metadata=GRPC_AUTH))
 
-    async def grpc_call(self, call: Awaitable[object]) -> object | None:
+    async def grpc_call(self, call: Awaitable[Any]) -> Any:
         """Classifies a gRPC answer; the response when it succeeded."""
         try:
             response = await asyncio.wait_for(call, REQUEST_SECONDS)
@@ -225,8 +226,8 @@ async def outage(
     load: Load,
     name: str,
     ops: tuple[str, ...],
-    disrupt: Callable[[], None],
-    restore: Callable[[], None] | None,
+    disrupt: Callable[[], object],
+    restore: Callable[[], object] | None,
 ) -> None:
     """Disrupts an engine under load; keeps it down until the load has seen UNAVAILABLE, then
     restores it and waits until every operation succeeds again and the server is ready."""

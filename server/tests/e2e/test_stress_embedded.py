@@ -68,7 +68,7 @@ async def append_and_read(http: httpx.AsyncClient, me: str, tally: Tally) -> Non
     event = {"event_id": str(uuid.uuid4()), "type": "Stressed", "data": {"by": me}}
     appended = await http.post(f"/v1/streams/{stream}:append", json={"events": [event]})
     tally.record("append", appended, 200)
-    params = {"direction": "BACKWARD", "page_size": 5}
+    params: dict[str, str | int] = {"direction": "BACKWARD", "page_size": 5}
     tally.record("read", await http.get(f"/v1/streams/{stream}/events", params=params), 200)
     tally.record("read all", await http.get("/v1/events", params={"page_size": 5}), 200)
 
@@ -171,7 +171,7 @@ async def cancel_grpc_acquires(grpc_port: int, rounds: int = 8, calls: int = 64)
             try:
                 await acquire(request, metadata=GRPC_AUTH, timeout=random.uniform(0.001, 0.02))
             except grpc.aio.AioRpcError as exc:
-                return exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+                return bool(exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED)
             return False
 
         for _ in range(rounds):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from typing import Any
 
 import grpc
 import httpx
@@ -21,7 +22,7 @@ AUTH = (("x-api-key", ADMIN_KEY),)
 
 
 def _stub(
-    channel: grpc.aio.Channel, method: str, req: type, resp: type
+    channel: grpc.aio.Channel, method: str, req: Any, resp: Any
 ) -> grpc.aio.UnaryUnaryMultiCallable:
     return channel.unary_unary(
         method, request_serializer=req.SerializeToString, response_deserializer=resp.FromString

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -97,7 +98,7 @@ def test_two_workers_both_serve(tmp_path: Path) -> None:
         for i in range(CONNECTIONS):
             client = httpx.Client(base_url=server.base_url, headers={"X-API-Key": ADMIN_KEY})
             clients.append(client)
-            _wait(server, lambda c=client: _serving(c), "a worker to serve")
+            _wait(server, functools.partial(_serving, client), "a worker to serve")
             r = client.post(f"/v1/locks/w-{i}:acquire", json={"owner": "o", "ttl": "30s"})
             assert r.status_code == 200, r.text
         established = _tcp_inodes(server.http_port, "01")

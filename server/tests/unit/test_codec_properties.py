@@ -4,6 +4,7 @@ another exception (issue 7: deep nesting, lone surrogates and NUL once escaped a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from google.protobuf import struct_pb2
@@ -109,9 +110,10 @@ def test_the_one_pass_fill_agrees_with_the_check_then_fill(value: Any, limit: in
         assert filled == within(value, limit, finite=True)
         if filled:
             expected = type(target)()
-            {
+            fills: dict[type, Callable[[Any, Any], None]] = {
                 struct_pb2.Value: json_values.value_in,
                 struct_pb2.Struct: json_values.struct_in,
                 struct_pb2.ListValue: json_values.list_in,
-            }[type(target)](value, expected)
+            }
+            fills[type(target)](value, expected)
             assert target == expected

@@ -33,7 +33,8 @@ async def test_items_pass_until_the_source_ends() -> None:
 
 
 async def test_a_quiet_stream_ends_with_unavailable_when_draining_starts() -> None:
-    drain, closed, never = Drain(), [], asyncio.Event()
+    drain, never = Drain(), asyncio.Event()
+    closed: list[bool] = []
     source = _numbers(closed, never)
     items = drain.until_drained(source)
     assert [await anext(items), await anext(items)] == [1, 2]

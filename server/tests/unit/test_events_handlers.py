@@ -135,7 +135,7 @@ class TestSubscriptions:
         await append(handlers, "s", event("Live"))
         (live,) = await take(source, 1)
         assert (live.event.type, live.event.revision) == ("Live", 2)
-        await source.aclose()  # type: ignore[attr-defined]
+        await source.aclose()
 
     async def test_subscribe_to_all_with_a_prefix_from_now(self, handlers: EventHandlers) -> None:
         await append(handlers, "orders-1", event())
@@ -147,7 +147,7 @@ class TestSubscriptions:
         await append(handlers, "orders-2", event())
         (live,) = await take(source, 1)
         assert (live.event.stream, live.event.position) == ("orders-2", 3)
-        await source.aclose()  # type: ignore[attr-defined]
+        await source.aclose()
 
 
 class TestStreamMetadata:

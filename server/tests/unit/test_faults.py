@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from concord_server.api import faults
@@ -48,7 +50,7 @@ async def test_a_delay_fault_waits_then_lets_the_call_run(monkeypatch: pytest.Mo
     async def fake_sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    monkeypatch.setattr(faults.asyncio, "sleep", fake_sleep)
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)  # the module faults.py sleeps with
     injector = FaultInjector()
     header = {faults.HEADER: "k;1;delay=1500;HeartbeatTask"}
     await injector.maybe_fail(header, "HeartbeatTask")

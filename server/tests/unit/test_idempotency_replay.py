@@ -221,6 +221,7 @@ class BrokenStore(MemoryIdempotencyStore):
 async def test_an_answer_stands_when_it_cannot_be_stored() -> None:
     locks = CountingLocks()
     response = await dispatcher(locks, BrokenStore()).call(ACQUIRE, acquire(), ctx("k1"))
+    assert isinstance(response, locks_pb2.AcquireLockResponse)
     assert response.lock.fencing_token == 1
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import prometheus_client
 import pytest
 from hypothesis import given
@@ -43,7 +45,7 @@ def test_histograms_count_each_observation_in_the_same_bucket(
 @given(st.lists(st.tuples(LABELS, AMOUNT), max_size=40))
 def test_counters_and_gauges_add_up_the_same(steps: list[tuple[str, float]]) -> None:
     theirs, ours = registries()
-    metrics = [
+    metrics: list[tuple[Any, Any]] = [
         (
             prometheus_client.Counter("c_total", "c", ["l"], registry=theirs),
             loop_metrics.Counter("c_total", "c", ["l"], registry=ours),

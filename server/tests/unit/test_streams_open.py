@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from concord_server.backends.memory.discovery import MemoryRegistry
 from concord_server.backends.memory.events import MemoryEventLog
@@ -59,7 +60,7 @@ async def test_closing_an_unread_stream_releases_its_subscription() -> None:
         async for item in subscription:
             yield item
 
-    stream = OpenStream(items(), subscription.close)  # type: ignore[arg-type]
+    stream: OpenStream[Any] = OpenStream(items(), subscription.close)  # type: ignore[arg-type]
     assert hub.subscriber_count == 1
     await stream.aclose()
     assert hub.subscriber_count == 0
