@@ -46,17 +46,12 @@ from concord_server.config import Settings
 from concord_server.ports.events import Expectation, NewEvent
 from tests.e2e.live import ADMIN_KEY, LiveServer
 
-from benchrows import Row, add_json_argument, write_rows
+from benchrows import SERVER_ENV, Row, add_json_argument, write_rows
 from event_payloads import BATCH, DATA, METADATA, TYPE, HttpConnection, Payloads
 
 WRITERS = (1, 4)
 GOAL = 0.7  # issue 14: a 100-event append through the server >= 0.7x raw asyncpg, one writer
 Append = Callable[[int], Awaitable[None]]
-SERVER_ENV = {
-    "CONCORD_RATE_LIMIT_PER_SECOND": "0",
-    "CONCORD_LOG_LEVEL": "WARNING",
-    "CONCORD_TEST_HOOKS": "false",
-}
 
 
 async def batches_per_second(seconds: float, writers: int, append: Append) -> float:

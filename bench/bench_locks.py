@@ -49,14 +49,9 @@ sys.path.insert(0, str(ROOT / "server"))
 from concord_server._gen.concord.v1 import locks_pb2
 from tests.e2e.live import ADMIN_KEY, LiveServer, free_port
 
-from benchrows import Row, add_json_argument, go_tool, write_rows
+from benchrows import SERVER_ENV, Row, add_json_argument, go_tool, write_rows
 
 Op = Callable[[int, int], Awaitable[None]]
-UNLIMITED = {
-    "CONCORD_RATE_LIMIT_PER_SECOND": "0",
-    "CONCORD_LOG_LEVEL": "WARNING",
-    "CONCORD_TEST_HOOKS": "false",
-}
 
 
 async def run_for(seconds: float, concurrency: int, op: Op) -> float:
@@ -159,11 +154,6 @@ async def grpc_rates(target: str, seconds: float, concurrency: int) -> dict[str,
             "health": await run_for(seconds, concurrency, health),
             "locks": 2 * await run_for(seconds, concurrency, cycle),
         }
-
-
-def grpcload() -> Path | None:
-    """bench/grpcload (a Go closed-loop gRPC client) built into .scratch/bin, or None without Go."""
-    return go_tool("grpcload")
 
 
 def grpc_rates_go(binary: Path, target: str, seconds: float, concurrency: int) -> dict[str, float]:
@@ -352,11 +342,11 @@ def main() -> None:
     parser.add_argument("--python-grpc-client", action="store_true", help="not the Go one")
     add_json_argument(parser)
     args = parser.parse_args()
-    args.grpc_client = None if args.python_grpc_client else grpcload()
+    args.grpc_client = None if args.python_grpc_client else go_tool("grpcload")
     if shutil.which("wrk") is None:
         write_rows(args.json, [], skipped="wrk is not installed (scripts/setup.sh apt)")
         return
-    env = dict(UNLIMITED)
+    env = dict(SERVER_ENV)
     storage = "embedded SQLite"
     if args.locks_url:
         sep = "&" if "?" in args.locks_url else "?"

@@ -35,15 +35,10 @@ sys.path.insert(0, str(BENCH))
 
 from tests.e2e.live import ADMIN_KEY, LiveServer
 
-from benchrows import Row, add_json_argument, write_rows
+from benchrows import SERVER_ENV, Row, add_json_argument, write_rows
 
 BUDGET_MB = 30.0  # issue 14: RSS after 100k keyed lock cycles within 30 MB of idle
 SETTLE_SECONDS = 3.0
-SERVER_ENV = {
-    "CONCORD_RATE_LIMIT_PER_SECOND": "0",
-    "CONCORD_LOG_LEVEL": "WARNING",
-    "CONCORD_TEST_HOOKS": "false",
-}
 
 
 def rss_mb(pid: int) -> float:

@@ -31,13 +31,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from concord import Concord
 from tests.e2e.live import ADMIN_KEY, LiveServer
 
-from benchrows import Row, add_json_argument, go_tool, write_rows
+from benchrows import SERVER_ENV, Row, add_json_argument, go_tool, write_rows
 
-SERVER_ENV = {
-    "CONCORD_RATE_LIMIT_PER_SECOND": "0",
-    "CONCORD_LOG_LEVEL": "WARNING",
-    "CONCORD_TEST_HOOKS": "false",
-}
 Cycle = Callable[[str], None]
 
 

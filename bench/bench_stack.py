@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from tests.e2e.live import LiveServer
 
-from bench_locks import UNLIMITED, wrk
-from benchrows import Row, add_json_argument, write_rows
+from bench_locks import wrk
+from benchrows import SERVER_ENV, Row, add_json_argument, write_rows
 
 PACKAGES = ("uvloop", "hiredis", "orjson")
 NONE = "none of them"
@@ -50,7 +50,7 @@ def servers(tmp: Path, locks_url: str) -> dict[str, LiveServer]:
     variants[NONE] = PACKAGES
     out = {}
     for label, hidden in variants.items():
-        env = dict(UNLIMITED, PYTHONPATH=hiding(tmp / "hide" / label.replace(" ", "-"), hidden))
+        env = dict(SERVER_ENV, PYTHONPATH=hiding(tmp / "hide" / label.replace(" ", "-"), hidden))
         if locks_url:
             sep = "&" if "?" in locks_url else "?"
             env["CONCORD_LOCKS_URL"] = f"{locks_url}{sep}prefix=stack{uuid.uuid4().hex[:6]}"

@@ -16,6 +16,12 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+# The server of every benchmark: no rate limits, quiet logs, no test hooks.
+SERVER_ENV = {
+    "CONCORD_RATE_LIMIT_PER_SECOND": "0",
+    "CONCORD_LOG_LEVEL": "WARNING",
+    "CONCORD_TEST_HOOKS": "false",
+}
 
 
 @dataclass(frozen=True)

@@ -46,34 +46,17 @@ def list_out(message: struct_pb2.ListValue, integral: bool = True) -> list[Any]:
 
 def value_in(value: Any, message: struct_pb2.Value) -> None:
     """Fills a Value from a JSON value (TypeError for anything JSON cannot hold)."""
-    if isinstance(value, dict):
-        struct_in(value, message.struct_value)
-    elif isinstance(value, list):
-        list_in(value, message.list_value)
-    elif value is None:
-        message.null_value = struct_pb2.NULL_VALUE
-    elif isinstance(value, bool):
-        message.bool_value = value
-    elif isinstance(value, str):
-        message.string_value = value
-    elif isinstance(value, int | float):
-        message.number_value = value
-    else:
-        raise TypeError(f"a JSON value cannot be a {type(value).__name__}")
+    _value_within(value, message, 1, math.inf, finite=False)
 
 
 def struct_in(value: dict[str, Any], message: struct_pb2.Struct) -> None:
     """Fills a Struct from a JSON object (set even when the object is empty)."""
-    message.Clear()
-    for key, item in value.items():
-        value_in(item, message.fields[key])
+    _struct_within(value, message, 1, math.inf, finite=False)
 
 
 def list_in(value: list[Any], message: struct_pb2.ListValue) -> None:
     """Fills a ListValue from a JSON array (set even when the array is empty)."""
-    message.ClearField("values")
-    for item in value:
-        value_in(item, message.values.add())
+    _list_within(value, message, 1, math.inf, finite=False)
 
 
 def filled_within(value: Any, message: Any, limit: int) -> bool:
@@ -81,25 +64,30 @@ def filled_within(value: Any, message: Any, limit: int) -> bool:
     `limit` levels and holds only finite numbers; False (the message partly filled) otherwise.
     TypeError as `value_in` for what JSON cannot hold."""
     if isinstance(message, struct_pb2.Value):
-        return _value_within(value, message, 1, limit)
+        return _value_within(value, message, 1, limit, finite=True)
     if isinstance(message, struct_pb2.Struct):
-        return _struct_within(value, message, 1, limit)
-    return _list_within(value, message, 1, limit)
+        return _struct_within(value, message, 1, limit, finite=True)
+    return _list_within(value, message, 1, limit, finite=True)
 
 
-def _value_within(value: Any, message: struct_pb2.Value, depth: int, limit: int) -> bool:
+# Depth and finiteness are checked while filling: False stops at the first value that breaks one.
+
+
+def _value_within(
+    value: Any, message: struct_pb2.Value, depth: int, limit: float, finite: bool
+) -> bool:
     if isinstance(value, str):
         message.string_value = value
     elif isinstance(value, dict):
-        return depth <= limit and _struct_within(value, message.struct_value, depth, limit)
+        return depth <= limit and _struct_within(value, message.struct_value, depth, limit, finite)
     elif isinstance(value, list):
-        return depth <= limit and _list_within(value, message.list_value, depth, limit)
+        return depth <= limit and _list_within(value, message.list_value, depth, limit, finite)
     elif isinstance(value, bool):
         message.bool_value = value
     elif isinstance(value, int):
         message.number_value = value
     elif isinstance(value, float):
-        if not math.isfinite(value):
+        if finite and not math.isfinite(value):
             return False
         message.number_value = value
     elif value is None:
@@ -110,20 +98,22 @@ def _value_within(value: Any, message: struct_pb2.Value, depth: int, limit: int)
 
 
 def _struct_within(
-    value: dict[str, Any], message: struct_pb2.Struct, depth: int, limit: int
+    value: dict[str, Any], message: struct_pb2.Struct, depth: int, limit: float, finite: bool
 ) -> bool:
     message.Clear()
     fields, inner = message.fields, depth + 1
-    for key, item in value.items():  # noqa: SIM110 (a loop: no generator on the hot path)
-        if not _value_within(item, fields[key], inner, limit):
+    for key, item in value.items():
+        if not _value_within(item, fields[key], inner, limit, finite):
             return False
     return True
 
 
-def _list_within(value: list[Any], message: struct_pb2.ListValue, depth: int, limit: int) -> bool:
+def _list_within(
+    value: list[Any], message: struct_pb2.ListValue, depth: int, limit: float, finite: bool
+) -> bool:
     message.ClearField("values")
     add, inner = message.values.add, depth + 1
     for item in value:  # noqa: SIM110 (a loop: no generator on the hot path)
-        if not _value_within(item, add(), inner, limit):
+        if not _value_within(item, add(), inner, limit, finite):
             return False
     return True
