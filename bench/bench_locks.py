@@ -156,8 +156,11 @@ async def grpc_rates(target: str, seconds: float, concurrency: int) -> dict[str,
         }
 
 
-def grpc_rates_go(binary: Path, target: str, seconds: float, concurrency: int) -> dict[str, float]:
-    """Health-check and lock-request rates from the Go client (requests per second)."""
+def grpc_rates_go(
+    binary: Path, target: str, seconds: float, concurrency: int, connections: int = 1
+) -> dict[str, float]:
+    """Health-check and lock-request rates from the Go client (requests per second), its
+    `concurrency` loops taking turns over `connections` HTTP/2 connections."""
     prefix = f"gbench-{uuid.uuid4().hex[:8]}"
     lines = []
     for w in range(concurrency):
@@ -170,6 +173,7 @@ def grpc_rates_go(binary: Path, target: str, seconds: float, concurrency: int) -
         f"-target={target}",
         f"-seconds={seconds}",
         f"-api-key={ADMIN_KEY}",
+        f"-connections={connections}",
     ]
     done = subprocess.run(cmd, input="\n".join(lines), capture_output=True, text=True, check=True)
     rates: dict[str, float] = json.loads(done.stdout)

@@ -2,7 +2,8 @@
 // call the standard health check, or run lock cycles (AcquireLock then ReleaseLock with the
 // granted fencing token), for a fixed time, and print the request rates as JSON. Messages come
 // pre-encoded from the Python side (one acquire request and one release prefix per worker, hex,
-// on stdin), so this program needs no generated code.
+// on stdin), so this program needs no generated code. With -connections N the workers take
+// turns over N connections (HTTP/2 channels), so that servers sharing a port each get some.
 package main
 
 import (
@@ -35,7 +36,33 @@ func (rawCodec) Unmarshal(data []byte, v any) error {
 }
 func (rawCodec) Name() string { return "proto" }
 
-type worker struct{ acquire, releasePrefix []byte }
+type worker struct {
+	acquire, releasePrefix []byte
+	conn                   *grpc.ClientConn
+}
+
+var conns []*grpc.ClientConn
+
+// dial returns worker i's connection (workers are dialled in order): a new one for each of
+// the first n workers, then the (i mod n)-th again.
+func dial(target string, i, n int) (*grpc.ClientConn, error) {
+	if i >= n {
+		return conns[i%n], nil
+	}
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})))
+	if err != nil {
+		return nil, err
+	}
+	conns = append(conns, conn)
+	return conn, nil
+}
+
+func closeAll() {
+	for _, c := range conns {
+		c.Close()
+	}
+}
 
 // fencingToken reads AcquireLockResponse.lock (field 1) .fencing_token (field 3).
 func fencingToken(resp []byte) (uint64, error) {
@@ -94,12 +121,12 @@ func readWorkers() ([]worker, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, worker{a, r})
+		out = append(out, worker{acquire: a, releasePrefix: r})
 	}
 	return out, scan.Err()
 }
 
-func run(ctx context.Context, conn *grpc.ClientConn, workers []worker, d time.Duration, op func(context.Context, worker) (int, error)) (float64, error) {
+func run(ctx context.Context, workers []worker, d time.Duration, op func(context.Context, worker) (int, error)) (float64, error) {
 	var total atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
@@ -130,28 +157,35 @@ func main() {
 	target := flag.String("target", "127.0.0.1:9090", "host:port")
 	seconds := flag.Float64("seconds", 5, "seconds per figure")
 	key := flag.String("api-key", "", "x-api-key metadata for the lock calls")
+	connections := flag.Int("connections", 1, "connections the workers take turns over")
 	flag.Parse()
 	workers, err := readWorkers()
+	if *connections < 1 {
+		fmt.Fprintln(os.Stderr, "grpcload: -connections must be at least 1")
+		os.Exit(2)
+	}
 	if err != nil || len(workers) == 0 {
 		fmt.Fprintln(os.Stderr, "grpcload: give one 'acquire-hex release-prefix-hex' line per worker on stdin", err)
 		os.Exit(2)
 	}
-	conn, err := grpc.NewClient(*target, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "grpcload:", err)
-		os.Exit(1)
+	for i := range workers {
+		conn, err := dial(*target, i, *connections)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "grpcload:", err)
+			os.Exit(1)
+		}
+		workers[i].conn = conn
 	}
-	defer conn.Close()
+	defer closeAll()
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-api-key", *key)
 	health := func(ctx context.Context, w worker) (int, error) {
 		req, resp := []byte{}, []byte{}
-		return 1, conn.Invoke(ctx, "/grpc.health.v1.Health/Check", &req, &resp)
+		return 1, w.conn.Invoke(ctx, "/grpc.health.v1.Health/Check", &req, &resp)
 	}
 	cycle := func(ctx context.Context, w worker) (int, error) {
 		resp := []byte{}
 		req := w.acquire
-		if err := conn.Invoke(ctx, "/concord.v1.LockService/AcquireLock", &req, &resp); err != nil {
+		if err := w.conn.Invoke(ctx, "/concord.v1.LockService/AcquireLock", &req, &resp); err != nil {
 			return 0, err
 		}
 		token, err := fencingToken(resp)
@@ -160,10 +194,10 @@ func main() {
 		}
 		rel := protowire.AppendVarint(protowire.AppendTag(append([]byte(nil), w.releasePrefix...), 3, protowire.VarintType), token)
 		out := []byte{}
-		return 2, conn.Invoke(ctx, "/concord.v1.LockService/ReleaseLock", &rel, &out)
+		return 2, w.conn.Invoke(ctx, "/concord.v1.LockService/ReleaseLock", &rel, &out)
 	}
 	d := time.Duration(*seconds * float64(time.Second))
-	if _, err := run(ctx, conn, workers, time.Second, health); err != nil { // warm-up
+	if _, err := run(ctx, workers, time.Second, health); err != nil { // warm-up
 		fmt.Fprintln(os.Stderr, "grpcload: health:", err)
 		os.Exit(1)
 	}
@@ -172,7 +206,7 @@ func main() {
 		name string
 		op   func(context.Context, worker) (int, error)
 	}{{"health", health}, {"locks", cycle}} {
-		rate, err := run(ctx, conn, workers, d, fig.op)
+		rate, err := run(ctx, workers, d, fig.op)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "grpcload: %s: %v\n", fig.name, err)
 			os.Exit(1)
