@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 
 from tests.e2e.live import LiveServer
+from tests.e2e.procfs import LISTENING, children, socket_inodes, tcp_inodes
 
 from bench_locks import dapr_peer, dapr_resources, daprd, grpc_rates_go, wrk
 from benchrows import SERVER_ENV, Row, add_json_argument, go_tool, write_rows
@@ -62,39 +63,13 @@ def store_env(engines: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def listening_inodes(port: int) -> set[str]:
-    """Inodes of the TCP sockets listening on `port` (/proc/net/tcp and tcp6: gRPC listens on
-    an IPv6 socket that takes IPv4 too)."""
-    inodes = set()
-    for table in ("tcp", "tcp6"):
-        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
-                inodes.add(fields[9])
-    return inodes
-
-
-def socket_inodes(pid: int) -> set[str]:
-    """Inodes of the sockets process `pid` holds."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue  # closed meanwhile
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    return inodes
-
-
 def serving_workers(server: LiveServer) -> int:
     """How many of the server's processes listen on both its ports (the process itself when it
     is a single worker, else the supervisor's children)."""
     assert server.process is not None
-    pid = server.process.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    pids = [int(c) for c in children] or [pid]
-    http, grpc = listening_inodes(server.http_port), listening_inodes(server.grpc_port)
+    pids = children(server.process.pid) or [server.process.pid]
+    http = tcp_inodes(server.http_port, LISTENING)
+    grpc = tcp_inodes(server.grpc_port, LISTENING)
     return sum(1 for p in pids if socket_inodes(p) & http and socket_inodes(p) & grpc)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import engine_url, isolated
 from tests.e2e.live import ADMIN_KEY, READY_TIMEOUT_SECONDS, LiveServer, wait_while_running
+from tests.e2e.procfs import ESTABLISHED, LISTENING, children, socket_inodes, tcp_inodes
 
 pytestmark = pytest.mark.slow
 CONNECTIONS = 40  # spread by SO_REUSEPORT's hash: all on one of two workers is a 2**-39 chance
@@ -34,34 +35,6 @@ def _engines() -> dict[str, str]:
         "CONCORD_SAGAS_URL": pg,
         "CONCORD_RBAC_URL": pg,
     }
-
-
-def _children(pid: int) -> list[int]:
-    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    return [int(p) for p in text.split()]
-
-
-def _socket_inodes(pid: int) -> set[str]:
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue  # closed meanwhile
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    return inodes
-
-
-def _tcp_inodes(port: int, state: str) -> set[str]:
-    """Inodes of the server-side IPv4 TCP sockets on `port` in `state` (01 established,
-    0A listening), from /proc/net/tcp."""
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
-            inodes.add(fields[9])
-    return inodes
 
 
 def _wait(server: LiveServer, condition: Callable[[], bool], what: str) -> None:
@@ -88,11 +61,11 @@ def test_two_workers_both_serve(tmp_path: Path) -> None:
     clients: list[httpx.Client] = []
     try:
         # The second worker starts once the first serves: wait until both listen.
-        _wait(server, lambda: len(_children(supervisor)) == 2, "the second worker")
-        workers = _children(supervisor)
+        _wait(server, lambda: len(children(supervisor)) == 2, "the second worker")
+        workers = children(supervisor)
         for worker in workers:
             listening = lambda w=worker: bool(  # noqa: E731
-                _socket_inodes(w) & _tcp_inodes(server.http_port, "0A")
+                socket_inodes(w) & tcp_inodes(server.http_port, LISTENING)
             )
             _wait(server, listening, f"worker {worker} to listen")
         for i in range(CONNECTIONS):
@@ -101,8 +74,8 @@ def test_two_workers_both_serve(tmp_path: Path) -> None:
             _wait(server, functools.partial(_serving, client), "a worker to serve")
             r = client.post(f"/v1/locks/w-{i}:acquire", json={"owner": "o", "ttl": "30s"})
             assert r.status_code == 200, r.text
-        established = _tcp_inodes(server.http_port, "01")
-        served = {w for w in workers if _socket_inodes(w) & established}
+        established = tcp_inodes(server.http_port, ESTABLISHED)
+        served = {w for w in workers if socket_inodes(w) & established}
         assert served == set(workers), (workers, served)
     finally:
         for client in clients:
