@@ -16,7 +16,8 @@ const (
 	CodePermissionDenied ErrorCode = "PERMISSION_DENIED"
 	// The named resource does not exist.
 	CodeNotFound ErrorCode = "NOT_FOUND"
-	// The resource exists already and differs from the one requested.
+	// The resource exists already: its name is taken. (An RPC that returns the existing resource
+	// for an identical request, as StartSaga does, answers this only for a different one.)
 	CodeAlreadyExists ErrorCode = "ALREADY_EXISTS"
 	// The lock is held by another owner (after the wait timeout, if one was given).
 	CodeLockConflict ErrorCode = "LOCK_CONFLICT"
@@ -138,7 +139,8 @@ type NotFoundError struct{ *APIError }
 func (e *NotFoundError) Unwrap() error { return e.APIError }
 
 // AlreadyExistsError is the error of code ALREADY_EXISTS (HTTP 409).
-// The resource exists already and differs from the one requested.
+// The resource exists already: its name is taken. (An RPC that returns the existing resource
+// for an identical request, as StartSaga does, answers this only for a different one.)
 // Match it with errors.As; it wraps the *APIError with the status, details and request id.
 type AlreadyExistsError struct{ *APIError }
 

@@ -30,7 +30,10 @@ namespace Concord
         /// <summary>The named resource does not exist.</summary>
         public static ErrorCode NotFound { get; } = new ErrorCode("NOT_FOUND");
 
-        /// <summary>The resource exists already and differs from the one requested.</summary>
+        /// <summary>
+        /// The resource exists already: its name is taken. (An RPC that returns the existing resource
+        /// for an identical request, as StartSaga does, answers this only for a different one.)
+        /// </summary>
         public static ErrorCode AlreadyExists { get; } = new ErrorCode("ALREADY_EXISTS");
 
         /// <summary>The lock is held by another owner (after the wait timeout, if one was given).</summary>
@@ -280,7 +283,7 @@ namespace Concord
         }
     }
 
-    /// <summary>The error ALREADY_EXISTS (HTTP 409): The resource exists already and differs from the one requested.</summary>
+    /// <summary>The error ALREADY_EXISTS (HTTP 409): The resource exists already: its name is taken. (An RPC that returns the existing resource for an identical request, as StartSaga does, answers this only for a different one.)</summary>
     public class AlreadyExistsException : ConcordException
     {
         /// <summary>An error of code ALREADY_EXISTS (public for tests and mocks).</summary>

@@ -52,7 +52,10 @@ export class NotFoundError extends APIError {
   declare readonly code: 'NOT_FOUND';
 }
 
-/** `ALREADY_EXISTS` (HTTP 409): The resource exists already and differs from the one requested. */
+/**
+ * `ALREADY_EXISTS` (HTTP 409): The resource exists already: its name is taken. (An RPC that returns the existing resource
+ * for an identical request, as StartSaga does, answers this only for a different one.)
+ */
 export class AlreadyExistsError extends APIError {
   /** Always `'ALREADY_EXISTS'`. */
   declare readonly code: 'ALREADY_EXISTS';

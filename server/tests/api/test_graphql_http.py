@@ -115,6 +115,22 @@ async def test_nul_in_a_literal_is_refused(client: httpx.AsyncClient) -> None:
     assert error["extensions"]["details"] == {"field": "name", "reason": "invalid_text"}
 
 
+async def test_nul_in_a_variable_is_refused_on_its_field(client: httpx.AsyncClient) -> None:
+    # Named as REST and gRPC name it, on the field that got it: not a refusal of the document.
+    response = await post(client, ACQUIRE, {"i": {"name": "l6", "owner": "a\x00b", "ttl": "5s"}})
+    assert response.status_code == 200
+    error = field_error(response, "INVALID_ARGUMENT")
+    assert error["path"] == ["acquireLock"]
+    assert error["extensions"]["details"] == {"field": "owner", "reason": "invalid_text"}
+
+
+async def test_nul_in_the_query_text_is_refused(client: httpx.AsyncClient) -> None:
+    response = await post(client, "{ __typename }\x00")
+    assert response.status_code == 400
+    error = field_error(response, "INVALID_ARGUMENT")
+    assert error["extensions"]["details"] == {"field": "body.query", "reason": "invalid_text"}
+
+
 async def test_each_root_field_is_one_call(harness: Harness, client: httpx.AsyncClient) -> None:
     query = (
         '{ a: getLock(name: "x") { lock { name } } b: getLock(name: "missing") { lock { name } } }'
@@ -172,11 +188,17 @@ async def test_get_refuses_mutations_with_405(client: httpx.AsyncClient) -> None
     assert "data" not in response.json()
 
 
-async def test_subscription_over_http_points_to_the_websocket(client: httpx.AsyncClient) -> None:
-    response = await post(client, "subscription { watchLocks { type } }")
-    assert response.status_code == 400
+@pytest.mark.parametrize(("accept", "status"), [("application/json", 200), (GRAPHQL_RESPONSE, 400)])
+async def test_subscription_over_http_points_to_the_websocket(
+    client: httpx.AsyncClient, accept: str, status: int
+) -> None:
+    # A document that cannot run: 200 in plain JSON, 400 in the GraphQL response media type.
+    response = await post(client, "subscription { watchLocks { type } }", Accept=accept)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith(accept)
     error = field_error(response, "INVALID_ARGUMENT")
     assert "graphql-transport-ws" in error["message"]
+    assert error["extensions"]["details"]["reason"] == "subscription_over_http"
 
 
 @pytest.mark.parametrize(

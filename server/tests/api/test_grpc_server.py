@@ -150,6 +150,12 @@ async def test_invalid_argument_names_the_field(live: Live) -> None:
     assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+async def test_refused_text_comes_before_the_fields_rules(live: Live) -> None:
+    call = live.unary("AcquireLock")(acquire(name="a\x00b"), metadata=AUTH)
+    _exc, error = await fails(call, ErrorCode.INVALID_ARGUMENT)
+    assert dict(error.details) == {"field": "name", "reason": "invalid_text"}
+
+
 async def test_rate_limited_carries_retry_after(live: Live) -> None:
     call = live.unary("GetLock")(
         locks_pb2.GetLockRequest(name="a"), metadata=(("authorization", "Bearer bob"),)

@@ -387,3 +387,43 @@ async def test_a_missing_or_invalid_request_id_is_replaced(
 async def test_request_ids_differ_per_request(client: httpx.AsyncClient) -> None:
     ids = {(await client.get("/v1/health/live")).headers["x-request-id"] for _ in range(5)}
     assert len(ids) == 5
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "field"),
+    [
+        ("GET", "/v1/locks?prefix=a%00b", "prefix"),
+        ("GET", "/v1/locks?prefix=a%ED%A0%80b", "prefix"),  # a lone surrogate, UTF-8 encoded
+        ("GET", "/v1/locks?prefix=a%FFb", "prefix"),
+        ("GET", "/v1/roleBindings?subject=a%00b", "subject"),
+        ("POST", "/v1/locks/a%00b:acquire", "name"),  # the text rule before the name's pattern
+        ("POST", "/v1/locks/a%FFb:acquire", "name"),
+    ],
+)
+async def test_query_and_path_text_is_checked(
+    client: httpx.AsyncClient, method: str, url: str, field: str
+) -> None:
+    response = await client.request(method, url, json=ACQUIRE if method == "POST" else None)
+    body = problem(response, 400, "INVALID_ARGUMENT")
+    assert body["details"] == {"field": field, "reason": "invalid_text"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/locks/a:acquire", '{"owner": "a\\u0000b", "ttl": "30s"}', "owner"),
+        ("/v1/locks/a:acquire", '{"owner": "\\ud800", "ttl": "30s"}', "owner"),
+        (
+            "/v1/streams/s:append",
+            '{"events": [{"event_id": "e", "type": "T", "data": {"k": ["\\u0000"]}}]}',
+            "events[0].data.k[0]",
+        ),
+    ],
+)
+async def test_refused_body_text_is_named_as_on_grpc(
+    client: httpx.AsyncClient, path: str, body: str, field: str
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    response = await client.post(path, content=body.encode(), headers=headers)
+    problem_body = problem(response, 400, "INVALID_ARGUMENT")
+    assert problem_body["details"] == {"field": field, "reason": "invalid_text"}

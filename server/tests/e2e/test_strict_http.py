@@ -5,6 +5,7 @@ verbs answer 405 and 404."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 
@@ -56,6 +57,9 @@ def test_unreadable_requests_get_the_json_error_body(
     problem = json.loads(body)
     assert problem["code"] == "INVALID_ARGUMENT" and problem["status"] == 400
     assert problem["details"] == {"reason": "unreadable_http_request"}
+    headers = dict(line.split(b": ", 1) for line in head.lower().split(b"\r\n")[1:])
+    assert headers[b"x-request-id"].decode() == problem["request_id"]
+    assert re.fullmatch(rb"00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]", headers[b"traceparent"])
 
 
 def test_an_offered_h2c_upgrade_is_ignored_and_the_body_read(server: LiveServer) -> None:

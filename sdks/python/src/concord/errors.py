@@ -74,7 +74,9 @@ class NotFoundError(ConcordAPIError):
 
 
 class AlreadyExistsError(ConcordAPIError):
-    """The resource exists already and differs from the one requested."""
+    """The resource exists already: its name is taken. (An RPC that returns the existing resource
+    for an identical request, as StartSaga does, answers this only for a different one.)
+    """
 
     error_code = "ALREADY_EXISTS"
     http_status = 409

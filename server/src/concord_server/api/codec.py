@@ -58,8 +58,11 @@ _INTEGER_TEXT = re.compile(r"-?[0-9]{1,20}")
 _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 
-def parse_json(raw: bytes | str, where: str = "body") -> Any:
-    """Strict JSON text: no NaN/Infinity, UTF-8 only, INVALID_ARGUMENT when it is not JSON."""
+def parse_json(
+    raw: bytes | str, where: str = "body", *, path: str | None = None, text: bool = True
+) -> Any:
+    """Strict JSON text: no NaN/Infinity, UTF-8 only, INVALID_ARGUMENT when it is not JSON, too
+    deep, or (when `text`) holding NUL or lone surrogates (`check_document` names the place)."""
     try:
         value = json_text.loads(raw)
     except RecursionError as exc:
@@ -68,7 +71,7 @@ def parse_json(raw: bytes | str, where: str = "body") -> Any:
         ) from exc
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise invalid_argument(f"{where} is not valid JSON: {_short(exc)}", where) from exc
-    check_document(value, raw, where)
+    check_document(value, raw, where, path=path, text=text)
     return value
 
 

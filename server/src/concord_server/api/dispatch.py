@@ -119,7 +119,8 @@ class Dispatcher:
 
     async def _admit(self, rpc: Rpc, request: Message, ctx: CallContext) -> Callable[..., Any]:
         """Checks a call in this order: started, served, test fault, who (401), how often
-        (429), what (400, so the authoriser only sees well-formed resources), allowed (403)."""
+        (429), what (400: text, then the fields' rules; so the authoriser only sees well-formed
+        resources), allowed (403)."""
         if self._hold is not None and not rpc.public:
             raise self._hold()
         method = self._methods.get(rpc.grpc_path)
@@ -132,9 +133,9 @@ class Dispatcher:
             ctx.principal = await self.authenticate(ctx.headers, ctx.client_address)
             if self._rate_check is not None:
                 await self._rate_check(f"{ctx.principal.subject}|{ctx.principal.key_id}")
-        validate(request)
         if ctx.transport == "grpc":  # JSON transports refused such text while parsing
-            check_message_text(request)
+            check_message_text(request)  # first: NUL is invalid_text, whatever the field's rules
+        validate(request)
         if not rpc.public:
             await self._guard.authorize(ctx.principal, rpc.action, resource_of(rpc, request))
         return method

@@ -42,8 +42,13 @@ def refuse_text(text: str, where: str) -> None:
         raise invalid_argument(f"{where} must not contain {why}", where, reason="invalid_text")
 
 
-def check_document(value: Any, raw: bytes | str, where: str) -> None:
-    """Refuses a parsed JSON document that nests too deeply or holds refused text.
+def check_document(
+    value: Any, raw: bytes | str, where: str, *, path: str | None = None, text: bool = True
+) -> None:
+    """Refuses a parsed JSON document that nests too deeply (naming `where`) or, when `text`,
+    holds refused text (naming the place: `path` and the keys below it, `where` by default; a
+    request body whose keys are the message's fields passes `path=""` so that the place is
+    named as on gRPC, `events[0].data.k`).
 
     Cheap for ordinary bodies: the walk runs only when the raw text has enough brackets to be
     deep, or a `\\u` escape (the only way JSON text can carry NUL or a lone surrogate).
@@ -52,8 +57,9 @@ def check_document(value: Any, raw: bytes | str, where: str) -> None:
         escapes, brackets = "\\u" in raw, raw.count("[") + raw.count("{")
     else:
         escapes, brackets = b"\\u" in raw, raw.count(b"[") + raw.count(b"{")
-    if escapes or brackets > MAX_DEPTH:
-        _walk(value, where, check_text=escapes)
+    check_text = text and escapes
+    if check_text or brackets > MAX_DEPTH:
+        _walk(value, where, check_text=check_text, path=where if path is None else path)
 
 
 def too_deep(where: str, limit: int) -> ConcordError:
@@ -67,11 +73,13 @@ def check_value_depth(value: Any, where: str) -> None:
         _walk(value, where, check_text=False, limit=MAX_VALUE_DEPTH)
 
 
-def _walk(root: Any, where: str, *, check_text: bool, limit: int = MAX_DEPTH) -> None:
+def _walk(
+    root: Any, where: str, *, check_text: bool, limit: int = MAX_DEPTH, path: str | None = None
+) -> None:
     """Iterative (never recursive) depth and text check of a JSON-like value: a quick pass
     first, and the pass that names the offending place only when there is one."""
     if not within(root, limit, check_text=check_text):
-        _refuse(root, where, check_text=check_text, limit=limit)
+        _refuse(root, where, where if path is None else path, check_text=check_text, limit=limit)
 
 
 def within(root: Any, limit: int, *, check_text: bool = False, finite: bool = False) -> bool:
@@ -110,15 +118,15 @@ def within(root: Any, limit: int, *, check_text: bool = False, finite: bool = Fa
     return True
 
 
-def _refuse(root: Any, where: str, *, check_text: bool, limit: int) -> None:
-    """Raises INVALID_ARGUMENT naming the first place that nests too deeply or holds refused
-    text (the same walk order as ever, so the same place is named)."""
-    stack: list[tuple[Any, int, str]] = [(root, 1, where)]
+def _refuse(root: Any, where: str, root_path: str, *, check_text: bool, limit: int) -> None:
+    """Raises INVALID_ARGUMENT naming the first place that nests too deeply (`where`) or holds
+    refused text (its path below `root_path`), in the same walk order as ever."""
+    stack: list[tuple[Any, int, str]] = [(root, 1, root_path)]
     while stack:
         value, depth, path = stack.pop()
         if isinstance(value, str):
             if check_text:
-                refuse_text(value, path)
+                refuse_text(value, path or where)
             continue
         if not isinstance(value, dict | list):
             continue
@@ -126,7 +134,7 @@ def _refuse(root: Any, where: str, *, check_text: bool, limit: int) -> None:
             raise too_deep(where, limit)
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
-            inner = f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]"
+            inner = (f"{path}.{key}" if path else key) if isinstance(key, str) else f"{path}[{key}]"
             if check_text and isinstance(key, str):
                 refuse_text(key, inner)
             stack.append((item, depth + 1, inner))

@@ -41,7 +41,8 @@ const (
 	ErrorCode_ERROR_CODE_PERMISSION_DENIED ErrorCode = 3
 	// The named resource does not exist.
 	ErrorCode_ERROR_CODE_NOT_FOUND ErrorCode = 4
-	// The resource exists already and differs from the one requested.
+	// The resource exists already: its name is taken. (An RPC that returns the existing resource
+	// for an identical request, as StartSaga does, answers this only for a different one.)
 	ErrorCode_ERROR_CODE_ALREADY_EXISTS ErrorCode = 5
 	// The lock is held by another owner (after the wait timeout, if one was given).
 	ErrorCode_ERROR_CODE_LOCK_CONFLICT ErrorCode = 6

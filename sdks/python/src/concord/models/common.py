@@ -35,7 +35,9 @@ class ErrorCode(OpenEnum):
     """The named resource does not exist."""
 
     ALREADY_EXISTS = "ALREADY_EXISTS"
-    """The resource exists already and differs from the one requested."""
+    """The resource exists already: its name is taken. (An RPC that returns the existing resource
+    for an identical request, as StartSaga does, answers this only for a different one.)
+    """
 
     LOCK_CONFLICT = "LOCK_CONFLICT"
     """The lock is held by another owner (after the wait timeout, if one was given)."""

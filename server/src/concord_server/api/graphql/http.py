@@ -32,6 +32,7 @@ from concord_server.api.graphql.resolvers import TRANSPORT, GraphQLContext
 from concord_server.api.headers import client_address, merge_headers
 from concord_server.api.idempotency import REPLAYED_HEADER
 from concord_server.api.rest.transcoder import read_body
+from concord_server.api.text_rules import check_document
 from concord_server.catalogue import rule_of
 from concord_server.errors import ConcordError, ErrorCode, invalid_argument
 from concord_server.middleware.metrics import NamedRoute
@@ -43,10 +44,13 @@ JSON = "application/json"
 class HttpFailure(Exception):
     """A request refused before execution, with the HTTP status to answer."""
 
-    def __init__(self, error: ConcordError, status: int | None = None) -> None:
+    def __init__(
+        self, error: ConcordError, status: int | None = None, *, document: bool = False
+    ) -> None:
         super().__init__(error.message)
         self.error = error
         self.status = status if status is not None else rule_of(error.code).http_status
+        self.document = document  # a document that cannot run: its status follows the media
 
 
 def response_media(accept: str) -> str:
@@ -69,14 +73,18 @@ async def read_request(request: Request, body_limit: int) -> tuple[GraphQLReques
         payload["operationName"] = params.get("operationName") or None
         for name in ("variables", "extensions"):
             if params.get(name):
-                payload[name] = codec.parse_json(params[name], name)
+                # Variables are checked where they land, field by field (as on REST and gRPC).
+                payload[name] = codec.parse_json(params[name], name, text=name != "variables")
         return request_of(payload), True
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media != JSON:
         failure = invalid_argument(f"a GraphQL POST needs Content-Type {JSON}", "Content-Type")
         raise HttpFailure(failure, 415)
     raw = await read_body(request, body_limit)
-    return request_of(codec.parse_json(raw, "body")), b"\\u" in raw
+    document = codec.parse_json(raw, "body", text=False)
+    if isinstance(document, dict):  # variables are checked where they land, field by field
+        check_document({k: v for k, v in document.items() if k != "variables"}, raw, "body")
+    return request_of(document), b"\\u" in raw
 
 
 def check_method(request: Request, prepared: Prepared) -> None:
@@ -87,7 +95,8 @@ def check_method(request: Request, prepared: Prepared) -> None:
                 "subscriptions are served over WebSocket (graphql-transport-ws) at /graphql",
                 None,
                 reason="subscription_over_http",
-            )
+            ),
+            document=True,
         )
     if request.method != "POST" and prepared.kind is not OperationType.QUERY:
         refused = ConcordError(
@@ -145,6 +154,12 @@ def _result_response(result: ExecutionResult, gctx: GraphQLContext, media: str) 
     return _answer(body, status, media, headers)
 
 
+def document_status(media: str) -> int:
+    """The status of a document that cannot run (GraphQL over HTTP): 400 in the GraphQL
+    response media type, 200 in plain JSON."""
+    return 400 if media == GRAPHQL_RESPONSE else 200
+
+
 def graphql_http_route(engine: Engine, dispatcher: Dispatcher, body_limit: int) -> BaseRoute:
     """The HTTP route at /graphql (GET and POST)."""
 
@@ -160,12 +175,12 @@ def graphql_http_route(engine: Engine, dispatcher: Dispatcher, body_limit: int) 
             gctx = context_of(request, dispatcher, check_text)
             check_idempotency_key(gctx, prepared)
         except DocumentError as failure:
-            status = 400 if media == GRAPHQL_RESPONSE else 200
-            return _answer({"errors": failure.errors}, status, media, {})
+            return _answer({"errors": failure.errors}, document_status(media), media, {})
         except (HttpFailure, ConcordError) as failure:
             refused = failure if isinstance(failure, HttpFailure) else HttpFailure(failure)
             body = {"errors": [plain_error(refused.error, request_id)]}
-            return _answer(body, refused.status, media, refused.error.headers)
+            status = document_status(media) if refused.document else refused.status
+            return _answer(body, status, media, refused.error.headers)
         return _result_response(await engine.execute(prepared, gctx), gctx, media)
 
     endpoint.__name__ = "graphql"

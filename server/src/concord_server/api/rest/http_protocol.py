@@ -15,6 +15,7 @@ from concord_server.api.rest.coalesced_writes import CoalescedWrites
 from concord_server.api.rest.problem import MEDIA_TYPE, error_body
 from concord_server.api.rest.request_id import new_request_id
 from concord_server.errors import ErrorCode
+from concord_server.tracing import start_span
 
 UNREADABLE = (
     "the request is not readable HTTP/1.1 (for example its request line or headers are too "
@@ -32,6 +33,7 @@ def unreadable_request_response() -> bytes:
         f"content-type: {MEDIA_TYPE}\r\n"
         f"content-length: {len(body)}\r\n"
         f"x-request-id: {request_id}\r\n"
+        f"traceparent: {start_span(None).traceparent()}\r\n"  # a trace of its own, as any answer
         "connection: close\r\n\r\n"
     )
     return head.encode("ascii") + body

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -21,6 +22,7 @@ from concord_server.api.rest.resume import apply_last_event_id
 from concord_server.api.rest.route_index import RouteIndex
 from concord_server.api.rest.sse import sse_events
 from concord_server.api.rpcs import Rpc
+from concord_server.api.text_rules import refuse_text
 from concord_server.context import CallContext
 from concord_server.errors import ConcordError, ErrorCode, invalid_argument
 from concord_server.middleware.metrics import NamedRoute
@@ -80,12 +82,26 @@ def _too_large(limit: int) -> ConcordError:
 def _parse_json(raw: bytes) -> Any:
     if not raw.strip():
         return {}
-    return codec.parse_json(raw, "body")
+    return codec.parse_json(raw, "body", path="")  # a refused string is named as on gRPC
+
+
+def _undecodable(raw: bytes, part: str, params: list[tuple[str, str]]) -> None:
+    """Refuses a percent-encoded path or query (`part`) that is not UTF-8 (the parsers put
+    U+FFFD for its bad bytes), naming the parameter that holds the replacement, else `part`."""
+    if b"%" not in raw:
+        return
+    try:
+        unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        where = next((name for name, value in params if "\ufffd" in value), part)
+        raise invalid_argument(f"{where} is not UTF-8 text", where, reason="invalid_text") from None
 
 
 def _query_into(rpc: Rpc, request: Request, message: Message) -> None:
-    if not request.scope.get("query_string"):
+    raw = request.scope.get("query_string")
+    if not raw:
         return
+    _undecodable(raw, "query", request.query_params.multi_items())
     fields: Any = message.DESCRIPTOR.fields_by_name
     data: dict[str, Any] = {}
     for key in request.query_params:
@@ -94,7 +110,10 @@ def _query_into(rpc: Rpc, request: Request, message: Message) -> None:
             raise invalid_argument(f"unknown query parameter {key!r}", key)
         if field.type == FieldDescriptor.TYPE_MESSAGE and not _is_text_message(field):
             raise invalid_argument(f"{key} cannot be given as a query parameter", key)
-        values = [codec.parse_text(field, v, key) for v in request.query_params.getlist(key)]
+        given = request.query_params.getlist(key)
+        for text in given:
+            refuse_text(text, key)
+        values = [codec.parse_text(field, v, key) for v in given]
         if not field.is_repeated and len(values) > 1:
             raise invalid_argument(f"{key} is given more than once", key)
         data[key] = values if field.is_repeated else values[0]
@@ -109,8 +128,11 @@ def _is_text_message(field: Any) -> bool:
 
 
 def _path_into(rpc: Rpc, request: Request, message: Message) -> None:
+    given = [(name, str(request.path_params[name])) for name in rpc.path_params]
+    _undecodable(request.scope.get("raw_path") or b"", "path", given)
     for name in rpc.path_params:
         value = request.path_params[name]
+        refuse_text(value, name)
         field: Any = message.DESCRIPTOR.fields_by_name[name]
         current = getattr(message, name)
         if current and current != value:

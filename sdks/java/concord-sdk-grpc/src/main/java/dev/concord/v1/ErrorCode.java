@@ -59,7 +59,8 @@ public enum ErrorCode
   ERROR_CODE_NOT_FOUND(4),
   /**
    * <pre>
-   * The resource exists already and differs from the one requested.
+   * The resource exists already: its name is taken. (An RPC that returns the existing resource
+   * for an identical request, as StartSaga does, answers this only for a different one.)
    * </pre>
    *
    * <code>ERROR_CODE_ALREADY_EXISTS = 5 [(.concord.v1.error_rule) = { ... }</code>
@@ -217,7 +218,8 @@ public enum ErrorCode
   public static final int ERROR_CODE_NOT_FOUND_VALUE = 4;
   /**
    * <pre>
-   * The resource exists already and differs from the one requested.
+   * The resource exists already: its name is taken. (An RPC that returns the existing resource
+   * for an identical request, as StartSaga does, answers this only for a different one.)
    * </pre>
    *
    * <code>ERROR_CODE_ALREADY_EXISTS = 5 [(.concord.v1.error_rule) = { ... }</code>

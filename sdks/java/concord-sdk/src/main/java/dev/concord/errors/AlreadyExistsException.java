@@ -2,7 +2,8 @@
 package dev.concord.errors;
 
 /**
- * The resource exists already and differs from the one requested.
+ * The resource exists already: its name is taken. (An RPC that returns the existing resource. for
+ * an identical request, as StartSaga does, answers this only for a different one.)
  *
  * <p>Code {@code ALREADY_EXISTS}, HTTP 409.
  */

@@ -22,7 +22,10 @@ public final class ErrorCode extends StringEnum {
   /** The named resource does not exist. */
   public static final ErrorCode NOT_FOUND = new ErrorCode("NOT_FOUND", 404, false);
 
-  /** The resource exists already and differs from the one requested. */
+  /**
+   * The resource exists already: its name is taken. (An RPC that returns the existing resource. for
+   * an identical request, as StartSaga does, answers this only for a different one.)
+   */
   public static final ErrorCode ALREADY_EXISTS = new ErrorCode("ALREADY_EXISTS", 409, false);
 
   /** The lock is held by another owner (after the wait timeout, if one was given). */
