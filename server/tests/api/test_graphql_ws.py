@@ -189,7 +189,22 @@ async def test_second_init_closes_4429(address: str) -> None:
         assert (await closed_with(ws))[0] == 4429
 
 
-@pytest.mark.parametrize("raw", ["not json", "[1]", '{"type": "dance"}', '{"type": 5}'])
+async def test_nul_in_a_variable_fails_its_operation_only(address: str) -> None:
+    async with open_ws(address) as ws:
+        await init(ws, {"Authorization": "Bearer alice"})
+        await send(ws, subscribe("s1", p="a\x00b"))
+        (error,) = await until_end(ws, "s1")
+        assert error["type"] == "error"
+        details = error["payload"][0]["extensions"]["details"]
+        assert details == {"field": "prefix", "reason": "invalid_text"}
+        await send(ws, subscribe("q1", '{ getLock(name: "x") { lock { name } } }'))
+        assert (await until_end(ws, "q1"))[-1] == {"type": "complete", "id": "q1"}
+
+
+NUL_QUERY = json.dumps({"type": "subscribe", "id": "n", "payload": {"query": "{ a }\x00"}})
+
+
+@pytest.mark.parametrize("raw", ["not json", "[1]", '{"type": "dance"}', '{"type": 5}', NUL_QUERY])
 async def test_invalid_message_closes_4400(address: str, raw: str) -> None:
     async with open_ws(address) as ws:
         await ws.send(raw)

@@ -59,6 +59,14 @@ class GraphQLRequest:
     variables: dict[str, Any] | None = None
 
 
+def without_variables(payload: Any) -> Any:
+    """A GraphQL request object less its `variables`, for the checks of the whole text: the
+    variables are checked field by field where they land (as REST and gRPC name them)."""
+    if isinstance(payload, dict) and "variables" in payload:
+        return {key: value for key, value in payload.items() if key != "variables"}
+    return payload
+
+
 def request_of(payload: Any) -> GraphQLRequest:
     """A request from its JSON object; INVALID_ARGUMENT when a member has the wrong type."""
     if not isinstance(payload, dict):

@@ -26,6 +26,7 @@ from concord_server.api.graphql.engine import (
     Prepared,
     request_of,
     response_body,
+    without_variables,
 )
 from concord_server.api.graphql.errors import plain_error
 from concord_server.api.graphql.resolvers import TRANSPORT, GraphQLContext
@@ -82,8 +83,7 @@ async def read_request(request: Request, body_limit: int) -> tuple[GraphQLReques
         raise HttpFailure(failure, 415)
     raw = await read_body(request, body_limit)
     document = codec.parse_json(raw, "body", text=False)
-    if isinstance(document, dict):  # variables are checked where they land, field by field
-        check_document({k: v for k, v in document.items() if k != "variables"}, raw, "body")
+    check_document(without_variables(document), raw, "body")
     return request_of(document), b"\\u" in raw
 
 

@@ -27,10 +27,17 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from concord_server.api import codec
 from concord_server.api.dispatch import Dispatcher
-from concord_server.api.graphql.engine import DocumentError, Engine, request_of, response_body
+from concord_server.api.graphql.engine import (
+    DocumentError,
+    Engine,
+    request_of,
+    response_body,
+    without_variables,
+)
 from concord_server.api.graphql.errors import plain_error
 from concord_server.api.graphql.resolvers import GraphQLContext
 from concord_server.api.headers import client_address, merge_headers
+from concord_server.api.text_rules import check_document
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.telemetry.metrics import STREAM_CONNECTIONS
@@ -247,7 +254,10 @@ class GraphqlWsConnection:
 
 def _message(raw: str | bytes) -> dict[str, Any]:
     try:
-        message = codec.parse_json(raw, "message")
+        message = codec.parse_json(raw, "message", text=False)
+        if isinstance(message, dict):  # a bad variable fails its operation, not the socket
+            outside = {**message, "payload": without_variables(message.get("payload"))}
+            check_document(outside, raw, "message")
     except ConcordError as err:
         raise ProtocolClose(4400, "Invalid message received") from err
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
