@@ -5,29 +5,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import socket
 import threading
 from collections.abc import Iterator
 
 import uvicorn
+from pydantic import ValidationError
 
 from concord_server import tls, workers
 from concord_server.api.rest.http_protocol import H11ProblemProtocol
 from concord_server.app import create_app
 from concord_server.config import Settings
-from concord_server.config_sources import ConfigError, load_settings
+from concord_server.config_sources import ConfigError, load_settings, log_level_number
 from concord_server.config_watch import start_log_level_watch
 from concord_server.logs import configure_logging
 from concord_server.runtime import Runtime
 
 log = logging.getLogger("concord.main")
 STREAMS_END_SECONDS = 5  # how long a drain waits for open streams to send their end
+ANSWER_SECONDS = 3  # after the grace period: for the calls cut then to send their UNAVAILABLE
 
 
 def _settings() -> Settings:
     """Settings from the environment, then etcd (CONCORD_CONFIG_URL); exits on a bad key."""
-    env = Settings()
+    try:
+        env = Settings()
+        if log_level_number(env.log_level) is None:
+            raise ValueError(
+                f"CONCORD_LOG_LEVEL: not a log level (DEBUG, INFO…): {env.log_level!r}"
+            )
+    except ValueError as exc:  # pydantic's ValidationError, pydantic-settings' SettingsError
+        configure_logging("INFO")
+        log.error("configuration error: %s", _settings_error(exc))
+        raise SystemExit(2) from None
     configure_logging(env.log_level)
     try:
         settings = load_settings(env)
@@ -38,6 +50,20 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
     configure_logging(settings.log_level)
     return settings
+
+
+def _settings_error(exc: ValueError) -> str:
+    """What is wrong with the environment's settings, naming each variable."""
+    if not isinstance(exc, ValidationError):
+        unparsed = re.search(r'field "(\w+)"', str(exc))  # pydantic-settings' SettingsError
+        if unparsed is None:
+            return str(exc)
+        name = f"CONCORD_{unparsed[1].upper()}"
+        return f'{name}: cannot be parsed (a list or map setting is JSON, as in ["a", "b"])'
+    return "; ".join(
+        f"CONCORD_{str(error['loc'][0]).upper() if error['loc'] else 'settings'}: {error['msg']}"
+        for error in exc.errors()
+    )
 
 
 class DrainingServer(uvicorn.Server):
@@ -54,10 +80,18 @@ class DrainingServer(uvicorn.Server):
         closes), then drains gRPC while uvicorn finishes the HTTP requests in flight."""
         if not await self._runtime.drain_streams(min(STREAMS_END_SECONDS, self._grace)):
             log.warning("some streams did not end in %ss; closing them", STREAMS_END_SECONDS)
-        grpc_done = asyncio.ensure_future(self._runtime.stop_grpc(self._grace))
+        cut = asyncio.get_running_loop().call_later(self._grace, self._cut_calls)
+        grpc_done = asyncio.ensure_future(self._runtime.stop_grpc(self._grace + ANSWER_SECONDS))
         await super().shutdown(sockets)
+        cut.cancel()
         await grpc_done
         log.info("shutdown complete")
+
+    def _cut_calls(self) -> None:
+        """Ends the calls still running at the end of the grace period with UNAVAILABLE."""
+        count = self._runtime.drain.cut_calls()
+        if count:
+            log.warning("%d calls did not finish in the %ss grace period", count, self._grace)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -106,7 +140,7 @@ def main() -> None:
         access_log=False,
         ws_max_size=settings.max_body_bytes,
         http=H11ProblemProtocol,
-        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds + ANSWER_SECONDS,
         **tls.uvicorn_options(settings),
     )
     sockets = [_listening_socket(settings)] if settings.reuse_port else None

@@ -2,19 +2,22 @@
 
 A stream's client is told `UNAVAILABLE` (`reason: shutting_down`), which every SDK retries, so it
 reconnects (to another instance behind the load balancer) and resumes from its cursor. Unary calls
-in flight are not touched: the HTTP and gRPC servers let them finish within the grace period.
+in flight get the grace period to finish; those still running then are cancelled and answer the
+same `UNAVAILABLE` (their clean-up runs, so a lock waiter leaves the line), before the HTTP and
+gRPC servers would cut them off without an answer of the contract's.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from concord_server.errors import ConcordError, ErrorCode
 
 T = TypeVar("T")
 SHUTTING_DOWN = "the server is shutting down; reconnect to continue the stream"
+CALL_CUT = "the server is shutting down and did not finish this call in time; retry it"
 
 
 class Drain:
@@ -25,6 +28,34 @@ class Drain:
         self._open = 0
         self._none_open = asyncio.Event()
         self._none_open.set()
+        self._calls: set[asyncio.Task[Any]] = set()
+        self._calls_cut = False
+
+    def call_started(self) -> asyncio.Task[Any] | None:
+        """Notes that the current task runs a unary call (see `cut_calls`)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._calls.add(task)
+        return task
+
+    def call_ended(self, task: asyncio.Task[Any]) -> None:
+        """The call `call_started` noted is over."""
+        self._calls.discard(task)
+
+    def cut_calls(self) -> int:
+        """Cancels every unary call still running (the grace period is over); how many."""
+        self._calls_cut = True
+        for task in self._calls:
+            task.cancel()
+        return len(self._calls)
+
+    def cut_error(self, task: asyncio.Task[Any]) -> ConcordError | None:
+        """The UNAVAILABLE a call cancelled by `cut_calls` answers (the cancellation taken
+        back), or None for a cancellation of another cause."""
+        if not self._calls_cut or task not in self._calls:
+            return None
+        task.uncancel()
+        return ConcordError(ErrorCode.UNAVAILABLE, CALL_CUT, {"reason": "shutting_down"})
 
     @property
     def draining(self) -> bool:
@@ -69,10 +100,13 @@ class Drain:
                 yield value
         finally:
             stop.cancel()
-            await _settle(item)
-            self._open -= 1
-            if self._open == 0:
-                self._none_open.set()
+            try:
+                await _settle(item)
+            finally:  # also when cancelled again: an anyio scope (Starlette's, when a streaming
+                # client leaves) cancels every await, those in `finally` blocks too
+                self._open -= 1
+                if self._open == 0:
+                    self._none_open.set()
 
 
 async def _settle(item: asyncio.Future[T] | None) -> None:

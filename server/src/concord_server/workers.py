@@ -95,6 +95,11 @@ def _wait_first(first: subprocess.Popen[bytes], ready_r: int) -> None:
             return
 
 
+def exit_status(returncode: int) -> int:
+    """A child's return code as a shell reports it: 128 + N for a child killed by signal N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
 class Supervisor:
     """The worker processes, started in order and stopped together."""
 
@@ -136,12 +141,13 @@ class Supervisor:
                 code = worker.poll()
                 if code is not None and not self.stopping:
                     log.error("worker %d exited with %d; stopping the others", worker.pid, code)
-                    status = code or 1
+                    status = exit_status(code) or 1
                     self.stop()
             if self.stopping and time.monotonic() > self.deadline:
                 self._kill_stragglers()
             time.sleep(0.2)
-        return status or next((w.returncode for w in self.workers if w.returncode), 0)
+        codes = (exit_status(w.returncode) for w in self.workers if w.returncode)
+        return status or next(codes, 0)
 
     def _kill_stragglers(self) -> None:
         """Kills the workers still running well past the grace period (SIGKILL)."""

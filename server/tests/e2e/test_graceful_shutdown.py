@@ -104,3 +104,61 @@ async def test_sigterm_ends_streams_and_finishes_calls_in_flight(tmp_path: Path)
             server.stop()
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+async def _closed_sse_stream(http: httpx.AsyncClient) -> None:
+    """Opens a lock watch over SSE and leaves it, as a client that goes away does."""
+    async with http.stream("GET", "/v1/locks:watch", params={"prefix": "gone"}) as sse:
+        assert sse.status_code == 200
+
+
+async def test_calls_still_running_after_the_grace_answer_unavailable(tmp_path: Path) -> None:
+    server = LiveServer(tmp_path / "data", {"CONCORD_SHUTDOWN_GRACE_SECONDS": "2"}).start()
+    assert server.process is not None
+    headers = {"X-API-Key": ADMIN_KEY}
+    slow = "1;delay=30000;AcquireLock"  # a call that outlasts the grace period
+    try:
+        async with (
+            httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=120) as http,
+            grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel,
+        ):
+            await _closed_sse_stream(http)  # a stream whose client left must not hold the drain
+            acquire = channel.unary_unary(
+                "/concord.v1.LockService/AcquireLock",
+                request_serializer=locks_pb2.AcquireLockRequest.SerializeToString,
+                response_deserializer=locks_pb2.AcquireLockResponse.FromString,
+            )
+            request = locks_pb2.AcquireLockRequest(name="cut-grpc", owner="w")
+            request.ttl.FromSeconds(60)
+            await channel.channel_ready()  # connected: the call below leaves at once
+            grpc_call = acquire(request, metadata=(*AUTH, ("x-concord-test-fault", f"g;{slow}")))
+            rest_call = asyncio.ensure_future(
+                http.post(
+                    "/v1/locks/cut-rest:acquire",
+                    json={"owner": "w", "ttl": "60s"},
+                    headers={"X-Concord-Test-Fault": f"r;{slow}"},
+                )
+            )
+            while await _in_flight(http) < 2:  # the slow REST call and this scrape
+                assert not rest_call.done(), rest_call.result().text
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(1)  # the gRPC call, sent on an open connection, has arrived
+            server.process.send_signal(signal.SIGTERM)
+            answer = await rest_call
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["code"] == "UNAVAILABLE"
+            assert answer.json()["details"] == {"reason": "shutting_down"}
+            with pytest.raises(grpc.aio.AioRpcError) as cut:
+                await grpc_call
+            assert cut.value.code() == grpc.StatusCode.UNAVAILABLE, cut.value.details()
+        code = await asyncio.to_thread(server.process.wait, 120)
+        assert code == 0, server.log_tail()
+        log = server.log_tail(80)
+        assert "some streams did not end" not in log
+        assert "Exception in ASGI application" not in log
+        assert "2 calls did not finish in the 2s grace period" in log
+    finally:
+        try:
+            server.stop()
+        except subprocess.TimeoutExpired:
+            server.kill()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -83,6 +84,21 @@ def test_two_workers_both_serve(tmp_path: Path) -> None:
         _stop_patiently(server)
     # The supervisor stopped every worker before exiting: none is left running.
     assert not [w for w in workers if Path(f"/proc/{w}").exists() and _alive(w)], workers
+
+
+def test_a_dead_worker_stops_the_others_with_its_status(tmp_path: Path) -> None:
+    server = LiveServer(tmp_path, env_overrides=_engines()).start()
+    supervisor = server.process
+    assert supervisor is not None
+    try:
+        _wait(server, lambda: len(children(supervisor.pid)) == 2, "the second worker")
+        first, second = children(supervisor.pid)
+        os.kill(first, signal.SIGKILL)
+        # A shell's status for a child killed by SIGKILL: 128 + 9.
+        assert supervisor.wait(timeout=READY_TIMEOUT_SECONDS) == 128 + signal.SIGKILL
+        assert not _alive(second)
+    finally:
+        server.stop()
 
 
 def _stop_patiently(server: LiveServer) -> None:

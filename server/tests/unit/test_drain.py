@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 
+import anyio
 import pytest
 
 from concord_server._gen.concord.v1 import health_pb2
@@ -67,3 +68,19 @@ async def test_readiness_fails_while_draining() -> None:
     answer = await health.GetReadiness(request, ctx)
     assert answer.status == health_pb2.SERVING_STATUS_NOT_SERVING
     assert [(c.name, c.message) for c in answer.components] == [("server", "shutting down")]
+
+
+async def test_a_stream_cancelled_by_an_anyio_scope_is_no_longer_open() -> None:
+    # Starlette ends a streaming response whose client left by cancelling an anyio scope, which
+    # cancels every await again, those in `finally` blocks too: the count must drop anyway.
+    drain, never = Drain(), asyncio.Event()
+    closed: list[bool] = []
+    items = drain.until_drained(_numbers(closed, never))
+
+    async def consume() -> None:
+        async for _ in items:
+            pass
+
+    with anyio.move_on_after(0.2):
+        await consume()
+    assert await drain.streams_ended(1.0)

@@ -19,6 +19,7 @@ from concord_server.backends import failures
 from concord_server.backends.connections import Connections
 from concord_server.backends.failures import connection_failure, storage_errors
 from concord_server.backends.registry import open_backend
+from concord_server.backends.sqlite.database import open_database
 from concord_server.catalogue import rule_of
 from concord_server.config import Settings
 from concord_server.errors import ConcordError, ErrorCode
@@ -162,3 +163,11 @@ async def test_real_drivers_name_no_address(
     assert error.code is ErrorCode.UNAVAILABLE, error
     assert error.headers.get("Retry-After") == "1"
     assert str(port) not in error.message and "127.0.0.1" not in error.message, error.message
+
+
+async def test_a_database_folder_that_cannot_be_made_is_a_file_failure(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(sqlite3.OperationalError) as caught:
+        await open_database(blocker / "sub" / "concord.db")
+    assert connection_failure(caught.value) == failures.FILE_FAILED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
@@ -143,6 +144,7 @@ class Dispatcher:
     async def call(self, rpc: Rpc, request: Message, ctx: CallContext) -> Message:
         """Runs a unary RPC; a keyed non-idempotent call goes through idempotent replay."""
         started = time.perf_counter()
+        task = self._drain.call_started() if self._drain is not None else None
         try:
             with rpc_span(rpc, ctx):
                 method = await self._admit(rpc, request, ctx)
@@ -154,10 +156,24 @@ class Dispatcher:
         except ConcordError as err:
             _count(rpc, ctx, err.code.value)
             raise
+        except asyncio.CancelledError:
+            cut = self._cut_error(task)
+            if cut is None:
+                raise
+            _count(rpc, ctx, cut.code.value)
+            raise cut from None
         finally:
             RPC_DURATION.labels(rpc.name).observe(time.perf_counter() - started)
+            if task is not None and self._drain is not None:
+                self._drain.call_ended(task)
         _count(rpc, ctx, "OK")
         return response
+
+    def _cut_error(self, task: asyncio.Task[Any] | None) -> ConcordError | None:
+        """The drain's UNAVAILABLE when it cut this call at the end of the grace period."""
+        if task is None or self._drain is None:
+            return None
+        return self._drain.cut_error(task)
 
     async def stream(self, rpc: Rpc, request: Message, ctx: CallContext) -> OpenStream[Message]:
         """Runs a server-streaming RPC: admission happens before the first message.

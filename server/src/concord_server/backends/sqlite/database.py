@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
+SQLITE_CANTOPEN = 14  # the SQLite result code for a file that cannot be opened
 Work = Callable[[sqlite3.Connection], T]
 
 BUSY_TIMEOUT_MS = 30_000  # other processes on the file: how long a writer waits for the lock
@@ -130,7 +131,12 @@ def run_script(db: sqlite3.Connection, script: str) -> None:
 
 async def open_database(path: Path) -> SqliteDatabase:
     """A database on `path` (created with its folder if missing), WAL mode on."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a folder that cannot be made: the file cannot be opened
+        failure = sqlite3.OperationalError(f"unable to open database file: {exc.strerror}")
+        failure.sqlite_errorcode = SQLITE_CANTOPEN
+        raise failure from exc
     database = SqliteDatabase(path)
     await database.write(lambda conn: None)  # opens the writer, checks the file is usable
     return database
