@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import uvicorn
 from pydantic import ValidationError
 
-from concord_server import tls, workers
+from concord_server import preflight, tls, workers
 from concord_server.api.rest.http_protocol import H11ProblemProtocol
 from concord_server.app import create_app
 from concord_server.config import Settings
@@ -45,6 +45,7 @@ def _settings() -> Settings:
         settings = load_settings(env)
         tls.check(settings)
         workers.check(settings)
+        preflight.check(settings)
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
         raise SystemExit(2) from None

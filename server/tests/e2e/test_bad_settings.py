@@ -1,5 +1,5 @@
-"""A setting from the environment that fails validation stops the start with exit code 2 and
-one error naming the variable, never a traceback (server/README.md)."""
+"""A setting from the environment that fails validation, or that no store or key can serve,
+stops the start with exit code 2 and one error naming it, never a traceback (server/README.md)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ import pytest
         ("CONCORD_LOG_LEVEL", "LOUD"),
         ("CONCORD_CORS_ORIGINS", "https://a.example"),  # a list setting is JSON
         ("CONCORD_SHUTDOWN_GRACE_SECONDS", "-1"),
+        ("CONCORD_LOCKS_URL", "foo://user:secret@host"),  # no such store; the URL not logged
+        ("CONCORD_EVENTS_URL", "redis://127.0.0.1:1"),  # no event log on Redis
+        ("CONCORD_JWT_ALGORITHM", "RS256"),  # without a key
+        ("CONCORD_JWT_ALGORITHM", "HS999"),
     ],
 )
 def test_a_bad_setting_stops_the_start_naming_it(tmp_path: Path, variable: str, value: str) -> None:
@@ -34,4 +38,6 @@ def test_a_bad_setting_stops_the_start_naming_it(tmp_path: Path, variable: str, 
     (line,) = done.stderr.strip().splitlines()
     record = json.loads(line)
     assert record["level"] == "ERROR"
-    assert record["message"].startswith(f"configuration error: {variable}: "), record
+    named = "CONCORD_JWT_*" if variable.startswith("CONCORD_JWT_") else variable
+    assert record["message"].startswith(f"configuration error: {named}: "), record
+    assert "secret" not in record["message"]
