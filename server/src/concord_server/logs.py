@@ -62,3 +62,6 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # httpx writes a line per request at INFO (every etcd health probe, every saga step call):
+    # the access log and the saga's own lines already say what matters.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -14,7 +14,7 @@ import pytest
 from concord_server._gen.concord.v1 import locks_pb2
 from concord_server.api.grpc.server import build_grpc_server
 from concord_server.api.rpcs import all_rpcs
-from concord_server.logs import JsonFormatter
+from concord_server.logs import JsonFormatter, configure_logging
 from concord_server.middleware.metrics import RPC_CALLS
 from concord_server.tracing import parse_traceparent, start_span
 from tests.fakes import AUTH, Harness, duration, make_settings
@@ -148,3 +148,16 @@ async def test_rest_outcomes_are_counted(client: httpx.AsyncClient) -> None:
     await client.get("/v1/locks/a", headers=AUTH)
     await client.get("/v1/locks/missing", headers=AUTH)
     assert count("OK") == ok + 1 and count("NOT_FOUND") == missing + 1
+
+
+def test_httpx_request_lines_stay_out_of_the_log() -> None:
+    root, httpx_log = logging.getLogger(), logging.getLogger("httpx")
+    handlers, level, httpx_level = root.handlers[:], root.level, httpx_log.level
+    try:
+        configure_logging("INFO")
+        assert not httpx_log.isEnabledFor(logging.INFO)  # a line per etcd probe, per saga step
+        assert httpx_log.isEnabledFor(logging.WARNING)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        httpx_log.setLevel(httpx_level)
