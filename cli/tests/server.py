@@ -35,15 +35,17 @@ def free_port() -> int:
         return port
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes] | None, log: Path | None) -> None:
-    """Until /v1/health/ready answers 200; fails if the process exits or the deadline passes."""
+def wait_ready(
+    url: str, process: subprocess.Popen[bytes] | None, log: Path | None, probe: str = "ready"
+) -> None:
+    """Until /v1/health/<probe> answers 200; fails if the process exits or the deadline passes."""
     deadline = time.monotonic() + READY_DEADLINE
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             tail = log.read_text()[-3000:] if log else ""
             raise RuntimeError(f"the test server exited ({process.returncode}):\n{tail}")
         try:
-            if httpx.get(f"{url}/v1/health/ready", timeout=5).status_code == 200:
+            if httpx.get(f"{url}/v1/health/{probe}", timeout=5).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -59,6 +61,14 @@ def live_server() -> Iterator[Live]:
         wait_ready(url, None, None)
         yield Live(url, os.environ.get("CONCORD_TEST_API_KEY", "dev-admin-key"))
         return
+    with started_server() as server:
+        yield server
+
+
+@contextmanager
+def started_server(env: dict[str, str] | None = None, probe: str = "ready") -> Iterator[Live]:
+    """A fresh server on free loopback ports, embedded storage unless `env` says otherwise,
+    once /v1/health/<probe> answers."""
     with tempfile.TemporaryDirectory(prefix="concord-cli-test-") as data:
         port, key, log = free_port(), "cli-test-admin-key", Path(data) / "server.log"
         env = dict(
@@ -70,6 +80,7 @@ def live_server() -> Iterator[Live]:
             CONCORD_LOG_LEVEL="WARNING",
             CONCORD_RATE_LIMIT_PER_SECOND="0",
             CONCORD_AUTH_FAILURE_RATE_PER_SECOND="0",
+            **(env or {}),
         )
         with log.open("wb") as out:
             process = subprocess.Popen(
@@ -77,7 +88,7 @@ def live_server() -> Iterator[Live]:
             )
         try:
             base = f"http://127.0.0.1:{port}"
-            wait_ready(base, process, log)
+            wait_ready(base, process, log, probe)
             yield Live(base, key)
         finally:
             process.terminate()
