@@ -19,6 +19,7 @@ class Answer:
 
     frames: tuple[str, ...] = ()
     cut: bool = False
+    quiet: bool = False  # after the frames, hold the connection open sending nothing
     status: int = 200
     code: str = ""
     headers: dict[str, str] = field(default_factory=dict)
@@ -50,6 +51,10 @@ class _Handler(BaseHTTPRequestHandler):
             data = frame.encode()
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()
+        if answer.quiet:
+            self.server.stopping.wait()  # not even a keep-alive: a reader stays blocked
+            self.close_connection = True
+            return
         if answer.cut:
             self.close_connection = True  # no last chunk: the body never ends properly
             return
@@ -79,6 +84,7 @@ class SSEServer(ThreadingHTTPServer):
         self.answers = list(answers)
         self.requests: list[dict[str, str]] = []
         self._lock = threading.Lock()
+        self.stopping = threading.Event()
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
     def record(self, handler: BaseHTTPRequestHandler) -> Answer:
@@ -120,5 +126,6 @@ def serve(*answers: Answer) -> Iterator[SSEServer]:
     try:
         yield server
     finally:
+        server.stopping.set()
         server.shutdown()
         server.server_close()

@@ -153,6 +153,16 @@ def test_the_release_is_retried_with_one_idempotency_key() -> None:
     assert server.counts["release"] == 2 and len(keys) == 1
 
 
+@pytest.mark.parametrize("max_retries", [0, 1, 2])
+def test_the_release_retries_as_the_client_does(max_retries: int) -> None:
+    # docs/sdk-helpers.md §1.4: the SDK's retries (its max_retries), within the 5 s budget.
+    server = LockServer(release=lambda n: error(503, "UNAVAILABLE"))
+    client = hold_client(server).client(max_retries=max_retries)
+    with client.locks.hold("jobs", auto_renew=False):
+        pass
+    assert server.counts["release"] == 1 + max_retries
+
+
 def test_the_block_error_wins_and_carries_the_loss() -> None:
     server = LockServer(release=lambda n: error(409, "LOCK_NOT_HELD"))
     client = hold_client(server).client()
@@ -224,3 +234,17 @@ def test_async_release_runs_when_the_caller_cancels() -> None:
 
     asyncio.run(run())
     assert server.order == ["acquire", "release"]
+
+
+@pytest.mark.parametrize("max_retries", [0, 1])
+def test_async_release_retries_as_the_client_does(max_retries: int) -> None:
+    server = LockServer(release=lambda n: error(503, "UNAVAILABLE"))
+
+    async def run() -> None:
+        async with hold_client(server).async_client(max_retries=max_retries) as client:
+            hold = client.locks.hold("jobs", auto_renew=False)
+            async with hold:
+                pass
+
+    asyncio.run(run())
+    assert server.counts["release"] == 1 + max_retries

@@ -154,6 +154,21 @@ def test_close_during_the_backoff_ends_the_stream_cleanly() -> None:
     assert len(server.requests) == 1
 
 
+def test_close_from_another_thread_wakes_a_reader_blocked_on_a_quiet_stream() -> None:
+    # The server sends nothing more, not even a keep-alive: only close() can end the read.
+    with serve(Answer((event(0),), quiet=True)) as server:
+        stream = server.client().events.subscribe("orders")
+        seen: list[str] = []
+        reader = threading.Thread(target=lambda: seen.extend(label(m) for m in stream))
+        reader.start()
+        while not seen:
+            time.sleep(0.01)
+        stream.close()
+        reader.join(timeout=60)  # a hang guard, far above any real close
+        assert not reader.is_alive()
+    assert seen == ["0"] and len(server.requests) == 1
+
+
 def test_async_close_during_the_backoff_ends_the_stream_cleanly() -> None:
     async def run() -> list[str]:
         seen: list[str] = []

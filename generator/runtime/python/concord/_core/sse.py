@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import threading
 from collections.abc import (
     AsyncIterable,
@@ -123,6 +124,17 @@ def _broken(error: Exception) -> APIConnectionError:
     return APIConnectionError(f"stream broken: {error}")
 
 
+def _wake_reader(response: httpx.Response) -> None:
+    """Shuts the response's socket down, so that a thread blocked reading it returns at once:
+    closing the response from another thread does not wake that read, which would otherwise
+    wait for the server's next bytes (a keep-alive comes every 15 s, or never)."""
+    network = response.extensions.get("network_stream")
+    sock = network.get_extra_info("socket") if network is not None else None
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):  # closed already
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 class Stream(Generic[T]):
     """Messages of a server stream, already open (the server accepted the subscription).
 
@@ -212,6 +224,7 @@ class Stream(Generic[T]):
         self._closed.set()
         with self._lock:
             response = self._response
+        _wake_reader(response)
         response.close()
 
     def __enter__(self) -> Stream[T]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from concord._core.errors_base import ConcordError
 from concord.custom._holdbase import HoldBase, logger
-from concord.custom._lease import RELEASE_BUDGET, is_gone, is_transient, now
+from concord.custom._lease import RELEASE_BUDGET, is_gone, is_transient, now, release_pause
 from concord.models import Lock
 from concord.resources.locks import AsyncLocksResource
 
@@ -193,7 +193,8 @@ class AsyncHeldLock(HoldBase):
                 await keeper
 
     async def _release_within_budget(self) -> BaseException | None:
-        """ReleaseLock with one idempotency key, retried within RELEASE_BUDGET; the failure."""
+        """ReleaseLock with one idempotency key, retried as the client retries (its `max_retries`
+        and backoff) within RELEASE_BUDGET; the failure."""
         self.released = True
         key, budget_end, attempt = str(uuid.uuid4()), now() + RELEASE_BUDGET, 0
         while True:
@@ -210,9 +211,10 @@ class AsyncHeldLock(HoldBase):
                 await asyncio.wait_for(call, remaining)
                 return None
             except (ConcordError, asyncio.TimeoutError) as error:
-                pause = min(0.1 * 2**attempt, 1.0)
+                retries = self._resource._client.max_retries
+                pause = release_pause(attempt, retries, budget_end - now())
                 transient = not isinstance(error, ConcordError) or is_transient(error)
-                if not transient or budget_end - now() < pause:
+                if not transient or pause is None:
                     return error
                 await asyncio.sleep(pause)
                 attempt += 1

@@ -18,7 +18,7 @@ import httpx
 
 from concord._core.errors_base import ConcordError
 from concord.custom._holdbase import HoldBase, logger
-from concord.custom._lease import RELEASE_BUDGET, is_gone, is_transient, now
+from concord.custom._lease import RELEASE_BUDGET, is_gone, is_transient, now, release_pause
 from concord.models import Lock
 from concord.resources.locks import LocksResource
 
@@ -178,7 +178,8 @@ class HeldLock(HoldBase):
                 self._timer.cancel()
 
     def _release_within_budget(self) -> BaseException | None:
-        """ReleaseLock with one idempotency key, retried within RELEASE_BUDGET; the failure."""
+        """ReleaseLock with one idempotency key, retried as the client retries (its `max_retries`
+        and backoff) within RELEASE_BUDGET; the failure."""
         self.released = True
         key, budget_end, attempt = str(uuid.uuid4()), now() + RELEASE_BUDGET, 0
         while True:
@@ -194,8 +195,8 @@ class HeldLock(HoldBase):
                 )
                 return None
             except ConcordError as error:
-                pause = min(0.1 * 2**attempt, 1.0)
-                if not is_transient(error) or remaining < pause:
+                pause = release_pause(attempt, self._resource._client.max_retries, remaining)
+                if not is_transient(error) or pause is None:
                     return error
                 time.sleep(pause)
                 attempt += 1

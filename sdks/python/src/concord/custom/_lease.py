@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Final
 
 from concord._core.errors_base import APIConnectionError, ConcordAPIError, ConcordError
+from concord._core.retries import backoff
 
 DEFAULT_TTL: Final = timedelta(seconds=30)
 # The release on scope exit gets this many seconds in total, retries included.
@@ -43,6 +44,13 @@ class LockLostError(ConcordError):
 def default_owner() -> str:
     """A unique owner identity: host, process id and a random suffix."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def release_pause(retries_done: int, max_retries: int, remaining: float) -> float | None:
+    """The pause before retrying a release (the client's backoff), or None when the client's
+    `max_retries` are spent or the pause would outlast the RELEASE_BUDGET left."""
+    pause = backoff(retries_done)
+    return pause if retries_done < max_retries and pause <= remaining else None
 
 
 def now() -> float:
