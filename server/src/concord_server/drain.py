@@ -1,7 +1,7 @@
 """Graceful shutdown: once draining, readiness fails and open server streams end.
 
-A stream's client is told `UNAVAILABLE` (`reason: shutting_down`), which every SDK retries, so it
-reconnects (to another instance behind the load balancer) and resumes from its cursor. Unary calls
+A stream's client is told `UNAVAILABLE` (`reason: shutting_down`), a retryable code: it reopens
+the stream (on another instance behind the load balancer) from its cursor. Unary calls
 in flight get the grace period to finish; those still running then are cancelled and answer the
 same `UNAVAILABLE` (their clean-up runs, so a lock waiter leaves the line), before the HTTP and
 gRPC servers would cut them off without an answer of the contract's.
