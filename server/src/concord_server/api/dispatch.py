@@ -157,23 +157,17 @@ class Dispatcher:
             _count(rpc, ctx, err.code.value)
             raise
         except asyncio.CancelledError:
-            cut = self._cut_error(task)
+            cut = self._drain.cut_error(task) if self._drain and task else None
             if cut is None:
                 raise
             _count(rpc, ctx, cut.code.value)
             raise cut from None
         finally:
             RPC_DURATION.labels(rpc.name).observe(time.perf_counter() - started)
-            if task is not None and self._drain is not None:
+            if self._drain and task:
                 self._drain.call_ended(task)
         _count(rpc, ctx, "OK")
         return response
-
-    def _cut_error(self, task: asyncio.Task[Any] | None) -> ConcordError | None:
-        """The drain's UNAVAILABLE when it cut this call at the end of the grace period."""
-        if task is None or self._drain is None:
-            return None
-        return self._drain.cut_error(task)
 
     async def stream(self, rpc: Rpc, request: Message, ctx: CallContext) -> OpenStream[Message]:
         """Runs a server-streaming RPC: admission happens before the first message.

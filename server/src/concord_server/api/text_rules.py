@@ -59,7 +59,7 @@ def check_document(
         escapes, brackets = b"\\u" in raw, raw.count(b"[") + raw.count(b"{")
     check_text = text and escapes
     if check_text or brackets > MAX_DEPTH:
-        _walk(value, where, check_text=check_text, path=where if path is None else path)
+        _walk(value, where, check_text=check_text, path=path)
 
 
 def too_deep(where: str, limit: int) -> ConcordError:

@@ -83,8 +83,10 @@ async def read_request(request: Request, body_limit: int) -> tuple[GraphQLReques
         raise HttpFailure(failure, 415)
     raw = await read_body(request, body_limit)
     document = codec.parse_json(raw, "body", text=False)
-    check_document(without_variables(document), raw, "body")
-    return request_of(document), b"\\u" in raw
+    escapes = b"\\u" in raw  # the only way JSON text can carry NUL or a lone surrogate
+    if escapes:  # the text outside the variables, which are checked where they land
+        check_document(without_variables(document), raw, "body")
+    return request_of(document), escapes
 
 
 def check_method(request: Request, prepared: Prepared) -> None:

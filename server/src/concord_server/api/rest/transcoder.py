@@ -87,9 +87,8 @@ def _parse_json(raw: bytes) -> Any:
 
 def _undecodable(raw: bytes, part: str, params: list[tuple[str, str]]) -> None:
     """Refuses a percent-encoded path or query (`part`) that is not UTF-8 (the parsers put
-    U+FFFD for its bad bytes), naming the parameter that holds the replacement, else `part`."""
-    if b"%" not in raw:
-        return
+    U+FFFD for its bad bytes), naming the parameter that holds the replacement, else `part`.
+    Callers skip it for a `raw` without `%`, which is UTF-8 text already."""
     try:
         unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
     except UnicodeDecodeError:
@@ -101,7 +100,8 @@ def _query_into(rpc: Rpc, request: Request, message: Message) -> None:
     raw = request.scope.get("query_string")
     if not raw:
         return
-    _undecodable(raw, "query", request.query_params.multi_items())
+    if b"%" in raw:
+        _undecodable(raw, "query", request.query_params.multi_items())
     fields: Any = message.DESCRIPTOR.fields_by_name
     data: dict[str, Any] = {}
     for key in request.query_params:
@@ -128,8 +128,10 @@ def _is_text_message(field: Any) -> bool:
 
 
 def _path_into(rpc: Rpc, request: Request, message: Message) -> None:
-    given = [(name, str(request.path_params[name])) for name in rpc.path_params]
-    _undecodable(request.scope.get("raw_path") or b"", "path", given)
+    raw = request.scope.get("raw_path") or b""
+    if b"%" in raw:
+        given = [(name, str(request.path_params[name])) for name in rpc.path_params]
+        _undecodable(raw, "path", given)
     for name in rpc.path_params:
         value = request.path_params[name]
         refuse_text(value, name)
