@@ -131,7 +131,7 @@ def main() -> None:
         supervisor = workers.Supervisor(settings.workers, settings.shutdown_grace_seconds)
         raise SystemExit(supervisor.run())
     if settings.config_url:
-        start_log_level_watch(settings.config_url)
+        start_log_level_watch(settings.config_url, Settings().log_level)
     runtime = Runtime(settings, on_serving=workers.signal_ready)
     config = uvicorn.Config(
         create_app(settings, runtime),

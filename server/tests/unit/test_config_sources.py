@@ -143,6 +143,13 @@ async def put_config(url: str, values: Mapping[str, str]) -> None:
             (await http.post("/v3/kv/put", json=body)).raise_for_status()
 
 
+async def delete_config(url: str, name: str) -> None:
+    """Deletes one key under the config URL's prefix through the etcd JSON gateway."""
+    async with httpx.AsyncClient(base_url=f"http://{urlsplit(url).netloc}") as http:
+        body = {"key": b64(config_prefix(url) + name)}
+        (await http.post("/v3/kv/deleterange", json=body)).raise_for_status()
+
+
 @pytest.mark.etcd
 async def test_real_etcd(tmp_path: Path) -> None:
     url = isolated(engine_url("etcd"), "etcd")
@@ -181,7 +188,7 @@ async def test_log_level_follows_etcd_live(caplog: pytest.LogCaptureFixture) -> 
     url = isolated(engine_url("etcd"), "etcd")
     await put_config(url, {"log_level": "ERROR"})
     target = logging.getLogger("concord.test.config-watch")
-    watcher = asyncio.create_task(watch_log_level(url, target))
+    watcher = asyncio.create_task(watch_log_level(url, target, fallback="critical"))
     try:
         await wait_for_level(target, logging.ERROR)
         await put_config(url, {"log_level": "debug"})
@@ -189,9 +196,29 @@ async def test_log_level_follows_etcd_live(caplog: pytest.LogCaptureFixture) -> 
         await put_config(url, {"log_level": "LOUD", "rate_limit_burst": "5"})
         await put_config(url, {"log_level": "WARNING"})
         await wait_for_level(target, logging.WARNING)
+        await delete_config(url, "log_level")  # back to the level without etcd's key
+        await wait_for_level(target, logging.CRITICAL)
+        await put_config(url, {"log_level": "info"})
+        await wait_for_level(target, logging.INFO)
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
     assert "'LOUD' is not a log level" in caplog.text
     assert "rate_limit_burst' changed: restart the server to apply it" in caplog.text
+    assert "log_level' deleted: the environment's" in caplog.text
+
+
+@pytest.mark.etcd
+async def test_log_level_without_an_etcd_key_is_the_environments() -> None:
+    url = isolated(engine_url("etcd"), "etcd")
+    await put_config(url, {"rate_limit_burst": "5"})
+    target = logging.getLogger("concord.test.config-watch-absent")
+    target.setLevel(logging.DEBUG)  # as etcd's key had set it before the watch reconnected
+    watcher = asyncio.create_task(watch_log_level(url, target, fallback="ERROR"))
+    try:
+        await wait_for_level(target, logging.ERROR)
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
