@@ -94,6 +94,7 @@ namespace Concord
         private readonly RawResponse _opened;
         private readonly StreamReopener _reopener;
         private readonly CancellationTokenSource _closer = new CancellationTokenSource();
+        private readonly TaskCompletionSource<SseEvent> _closedSignal = new TaskCompletionSource<SseEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly CancellationTokenRegistration _registration;
         private readonly object _gate = new object();
         private Exchange _exchange;
@@ -130,7 +131,7 @@ namespace Concord
                 SseEvent next;
                 try
                 {
-                    next = await _reader.ReadEventAsync().ConfigureAwait(false);
+                    next = await ReadOrClosedAsync(_reader.ReadEventAsync()).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is IOException || e is ObjectDisposedException || e is HttpRequestException || e is WebException || e is OperationCanceledException)
                 {
@@ -157,6 +158,23 @@ namespace Concord
                     return true;
                 }
             }
+        }
+
+        /// <summary>The event read, or null (the end) once the stream closes: a handler may abort a pending read only later (Mono's takes ~2 s), and the reader must not wait for it.</summary>
+        private async Task<SseEvent> ReadOrClosedAsync(Task<SseEvent> read)
+        {
+            if (!read.IsCompleted && await Task.WhenAny(read, _closedSignal.Task).ConfigureAwait(false) != read)
+            {
+                ObserveFailure(read);
+                return null;
+            }
+            return await read.ConfigureAwait(false);
+        }
+
+        /// <summary>Observes the failure of an abandoned read (the connection torn down), so that it is not reported as unobserved.</summary>
+        private static void ObserveFailure(Task read)
+        {
+            read.ContinueWith(abandoned => abandoned.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
         }
 
         /// <summary>Reopens after a break, with backoff: true once reopened, false when closed meanwhile; throws when it cannot.</summary>
@@ -248,6 +266,7 @@ namespace Concord
             {
                 _registration.Dispose();
                 _closer.Cancel();
+                _closedSignal.TrySetResult(null);
                 lock (_gate)
                 {
                     _exchange.Dispose();

@@ -12,6 +12,9 @@ namespace Concord.Tests
     [TestFixture]
     public class StreamTests
     {
+        /// <summary>A hang guard for reads that ending the stream must end, far above any real close.</summary>
+        private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(5);
+
         [Test]
         public async Task ReadsServerSentEvents()
         {
@@ -94,16 +97,78 @@ namespace Concord.Tests
         }
 
         [Test]
+        public void DisposeEndsABlockedEnumerationWhoseReadTheConnectionAbortsLate()
+        {
+            var body = new BlockingStream(abortsOnDispose: false);
+            using (var fake = new FakeClient())
+            {
+                fake.Handler.Then((request, token) => Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new StreamContent(body) }));
+                var stream = fake.Client.Locks.Watch();
+                var reader = stream.GetEnumerator();
+                var reading = Task.Run(() => reader.MoveNext());
+                try
+                {
+                    Assert.IsFalse(reading.Wait(TimeSpan.FromMilliseconds(100)), "the stream is quiet: the read blocks");
+                    stream.Dispose();
+                    Assert.IsTrue(reading.Wait(HangGuard), "Dispose ends the read without waiting for the connection");
+                    Assert.IsFalse(reading.Result);
+                }
+                finally
+                {
+                    body.Abort();
+                }
+            }
+        }
+
+        [Test]
+        public void CancellationEndsAReadTheConnectionAbortsLate()
+        {
+            var body = new BlockingStream(abortsOnDispose: false);
+            using (var fake = new FakeClient())
+            using (var cancel = new CancellationTokenSource())
+            {
+                fake.Handler.Then((request, token) => Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new StreamContent(body) }));
+                using (var stream = fake.Client.Locks.Watch(null, null, cancel.Token))
+                {
+                    try
+                    {
+                        var next = stream.MoveNextAsync();
+                        cancel.Cancel();
+                        Assert.IsTrue(next.Wait(HangGuard), "cancelling ends the read without waiting for the connection");
+                        Assert.IsFalse(next.Result);
+                        Assert.IsFalse(stream.MoveNextAsync().Result);
+                    }
+                    finally
+                    {
+                        body.Abort();
+                    }
+                }
+            }
+        }
+
+        [Test]
         public void FixedMessagesServeMocks()
         {
             var stream = ServerStream<WatchLocksResponse>.FromMessages(new[] { new WatchLocksResponse { Type = LockEventType.Expired } });
             Assert.AreEqual(LockEventType.Expired, stream.Single().Type);
         }
 
-        /// <summary>A body that never yields data until disposed, like an idle event stream.</summary>
+        /// <summary>A body that never yields data, like an idle event stream: a pending read fails once the body is disposed, or only once aborted when it does not abort on dispose (as Mono's handler, which takes ~2 s).</summary>
         private sealed class BlockingStream : System.IO.Stream
         {
             private readonly TaskCompletionSource<int> _closed = new TaskCompletionSource<int>();
+            private readonly bool _abortsOnDispose;
+
+            internal BlockingStream(bool abortsOnDispose = true)
+            {
+                _abortsOnDispose = abortsOnDispose;
+            }
+
+            /// <summary>Fails the pending read, as a connection torn down at last.</summary>
+            internal void Abort()
+            {
+                _closed.TrySetResult(0);
+            }
 
             public override bool CanRead => true;
             public override bool CanSeek => false;
@@ -132,7 +197,10 @@ namespace Concord.Tests
 
             protected override void Dispose(bool disposing)
             {
-                _closed.TrySetResult(0);
+                if (_abortsOnDispose)
+                {
+                    Abort();
+                }
                 base.Dispose(disposing);
             }
         }

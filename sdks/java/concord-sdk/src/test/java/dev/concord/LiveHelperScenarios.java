@@ -28,20 +28,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
 /** The hold and worker helpers (docs/sdk-helpers.md) against the live server, per transport. */
 public abstract class LiveHelperScenarios extends LiveScenarios {
-  private static void eventually(BooleanSupplier condition, String what)
-      throws InterruptedException {
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.nanoTime() < end, "never happened: " + what);
-      Thread.sleep(50);
-    }
-  }
-
   @Test
   void holdAcquiresAndReleasesOnScopeExit() {
     String name = unique + "-hold";

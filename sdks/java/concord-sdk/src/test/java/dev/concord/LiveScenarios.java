@@ -1,5 +1,6 @@
 package dev.concord;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -24,11 +25,23 @@ import dev.concord.models.ReleaseLockParams;
 import dev.concord.models.SetCacheEntryParams;
 import dev.concord.models.SubscribeToStreamParams;
 import dev.concord.models.SubscribeToStreamResponse;
+import dev.concord.models.WatchLocksParams;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -46,6 +59,13 @@ public abstract class LiveScenarios {
   protected static final String API_KEY = System.getenv("CONCORD_TEST_API_KEY");
 
   private static final Duration TTL = Duration.ofSeconds(30);
+
+  /** A hang guard for reads that close() must end, far above any real close. */
+  private static final Duration HANG_GUARD = Duration.ofSeconds(5);
+
+  /** The server's gauge of open subscriptions to one stream, over any transport. */
+  private static final String STREAM_SUBSCRIPTIONS =
+      "concord_event_subscriptions{scope=\"stream\"} ";
 
   /** The client under test, made per test. */
   protected ConcordClient client;
@@ -68,6 +88,16 @@ public abstract class LiveScenarios {
   void disconnect() {
     if (client != null) {
       client.close();
+    }
+  }
+
+  /** Waits (at most a minute) until {@code condition} holds. */
+  protected static void eventually(BooleanSupplier condition, String what)
+      throws InterruptedException {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < end, "never happened: " + what);
+      Thread.sleep(50);
     }
   }
 
@@ -188,5 +218,60 @@ public abstract class LiveScenarios {
     Lock lock =
         client.async().locks().acquire(unique + "-a", owner("w")).join().lock().orElseThrow();
     assertEquals(unique + "-a", lock.name());
+  }
+
+  @Test
+  void closeFromAnotherThreadEndsAWatchBlockedOnAQuietStream() throws Exception {
+    ServerStream<?> changes =
+        client.locks().watch(WatchLocksParams.builder().prefix(unique).build());
+    assertCloseEndsABlockedRead(changes, changes.iterator());
+  }
+
+  @Test
+  void closeFromAnotherThreadEndsASubscriptionBlockedOnAQuietStream() throws Exception {
+    double before = streamSubscriptions();
+    ServerStream<SubscribeToStreamResponse> messages = client.events().subscribe(unique + "-quiet");
+    Iterator<SubscribeToStreamResponse> it = messages.iterator();
+    assertTrue(it.next().caughtUp().orElse(false), "a subscription from now starts caught up");
+    assertCloseEndsABlockedRead(messages, it);
+    eventually(() -> streamSubscriptions() <= before, "the server sees the subscription go");
+  }
+
+  /**
+   * Blocks another thread in {@code it.hasNext()} on the quiet {@code stream}, then closes the
+   * stream from this thread: the read must end without an error (docs/sdk-helpers.md §3).
+   */
+  private static void assertCloseEndsABlockedRead(ServerStream<?> stream, Iterator<?> it)
+      throws Exception {
+    ExecutorService reader = Executors.newSingleThreadExecutor();
+    try {
+      Future<Boolean> next = reader.submit(it::hasNext);
+      assertThrows(TimeoutException.class, () -> next.get(300, TimeUnit.MILLISECONDS));
+      stream.close();
+      boolean more =
+          assertDoesNotThrow(
+              () -> next.get(HANG_GUARD.toMillis(), TimeUnit.MILLISECONDS),
+              "close() ends the blocked read without an error");
+      assertFalse(more, "a closed stream has no more messages");
+    } finally {
+      reader.shutdownNow();
+    }
+  }
+
+  /** The live server's count of open single-stream subscriptions (from its /metrics). */
+  private static double streamSubscriptions() {
+    HttpRequest scrape = HttpRequest.newBuilder(URI.create(BASE_URL + "/metrics")).build();
+    try {
+      String metrics =
+          HttpClient.newHttpClient().send(scrape, HttpResponse.BodyHandlers.ofString()).body();
+      return metrics
+          .lines()
+          .filter(line -> line.startsWith(STREAM_SUBSCRIPTIONS))
+          .mapToDouble(line -> Double.parseDouble(line.substring(STREAM_SUBSCRIPTIONS.length())))
+          .findFirst()
+          .orElseThrow();
+    } catch (IOException | InterruptedException e) {
+      throw new IllegalStateException("no metrics from the live server", e);
+    }
   }
 }
