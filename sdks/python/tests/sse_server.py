@@ -34,6 +34,14 @@ def event(revision: int) -> str:
 CAUGHT_UP = 'data: {"caught_up":true}\n\n'
 
 
+def error_frame(code: str, reason: str = "") -> str:
+    """An in-band `event: error` frame, as the server ends a stream (a drain: UNAVAILABLE with
+    reason `shutting_down`)."""
+    details = {"reason": reason} if reason else {}
+    body = json.dumps({"code": code, "message": "the stream ends here", "details": details})
+    return f"event: error\ndata: {body}\n\n"
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SSEServer

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterable, Iterable
 
 import pytest
 
-from concord import APIConnectionError, PermissionDeniedError
+from concord import APIConnectionError, PermissionDeniedError, UnavailableError
 from concord._core.sse import SSEDecoder
 from concord.models import SubscribeToAllResponse, SubscribeToStreamResponse
-from tests.sse_server import CAUGHT_UP, Answer, event, serve
+from tests.sse_server import CAUGHT_UP, Answer, error_frame, event, serve
 
 Message = SubscribeToStreamResponse | SubscribeToAllResponse
 
@@ -66,6 +66,58 @@ def test_async_subscribe_resumes_after_a_cut() -> None:
     with serve(cut(event(0)), Answer((event(1), CAUGHT_UP))) as server:
         assert asyncio.run(run()) == ["0", "1", "caught_up"]
     assert server.last_ids() == [None, "0"] and len(sleeps) == 1
+
+
+DRAINED = error_frame("UNAVAILABLE", "shutting_down")
+
+
+def test_a_draining_servers_unavailable_resumes_like_a_break() -> None:
+    sleeps: list[float] = []
+    answers = (Answer((event(0), event(1), DRAINED)), Answer((event(2), CAUGHT_UP)))
+    with serve(*answers) as server:
+        seen: list[str] = []
+        read(server.client(sleeps).events.subscribe("orders", from_revision=0), seen)
+    assert seen == ["0", "1", "2", "caught_up"]
+    assert server.last_ids() == [None, "1"] and len(sleeps) == 1
+
+
+def test_async_a_draining_servers_unavailable_resumes_like_a_break() -> None:
+    async def run() -> list[str]:
+        seen: list[str] = []
+        async with server.async_client([]) as client:
+            await aread(await client.events.subscribe_all(from_position=0), seen)
+        return seen
+
+    with serve(Answer((event(0), DRAINED)), Answer((event(1), CAUGHT_UP))) as server:
+        assert asyncio.run(run()) == ["0", "1", "caught_up"]
+    assert server.last_ids() == [None, "0"]
+
+
+@pytest.mark.parametrize(
+    ("frames", "max_retries"),
+    [
+        ((DRAINED,), 3),  # no id seen yet: nothing to resume from
+        ((event(0), DRAINED), 0),  # reopening is off
+    ],
+)
+def test_an_unavailable_that_cannot_resume_raises_it(
+    frames: tuple[str, ...], max_retries: int
+) -> None:
+    with serve(Answer(frames), Answer((event(1),))) as server:
+        seen: list[str] = []
+        with pytest.raises(UnavailableError) as raised:
+            read(server.client([]).events.subscribe("orders", max_retries=max_retries), seen)
+    assert raised.value.details == {"reason": "shutting_down"}
+    assert len(server.requests) == 1
+
+
+def test_an_in_band_error_other_than_unavailable_is_raised() -> None:
+    denied = error_frame("PERMISSION_DENIED")
+    with serve(Answer((event(0), denied)), Answer((event(1),))) as server:
+        seen: list[str] = []
+        with pytest.raises(PermissionDeniedError):
+            read(server.client([]).events.subscribe("orders"), seen)
+    assert seen == ["0"] and len(server.requests) == 1
 
 
 def test_an_id_only_frame_is_no_message_but_its_id_resumes() -> None:

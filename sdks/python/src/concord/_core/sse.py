@@ -120,6 +120,19 @@ def _message(
     return parse(json.loads(sse.data))
 
 
+def _resumes(
+    error: ConcordAPIError, reopener: Reopener | AsyncReopener | None, decoder: SSEDecoder
+) -> bool:
+    """Whether an `event: error` ends the stream as a broken connection does: an UNAVAILABLE (a
+    draining server's `shutting_down`, an engine outage) after an id, where reopening is on."""
+    return (
+        error.code == "UNAVAILABLE"
+        and reopener is not None
+        and reopener.limit > 0
+        and bool(decoder.last_id)
+    )
+
+
 def _broken(error: Exception) -> APIConnectionError:
     """The connection error of a stream that cannot go on."""
     return APIConnectionError(f"stream broken: {error}")
@@ -141,7 +154,8 @@ class Stream(Generic[T]):
 
     Iterate it once; leaving the loop, `close()` (from any thread) or `with stream:` closes it.
     A stream closed by the caller simply ends, without an error. A connection that breaks
-    after an event id is reopened from that id (`Reopener`), transparently to the loop.
+    after an event id, or an in-band UNAVAILABLE after one, is reopened from that id
+    (`Reopener`), transparently to the loop.
     """
 
     def __init__(
@@ -174,6 +188,12 @@ class Stream(Generic[T]):
                         return
                     if self._reopener is None or not decoder.last_id:
                         raise _broken(exc) from exc
+                    if not self._reopen(self._reopener, decoder, policy, exc):
+                        return
+                except ConcordAPIError as exc:
+                    if not _resumes(exc, self._reopener, decoder):
+                        raise
+                    assert self._reopener is not None
                     if not self._reopen(self._reopener, decoder, policy, exc):
                         return
         finally:
@@ -243,7 +263,8 @@ class Stream(Generic[T]):
 class AsyncStream(Generic[T]):
     """Messages of an open server stream for `async for`; `aclose()` or `async with` closes
     it, and a stream closed by the caller simply ends. A connection that breaks after an
-    event id is reopened from that id (`AsyncReopener`), transparently to the loop."""
+    event id, or an in-band UNAVAILABLE after one, is reopened from that id (`AsyncReopener`),
+    transparently to the loop."""
 
     def __init__(
         self,
@@ -274,6 +295,12 @@ class AsyncStream(Generic[T]):
                         return
                     if self._reopener is None or not decoder.last_id:
                         raise _broken(exc) from exc
+                    if not await self._reopen(self._reopener, decoder, policy, exc):
+                        return
+                except ConcordAPIError as exc:
+                    if not _resumes(exc, self._reopener, decoder):
+                        raise
+                    assert self._reopener is not None
                     if not await self._reopen(self._reopener, decoder, policy, exc):
                         return
         finally:
