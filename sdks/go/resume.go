@@ -11,8 +11,9 @@ import (
 )
 
 // resumingSource reads a stream's Server-Sent Events and, when the connection breaks after an
-// event id was seen, reopens the same request with the header Last-Event-ID: that id, so the
-// server goes on right after it (docs/sdk-helpers.md §3). Reopening follows the call's retry
+// event id was seen (or the server ends the stream with an in-band UNAVAILABLE), reopens the
+// same request with the header Last-Event-ID: that id, so the server goes on right after it
+// (docs/sdk-helpers.md §3). Reopening follows the call's retry
 // policy: at most maxRetries attempts in a row without a message, each after the backoff or
 // the server's Retry-After, each bounded by the call's timeout. Close stops a wait or an
 // attempt in flight.
@@ -35,21 +36,46 @@ func newResumingSource(ctx context.Context, c *core, op *operation, rc *requestC
 	return &resumingSource{ctx: ctx, cancel: cancel, c: c, op: op, rc: rc, reader: newSSEReader(body), body: body}
 }
 
-// next returns the next event with data, reopening a broken connection when it can.
+// next returns the next event with data, reopening a broken connection when it can, and a
+// stream the server ended with an in-band UNAVAILABLE (a draining server, an engine outage)
+// as if its connection had broken.
 func (s *resumingSource) next() (sseEvent, error) {
 	for {
 		event, err := s.reader.next()
+		if err == nil && event.name == "error" {
+			if unavailable := s.resumable(event); unavailable != nil {
+				err = unavailable
+			}
+		}
 		if err == nil {
-			s.failures = 0
+			if event.name != "error" {
+				s.failures = 0
+			}
 			return event, nil
 		}
-		if errors.Is(err, io.EOF) || !s.reader.hasID || s.rc.maxRetries == 0 || s.ctx.Err() != nil {
+		if errors.Is(err, io.EOF) || !s.canReopen() {
 			return event, err
 		}
 		if err := s.reopen(err); err != nil {
 			return sseEvent{}, err
 		}
 	}
+}
+
+// canReopen reports whether a broken stream may be reopened: an event id was seen, the call
+// allows retries and the caller has not ended it.
+func (s *resumingSource) canReopen() bool {
+	return s.reader.hasID && s.rc.maxRetries > 0 && s.ctx.Err() == nil
+}
+
+// resumable returns the UNAVAILABLE error of an `event: error` frame that the stream resumes
+// after, or nil when the frame ends the stream.
+func (s *resumingSource) resumable(event sseEvent) error {
+	err := errorFromEvent(s.op.name, event.data)
+	if !s.canReopen() || !IsCode(err, CodeUnavailable) {
+		return nil
+	}
+	return err
 }
 
 // reopen replaces the broken connection by one that resumes after the last event id, or

@@ -69,6 +69,58 @@ func TestStreamResumesAfterACutWithLastEventID(t *testing.T) {
 	}
 }
 
+// drainedFrame is the in-band error a draining server ends its streams with.
+const drainedFrame = "event: error\ndata: {\"code\":\"UNAVAILABLE\",\"message\":\"the server is shutting down\",\"details\":{\"reason\":\"shutting_down\"}}\n\n"
+
+func TestStreamResumesAfterADrainingServersUnavailable(t *testing.T) {
+	f, c := newFake(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 0 {
+			sseHandler(eventFrame(0), eventFrame(1), drainedFrame)(n, w, r)
+			return
+		}
+		sseHandler(eventFrame(2), caughtUpFrame)(n, w, r)
+	})
+	got, err := revisions(subscribe(t, c))
+	if err != nil || strings.Join(got, ",") != "0,1,2,caught_up" {
+		t.Fatalf("messages %v, err %v", got, err)
+	}
+	if reqs := f.received(); len(reqs) != 2 || reqs[1].Header.Get("Last-Event-ID") != "1" {
+		t.Fatalf("requests %+v", reqs)
+	}
+}
+
+func TestStreamRaisesAnUnavailableItCannotResumeAfter(t *testing.T) {
+	for name, tc := range map[string]struct {
+		frames  []string
+		retries int
+	}{
+		"before any id":   {[]string{drainedFrame}, 3},
+		"without retries": {[]string{eventFrame(0), drainedFrame}, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, c := newFake(t, func(n int, w http.ResponseWriter, r *http.Request) {
+				sseHandler(tc.frames...)(n, w, r)
+			})
+			_, err := revisions(subscribe(t, c, WithRequestMaxRetries(tc.retries)))
+			var unavailable *UnavailableError
+			if !errors.As(err, &unavailable) || unavailable.Details["reason"] != "shutting_down" || len(f.received()) != 1 {
+				t.Fatalf("err %v, %d requests", err, len(f.received()))
+			}
+		})
+	}
+}
+
+func TestStreamRaisesAnInBandErrorOtherThanUnavailable(t *testing.T) {
+	f, c := newFake(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		sseHandler(eventFrame(0), "event: error\ndata: {\"code\":\"PERMISSION_DENIED\",\"message\":\"no\"}\n\n")(n, w, r)
+	})
+	got, err := revisions(subscribe(t, c))
+	var denied *PermissionDeniedError
+	if strings.Join(got, ",") != "0" || !errors.As(err, &denied) || len(f.received()) != 1 {
+		t.Fatalf("messages %v, err %v, %d requests", got, err, len(f.received()))
+	}
+}
+
 func TestStreamResumesFromAnIDOnlyFrame(t *testing.T) {
 	f, c := newFake(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if n == 0 {
