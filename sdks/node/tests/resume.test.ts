@@ -10,6 +10,7 @@ import {
   type ClientOptions,
   Concord,
   PermissionDeniedError,
+  UnavailableError,
 } from '@concord/sdk';
 
 /** One scripted answer of the fake server. */
@@ -81,6 +82,13 @@ function cut(...frames: string[]): Handler {
   };
 }
 
+/** The in-band error a draining server ends its streams with. */
+const DRAINED = `event: error\ndata: ${JSON.stringify({
+  code: 'UNAVAILABLE',
+  message: 'the server is shutting down',
+  details: { reason: 'shutting_down' },
+})}\n\n`;
+
 /** Sends `frames` in an SSE body that ends properly. */
 function end(...frames: string[]): Handler {
   return (_request, response) => {
@@ -145,6 +153,37 @@ describe('SSE resume', () => {
     assert.equal(second?.headers['last-event-id'], '1');
     assert.equal(second?.url, first?.url);
     assert.equal(second?.headers['x-api-key'], 'k1');
+  });
+
+  it('reopens after a draining server’s in-band UNAVAILABLE like after a break', async () => {
+    server.play(end(frame(0), frame(1), DRAINED), end(frame(2), CAUGHT_UP));
+    const { got, error } = await drain(connect().events.subscribe('s', { from_revision: 0 }));
+    assert.equal(error, undefined);
+    assert.deepEqual(revisions(got), [0, 1, 2, 'caught_up']);
+    assert.equal(server.received[1]?.headers['last-event-id'], '1');
+  });
+
+  it('raises an in-band UNAVAILABLE it cannot resume after: no id yet, or maxRetries 0', async () => {
+    for (const [frames, maxRetries] of [
+      [[DRAINED], 3],
+      [[frame(0), DRAINED], 0],
+    ] as const) {
+      server.play(end(...frames), end(frame(1)));
+      const stream = connect().events.subscribe('s', { from_revision: 0 }, { maxRetries });
+      const { error } = await drain(stream);
+      assert.ok(error instanceof UnavailableError);
+      assert.deepEqual(error.details, { reason: 'shutting_down' });
+      assert.equal(server.received.length, 1);
+    }
+  });
+
+  it('raises an in-band error other than UNAVAILABLE without reopening', async () => {
+    const denied = 'event: error\ndata: {"code":"PERMISSION_DENIED","message":"no"}\n\n';
+    server.play(end(frame(0), denied), end(frame(1)));
+    const { got, error } = await drain(connect().events.subscribe('s', { from_revision: 0 }));
+    assert.deepEqual(revisions(got), [0]);
+    assert.ok(error instanceof PermissionDeniedError);
+    assert.equal(server.received.length, 1);
   });
 
   it('ignores an id-only frame as a message but resumes from its id', async () => {

@@ -5,14 +5,16 @@
  * promise settles once the server accepted it, so a refused subscription rejects with its typed
  * error. Closing it, leaving the loop or aborting the call's signal ends it without an error; an
  * error sent by the server ends it with its typed error. An SSE stream whose connection breaks
- * after an `id:` reopens the same request with `Last-Event-ID` (up to `maxRetries` failed attempts
- * in a row, with the retry backoff) and goes on with the next message; without an id, with
- * `maxRetries: 0` or once the attempts run out, the break ends it with `APIConnectionError`.
+ * after an `id:`, or that the server ends with an in-band UNAVAILABLE after one (a draining
+ * server), reopens the same request with `Last-Event-ID` (up to `maxRetries` failed attempts
+ * in a row, with the retry backoff) and goes on with the next message; without an id or with
+ * `maxRetries: 0` the break ends it (`APIConnectionError`, or that UNAVAILABLE), and once the
+ * attempts run out with `APIConnectionError`.
  * A WebSocket stream does not reconnect: resume from the last revision you handled.
  */
 
 import type { Answer, ConcordCore, Endpoint } from './core.js';
-import { APIConnectionError, APIResponseError } from './errors.js';
+import { APIConnectionError, APIError, APIResponseError } from './errors.js';
 import { checkCount, type RequestOptions } from './options.js';
 import { sleep } from './retries.js';
 import { type ServerSentEvent, SSEDecoder, StreamBroken, sseEvents } from './sse.js';
@@ -226,8 +228,13 @@ class ResumingSSE {
     }
   }
 
-  /** The messages of one connection; returns the break, or undefined at a normal end. */
-  async *#read(answer: Answer): AsyncGenerator<unknown, StreamBroken | undefined, undefined> {
+  /**
+   * The messages of one connection; returns the break (or an in-band UNAVAILABLE, which ends the
+   * stream the same way), or undefined at a normal end.
+   */
+  async *#read(
+    answer: Answer,
+  ): AsyncGenerator<unknown, StreamBroken | APIError | undefined, undefined> {
     const body = answer.response.body;
     if (body === null) {
       return undefined;
@@ -244,7 +251,7 @@ class ResumingSSE {
       }
       return undefined;
     } catch (error) {
-      if (!(error instanceof StreamBroken)) {
+      if (!(error instanceof StreamBroken) && !isUnavailable(error)) {
         throw error;
       }
       this.#lastEventId = decoder.lastEventId;
@@ -258,11 +265,12 @@ class ResumingSSE {
    * stream was closed meanwhile. Throws the break without an id or retries, a reopen's final
    * error, or a connection error once `maxRetries` attempts in a row failed.
    */
-  async #reopen(broken: StreamBroken): Promise<Answer | undefined> {
+  async #reopen(broken: StreamBroken | APIError): Promise<Answer | undefined> {
     const rpc = this.#endpoint.rpc;
-    let failure: unknown = new APIConnectionError(`${rpc}: the stream broke: ${broken.message}`, {
-      cause: broken,
-    });
+    let failure: unknown =
+      broken instanceof APIError
+        ? broken
+        : new APIConnectionError(`${rpc}: the stream broke: ${broken.message}`, { cause: broken });
     if (this.#lastEventId === '') {
       throw failure;
     }
@@ -311,6 +319,11 @@ class ResumingSSE {
       { cause: failure },
     );
   }
+}
+
+/** Whether an error is the in-band UNAVAILABLE of a draining server or an engine outage. */
+function isUnavailable(error: unknown): error is APIError {
+  return error instanceof APIError && error.code === 'UNAVAILABLE';
 }
 
 /** The message of an event: its JSON data; throws for `event: error`; undefined to skip. */
