@@ -195,8 +195,22 @@ def test_the_values_schema_refuses(values: dict[str, Any], tmp_path: Path) -> No
             "give the URL in one place",
         ),
         ({"existingSecret": {"storageKeys": ["locks"]}}, "needs existingSecret.name"),
+        (
+            {"existingSecret": {"name": "s"}, "storage": {"locks": "redis://r:6379/0"}},
+            "put CONCORD_LOCKS_URL in s and list locks in existingSecret.storageKeys",
+        ),
+        (
+            {"existingSecret": {"name": "s"}, "auth": {"jwt": {"secret": "shared"}}},
+            "put CONCORD_JWT_SECRET in s instead",
+        ),
     ],
-    ids=["tls-without-secret", "url-twice", "keys-without-secret"],
+    ids=[
+        "tls-without-secret",
+        "url-twice",
+        "keys-without-secret",
+        "url-the-existing-secret-drops",
+        "jwt-key-the-existing-secret-drops",
+    ],
 )
 def test_inconsistent_values_are_refused(
     values: dict[str, Any], message: str, tmp_path: Path

@@ -32,10 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument("--server-url", help="target a running server (REST base URL)")
-    where.add_argument(
-        "--server-grpc", default="", help="the running server's gRPC target (host:port)"
-    )
     where.add_argument("--start-server", action="store_true", help="start servers for the run")
+    p.add_argument(
+        "--server-grpc",
+        default="",
+        help="with --server-url: the running server's gRPC target (host:port)",
+    )
     p.add_argument(
         "--admin-key", help="bootstrap admin API key (default: $CONCORD_BOOTSTRAP_ADMIN_KEY)"
     )
@@ -245,6 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for case in settings.cases:
                 print(case.case_id)
             return 0 if covered else 1
+        if args.server_grpc and not args.server_url:
+            print("error: --server-grpc goes with --server-url", file=sys.stderr)
+            return 2
         if not args.server_url and not args.start_server:
             print("error: give --server-url URL or --start-server", file=sys.stderr)
             return 2

@@ -111,6 +111,18 @@ def test_a_missing_adapter_is_an_error_for_every_case(
     assert "cannot start adapter" in capsys.readouterr().out
 
 
+def test_server_grpc_goes_with_server_url(suite: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (suite / "cases" / "grpc.yaml").write_text(
+        "- name: target\n"
+        "  steps: [{op: Echo, expect: {result: {config: {grpc_target: 127.0.0.1:19}}}}]\n",
+        encoding="utf-8",
+    )
+    extra = ("--server-grpc", "127.0.0.1:19", "--lang", "one", "--cases", "grpc/*")
+    assert cli.main(argv(suite, *extra)) == 0, capsys.readouterr().out
+    assert cli.main(argv(suite, *extra)[2:]) == 2
+    assert "--server-grpc goes with --server-url" in capsys.readouterr().err
+
+
 def test_usage_errors(suite: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(argv(suite, "--lang", "klingon")) == 2
     assert "no command for language 'klingon'" in capsys.readouterr().err

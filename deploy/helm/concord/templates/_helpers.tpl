@@ -98,6 +98,19 @@ locks events sagas rbac cache discovery ratelimit idempotency
 {{- fail "existingSecret.storageKeys needs existingSecret.name" }}
 {{- end }}
 {{- end }}
+{{- if .Values.existingSecret.name }}
+{{- range $cap := splitList " " (include "concord.capabilities" .) }}
+{{- if and (index $.Values.storage $cap) (not (has $cap $.Values.existingSecret.storageKeys)) }}
+{{- fail (printf "storage.%s is set, but existingSecret.name replaces the chart's Secret, where that URL would go: put CONCORD_%s_URL in %s and list %s in existingSecret.storageKeys" $cap (upper $cap) $.Values.existingSecret.name $cap) }}
+{{- end }}
+{{- end }}
+{{- $auth := list (list "auth.bootstrapAdminKey" "CONCORD_BOOTSTRAP_ADMIN_KEY" .Values.auth.bootstrapAdminKey) (list "auth.jwt.secret" "CONCORD_JWT_SECRET" .Values.auth.jwt.secret) (list "auth.jwt.publicKey" "CONCORD_JWT_PUBLIC_KEY" .Values.auth.jwt.publicKey) (list "auth.jwt.privateKey" "CONCORD_JWT_PRIVATE_KEY" .Values.auth.jwt.privateKey) (list "auth.pageTokenSecret" "CONCORD_PAGE_TOKEN_SECRET" .Values.auth.pageTokenSecret) }}
+{{- range $entry := $auth }}
+{{- if index $entry 2 }}
+{{- fail (printf "%s is set, but existingSecret.name replaces the chart's Secret, where it would go: put %s in %s instead" (index $entry 0) (index $entry 1) $.Values.existingSecret.name) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if include "concord.replicated" . }}
 {{- $embedded := include "concord.embedded" . }}
 {{- if $embedded }}
