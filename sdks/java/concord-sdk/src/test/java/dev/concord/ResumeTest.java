@@ -15,6 +15,7 @@ import dev.concord.core.RequestOptions;
 import dev.concord.core.ServerStream;
 import dev.concord.errors.ConnectionException;
 import dev.concord.errors.PermissionDeniedException;
+import dev.concord.errors.UnavailableException;
 import dev.concord.models.SubscribeToStreamParams;
 import dev.concord.models.SubscribeToStreamResponse;
 import dev.concord.models.WatchLocksResponse;
@@ -82,6 +83,58 @@ class ResumeTest {
       assertEquals(server.requestLine(0), server.requestLine(1));
       assertEquals("GET /v1/streams/s:subscribe?from_revision=0 HTTP/1.1", server.requestLine(1));
       assertEquals("secret-key", server.header(1, "X-API-Key"));
+    }
+  }
+
+  /** The in-band error a draining server ends its streams with. */
+  private static final String DRAINED =
+      "event: error\ndata: {\"code\":\"UNAVAILABLE\",\"message\":\"shutting down\","
+          + "\"details\":{\"reason\":\"shutting_down\"}}\n\n";
+
+  @Test
+  void aDrainingServersUnavailableIsResumedFromLikeABreak() throws Exception {
+    try (CuttingServer server = new CuttingServer();
+        ConcordClient client = server.client(3)) {
+      String caughtUp = "data: {\"caught_up\":true}\n\n";
+      server.then(frames(event(0) + event(1) + DRAINED), frames(event(2) + caughtUp));
+      try (ServerStream<SubscribeToStreamResponse> stream =
+          client.events().subscribe("s", FROM_0)) {
+        assertEquals(List.of(0L, 1L, 2L, -1L), readAll(stream));
+      }
+      assertEquals(2, server.requests.size());
+      assertEquals("1", server.header(1, "Last-Event-ID"));
+    }
+  }
+
+  @Test
+  void anUnavailableBeforeAnyIdOrWithoutRetriesIsRaised() throws Exception {
+    for (int retries : new int[] {3, 0}) {
+      String before = retries == 0 ? event(0) : "";
+      try (CuttingServer server = new CuttingServer();
+          ConcordClient client = server.client(retries)) {
+        server.then(frames(before + DRAINED), frames(event(1)));
+        try (ServerStream<SubscribeToStreamResponse> stream =
+            client.events().subscribe("s", FROM_0)) {
+          UnavailableException raised =
+              assertThrows(UnavailableException.class, () -> readAll(stream));
+          assertEquals("shutting_down", raised.details().path("reason").asText());
+        }
+        assertEquals(1, server.requests.size());
+      }
+    }
+  }
+
+  @Test
+  void anInBandErrorOtherThanUnavailableIsRaisedWithoutReopening() throws Exception {
+    try (CuttingServer server = new CuttingServer();
+        ConcordClient client = server.client(3)) {
+      String denied = "event: error\ndata: {\"code\":\"PERMISSION_DENIED\",\"message\":\"no\"}\n\n";
+      server.then(frames(event(0) + denied), frames(event(1)));
+      try (ServerStream<SubscribeToStreamResponse> stream =
+          client.events().subscribe("s", FROM_0)) {
+        assertThrows(PermissionDeniedException.class, () -> readAll(stream));
+      }
+      assertEquals(1, server.requests.size());
     }
   }
 

@@ -1,8 +1,10 @@
 package dev.concord.core;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.concord.errors.ApiException;
 import dev.concord.errors.ConcordException;
 import dev.concord.errors.ConnectionException;
+import dev.concord.errors.ErrorCode;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,7 +13,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A server stream that resumes over a broken connection: once the stream has seen an id ({@link
- * MessageStream#lastEventId()}), a connection error reopens the same call with {@code
+ * MessageStream#lastEventId()}), a connection error, or an in-band {@code UNAVAILABLE} that ends
+ * the stream (a draining server, an engine outage), reopens the same call with {@code
  * Last-Event-ID}, and reading goes on with the next message. Reopening follows the client's retry
  * policy: at most {@code maxRetries} consecutive failed attempts (counted from zero again once a
  * message arrives), with backoff and {@code Retry-After}. Closing it, also while it waits to reopen
@@ -59,16 +62,25 @@ final class ResumingStream implements MessageStream {
         if (closed || !resume(broke)) {
           return null;
         }
+      } catch (ApiException ended) {
+        resumeId = source.lastEventId().orElse(resumeId);
+        if (!ended.code().equals(ErrorCode.UNAVAILABLE)) {
+          throw ended;
+        }
+        if (closed || !resume(ended)) {
+          return null;
+        }
       }
     }
     return null;
   }
 
   /**
-   * Reopens after {@code broke}: true once a stream is open again, false when the caller closed
-   * this stream meanwhile (or interrupted its thread); throws when it cannot or may not reopen.
+   * Reopens after {@code broke} (a broken connection, or the server's in-band UNAVAILABLE): true
+   * once a stream is open again, false when the caller closed this stream meanwhile (or interrupted
+   * its thread); throws when it cannot or may not reopen.
    */
-  private boolean resume(ConnectionException broke) {
+  private boolean resume(ConcordException broke) {
     if (resumeId == null || maxRetries <= 0) {
       throw broke;
     }
