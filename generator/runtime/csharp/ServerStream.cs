@@ -86,7 +86,7 @@ namespace Concord
 
     /// <summary>
     /// A server stream read from Server-Sent Events: one JSON message per event, `event: error` for a typed error.
-    /// A connection that breaks after an `id:` is reopened with Last-Event-ID (docs/sdk-helpers.md, 3).
+    /// A connection that breaks after an `id:`, or an in-band UNAVAILABLE after one, is reopened with Last-Event-ID (docs/sdk-helpers.md, 3).
     /// </summary>
     internal sealed class SseStream<T> : ServerStream<T>
     {
@@ -148,8 +148,17 @@ namespace Concord
                 }
                 if (next.Name == "error")
                 {
-                    Close();
-                    throw ErrorMapper.FromEvent(_operation, next.Data);
+                    var error = ErrorMapper.FromEvent(_operation, next.Data);
+                    if (error.Code != ErrorCode.Unavailable)
+                    {
+                        Close();
+                        throw error;
+                    }
+                    if (!await ResumeAsync(error).ConfigureAwait(false))
+                    {
+                        return false;
+                    }
+                    continue;
                 }
                 if (next.Name.Length == 0 || next.Name == "message")
                 {
@@ -177,10 +186,10 @@ namespace Concord
             read.ContinueWith(abandoned => abandoned.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
         }
 
-        /// <summary>Reopens after a break, with backoff: true once reopened, false when closed meanwhile; throws when it cannot.</summary>
+        /// <summary>Reopens after a break or the server's in-band UNAVAILABLE (a draining server, an engine outage), with backoff: true once reopened, false when closed meanwhile; throws when it cannot.</summary>
         private async Task<bool> ResumeAsync(Exception broken)
         {
-            ConcordException failure = new ConcordConnectionException(_operation, "the stream broke: " + broken.Message, broken);
+            ConcordException failure = broken as ConcordException ?? new ConcordConnectionException(_operation, "the stream broke: " + broken.Message, broken);
             string lastEventId = _reader.LastEventId;
             if (lastEventId.Length == 0)
             {

@@ -83,6 +83,52 @@ namespace Concord.Tests
             }
         }
 
+        private const string Drained = "event: error\ndata: {\"code\":\"UNAVAILABLE\",\"message\":\"shutting down\",\"details\":{\"reason\":\"shutting_down\"}}\n\n";
+
+        [Test]
+        public async Task ADrainingServersUnavailableIsResumedFromLikeABreak()
+        {
+            using (var server = new CuttingServer().End(Frame(0), Frame(1), Drained).End(Frame(2), CaughtUp))
+            using (var client = Connect(server, new List<TimeSpan>()))
+            {
+                var result = await Drain(await Subscribe(client));
+                Assert.IsNull(result.Item2);
+                CollectionAssert.AreEqual(new[] { "0", "1", "2", "caught_up" }, result.Item1);
+                Assert.AreEqual(2, server.Requests.Count);
+                Assert.AreEqual("1", server.Requests[1]["last-event-id"]);
+            }
+        }
+
+        [TestCase(3, false)]
+        [TestCase(0, true)]
+        public async Task AnUnavailableBeforeAnyIdOrWithoutRetriesIsRaised(int maxRetries, bool afterAnId)
+        {
+            var frames = afterAnId ? new[] { Frame(0), Drained } : new[] { Drained };
+            using (var server = new CuttingServer().End(frames).End(Frame(1)))
+            using (var client = Connect(server, new List<TimeSpan>()))
+            {
+                var result = await Drain(await Subscribe(client, new RequestOptions { MaxRetries = maxRetries }));
+                var raised = result.Item2 as UnavailableException;
+                Assert.IsNotNull(raised, "an UnavailableException, not " + result.Item2);
+                Assert.AreEqual("\"shutting_down\"", raised.Details["reason"].ToString());
+                Assert.AreEqual(1, server.Requests.Count);
+            }
+        }
+
+        [Test]
+        public async Task AnInBandErrorOtherThanUnavailableIsRaisedWithoutReopening()
+        {
+            const string denied = "event: error\ndata: {\"code\":\"PERMISSION_DENIED\",\"message\":\"no\"}\n\n";
+            using (var server = new CuttingServer().End(Frame(0), denied).End(Frame(1)))
+            using (var client = Connect(server, new List<TimeSpan>()))
+            {
+                var result = await Drain(await Subscribe(client));
+                CollectionAssert.AreEqual(new[] { "0" }, result.Item1);
+                Assert.IsInstanceOf<PermissionDeniedException>(result.Item2);
+                Assert.AreEqual(1, server.Requests.Count);
+            }
+        }
+
         [Test]
         public async Task AnIdOnlyFrameIsNoMessageButItsIdResumes()
         {
