@@ -12,6 +12,9 @@ import (
 	"time"
 )
 
+// maxPollWait is the longest wait_timeout the contract accepts for a poll; longer is capped.
+const maxPollWait = 60 * time.Second
+
 var errWorkerConfig = errors.New("concord: worker needs a client, task types and a handler")
 
 // TaskHandler runs one task of a saga step. The output (any JSON value, or nil for none; Null
@@ -45,7 +48,7 @@ type Worker struct {
 	Concurrency int
 	// VisibilityTimeout is the lease of a task, renewed every third of it; default 30s.
 	VisibilityTimeout time.Duration
-	// WaitTimeout is how long one poll waits for a task; default 20s (at most 60s).
+	// WaitTimeout is how long one poll waits for a task; default 20s, capped at 60s.
 	WaitTimeout time.Duration
 	// ShutdownGrace is how long running handlers may go on once Run's context is done; the
 	// tasks of those still running then are handed back. Default 20s.
@@ -229,6 +232,7 @@ func (w *Worker) defaults() {
 	if w.WaitTimeout < 0 {
 		w.WaitTimeout = 20 * time.Second
 	}
+	w.WaitTimeout = min(w.WaitTimeout, maxPollWait)
 	if w.ShutdownGrace < 0 {
 		w.ShutdownGrace = 0
 	}
