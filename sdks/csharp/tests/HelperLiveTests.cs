@@ -46,6 +46,22 @@ namespace Concord.Tests
         }
 
         [Test]
+        public async Task TheTokenGivenToHoldAsyncAbortsOnlyTheAcquire()
+        {
+            var name = _run + "-token";
+            using (var cancel = new CancellationTokenSource())
+            using (var held = await _client.Locks.HoldAsync(name, new HoldOptions { Ttl = TimeSpan.FromSeconds(3) }, cancel.Token))
+            {
+                cancel.Cancel();
+                await Task.Delay(TimeSpan.FromSeconds(4));
+                Assert.IsFalse(held.IsLost, "renewals go on after the acquire's token was cancelled");
+                Assert.IsFalse(held.LostToken.IsCancellationRequested);
+                Assert.AreEqual(held.FencingToken, _client.Locks.Get(name).Lock.FencingToken);
+            }
+            Assert.Throws<NotFoundException>(() => _client.Locks.Get(name));
+        }
+
+        [Test]
         public async Task AHoldKeepsOthersOutAndReleasesOnScopeExit()
         {
             var name = _run + "-hold";

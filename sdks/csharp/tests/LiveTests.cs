@@ -116,6 +116,22 @@ namespace Concord.Tests
         }
 
         [Test]
+        public void AnInjectedHttpClientIsNotDisposedWithTheClient()
+        {
+            var options = LiveOptions();
+            using (var http = new System.Net.Http.HttpClient(new System.Net.Http.HttpClientHandler { AllowAutoRedirect = false }))
+            {
+                options.HttpClient = http;
+                using (var client = new ConcordClient(options))
+                {
+                    Assert.IsNotNull(client.Health.GetLiveness().Status);
+                }
+                var again = http.GetAsync(options.Endpoint + "v1/health/live").GetAwaiter().GetResult();
+                Assert.IsTrue(again.IsSuccessStatusCode);
+            }
+        }
+
+        [Test]
         public void RetriesInjectedFaults()
         {
             var options = LiveOptions();

@@ -140,6 +140,17 @@ class ClientTest {
   }
 
   @Test
+  void anEmptyExplicitBaseUrlCountsAsNotGiven() { // docs/sdk-helpers.md §4
+    Map<String, String> env = Map.of("CONCORD_BASE_URL", "http://env.test:1");
+    try (ConcordClient client = ConcordClient.builder().baseUrl("").fromEnv(env::get).build()) {
+      assertEquals(URI.create("http://env.test:1"), client.config().baseUrl());
+    }
+    try (ConcordClient client = ConcordClient.builder().baseUrl(" ").build()) {
+      assertEquals(URI.create("http://localhost:8080"), client.config().baseUrl());
+    }
+  }
+
+  @Test
   void settingsNeverShowCredentials() {
     try (ConcordClient client =
         ConcordClient.builder().apiKey("s3cret").header("Authorization", "Bearer x").build()) {

@@ -28,6 +28,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** The hold and worker helpers (docs/sdk-helpers.md) against the live server, per transport. */
@@ -42,6 +43,25 @@ public abstract class LiveHelperScenarios extends LiveScenarios {
           () -> client.locks().hold(name, HoldOptions.builder().owner("other").build()));
       assertFalse(lock.isLost());
     }
+    assertThrows(NotFoundException.class, () -> client.locks().get(name));
+  }
+
+  @Test
+  void anInterruptedBlockStillReleasesTheLock() throws InterruptedException {
+    String name = unique + "-interrupted";
+    AtomicReference<Boolean> stillInterrupted = new AtomicReference<>();
+    Thread holder =
+        new Thread(
+            () -> {
+              try (HeldLock lock = client.locks().hold(name)) {
+                assertTrue(lock.fencingToken() > 0);
+                Thread.currentThread().interrupt();
+              }
+              stillInterrupted.set(Thread.currentThread().isInterrupted());
+            });
+    holder.start();
+    holder.join(10_000);
+    assertEquals(Boolean.TRUE, stillInterrupted.get(), "the thread stays interrupted");
     assertThrows(NotFoundException.class, () -> client.locks().get(name));
   }
 

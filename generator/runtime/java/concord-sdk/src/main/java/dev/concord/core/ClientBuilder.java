@@ -53,11 +53,12 @@ public abstract class ClientBuilder<B extends ClientBuilder<B, C>, C> {
   public abstract C build();
 
   /**
-   * The REST base URL (default {@code http://localhost:8080}); wins over {@code CONCORD_BASE_URL}.
-   * Credentials are sent only to this origin.
+   * The REST base URL (default {@code http://localhost:8080}); wins over {@code CONCORD_BASE_URL},
+   * and "" counts as not given. Credentials are sent only to this origin.
    */
   public B baseUrl(String baseUrl) {
-    this.baseUrl = parseUrl(Objects.requireNonNull(baseUrl, "baseUrl"));
+    String given = Objects.requireNonNull(baseUrl, "baseUrl").trim();
+    this.baseUrl = given.isEmpty() ? null : parseUrl(given);
     return self();
   }
 
