@@ -1,7 +1,8 @@
 """Graceful shutdown: once draining, readiness fails and open server streams end.
 
 A stream's client is told `UNAVAILABLE` (`reason: shutting_down`), a retryable code: it reopens
-the stream (on another instance behind the load balancer) from its cursor. Unary calls
+the stream (on another instance behind the load balancer) from its cursor, which the SDKs do by
+themselves for subscriptions over SSE (docs/sdk-helpers.md §3). Unary calls
 in flight get the grace period to finish; those still running then are cancelled and answer the
 same `UNAVAILABLE` (their clean-up runs, so a lock waiter leaves the line), before the HTTP and
 gRPC servers would cut them off without an answer of the contract's.
