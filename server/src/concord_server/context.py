@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concord_server.api.faults import StreamEnd
 
 
 @dataclass(frozen=True)
@@ -37,4 +40,4 @@ class CallContext:
     span: Any = None  # the call's OpenTelemetry span while tracing is on (telemetry/spans.py)
     replayed: bool = False  # set when the answer is an idempotent replay
     client_address: str = "unknown"  # the caller's network address (failed-auth limits)
-    stream_cut: int | None = None  # test hook: break an SSE stream after this many messages
+    stream_end: StreamEnd | None = None  # test hook: how an SSE stream ends (cut, drained)

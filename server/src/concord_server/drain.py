@@ -21,6 +21,11 @@ SHUTTING_DOWN = "the server is shutting down; reconnect to continue the stream"
 CALL_CUT = "the server is shutting down and did not finish this call in time; retry it"
 
 
+def shutting_down() -> ConcordError:
+    """The UNAVAILABLE (`reason: shutting_down`) that ends a stream when the server drains."""
+    return ConcordError(ErrorCode.UNAVAILABLE, SHUTTING_DOWN, {"reason": "shutting_down"})
+
+
 class Drain:
     """The shutdown signal shared by the dispatcher, the health service and the entry point."""
 
@@ -77,7 +82,7 @@ class Drain:
 
     def error(self) -> ConcordError:
         """What a stream ended by the drain raises."""
-        return ConcordError(ErrorCode.UNAVAILABLE, SHUTTING_DOWN, {"reason": "shutting_down"})
+        return shutting_down()
 
     async def until_drained(self, source: AsyncIterator[T]) -> AsyncGenerator[T, None]:
         """The items of `source` until it ends or draining begins (then UNAVAILABLE)."""

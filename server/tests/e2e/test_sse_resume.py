@@ -95,6 +95,19 @@ def test_the_cut_fault_breaks_the_connection_after_n_messages(server: LiveServer
     assert "Exception in ASGI application" not in server.log_tail(400)
 
 
+def test_the_drain_fault_ends_the_stream_as_a_draining_server_does(server: LiveServer) -> None:
+    headers = {FAULT: "drain-a;1;drain=2"}
+    path = "/v1/streams/s:subscribe?from_revision=0"
+    with server.client() as http, http.stream("GET", path, headers=headers) as response:
+        frames = sse_frames(response.read().decode())
+    assert [f.get("id") for f in frames[:2]] == ["0", "1"]
+    assert frames[2]["event"] == "error" and len(frames) == 3
+    assert '"reason":"shutting_down"' in frames[2]["data"]
+    assert '"code":"UNAVAILABLE"' in frames[2]["data"]
+    whole = _frames(server, path, 4, **headers)  # the budget of one is spent
+    assert [f.get("id") for f in whole] == ["0", "1", "2", None]
+
+
 def test_the_cut_fault_ignores_unary_calls(server: LiveServer) -> None:
     headers = {FAULT: "cut-b;1;cut=0"}
     with server.client() as http:

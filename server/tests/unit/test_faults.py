@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from concord_server.api import faults
-from concord_server.api.faults import FaultInjector
+from concord_server.api.faults import FaultInjector, StreamEnd
 from concord_server.errors import ConcordError, ErrorCode
 
 
@@ -59,7 +59,25 @@ async def test_a_delay_fault_waits_then_lets_the_call_run(monkeypatch: pytest.Mo
 
 
 @pytest.mark.parametrize(
-    "spec", ["k;1;NOT_A_CODE", "k;x;UNAVAILABLE", "k;1;delay=abc", "k;1;UNAVAILABLE;Renew-Lock"]
+    ("fault", "end"), [("cut=2", StreamEnd(2)), ("drain=0", StreamEnd(0, drained=True))]
+)
+async def test_a_stream_end_fault_applies_to_stream_opens_only(fault: str, end: StreamEnd) -> None:
+    injector = FaultInjector()
+    header = {faults.HEADER: f"k;1;{fault}"}
+    assert await injector.maybe_fail(header, "GetStreamMetadata") is None  # not counted
+    assert await injector.maybe_fail(header, "SubscribeToStream", streaming=True) == end
+    assert await injector.maybe_fail(header, "SubscribeToStream", streaming=True) is None
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "k;1;NOT_A_CODE",
+        "k;x;UNAVAILABLE",
+        "k;1;delay=abc",
+        "k;1;UNAVAILABLE;Renew-Lock",
+        "k;1;drain=x",
+    ],
 )
 async def test_a_malformed_header_is_invalid_argument(spec: str) -> None:
     with pytest.raises(ConcordError) as caught:

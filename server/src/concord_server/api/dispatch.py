@@ -129,7 +129,7 @@ class Dispatcher:
             raise ConcordError(ErrorCode.UNAVAILABLE, f"{rpc.name} is not served by this server")
         if self._faults is not None:
             streaming = rpc.server_streaming
-            ctx.stream_cut = await self._faults.maybe_fail(ctx.headers, rpc.name, streaming)
+            ctx.stream_end = await self._faults.maybe_fail(ctx.headers, rpc.name, streaming)
         if not rpc.public:
             ctx.principal = await self.authenticate(ctx.headers, ctx.client_address)
             if self._rate_check is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from concord_server.errors import ConcordError, ErrorCode
 
@@ -13,18 +14,28 @@ MAX_KEYS = 10_000
 MAX_DELAY_MS = 60_000
 _SPEC = re.compile(
     r"^(?P<key>[A-Za-z0-9._:-]{1,100});(?P<count>\d{1,4});"
-    r"(?:delay=(?P<delay>\d{1,5})|cut=(?P<cut>\d{1,4})|(?P<code>[A-Z_]+))"
+    r"(?:delay=(?P<delay>\d{1,5})|(?P<end>cut|drain)=(?P<after>\d{1,4})|(?P<code>[A-Z_]+))"
     r"(?:;(?P<rpc>[A-Za-z]{1,100}))?$"
 )
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """How a stream under a `cut=`/`drain=` fault ends: after `after` messages, its connection
+    breaks, or (`drained`) it ends with a draining server's UNAVAILABLE."""
+
+    after: int
+    drained: bool = False
 
 
 class FaultInjector:
     """Counts calls per fault key and fails (or delays) the first `count` of them.
 
     Header format: `X-Concord-Test-Fault: <key>;<count>;<fault>[;<Rpc>]`, where `<fault>` is an
-    error code (`UNAVAILABLE`), `delay=<ms>` (the call waits, then runs normally) or `cut=<n>`
-    (a server stream over SSE sends n messages, then its connection breaks; only stream opens
-    count, other calls ignore it). With an RPC
+    error code (`UNAVAILABLE`), `delay=<ms>` (the call waits, then runs normally), `cut=<n>`
+    (a server stream over SSE sends n messages, then its connection breaks) or `drain=<n>` (it
+    sends n messages, then ends with the UNAVAILABLE of a draining server); only stream opens
+    count for the last two, other calls ignore them. With an RPC
     name, only calls of that RPC count and are affected: `r1;2;UNAVAILABLE;RenewLock` fails the
     first two renewals carrying key `r1` and lets every other call through. SDK retry and helper
     tests use it.
@@ -35,9 +46,10 @@ class FaultInjector:
 
     async def maybe_fail(
         self, headers: Mapping[str, str], rpc: str = "", streaming: bool = False
-    ) -> int | None:
+    ) -> StreamEnd | None:
         """Raises the configured error (or waits) while the key's budget of faults lasts; for a
-        `cut=<n>` fault on a stream open, returns n (None when the stream is left alone)."""
+        `cut=<n>` or `drain=<n>` fault on a stream open, returns how the stream ends (None when
+        it is left alone)."""
         spec = headers.get(HEADER)
         if not spec:
             return None
@@ -45,12 +57,12 @@ class FaultInjector:
         code = match["code"] if match is not None else None
         if match is None or (code is not None and code not in ErrorCode.__members__):
             raise ConcordError(ErrorCode.INVALID_ARGUMENT, f"bad {HEADER} header: {spec!r}")
-        if (match["rpc"] and match["rpc"] != rpc) or (match["cut"] is not None and not streaming):
+        if (match["rpc"] and match["rpc"] != rpc) or (match["end"] is not None and not streaming):
             return None
         if not self._take(match["key"], int(match["count"])):
             return None
-        if match["cut"] is not None:
-            return int(match["cut"])
+        if match["end"] is not None:
+            return StreamEnd(int(match["after"]), drained=match["end"] == "drain")
         if match["delay"] is not None:
             await asyncio.sleep(min(int(match["delay"]), MAX_DELAY_MS) / 1000)
             return None

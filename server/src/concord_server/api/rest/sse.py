@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 
 from google.protobuf.message import Message
 
-from concord_server import json_text
+from concord_server import drain, json_text
 from concord_server.api import codec
+from concord_server.api.faults import StreamEnd
 from concord_server.api.rest.problem import error_body
 from concord_server.api.rest.resume import InjectedCut, event_id
 from concord_server.errors import ConcordError
@@ -24,19 +25,24 @@ async def sse_events(
     request_id: str,
     keepalive: float = KEEPALIVE_SECONDS,
     rpc_name: str = "",
-    cut: int | None = None,
+    end: StreamEnd | None = None,
 ) -> AsyncIterator[bytes]:
     """`data:` frames per message (with an `id:` where the stream can resume), `: keep-alive`
-    when idle, `event: error` at a failure; `cut` breaks the connection after that many."""
+    when idle, `event: error` at a failure; `end` (a test fault) breaks the connection, or ends
+    the stream as a draining server does, after that many messages."""
     iterator = stream.__aiter__()
     pending: asyncio.Future[Message] | None = None
     connections = STREAM_CONNECTIONS.labels("sse")
+    cut = None if end is None else end.after
     connections.inc()
     try:
         if stream.resume_after is not None:
             yield b"id: %d\n\n" % stream.resume_after
         while True:
             if cut == 0:
+                assert end is not None
+                if end.drained:
+                    raise drain.shutting_down()
                 raise InjectedCut("test fault: the stream's connection breaks here")
             if pending is None:
                 pending = asyncio.ensure_future(iterator.__anext__())

@@ -215,7 +215,7 @@ def make_endpoint(rpc: Rpc, dispatcher: Dispatcher, body_limit: int) -> Endpoint
             apply_last_event_id(rpc.name, request.headers, message)
             stream = await dispatcher.stream(rpc, message, ctx)
             return StreamingResponse(
-                sse_events(stream, ctx.request_id, rpc_name=rpc.name, cut=ctx.stream_cut),
+                sse_events(stream, ctx.request_id, rpc_name=rpc.name, end=ctx.stream_end),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
