@@ -119,7 +119,8 @@ func (w *Worker) report(rt *runningTask, output any, err error) {
 }
 
 // heartbeat renews the task's lease every third of the visibility timeout until the handler
-// ends; a lost lease (or an auth error) gives the task up and cancels its handler.
+// ends; a lost lease gives the task up and cancels its handler; an auth error stops the
+// worker, whose shutdown gives this handler the grace period as every other.
 func (w *Worker) heartbeat(rt *runningTask) {
 	interval := w.VisibilityTimeout / 3
 	next := rt.received.Add(interval)
@@ -138,13 +139,13 @@ func (w *Worker) heartbeat(rt *runningTask) {
 		switch {
 		case err == nil:
 			next = sent.Add(interval)
-		case IsCode(err, CodeTaskLeaseLost) || IsCode(err, CodeNotFound) || stopsWorker(err, false):
+		case IsCode(err, CodeTaskLeaseLost) || IsCode(err, CodeNotFound):
 			w.logger().Warn("concord worker: task abandoned", "task", rt.task.TaskID, "error", err)
 			rt.abandon(errLeaseLost)
-			if stopsWorker(err, false) {
-				w.stopFor(err)
-			}
 			return
+		case stopsWorker(err, false):
+			w.stopFor(err) // the shutdown's grace applies to this handler too (§2.6)
+			next = time.Now().Add(interval)
 		case transient(err):
 			next = time.Now().Add(min(w.VisibilityTimeout/10, time.Second))
 		default:

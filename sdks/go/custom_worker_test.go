@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -110,6 +111,40 @@ func TestWorkerStopsWhenRefused(t *testing.T) {
 	}
 	if err := NewWorker(c, nil, nil).Run(context.Background()); err == nil {
 		t.Fatal("a worker without task types ran")
+	}
+}
+
+func TestWorkerGivesAHandlerWhoseHeartbeatIsRefusedTheGracePeriod(t *testing.T) {
+	s := &taskServer{tasks: []any{taskJSON("t1")}, reports: map[string]map[string]any{}, done: make(chan struct{}), want: 1}
+	refusedTwice := make(chan struct{}) // the second refusal: the first was handled by then
+	var refusals atomic.Int32
+	handle := s.handle(t)
+	_, c := newFake(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ":heartbeat") {
+			if refusals.Add(1) == 2 {
+				close(refusedTwice)
+			}
+			writeError(w, CodePermissionDenied, nil)
+			return
+		}
+		handle(n, w, r)
+	})
+	w := NewWorker(c, []string{"charge"}, func(ctx context.Context, task Task) (any, error) {
+		select { // heartbeats go on in the shutdown's grace; the handler is not cancelled
+		case <-refusedTwice:
+			return map[string]any{"done": true}, nil
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	})
+	w.VisibilityTimeout, w.WaitTimeout = 300*time.Millisecond, time.Second
+	if err := w.Run(context.Background()); !IsCode(err, CodePermissionDenied) {
+		t.Fatalf("Run returned %v", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reports["t1:complete"] == nil {
+		t.Fatalf("the handler's outcome was not reported: %v", s.reports)
 	}
 }
 

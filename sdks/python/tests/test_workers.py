@@ -202,6 +202,58 @@ def test_auth_errors_stop_the_worker(status: int, code: str, kind: type[Exceptio
     assert len(server.named(":poll")) == 1
 
 
+def denying_heartbeats(server: TaskServer, refused_twice: Callable[[], None]) -> Any:
+    """The server, but every heartbeat answers PERMISSION_DENIED; `refused_twice` is called at
+    the second (the worker had handled the first by then)."""
+    refusals: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(":heartbeat"):
+            refusals.append(request.url.path)
+            if len(refusals) == 2:
+                refused_twice()
+            return error(403, "PERMISSION_DENIED")
+        return server(request)
+
+    return answer
+
+
+def test_an_auth_error_on_a_heartbeat_gives_the_handler_the_grace_period() -> None:
+    server = TaskServer(task("t1", 1))
+    gate = threading.Event()
+
+    def handler(t: Task) -> Any:  # heartbeats go on in the shutdown's grace: it ends then
+        assert gate.wait(WAIT)
+        return {"done": True}
+
+    client = Recorder(denying_heartbeats(server, gate.set)).client()
+    worker = client.sagas.worker(["charge"], handler, visibility_timeout=timedelta(seconds=0.3))
+    with pytest.raises(PermissionDeniedError):
+        worker.run()
+    assert server.named("t1:complete")  # reported: the task was not given up
+
+
+def test_async_an_auth_error_on_a_heartbeat_gives_the_handler_the_grace_period() -> None:
+    server = TaskServer(task("t1", 1))
+
+    async def run() -> None:
+        gate = asyncio.Event()
+
+        async def handler(t: Task) -> Any:
+            await asyncio.wait_for(gate.wait(), WAIT)
+            return {"done": True}
+
+        async with Recorder(denying_heartbeats(server, gate.set)).async_client() as client:
+            worker = client.sagas.worker(
+                ["charge"], handler, visibility_timeout=timedelta(seconds=0.3)
+            )
+            with pytest.raises(PermissionDeniedError):
+                await asyncio.wait_for(worker.run(), WAIT)
+
+    asyncio.run(run())
+    assert server.named("t1:complete")
+
+
 def test_a_lost_lease_is_not_reported() -> None:
     server = TaskServer(task("t1", 1))
     workers: list[Any] = []

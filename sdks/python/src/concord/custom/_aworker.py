@@ -198,7 +198,7 @@ class AsyncSagaWorker(WorkerSettings):
                 next_at = sent + self.beat_interval
             except ConcordError as error:
                 pause = self.beat_pause(error)
-                if pause is None or stops_worker(error):
+                if pause is None:
                     logger.warning(
                         "saga worker %s: task %s abandoned: %s",
                         self.worker_id,
@@ -207,9 +207,9 @@ class AsyncSagaWorker(WorkerSettings):
                     )
                     running.abandoned = "lease lost"
                     handler.cancel()
-                    if stops_worker(error):
-                        self._stop_for(error)
                     return
+                if stops_worker(error):  # the shutdown's grace applies to this handler too
+                    self._stop_for(error)
                 next_at = now() + pause
 
     # ------------------------------------------------------------------ shutdown

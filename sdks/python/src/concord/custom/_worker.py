@@ -217,9 +217,11 @@ class SagaWorker(WorkerSettings):
                 next_at = sent + self.beat_interval
             except ConcordError as error:
                 pause = self.beat_pause(error)
-                if pause is None or stops_worker(error):
+                if pause is None:
                     self._give_up(running, error)
                     return
+                if stops_worker(error):  # the shutdown's grace applies to this handler too
+                    self._stop_for(error)
                 next_at = now() + pause
 
     def _give_up(self, running: Running, error: ConcordError) -> None:
@@ -229,8 +231,6 @@ class SagaWorker(WorkerSettings):
         with self._slots:
             running.abandoned = "lease lost"
             self._slots.notify_all()
-        if stops_worker(error):
-            self._stop_for(error)
 
     # ------------------------------------------------------------------ shutdown
 
