@@ -120,6 +120,33 @@ namespace Concord.Tests
         }
 
         [Test]
+        public async Task AWaitTimeoutAboveSixtySecondsIsSentAsSixty()
+        {
+            string poll = null;
+            var handler = new RoutedHandler().On("tasks:poll", (request, token) =>
+            {
+                poll = request.Content.ReadAsStringAsync().Result;
+                const string denied = "{\"code\":\"PERMISSION_DENIED\",\"message\":\"no\",\"request_id\":\"r3\"}";
+                return Task.FromResult(FakeHandler.Response(403, denied, "application/json"));
+            });
+            using (var client = ClientOf(handler))
+            {
+                var worker = client.Sagas.Worker(new[] { "t" }, (task, token) => Task.FromResult(JsonValue.Null), new SagaWorkerOptions { WaitTimeout = TimeSpan.FromSeconds(90) });
+                Exception stopped = null;
+                try
+                {
+                    await worker.RunAsync();
+                }
+                catch (PermissionDeniedException e)
+                {
+                    stopped = e;
+                }
+                Assert.IsNotNull(stopped, "the refused poll stops the worker");
+                StringAssert.Contains("\"wait_timeout\":\"60s\"", poll);
+            }
+        }
+
+        [Test]
         public async Task AHandlerThatBlocksItsThreadDoesNotHoldUpLeasing()
         {
             var polls = 0;

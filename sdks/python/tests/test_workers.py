@@ -202,6 +202,14 @@ def test_auth_errors_stop_the_worker(status: int, code: str, kind: type[Exceptio
     assert len(server.named(":poll")) == 1
 
 
+def test_a_wait_timeout_above_sixty_seconds_is_capped_and_a_negative_one_refused() -> None:
+    sagas = Recorder(TaskServer()).client().sagas
+    worker = sagas.worker(["charge"], outcomes, wait_timeout=timedelta(seconds=90))
+    assert worker.wait_timeout == timedelta(seconds=60)
+    with pytest.raises(ValueError, match="wait_timeout"):
+        sagas.worker(["charge"], outcomes, wait_timeout=timedelta(seconds=-1))
+
+
 def denying_heartbeats(server: TaskServer, refused_twice: Callable[[], None]) -> Any:
     """The server, but every heartbeat answers PERMISSION_DENIED; `refused_twice` is called at
     the second (the worker had handled the first by then)."""

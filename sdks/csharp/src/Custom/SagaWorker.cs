@@ -19,11 +19,13 @@ namespace Concord
     {
         private const int MaxErrorMessage = 4000;
         private static readonly TimeSpan HandBackLease = TimeSpan.FromMilliseconds(1);
+        private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(60);
         private readonly SagasClient _sagas;
         private readonly List<string> _taskTypes;
         private readonly Func<SagaTask, CancellationToken, Task<JsonValue>> _handler;
         private readonly SagaWorkerOptions _options;
         private readonly TimeSpan _clientTimeout;
+        private readonly TimeSpan _wait;
         private readonly RequestLog _log;
         private readonly Random _random = new Random();
         private CancellationTokenSource _stopping;
@@ -48,6 +50,7 @@ namespace Concord
             _handler = handler;
             _options = options;
             _clientTimeout = clientTimeout;
+            _wait = Helpers.Min(options.WaitTimeout, MaxWait);
             _log = log;
             WorkerId = string.IsNullOrEmpty(options.WorkerId) ? Helpers.NewIdentity() : options.WorkerId;
         }
@@ -149,9 +152,9 @@ namespace Concord
                 TaskTypes = _taskTypes,
                 MaxTasks = Math.Min(free, 100),
                 VisibilityTimeout = _options.VisibilityTimeout,
-                WaitTimeout = _options.WaitTimeout,
+                WaitTimeout = _wait,
             };
-            var call = new RequestOptions { Timeout = _options.WaitTimeout + _clientTimeout };
+            var call = new RequestOptions { Timeout = _wait + _clientTimeout };
             return _sagas.PollTasksAsync(parameters, call, _stopping.Token);
         }
 

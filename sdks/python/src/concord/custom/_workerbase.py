@@ -21,6 +21,7 @@ from concord.models import Task
 logger = logging.getLogger("concord")
 DEFAULT_VISIBILITY: Final = timedelta(seconds=30)
 DEFAULT_WAIT: Final = timedelta(seconds=20)
+MAX_WAIT: Final = timedelta(seconds=60)  # the longest wait of one poll the contract accepts
 DEFAULT_GRACE: Final = timedelta(seconds=20)
 # A handed-back task's lease ends this soon: the server offers the task again at once.
 HAND_BACK_LEASE: Final = timedelta(milliseconds=1)
@@ -86,11 +87,13 @@ class WorkerSettings:
             raise ValueError("a worker needs at least one task type")
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if wait_timeout < timedelta(0):
+            raise ValueError("wait_timeout must not be negative")
         self.task_types = list(task_types)
         self.worker_id = worker_id or default_owner()
         self.concurrency = concurrency
         self.visibility_timeout = visibility_timeout
-        self.wait_timeout = wait_timeout
+        self.wait_timeout = min(wait_timeout, MAX_WAIT)  # the most a poll may wait
         self.shutdown_grace = shutdown_grace
 
     @property

@@ -103,6 +103,16 @@ class HelpersTest {
   }
 
   @Test
+  void aWaitTimeoutAboveSixtySecondsIsCappedAndANegativeOneRefused() {
+    WorkerOptions.Builder options = WorkerOptions.builder().taskTypes(List.of("t"));
+    assertEquals(
+        Duration.ofSeconds(60),
+        options.waitTimeout(seconds(90)).handler(t -> null).build().waitTimeout());
+    assertEquals(Duration.ZERO, options.waitTimeout(Duration.ZERO).build().waitTimeout());
+    assertThrows(IllegalArgumentException.class, () -> options.waitTimeout(seconds(-1)));
+  }
+
+  @Test
   void aRenewalCutOffByTheDeadlineIsNotTheCauseOfTheLoss() throws Exception {
     AtomicInteger renewals = new AtomicInteger();
     routes.put(":acquire", ex -> ok(ex, GRANT));

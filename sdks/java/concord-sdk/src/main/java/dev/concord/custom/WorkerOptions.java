@@ -7,6 +7,9 @@ import java.util.Optional;
 
 /** Options of a {@link SagaWorker} (docs/sdk-helpers.md §2.1). */
 public final class WorkerOptions {
+  /** The longest wait of one poll the contract accepts; a longer one is capped to it. */
+  private static final Duration MAX_WAIT = Duration.ofSeconds(60);
+
   private final List<String> taskTypes;
   private final TaskHandler handler;
   private final int concurrency;
@@ -115,12 +118,12 @@ public final class WorkerOptions {
       return this;
     }
 
-    /** How long one poll waits for a task (default 20 s, at most 60 s). */
+    /** How long one poll waits for a task (default 20 s; a longer one is capped at 60 s). */
     public Builder waitTimeout(Duration waitTimeout) {
-      if (waitTimeout.isNegative() || waitTimeout.compareTo(Duration.ofSeconds(60)) > 0) {
-        throw new IllegalArgumentException("waitTimeout must be 0 to 60 s");
+      if (waitTimeout.isNegative()) {
+        throw new IllegalArgumentException("waitTimeout must not be negative");
       }
-      this.waitTimeout = waitTimeout;
+      this.waitTimeout = waitTimeout.compareTo(MAX_WAIT) > 0 ? MAX_WAIT : waitTimeout;
       return this;
     }
 
