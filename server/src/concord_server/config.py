@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     config_url: str = ""
 
     def sqlite_path(self, url: str) -> Path:
-        """The file of a sqlite:// URL; the default file lives in the data folder."""
-        path = url.removeprefix("sqlite://")
+        """The file of a sqlite:// URL (its `?` options are not part of it); the default file
+        lives in the data folder."""
+        path = url.split("?", 1)[0].removeprefix("sqlite://")
         return Path(path) if path else self.data_dir / "concord.db"

@@ -297,7 +297,7 @@ def _iso(moment: datetime | None) -> str | None:
 async def open_event_log(url: str, settings: Settings, connections: Connections) -> SqliteEventLog:
     """The event log of a sqlite:// URL; `?poll_ms=` sets the head-poll interval (1000)."""
     with _engine_errors():
-        db = await connections.sqlite(settings.sqlite_path(url.split("?", 1)[0]))
+        db = await connections.sqlite(settings.sqlite_path(url))
     store = SqliteEventLog(db, int(url_option(url, "poll_ms", "1000")) / 1000)
     await store.migrate()
     return store

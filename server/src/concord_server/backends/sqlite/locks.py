@@ -235,7 +235,7 @@ async def open_lock_store(
 ) -> SqliteLockStore:
     """The store in the file of a sqlite:// URL, with its tables created."""
     with _engine_errors():
-        db = await connections.sqlite(settings.sqlite_path(url.split("?", 1)[0]))
+        db = await connections.sqlite(settings.sqlite_path(url))
     store = SqliteLockStore(db, queue_limit=settings.ws_max_queue)
     await store.create_tables()
     return store
