@@ -40,18 +40,15 @@ func newResumingSource(ctx context.Context, c *core, op *operation, rc *requestC
 func (s *resumingSource) next() (sseEvent, error) {
 	for {
 		event, err := s.reader.next()
-		if err == nil && event.name == "error" {
-			if unavailable := s.resumable(event); unavailable != nil {
-				err = unavailable
-			}
-		}
-		if err == nil {
-			if event.name != "error" {
-				s.failures = 0
-			}
+		switch {
+		case err == nil && event.name != "error":
+			s.failures = 0
 			return event, nil
-		}
-		if errors.Is(err, io.EOF) || !s.canReopen() {
+		case err == nil:
+			if err = s.resumable(event); err == nil {
+				return event, nil // an error the stream ends with (Stream.Next reports it)
+			}
+		case errors.Is(err, io.EOF) || !s.canReopen():
 			return event, err
 		}
 		if err := s.reopen(err); err != nil {

@@ -28,8 +28,9 @@ STREAMS_END_SECONDS = 5  # how long a drain waits for open streams to send their
 ANSWER_SECONDS = 3  # after the grace period: for the calls cut then to send their UNAVAILABLE
 
 
-def _settings() -> Settings:
-    """Settings from the environment, then etcd (CONCORD_CONFIG_URL); exits on a bad key."""
+def _settings() -> tuple[Settings, str]:
+    """Settings from the environment, then etcd (CONCORD_CONFIG_URL), and the environment's
+    own log level (what a deleted etcd `log_level` key goes back to); exits on a bad key."""
     try:
         env = Settings()
         if log_level_number(env.log_level) is None:
@@ -50,7 +51,7 @@ def _settings() -> Settings:
         log.error("configuration error: %s", exc)
         raise SystemExit(2) from None
     configure_logging(settings.log_level)
-    return settings
+    return settings, env.log_level
 
 
 def _settings_error(exc: ValueError) -> str:
@@ -126,12 +127,12 @@ def _listening_socket(settings: Settings) -> socket.socket:
 def main() -> None:
     """Runs the server until SIGTERM or SIGINT, then drains it; with CONCORD_WORKERS=N > 1,
     runs N such servers sharing the ports (workers.py)."""
-    settings = _settings()
+    settings, env_log_level = _settings()
     if settings.workers > 1:
         supervisor = workers.Supervisor(settings.workers, settings.shutdown_grace_seconds)
         raise SystemExit(supervisor.run())
     if settings.config_url:
-        start_log_level_watch(settings.config_url, Settings().log_level)
+        start_log_level_watch(settings.config_url, env_log_level)
     runtime = Runtime(settings, on_serving=workers.signal_ready)
     config = uvicorn.Config(
         create_app(settings, runtime),

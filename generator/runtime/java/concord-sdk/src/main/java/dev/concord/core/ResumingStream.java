@@ -57,17 +57,12 @@ final class ResumingStream implements MessageStream {
           failures = 0;
         }
         return message;
-      } catch (ConnectionException broke) {
-        resumeId = source.lastEventId().orElse(resumeId);
-        if (closed || !resume(broke)) {
-          return null;
-        }
-      } catch (ApiException ended) {
-        resumeId = source.lastEventId().orElse(resumeId);
-        if (!ended.code().equals(ErrorCode.UNAVAILABLE)) {
+      } catch (ConnectionException | ApiException broke) {
+        if (broke instanceof ApiException ended && !ended.code().equals(ErrorCode.UNAVAILABLE)) {
           throw ended;
         }
-        if (closed || !resume(ended)) {
+        resumeId = source.lastEventId().orElse(resumeId);
+        if (closed || !resume(broke)) {
           return null;
         }
       }
