@@ -15,6 +15,9 @@ import (
 // maxPollWait is the longest wait_timeout the contract accepts for a poll; longer is capped.
 const maxPollWait = 60 * time.Second
 
+// idlePollInterval is how often, at most, polls that come back empty start.
+const idlePollInterval = time.Second
+
 var errWorkerConfig = errors.New("concord: worker needs a client, task types and a handler")
 
 // TaskHandler runs one task of a saga step. The output (any JSON value, or nil for none; Null
@@ -48,7 +51,8 @@ type Worker struct {
 	Concurrency int
 	// VisibilityTimeout is the lease of a task, renewed every third of it; default 30s.
 	VisibilityTimeout time.Duration
-	// WaitTimeout is how long one poll waits for a task; default 20s, capped at 60s.
+	// WaitTimeout is how long one poll waits for a task; default 20s, capped at 60s. Polls that
+	// come back empty start at most once a second, so 0 polls once a second while idle.
 	WaitTimeout time.Duration
 	// ShutdownGrace is how long running handlers may go on once Run's context is done; the
 	// tasks of those still running then are handed back. Default 20s.
@@ -112,6 +116,7 @@ func (w *Worker) lease(leaseCtx, base context.Context) {
 		if free == 0 {
 			return
 		}
+		started := time.Now()
 		tasks, err := w.poll(leaseCtx, free)
 		if err != nil {
 			if leaseCtx.Err() != nil {
@@ -134,6 +139,9 @@ func (w *Worker) lease(leaseCtx, base context.Context) {
 				continue
 			}
 			w.start(base, task, received)
+		}
+		if len(tasks) == 0 { // empty polls start at most once a second; shutdown ends the pause
+			_ = sleep(leaseCtx, idlePollInterval-time.Since(started))
 		}
 	}
 }

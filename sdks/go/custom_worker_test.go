@@ -330,6 +330,46 @@ func TestUnauthenticatedStopsTheWorker(t *testing.T) {
 	}
 }
 
+// idleWorker is a worker with WaitTimeout 0 on a server whose every poll answers no task.
+func idleWorker(t *testing.T) (*scripted, *Worker) {
+	s := &scripted{}
+	_, c := newFake(t, s.handle)
+	w := NewWorker(c, []string{"charge"}, func(context.Context, Task) (any, error) { return nil, nil })
+	w.WaitTimeout = 0
+	return s, w
+}
+
+func TestEmptyPollsStartAtMostOnceASecond(t *testing.T) {
+	s, w := idleWorker(t)
+	cancel, result := startWorker(w)
+	time.Sleep(2 * time.Second)
+	cancel()
+	if err := <-result; err != nil {
+		t.Fatal(err)
+	}
+	if polls := len(s.named("tasks:poll")); polls < 1 || polls > 4 {
+		t.Fatalf("%d polls in 2s, want 1 to 4 (empty polls start at most once a second)", polls)
+	}
+}
+
+func TestShutdownEndsThePauseAfterAnEmptyPoll(t *testing.T) {
+	s, w := idleWorker(t)
+	cancel, result := startWorker(w)
+	waitFor(t, "the first poll", func() bool { return len(s.named("tasks:poll")) >= 1 })
+	time.Sleep(200 * time.Millisecond) // the worker pauses until a second after its first poll
+	if polls := len(s.named("tasks:poll")); polls > 2 {
+		t.Fatalf("%d polls within 200ms of the first one: no pause", polls)
+	}
+	stopped := time.Now()
+	cancel()
+	if err := <-result; err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(stopped); d > 800*time.Millisecond {
+		t.Fatalf("Run returned %s after the shutdown began: the pause went on", d)
+	}
+}
+
 func TestPollBackoffGrowsFromOneSecondToThirty(t *testing.T) {
 	for failures, limit := range map[int]time.Duration{1: time.Second, 3: 4 * time.Second, 20: 30 * time.Second} {
 		for range 20 {

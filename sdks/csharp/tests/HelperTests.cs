@@ -1,7 +1,9 @@
 // The hold and worker helpers on a scripted server (docs/sdk-helpers.md, 1-2): what a loss names as its
-// cause, and a handler that blocks its thread never holding up the worker's leasing.
+// cause, a handler that blocks its thread never holding up the worker's leasing, and empty polls at most
+// once a second.
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Linq;
 using System.Net.Http;
 using System.Threading;
@@ -87,6 +89,17 @@ namespace Concord.Tests
         {
             await Task.Delay(Timeout.Infinite, token).ConfigureAwait(false);
             throw new InvalidOperationException("unreachable");
+        }
+
+        /// <summary>A server whose every poll answers no task at once.</summary>
+        private static RoutedHandler IdleServer()
+        {
+            return new RoutedHandler().On("tasks:poll", 200, "{\"tasks\":[]}");
+        }
+
+        private static SagaWorker IdleWorker(ConcordClient client)
+        {
+            return client.Sagas.Worker(new[] { "t" }, (task, token) => Task.FromResult(JsonValue.Null), new SagaWorkerOptions { WaitTimeout = TimeSpan.Zero });
         }
 
         [Test]
@@ -199,6 +212,46 @@ namespace Concord.Tests
                 await run;
                 Assert.IsTrue(sawSecond, "task b started while a's handler blocked its thread");
                 Assert.AreEqual(2, completed.Count);
+            }
+        }
+
+        [Test]
+        public async Task EmptyPollsStartAtMostOnceASecond()
+        {
+            var handler = IdleServer();
+            using (var client = ClientOf(handler))
+            using (var stop = new CancellationTokenSource())
+            {
+                var run = Task.Run(() => IdleWorker(client).RunAsync(stop.Token));
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                stop.Cancel();
+                await run;
+                var polls = handler.Paths.Count;
+                Assert.GreaterOrEqual(polls, 1, "polls in 2 s");
+                Assert.LessOrEqual(polls, 4, "polls in 2 s: empty polls start at most once a second");
+            }
+        }
+
+        [Test]
+        public async Task CancellingTheRunEndsThePauseAfterAnEmptyPollAtOnce()
+        {
+            var handler = IdleServer();
+            using (var client = ClientOf(handler))
+            using (var stop = new CancellationTokenSource())
+            {
+                var run = Task.Run(() => IdleWorker(client).RunAsync(stop.Token));
+                var waited = Stopwatch.StartNew();
+                while (handler.Paths.Count < 1 && waited.Elapsed < TimeSpan.FromSeconds(60))
+                {
+                    await Task.Delay(5);
+                }
+                await Task.Delay(200); // the worker pauses until a second after its first poll
+                var early = handler.Paths.Count;
+                var stopped = Stopwatch.StartNew();
+                stop.Cancel();
+                await run;
+                Assert.LessOrEqual(early, 2, "polls within 200 ms of the first: no pause");
+                Assert.Less(stopped.ElapsedMilliseconds, 800, "RunAsync returned this long after the cancel: the pause went on");
             }
         }
     }

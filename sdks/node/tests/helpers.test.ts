@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { Concord, LockLostError, UnauthenticatedError, UnavailableError } from '@concord/sdk';
+import {
+  Concord,
+  LockLostError,
+  type SagaWorker,
+  UnauthenticatedError,
+  UnavailableError,
+} from '@concord/sdk';
 import { hanging, json, problem, type Seen } from './fake.js';
 
 type Route = (seen: Seen) => Response | Promise<Response>;
@@ -168,7 +174,50 @@ const task = (id: string) => ({
   metadata: {},
 });
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A worker with `waitTimeoutMs: 0` on a server whose every poll answers no task at once. */
+function idleWorker(): { worker: SagaWorker; polls: () => number } {
+  let polls = 0;
+  const { client } = routed({
+    'POST /v1/tasks:poll': async () => {
+      polls += 1;
+      await sleep(1); // answered on a later turn of the event loop, as over a network
+      return json(200, { tasks: [] });
+    },
+  });
+  const worker = client.sagas.worker({ taskTypes: ['t'], waitTimeoutMs: 0, handler: () => {} });
+  return { worker, polls: () => polls };
+}
+
 describe('saga worker (scripted)', () => {
+  it('starts empty polls at most once a second', async () => {
+    const { worker, polls } = idleWorker();
+    const stop = new AbortController();
+    const run = worker.run(stop.signal);
+    await sleep(2_000);
+    stop.abort();
+    await run;
+    assert.ok(polls() >= 1 && polls() <= 4, `${polls()} polls in 2 s`);
+  });
+
+  it('ends the pause after an empty poll at once when the signal aborts', async () => {
+    const { worker, polls } = idleWorker();
+    const stop = new AbortController();
+    const run = worker.run(stop.signal);
+    while (polls() < 1) {
+      await sleep(5);
+    }
+    await sleep(200); // the worker pauses until a second after its first poll
+    const early = polls();
+    const stopped = performance.now();
+    stop.abort();
+    await run;
+    const took = performance.now() - stopped;
+    assert.ok(early <= 2, `${early} polls within 200 ms of the first: no pause`);
+    assert.ok(took < 800, `run resolved ${took} ms after the abort: the pause went on`);
+  });
+
   it('leases no more tasks than it runs, and heartbeats each', async () => {
     const polls: number[] = [];
     let served = 0;

@@ -1,6 +1,7 @@
 """The saga workers over a mocked server: leasing, heartbeats, outcomes, shutdown, auth.
 
-Waits are on events with generous timeouts; nothing asserts on elapsed time.
+Waits are on events with generous timeouts; nothing asserts on elapsed time but the loose
+bounds of the pause between empty polls.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -337,3 +339,65 @@ def test_async_shutdown_cancels_and_hands_back() -> None:
     assert cancelled == ["t1"]
     assert server.named("t1:heartbeat")[-1][1]["visibility_timeout"] == "0.001s"
     assert not server.named(":fail")
+
+
+IDLE_RUN = 2.0  # seconds an idle worker runs: at most 3 polls once a second, 4 with slack
+
+
+def test_empty_polls_start_at_most_once_a_second() -> None:
+    server = TaskServer()  # every poll answers no task at once
+    worker = Recorder(server).client().sagas.worker(["charge"], outcomes, wait_timeout=timedelta(0))
+    thread, errors = run_in_thread(worker.run)
+    time.sleep(IDLE_RUN)
+    worker.stop()
+    thread.join(WAIT)
+    assert not errors
+    assert 1 <= len(server.named(":poll")) <= 4
+
+
+def test_stop_ends_the_pause_after_an_empty_poll_at_once() -> None:
+    server = TaskServer()
+    worker = Recorder(server).client().sagas.worker(["charge"], outcomes, wait_timeout=timedelta(0))
+    thread, errors = run_in_thread(worker.run)
+    server.wait_for(lambda calls: len(calls) >= 1)
+    time.sleep(0.2)  # the worker pauses until a second after its first poll
+    assert len(server.named(":poll")) <= 2
+    stopped = time.monotonic()
+    worker.stop()
+    thread.join(WAIT)
+    assert not thread.is_alive() and not errors
+    assert time.monotonic() - stopped < 0.8
+
+
+def test_async_empty_polls_start_at_most_once_a_second() -> None:
+    server = TaskServer()
+
+    async def run() -> None:
+        async with Recorder(server).async_client() as client:
+            worker = client.sagas.worker(["charge"], outcomes, wait_timeout=timedelta(0))
+            running = asyncio.create_task(worker.run())
+            await asyncio.sleep(IDLE_RUN)
+            worker.stop()
+            await asyncio.wait_for(running, WAIT)
+
+    asyncio.run(run())
+    assert 1 <= len(server.named(":poll")) <= 4
+
+
+def test_async_stop_ends_the_pause_after_an_empty_poll_at_once() -> None:
+    server = TaskServer()
+
+    async def run() -> None:
+        async with Recorder(server).async_client() as client:
+            worker = client.sagas.worker(["charge"], outcomes, wait_timeout=timedelta(0))
+            running = asyncio.create_task(worker.run())
+            while not server.named(":poll"):
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)  # the worker pauses until a second after its first poll
+            assert len(server.named(":poll")) <= 2
+            stopped = time.monotonic()
+            worker.stop()
+            await asyncio.wait_for(running, WAIT)
+            assert time.monotonic() - stopped < 0.8
+
+    asyncio.run(run())

@@ -20,6 +20,7 @@ namespace Concord
         private const int MaxErrorMessage = 4000;
         private static readonly TimeSpan HandBackLease = TimeSpan.FromMilliseconds(1);
         private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(60);
+        private static readonly TimeSpan IdlePollInterval = TimeSpan.FromSeconds(1); // empty polls start at most this often
         private readonly SagasClient _sagas;
         private readonly List<string> _taskTypes;
         private readonly Func<SagaTask, CancellationToken, Task<JsonValue>> _handler;
@@ -102,6 +103,7 @@ namespace Concord
                     continue;
                 }
                 PollTasksResponse polled;
+                var started = Helpers.Now;
                 try
                 {
                     polled = await PollAsync(free).ConfigureAwait(false);
@@ -129,6 +131,11 @@ namespace Concord
                     var run = new TaskRun(task, arrival);
                     running.Add(run);
                     run.Completion = _stopping.IsCancellationRequested ? HandBackAsync(run) : RunTaskAsync(run);
+                }
+                if (polled.Tasks.Count == 0)
+                {
+                    // empty polls start at most once a second; shutdown ends the pause
+                    await Helpers.WaitUntilAsync(started + IdlePollInterval, _stopping.Token).ConfigureAwait(false);
                 }
             }
         }

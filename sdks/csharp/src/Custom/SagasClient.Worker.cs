@@ -15,7 +15,10 @@ namespace Concord
         /// <summary>The lease of a task, sent on every poll and heartbeat; default 30 seconds.</summary>
         public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-        /// <summary>How long one poll waits on the server for a task; default 20 seconds, and a longer one than 60 seconds is capped at 60.</summary>
+        /// <summary>
+        /// How long one poll waits on the server for a task; default 20 seconds, and a longer one than 60 seconds is
+        /// capped at 60. Polls that come back empty start at most once a second, so zero polls once a second while idle.
+        /// </summary>
         public TimeSpan WaitTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
         /// <summary>How long running handlers may go on once shutdown began; default 20 seconds.</summary>

@@ -44,7 +44,10 @@ export interface WorkerOptions {
   concurrency?: number | undefined;
   /** Lease length sent on every poll and heartbeat, in milliseconds (default 30000). */
   visibilityTimeoutMs?: number | undefined;
-  /** How long one poll waits on the server for a task, in milliseconds (default 20000). */
+  /**
+   * How long one poll waits on the server for a task, in milliseconds (default 20000). Polls that
+   * come back empty start at most once a second, so 0 polls once a second while idle.
+   */
   waitTimeoutMs?: number | undefined;
   /** How long running handlers may go on after shutdown began, in milliseconds (default 20000). */
   shutdownGraceMs?: number | undefined;
@@ -58,6 +61,8 @@ export class NonRetryableTaskError extends ConcordError {}
 /** Codes that stop the worker (from a poll; the first two from any call). */
 const STOP_ALWAYS = ['UNAUTHENTICATED', 'PERMISSION_DENIED'];
 const MAX_ERROR_MESSAGE = 4000;
+/** Polls that come back empty start at most this often, in milliseconds. */
+const IDLE_POLL_INTERVAL_MS = 1_000;
 
 /** `client.sagas` with `worker()`. */
 export class SagasResource extends GeneratedSagasResource {
@@ -153,6 +158,7 @@ export class SagaWorker {
         await this.#slotFreed();
         continue;
       }
+      const started = performance.now();
       try {
         const { tasks } = await this.#sagas.pollTasks(
           {
@@ -168,6 +174,10 @@ export class SagaWorker {
         failures = 0;
         for (const task of tasks) {
           this.#start(task, arrived);
+        }
+        if (tasks.length === 0) {
+          // empty polls start at most once a second; shutdown ends the pause
+          await sleepUntil(started + IDLE_POLL_INTERVAL_MS, this.#shutdown.signal);
         }
       } catch (error) {
         if (this.#shutdown.signal.aborted) {

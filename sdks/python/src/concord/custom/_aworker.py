@@ -22,6 +22,7 @@ from concord.custom._workerbase import (
     Running,
     WorkerSettings,
     failure,
+    idle_pause,
     logger,
     poll_backoff,
     stops_worker,
@@ -80,6 +81,7 @@ class AsyncSagaWorker(WorkerSettings):
             free = await self._free_slots()
             if free == 0:
                 return
+            started = now()
             try:
                 tasks = await self._poll_once(free)
             except ConcordError as error:
@@ -88,8 +90,7 @@ class AsyncSagaWorker(WorkerSettings):
                     return
                 failures += 1
                 logger.warning("saga worker %s: poll failed: %s", self.worker_id, error)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), poll_backoff(failures))
+                await self._pause(poll_backoff(failures))
                 continue
             failures = 0
             received = now()
@@ -98,6 +99,13 @@ class AsyncSagaWorker(WorkerSettings):
                     await self._hand_back(task)
                 else:
                     self._start(task, received)
+            if not tasks:  # empty polls start at most once a second; stop() ends the pause
+                await self._pause(idle_pause(started))
+
+    async def _pause(self, seconds: float) -> None:
+        """Waits `seconds`, or less when `stop()` comes first."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _free_slots(self) -> int:
         while len(self._active) >= self.concurrency and not self._stopping.is_set():

@@ -21,6 +21,7 @@ from concord.custom._workerbase import (
     Running,
     WorkerSettings,
     failure,
+    idle_pause,
     logger,
     poll_backoff,
     stops_worker,
@@ -76,6 +77,7 @@ class SagaWorker(WorkerSettings):
             free = self._free_slots()
             if free == 0:
                 break
+            started = now()
             try:
                 tasks = self._poll_once(free)
             except ConcordError as error:
@@ -90,6 +92,8 @@ class SagaWorker(WorkerSettings):
             received = now()
             for task in tasks:
                 self._start(task, received)
+            if not tasks:  # empty polls start at most once a second; stop() ends the pause
+                self._stopping.wait(idle_pause(started))
         self._drain()
         if self._fatal is not None:
             raise self._fatal

@@ -1,8 +1,9 @@
 """What the saga workers share (hand-written): settings, outcomes, error classes.
 
-The rules are docs/sdk-helpers.md §2: lease at most `concurrency` tasks, heartbeat each every
-visibility/3, stop leasing on shutdown, let handlers finish within `shutdown_grace`, hand back
-(never fail) the ones that do not, stop on UNAUTHENTICATED / PERMISSION_DENIED.
+The rules are docs/sdk-helpers.md §2: lease at most `concurrency` tasks, start empty polls at
+most once a second, heartbeat each task every visibility/3, stop leasing on shutdown, let handlers
+finish within `shutdown_grace`, hand back (never fail) the ones that do not, stop on
+UNAUTHENTICATED / PERMISSION_DENIED.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 from concord._core.errors_base import ConcordAPIError
-from concord.custom._lease import default_owner, is_transient
+from concord.custom._lease import default_owner, is_transient, now
 from concord.models import Task
 
 logger = logging.getLogger("concord")
@@ -27,6 +28,7 @@ DEFAULT_GRACE: Final = timedelta(seconds=20)
 HAND_BACK_LEASE: Final = timedelta(milliseconds=1)
 MAX_ERROR_MESSAGE: Final = 4000
 MAX_POLL_BATCH: Final = 100
+IDLE_POLL_INTERVAL: Final = 1.0  # seconds: polls that come back empty start at most this often
 STOPPING_CODES: Final = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
 LEASE_GONE_CODES: Final = frozenset({"TASK_LEASE_LOST", "NOT_FOUND"})
 
@@ -57,6 +59,12 @@ def poll_backoff(failures: int) -> float:
     """Seconds before polling again after `failures` failed polls: ~1s doubling to 30s."""
     base = min(2.0 ** (failures - 1), 30.0)
     return base * (0.5 + random.random() / 2)
+
+
+def idle_pause(started: float) -> float:
+    """Seconds before polling again after an empty poll that started at `started` (monotonic):
+    until IDLE_POLL_INTERVAL after it started."""
+    return max(0.0, started + IDLE_POLL_INTERVAL - now())
 
 
 @dataclass

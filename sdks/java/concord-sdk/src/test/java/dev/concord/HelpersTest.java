@@ -269,6 +269,58 @@ class HelpersTest {
     }
   }
 
+  @Test
+  void emptyPollsStartAtMostOnceASecond() throws Exception {
+    AtomicInteger polls = new AtomicInteger();
+    try (ConcordClient client = client(Duration.ofSeconds(30))) {
+      SagaWorker worker = idleWorker(client, polls);
+      Future<?> run = pool.submit(worker::run);
+      Thread.sleep(2_000);
+      worker.close();
+      run.get(60, TimeUnit.SECONDS);
+      assertTrue(polls.get() >= 1 && polls.get() <= 4, polls.get() + " polls in 2 s");
+    }
+  }
+
+  @Test
+  void closeEndsThePauseAfterAnEmptyPollAtOnce() throws Exception {
+    AtomicInteger polls = new AtomicInteger();
+    try (ConcordClient client = client(Duration.ofSeconds(30))) {
+      SagaWorker worker = idleWorker(client, polls);
+      Future<?> run = pool.submit(worker::run);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (polls.get() < 1 && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      Thread.sleep(400); // the worker pauses until a second after its first poll
+      int early = polls.get();
+      long stopped = System.nanoTime();
+      worker.close();
+      run.get(60, TimeUnit.SECONDS);
+      long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stopped);
+      assertTrue(early >= 1 && early <= 2, early + " polls within 400 ms of the first: no pause");
+      assertTrue(took < 800, "close() returned after " + took + " ms: the pause went on");
+    }
+  }
+
+  /** A worker with a zero wait timeout on a server whose every poll answers no task at once. */
+  private SagaWorker idleWorker(ConcordClient client, AtomicInteger polls) {
+    routes.put(
+        "tasks:poll",
+        ex -> {
+          polls.incrementAndGet();
+          ok(ex, "{\"tasks\":[]}");
+        });
+    return client
+        .sagas()
+        .worker(
+            WorkerOptions.builder()
+                .taskTypes(List.of("t"))
+                .waitTimeout(Duration.ZERO)
+                .handler(task -> null)
+                .build());
+  }
+
   /**
    * Returns once the worker began its shutdown: the refused heartbeat reached the worker, not only
    * the fake server, so the handler finishes strictly after the stop.

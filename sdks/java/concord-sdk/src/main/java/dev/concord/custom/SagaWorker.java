@@ -45,6 +45,9 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class SagaWorker implements AutoCloseable {
   private static final long MAX_BACKOFF_MS = 30_000;
 
+  /** Polls that come back empty start at most this often. */
+  private static final long IDLE_POLL_INTERVAL_MS = 1_000;
+
   final SagasResource sagas;
   final SagasAsyncResource async;
   final WorkerOptions options;
@@ -166,11 +169,15 @@ public final class SagaWorker implements AutoCloseable {
         continue;
       }
       try {
+        long started = System.nanoTime();
         List<Task> tasks = pollOnce(free);
         long arrived = System.nanoTime();
         failures = 0;
         slots.release(free - Math.min(free, tasks.size()));
         tasks.forEach(task -> start(task, arrived));
+        if (tasks.isEmpty()) { // empty polls start at most once a second; close() ends the pause
+          pause(idlePause(started));
+        }
       } catch (CancellationException e) {
         slots.release(free);
       } catch (RuntimeException e) {
@@ -268,6 +275,12 @@ public final class SagaWorker implements AutoCloseable {
   private static long backoff(int failures) {
     long base = Math.min(MAX_BACKOFF_MS, 1000L << Math.min(failures, 5));
     return (long) (base * (1 - 0.25 * ThreadLocalRandom.current().nextDouble()));
+  }
+
+  /** The pause after an empty poll that started at {@code started}: until a second after it. */
+  private static long idlePause(long started) {
+    long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+    return Math.max(0, IDLE_POLL_INTERVAL_MS - elapsed);
   }
 
   private static void sleep(long millis) {

@@ -118,7 +118,10 @@ public final class WorkerOptions {
       return this;
     }
 
-    /** How long one poll waits for a task (default 20 s; a longer one is capped at 60 s). */
+    /**
+     * How long one poll waits for a task (default 20 s; a longer one is capped at 60 s). Polls that
+     * come back empty start at most once a second, so zero polls once a second while idle.
+     */
     public Builder waitTimeout(Duration waitTimeout) {
       if (waitTimeout.isNegative()) {
         throw new IllegalArgumentException("waitTimeout must not be negative");
