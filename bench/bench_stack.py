@@ -1,7 +1,7 @@
 """What each package of the fast stack buys: REST lock requests (wrk, bench/wrk_lock_cycle.lua)
-against servers that differ only in one package being hidden (uvloop, hiredis,
-orjson: the server falls back to asyncio, redis-py's pool and parser, the stdlib json), and one with
-all three hidden, in alternating rounds of the same run (medians reported).
+against servers that differ only in one package being hidden (uvloop, httptools, hiredis,
+orjson: the server falls back to asyncio, h11, redis-py's pool and parser, the stdlib json), and one
+with all four hidden, in alternating rounds of the same run (medians reported).
 
 A package is hidden by a folder early on PYTHONPATH whose module of that name raises
 ImportError, which is what the server sees where the package does not install.
@@ -29,7 +29,7 @@ from tests.e2e.live import LiveServer
 from bench_locks import wrk
 from benchrows import SERVER_ENV, Row, add_json_argument, write_rows
 
-PACKAGES = ("uvloop", "hiredis", "orjson")
+PACKAGES = ("uvloop", "httptools", "hiredis", "orjson")
 NONE = "none of them"
 
 
@@ -59,7 +59,7 @@ def servers(tmp: Path, locks_url: str) -> dict[str, LiveServer]:
 
 
 def rows(rates: dict[str, list[float]], storage: str) -> list[Row]:
-    """Each package's gain (all against all-but-it), and all three against none."""
+    """Each package's gain (all against all-but-it), and all four against none."""
     m = {label: statistics.median(values) for label, values in rates.items()}
     out = [
         Row(
@@ -73,10 +73,10 @@ def rows(rates: dict[str, list[float]], storage: str) -> list[Row]:
     ]
     out.append(
         Row(
-            f"REST lock requests on {storage}, fast stack (all three)",
+            f"REST lock requests on {storage}, fast stack (all four)",
             m["all"],
             "requests/s",
-            "the same server without uvloop, hiredis and orjson",
+            "the same server without uvloop, httptools, hiredis and orjson",
             m[NONE],
         )
     )

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import uvicorn
-from concord_server.api.rest.http_protocol import H11ProblemProtocol
+from concord_server.api.rest.http_protocol import http_protocol
 
 try:
     import orjson
@@ -60,5 +60,5 @@ if __name__ == "__main__":
         port=int(sys.argv[1]),
         log_config=None,
         access_log=False,
-        http=H11ProblemProtocol,
+        http=http_protocol(),
     )

@@ -15,7 +15,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from concord_server import preflight, tls, workers
-from concord_server.api.rest.http_protocol import H11ProblemProtocol
+from concord_server.api.rest.http_protocol import http_protocol
 from concord_server.app import create_app
 from concord_server.config import Settings
 from concord_server.config_sources import ConfigError, load_settings, log_level_number
@@ -141,7 +141,7 @@ def main() -> None:
         log_config=None,
         access_log=False,
         ws_max_size=settings.max_body_bytes,
-        http=H11ProblemProtocol,
+        http=http_protocol(),
         timeout_graceful_shutdown=settings.shutdown_grace_seconds + ANSWER_SECONDS,
         **tls.uvicorn_options(settings),
     )

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 import uvicorn
 from uvicorn.server import ServerState
 
 from concord_server.api.rest.coalesced_writes import CoalescedWrites
 from concord_server.api.rest.http_protocol import H11ProblemProtocol
+from concord_server.api.rest.httptools_protocol import HttpToolsProblemProtocol
 
 
 class RecordingTransport(asyncio.Transport):
@@ -104,10 +106,13 @@ async def echo(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def test_each_response_on_a_keep_alive_connection_is_one_write() -> None:
-    config = uvicorn.Config(app=echo, http=H11ProblemProtocol, lifespan="off", log_level="error")
+@pytest.mark.parametrize("protocol_class", [H11ProblemProtocol, HttpToolsProblemProtocol])
+async def test_each_response_on_a_keep_alive_connection_is_one_write(
+    protocol_class: type[Any],
+) -> None:
+    config = uvicorn.Config(app=echo, http=protocol_class, lifespan="off", log_level="error")
     config.load()
-    protocol = H11ProblemProtocol(config, ServerState(), app_state={})
+    protocol = protocol_class(config, ServerState(), app_state={})
     transport = RecordingTransport()
     protocol.connection_made(transport)
     for _ in range(2):

@@ -39,7 +39,7 @@ def unreadable_request_response() -> bytes:
     return head.encode("ascii") + body
 
 
-class _ProblemOnUnreadable:
+class ProblemOnUnreadable:
     """Replaces uvicorn's plain-text 400 with the problem document, then closes."""
 
     transport: asyncio.Transport
@@ -50,11 +50,22 @@ class _ProblemOnUnreadable:
         self.transport.close()
 
 
-class H11ProblemProtocol(_ProblemOnUnreadable, H11Protocol):
-    """The pure-Python h11 protocol with contract error bodies. (Not httptools: uvicorn's
-    httptools protocol stops reading at a request offering an upgrade other than WebSocket and
-    hands the app an empty body, and Java's HttpClient offers `Upgrade: h2c` on plain HTTP.)"""
+class JoinedWrites:
+    """Serves the connection with its writes joined per loop turn (CoalescedWrites)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Serves the connection with its writes joined per loop turn (CoalescedWrites)."""
-        super().connection_made(CoalescedWrites(transport))  # type: ignore[arg-type]
+        """Wraps the transport before the protocol keeps it."""
+        super().connection_made(CoalescedWrites(transport))  # type: ignore[misc, arg-type]
+
+
+class H11ProblemProtocol(ProblemOnUnreadable, JoinedWrites, H11Protocol):
+    """The pure-Python h11 protocol with contract error bodies and joined writes."""
+
+
+def http_protocol() -> type[asyncio.Protocol]:
+    """httptools' protocol (httptools_protocol.py) where httptools imports, else h11's."""
+    try:
+        from concord_server.api.rest.httptools_protocol import HttpToolsProblemProtocol
+    except ImportError:  # httptools does not install on this platform
+        return H11ProblemProtocol
+    return HttpToolsProblemProtocol
