@@ -36,6 +36,10 @@ class _HeadLimit:
         self._in_head, self._head_bytes = True, 0
         super().on_message_begin()  # type: ignore[misc]
 
+    def head_complete(self) -> None:
+        """The request's head is complete: the bound stops counting."""
+        self._in_head = False
+
 
 class _DeclinedUpgradeBody:
     """The callbacks of the parser that reads on after a declined upgrade. It is fed a made-up
@@ -106,10 +110,6 @@ class HttpToolsProblemProtocol(ProblemOnUnreadable, JoinedWrites, _HeadLimit, Ht
         self._declined = self.parser.should_upgrade() and not self._should_upgrade()
         self.head_complete()
         super().on_headers_complete()
-
-    def head_complete(self) -> None:
-        """The request's head is complete: the head bound stops counting."""
-        self._in_head = False
 
     def on_message_complete(self) -> None:
         """The request's end, unless it is the parser's early end of a declined upgrade."""
