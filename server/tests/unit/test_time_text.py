@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pytest
+from google.protobuf import duration_pb2, timestamp_pb2
 
-from concord_server.api.time_text import duration_from_text, timestamp_from_text
+from concord_server.api.time_text import (
+    duration_from_text,
+    duration_text,
+    timestamp_from_text,
+    timestamp_text,
+)
 from concord_server.errors import ConcordError, ErrorCode
 
 
@@ -66,3 +73,37 @@ def test_other_timestamp_text_is_refused(text: str) -> None:
         timestamp_from_text(text, "at")
     assert caught.value.code is ErrorCode.INVALID_ARGUMENT
     assert "RFC 3339" in caught.value.message
+
+
+_NANOS = [0, 1, 999, 1000, 1_000_000, 120_000_000, 123_456_000, 123_456_789, 999_999_999]
+
+
+def _some_seconds(low: int, high: int) -> list[int]:
+    rng = random.Random(7)
+    return [low, low + 1, 0, 1, 86_399, 86_400, high - 1] + [
+        rng.randrange(low, high) for _ in range(200)
+    ]
+
+
+def test_timestamp_text_is_protobufs_own() -> None:
+    for seconds in _some_seconds(-62_135_596_800, 253_402_300_800):
+        for nanos in _NANOS:
+            value = timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
+            assert timestamp_text(value) == value.ToJsonString(), (seconds, nanos)
+
+
+def test_duration_text_is_protobufs_own() -> None:
+    for seconds in _some_seconds(-315_576_000_000, 315_576_000_001):
+        for nanos in _NANOS:
+            signed = -nanos if seconds < 0 else nanos
+            value = duration_pb2.Duration(seconds=seconds, nanos=signed)
+            assert duration_text(value) == value.ToJsonString(), (seconds, signed)
+    negative = duration_pb2.Duration(seconds=0, nanos=-500_000_000)
+    assert duration_text(negative) == "-0.500s"
+
+
+def test_text_of_values_out_of_range_fails_as_protobuf_does() -> None:
+    with pytest.raises(ValueError, match="Timestamp is not valid"):
+        timestamp_text(timestamp_pb2.Timestamp(seconds=253_402_300_800))
+    with pytest.raises(ValueError, match="Duration is not valid"):
+        duration_text(duration_pb2.Duration(seconds=315_576_000_001))

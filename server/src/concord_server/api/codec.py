@@ -21,7 +21,12 @@ from concord_server.api.text_rules import (
     check_document,
     check_value_depth,
 )
-from concord_server.api.time_text import duration_from_text, timestamp_from_text
+from concord_server.api.time_text import (
+    duration_from_text,
+    duration_text,
+    timestamp_from_text,
+    timestamp_text,
+)
 from concord_server.errors import invalid_argument
 
 # Descriptors are reflective objects (C++/upb or Python); their stubs do not line up.
@@ -36,6 +41,8 @@ _WKT_JSON = {
     "google.protobuf.ListValue",
 }
 _WKT_OUT: dict[str, Callable[[Any], Any]] = {
+    "google.protobuf.Timestamp": timestamp_text,
+    "google.protobuf.Duration": duration_text,
     "google.protobuf.Value": json_values.value_out,
     "google.protobuf.Struct": json_values.struct_out,
     "google.protobuf.ListValue": json_values.list_out,
@@ -154,20 +161,13 @@ def _converter(field: FieldDesc) -> Convert:
     """The function that writes one value of a (non-map) field, None when none is needed."""
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         full_name = field.message_type.full_name
-        if full_name in _WKT_OUT:
-            return _WKT_OUT[full_name]
-        if full_name in _WKT_JSON:
-            return _json_string  # Timestamp, Duration: their RFC 3339 / "1.5s" text
-        return to_json
+        writer = _WKT_OUT.get(full_name)
+        return writer if writer is not None else to_json
     if field.type == FieldDescriptor.TYPE_ENUM:
         return functools.partial(enum_wire_name, field.enum_type)
     if field.type == FieldDescriptor.TYPE_BYTES:
         return _base64
     return None
-
-
-def _json_string(raw: Any) -> str:
-    return str(raw.ToJsonString())
 
 
 def _base64(raw: bytes) -> str:

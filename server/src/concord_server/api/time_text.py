@@ -1,5 +1,8 @@
 """Strict proto3 JSON text of Duration and Timestamp, with errors in our own words.
 
+Written as protobuf's `ToJsonString` writes it (3, 6 or 9 fraction digits, none when whole),
+without its float arithmetic; values outside the types' ranges go to `ToJsonString` itself.
+
 protobuf's own parsers accept text the JSON mapping does not (`" 5s"`, `"5.s"`) and answer
 with their parser's message; these follow the mapping exactly:
 - Duration: optional `-`, whole seconds, optionally `.` and 1 to 9 digits, then `s`
@@ -18,6 +21,9 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from concord_server.errors import ConcordError, invalid_argument
 
 MAX_DURATION_SECONDS = 315_576_000_000
+_NANOS = 1_000_000_000
+_TIMESTAMP_END = 253_402_300_800  # 10000-01-01T00:00:00Z, the first second past the range
+_EPOCH_NAIVE = datetime(1970, 1, 1)
 _DURATION = re.compile(r"(-)?([0-9]+)(?:\.([0-9]{1,9}))?s")
 _TIMESTAMP = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})"
@@ -67,3 +73,31 @@ def timestamp_from_text(text: str, where: str) -> timestamp_pb2.Timestamp:
     result.FromDatetime(moment)
     result.nanos = int((fraction or "").ljust(9, "0"))
     return result
+
+
+def _fraction(nanos: int) -> str:
+    """`.` and 3, 6 or 9 digits, as few as the nanoseconds need ("" when there are none)."""
+    if nanos == 0:
+        return ""
+    if nanos % 1_000_000 == 0:
+        return f".{nanos // 1_000_000:03d}"
+    if nanos % 1000 == 0:
+        return f".{nanos // 1000:06d}"
+    return f".{nanos:09d}"
+
+
+def timestamp_text(value: timestamp_pb2.Timestamp) -> str:
+    """The RFC 3339 JSON text of a Timestamp (`Z`, 0, 3, 6 or 9 fraction digits)."""
+    seconds, nanos = value.seconds, value.nanos
+    if not (0 <= seconds < _TIMESTAMP_END and 0 <= nanos < _NANOS):
+        return str(value.ToJsonString())  # before 1970 or out of range: protobuf's own
+    moment = _EPOCH_NAIVE + timedelta(0, seconds)
+    return f"{moment.isoformat()}{_fraction(nanos)}Z"
+
+
+def duration_text(value: duration_pb2.Duration) -> str:
+    """The JSON text of a Duration (`"30s"`, `"0.250s"`)."""
+    seconds, nanos = value.seconds, value.nanos
+    if not (0 <= seconds <= MAX_DURATION_SECONDS and 0 <= nanos < _NANOS):
+        return str(value.ToJsonString())  # negative or out of range: protobuf's own
+    return f"{seconds}{_fraction(nanos)}s"

@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import asyncpg
 import httpx
@@ -147,18 +146,24 @@ def as_contract_error(exc: Exception, what: str, engine: str) -> ConcordError | 
     return None
 
 
-@contextmanager
-def storage_errors(what: str, engine: str) -> Iterator[None]:
-    """Maps the driver exceptions raised inside onto the catalogue (`as_contract_error`)."""
-    try:
-        yield
-    except ConcordError:
-        raise
-    except Exception as exc:
-        error = as_contract_error(exc, what, engine)
-        if error is None:
-            raise
-        raise error from exc
+class storage_errors(AbstractContextManager[None]):
+    """Maps the driver exceptions raised inside onto the catalogue (`as_contract_error`).
+    A class, not a generator: every storage call enters one."""
+
+    __slots__ = ("_engine", "_what")
+
+    def __init__(self, what: str, engine: str) -> None:
+        self._what = what
+        self._engine = engine
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if not isinstance(exc, Exception) or isinstance(exc, ConcordError):
+            return
+        error = as_contract_error(exc, self._what, self._engine)
+        if error is not None:
+            raise error from exc
 
 
 _last_logged: dict[tuple[str, str, str], float] = {}

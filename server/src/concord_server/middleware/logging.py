@@ -34,6 +34,8 @@ def _route(scope: Scope) -> str:
 
 def log_http(scope: Scope, status: int, start: float) -> None:
     """The log line of an HTTP request (route template, not the raw path)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
     state: dict[str, Any] = scope.get("state", {})
     route = _route(scope)
     extra: dict[str, Any] = {
@@ -62,6 +64,8 @@ def log_rpc(
     span_id: str = "",
 ) -> None:
     """The log line of one RPC call (`code` is OK or the catalogue code)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
     extra = {
         "transport": transport,
         "rpc": rpc,

@@ -4,20 +4,24 @@ for this call (REST, gRPC), else a span made here (WebSocket, GraphQL fields).""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from concord_server.api.rpcs import Rpc
 from concord_server.context import CallContext
 from concord_server.errors import ConcordError, ErrorCode
 from concord_server.telemetry import tracing
 
+_UNTRACED: AbstractContextManager[None] = nullcontext()
+
+
+def rpc_span(rpc: Rpc, ctx: CallContext) -> AbstractContextManager[None]:
+    """Runs the call inside its span and records rpc, transport, principal, code, request id
+    (without tracing, a context that does nothing)."""
+    return _UNTRACED if tracing.tracer() is None else _traced(rpc, ctx)
+
 
 @contextmanager
-def rpc_span(rpc: Rpc, ctx: CallContext) -> Iterator[None]:
-    """Runs the call inside its span and records rpc, transport, principal, code, request id."""
-    if tracing.tracer() is None:
-        yield
-        return
+def _traced(rpc: Rpc, ctx: CallContext) -> Iterator[None]:
     span, own = ctx.span, ctx.span is None
     if span is None:
         span = tracing.start_server_span(rpc.span_name, ctx.headers)
