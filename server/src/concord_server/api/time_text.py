@@ -1,7 +1,8 @@
 """Strict proto3 JSON text of Duration and Timestamp, with errors in our own words.
 
-Written as protobuf's `ToJsonString` writes it (3, 6 or 9 fraction digits, none when whole),
-without its float arithmetic; values outside the types' ranges go to `ToJsonString` itself.
+The text written is the text of protobuf's `ToJsonString` (3, 6 or 9 fraction digits, none
+when whole), made without its float arithmetic; values outside the fast path's range go to
+`ToJsonString` itself.
 
 protobuf's own parsers accept text the JSON mapping does not (`" 5s"`, `"5.s"`) and answer
 with their parser's message; these follow the mapping exactly:

@@ -11,8 +11,8 @@ HEADER = b"x-request-id"
 
 
 def new_request_id() -> str:
-    """A fresh request id: 128 random bits in hex. Ids must not collide, not be secret, so the
-    process's own generator serves (as for trace ids), not a system call per request."""
+    """A fresh request id: 128 random bits in hex. An id needs to be unique, not secret, so it
+    comes from the process's own generator (as trace ids do), without a system call."""
     return f"req_{random.getrandbits(128):032x}"
 
 
