@@ -75,7 +75,7 @@ class TurnBatchedHandler(logging.StreamHandler[TextIO]):
             loop.call_soon(self.flush)
 
     def flush(self) -> None:
-        """Writes the pending lines in one write."""
+        """Writes the pending lines in one write, then flushes the stream as StreamHandler does."""
         self.acquire()
         try:
             self._scheduled_on = None
@@ -83,9 +83,9 @@ class TurnBatchedHandler(logging.StreamHandler[TextIO]):
                 text = "".join(self._pending)
                 self._pending.clear()
                 self.stream.write(text)
-            self.stream.flush()
         finally:
             self.release()
+        super().flush()
 
 
 def _not_on_purpose(record: logging.LogRecord) -> bool:
