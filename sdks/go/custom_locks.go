@@ -228,6 +228,6 @@ func (l *HeldLock) lose(reason string, cause error, gone bool) {
 		l.timer.Stop()
 	}
 	l.mu.Unlock()
+	l.cancel(lost) // before Lost() closes, so a reader woken by it finds the cause set
 	close(l.lost)
-	l.cancel(lost)
 }
