@@ -221,7 +221,7 @@ func (w *Worker) drain() {
 	for _, rt := range leftovers {
 		if rt.abandon(errHandedBack) {
 			wg.Add(1)
-			go func() { defer wg.Done(); w.handBack(rt.base, rt.task) }()
+			go func() { defer wg.Done(); w.handBackRunning(rt) }()
 		}
 	}
 	wg.Wait()

@@ -29,7 +29,9 @@ type runningTask struct {
 	base     context.Context // the worker's values, never cancelled by its shutdown
 	cancel   context.CancelCauseFunc
 	received time.Time
-	done     chan struct{}
+	done     chan struct{} // closed when the handler returns
+	givenUp  chan struct{} // closed when the task is abandoned
+	beatsEnd chan struct{} // closed when the heartbeats have ended, with none in flight
 
 	mu        sync.Mutex
 	finished  bool
@@ -46,6 +48,7 @@ func (rt *runningTask) abandon(why error) bool {
 	}
 	rt.abandoned = why
 	rt.cancel(why)
+	close(rt.givenUp)
 	return true
 }
 
@@ -60,7 +63,8 @@ func (rt *runningTask) finish() bool {
 // start runs the task's handler and heartbeats in goroutines of their own.
 func (w *Worker) start(base context.Context, task Task, received time.Time) {
 	hctx, cancel := context.WithCancelCause(base)
-	rt := &runningTask{task: task, base: base, cancel: cancel, received: received, done: make(chan struct{})}
+	rt := &runningTask{task: task, base: base, cancel: cancel, received: received,
+		done: make(chan struct{}), givenUp: make(chan struct{}), beatsEnd: make(chan struct{})}
 	w.mu.Lock()
 	w.active[task.TaskID] = rt
 	w.mu.Unlock()
@@ -119,15 +123,19 @@ func (w *Worker) report(rt *runningTask, output any, err error) {
 }
 
 // heartbeat renews the task's lease every third of the visibility timeout until the handler
-// ends; a lost lease gives the task up and cancels its handler; an auth error stops the
-// worker, whose shutdown gives this handler the grace period as every other.
+// ends or the task is given up; a lost lease gives the task up and cancels its handler; an
+// auth error stops the worker, whose shutdown gives this handler the grace period as every other.
 func (w *Worker) heartbeat(rt *runningTask) {
+	defer close(rt.beatsEnd)
 	interval := w.VisibilityTimeout / 3
 	next := rt.received.Add(interval)
 	for {
 		timer := time.NewTimer(max(time.Until(next), 0))
 		select {
 		case <-rt.done:
+			timer.Stop()
+			return
+		case <-rt.givenUp:
 			timer.Stop()
 			return
 		case <-timer.C:
@@ -152,6 +160,13 @@ func (w *Worker) heartbeat(rt *runningTask) {
 			next = time.Now().Add(interval)
 		}
 	}
+}
+
+// handBackRunning hands back a task given up while its handler ran, once its heartbeats have
+// ended: one still in flight (bounded by its timeout) could otherwise renew the lease after.
+func (w *Worker) handBackRunning(rt *runningTask) {
+	<-rt.beatsEnd
+	w.handBack(rt.base, rt.task)
 }
 
 // handBack ends the task's lease at once, so the server offers it again (never FailTask).

@@ -1,6 +1,6 @@
 // The hold and worker helpers on a scripted server (docs/sdk-helpers.md, 1-2): what a loss names as its
-// cause, a handler that blocks its thread never holding up the worker's leasing, and empty polls at most
-// once a second.
+// cause, a handler that blocks its thread never holding up the worker's leasing, a hand-back after the
+// heartbeat in flight, and empty polls at most once a second.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -212,6 +212,56 @@ namespace Concord.Tests
                 await run;
                 Assert.IsTrue(sawSecond, "task b started while a's handler blocked its thread");
                 Assert.AreEqual(2, completed.Count);
+            }
+        }
+
+        [Test]
+        public async Task AHeartbeatInFlightFinishesBeforeTheHandBack()
+        {
+            var polls = 0;
+            var log = new List<string>();
+            var stop = new CancellationTokenSource();
+            var handler = new RoutedHandler()
+                .On("tasks:poll", (request, token) =>
+                    Interlocked.Increment(ref polls) == 1
+                        ? Task.FromResult(FakeHandler.Response(200, "{\"tasks\":[" + TaskJson("a") + "]}", "application/json"))
+                        : HangAsync(token))
+                .On(":heartbeat", async (request, token) =>
+                {
+                    var body = await request.Content.ReadAsStringAsync().ConfigureAwait(false);
+                    if (body.Contains("\"0.001s\""))
+                    {
+                        lock (log)
+                        {
+                            log.Add("hand-back");
+                        }
+                        return FakeHandler.Response(200, "{}", "application/json");
+                    }
+                    stop.Cancel(); // shut down while this heartbeat is in flight (its timeout is 1 s)
+                    await Task.Delay(300).ConfigureAwait(false);
+                    lock (log)
+                    {
+                        log.Add(token.IsCancellationRequested ? "beat cancelled" : "beat answered");
+                    }
+                    return FakeHandler.Response(200, "{}", "application/json");
+                });
+            using (var gate = new ManualResetEventSlim())
+            using (var client = ClientOf(handler))
+            {
+                var worker = client.Sagas.Worker(
+                    new[] { "t" },
+                    (task, token) =>
+                    {
+                        gate.Wait(TimeSpan.FromSeconds(30)); // ignores its token: outlives the hand-back
+                        return Task.FromResult(JsonValue.Null);
+                    },
+                    new SagaWorkerOptions { VisibilityTimeout = TimeSpan.FromSeconds(3), ShutdownGrace = TimeSpan.FromMilliseconds(20) });
+                await worker.RunAsync(stop.Token);
+                gate.Set();
+                lock (log)
+                {
+                    CollectionAssert.AreEqual(new[] { "beat answered", "hand-back" }, log);
+                }
             }
         }
 

@@ -198,6 +198,7 @@ namespace Concord
                 return; // lost or handed back: outcomes that come later are discarded
             }
             Helpers.CancelQuietly(run.HeartbeatStop, _log);
+            Helpers.CancelQuietly(run.HeartbeatCallCancel, _log);
             await run.Heartbeats.ConfigureAwait(false);
             if (error != null && run.HandlerCancel.IsCancellationRequested)
             {
@@ -216,7 +217,7 @@ namespace Concord
                 try
                 {
                     var call = new RequestOptions { MaxRetries = 0, Timeout = third };
-                    await _sagas.HeartbeatTaskAsync(run.Task.TaskId, new HeartbeatTaskParams { WorkerId = WorkerId, VisibilityTimeout = _options.VisibilityTimeout }, call, run.HeartbeatStop.Token).ConfigureAwait(false);
+                    await _sagas.HeartbeatTaskAsync(run.Task.TaskId, new HeartbeatTaskParams { WorkerId = WorkerId, VisibilityTimeout = _options.VisibilityTimeout }, call, run.HeartbeatCallCancel.Token).ConfigureAwait(false);
                     next = next + third < Helpers.Now ? Helpers.Now : next + third;
                 }
                 catch (OperationCanceledException) when (run.HeartbeatStop.IsCancellationRequested)
@@ -346,7 +347,11 @@ namespace Concord
 
             internal CancellationTokenSource HandlerCancel { get; } = new CancellationTokenSource();
 
+            /// <summary>Ends the heartbeats' waits: when the handler ends, and at a hand-back.</summary>
             internal CancellationTokenSource HeartbeatStop { get; } = new CancellationTokenSource();
+
+            /// <summary>Cancels a heartbeat in flight: only when the handler ends, never at a hand-back.</summary>
+            internal CancellationTokenSource HeartbeatCallCancel { get; } = new CancellationTokenSource();
 
             internal Task Completion { get; set; }
 

@@ -80,6 +80,8 @@ interface Running {
   cancel: AbortController;
   /** Ends the heartbeats (the handler ended, or the task is handed back). */
   beats: AbortController;
+  /** Aborts a heartbeat in flight: only when the handler ended, never at a hand-back. */
+  beatCall: AbortController;
   heartbeats: Promise<void>;
   done: Promise<void>;
   discard: boolean;
@@ -222,6 +224,7 @@ export class SagaWorker {
       task,
       cancel: new AbortController(),
       beats: new AbortController(),
+      beatCall: new AbortController(),
       heartbeats: Promise.resolve(),
       done: Promise.resolve(),
       discard: false,
@@ -246,6 +249,7 @@ export class SagaWorker {
       failed = true;
     } finally {
       running.beats.abort();
+      running.beatCall.abort();
       await running.heartbeats;
     }
     if (running.discard || running.cancel.signal.aborted) {
@@ -267,7 +271,7 @@ export class SagaWorker {
         await this.#sagas.heartbeatTask(
           running.task.task_id,
           { worker_id: this.workerId, visibility_timeout: duration(this.#visibilityMs) },
-          { maxRetries: 0, timeoutMs: interval, signal: finished },
+          { maxRetries: 0, timeoutMs: interval, signal: running.beatCall.signal },
         );
         next += interval;
       } catch (error) {
@@ -328,8 +332,9 @@ export class SagaWorker {
   }
 
   /**
-   * Waits for running handlers up to the grace period, then hands back those still running: their
-   * heartbeats end first (an in-flight one could otherwise renew the lease after the hand-back).
+   * Waits for running handlers up to the grace period, then hands back those still running once
+   * their heartbeats have ended: one in flight is let finish within its timeout, as the server may
+   * already be renewing the lease with it.
    */
   async #drain(): Promise<void> {
     const all = Promise.all([...this.#running.values()].map((r) => r.done));

@@ -195,6 +195,7 @@ class AsyncSagaWorker(WorkerSettings):
             if running.finished or running.abandoned:
                 return
             sent = now()
+            running.extra["in_flight"] = True
             try:
                 await self._resource.heartbeat_task(
                     running.task.task_id,
@@ -219,6 +220,8 @@ class AsyncSagaWorker(WorkerSettings):
                 if stops_worker(error):  # the shutdown's grace applies to this handler too
                     self._stop_for(error)
                 next_at = now() + pause
+            finally:
+                running.extra["in_flight"] = False
 
     # ------------------------------------------------------------------ shutdown
 
@@ -237,7 +240,15 @@ class AsyncSagaWorker(WorkerSettings):
         for running, handler in leftovers:
             running.abandoned = "handed back"
             handler.cancel()
-        await asyncio.gather(*(self._hand_back(r.task) for r, _ in leftovers))
+        await asyncio.gather(*(self._hand_back_running(r) for r, _ in leftovers))
+
+    async def _hand_back_running(self, running: Running) -> None:
+        """Hands back a task given up while its handler ran, once its heartbeats have ended."""
+        beat: asyncio.Task[None] = running.extra["beat"]
+        if not running.extra.get("in_flight"):
+            beat.cancel()  # between heartbeats; one in flight could renew the lease after us
+        await asyncio.wait({beat})
+        await self._hand_back(running.task)
 
     async def _hand_back(self, task: Task) -> None:
         """Ends the task's lease at once (never FailTask): the server offers it again."""

@@ -161,8 +161,10 @@ class SagaWorker(WorkerSettings):
         running = Running(task, received)
         with self._slots:
             self._active[task.task_id] = running
-        for target in (self._handle, self._beat):
-            threading.Thread(target=target, args=(running,), daemon=True).start()
+        beat = threading.Thread(target=self._beat, args=(running,), daemon=True)
+        running.extra["beat"] = beat
+        threading.Thread(target=self._handle, args=(running,), daemon=True).start()
+        beat.start()
 
     def _handle(self, running: Running) -> None:
         task = running.task
@@ -254,7 +256,8 @@ class SagaWorker(WorkerSettings):
             for running in leftovers:
                 running.abandoned = "handed back"
             self._slots.notify_all()
-        for running in leftovers:
+        for running in leftovers:  # a heartbeat in flight could renew the lease after a hand-back
+            running.extra["beat"].join()
             self._hand_back(running.task)
 
     def _hand_back(self, task: Task) -> None:
