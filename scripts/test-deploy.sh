@@ -15,6 +15,8 @@ if [[ ${CONCORD_DEPLOY_IMAGE:-} == skip ]]; then
   log "$TAG" "SKIPPED: CONCORD_DEPLOY_IMAGE=skip (this runner cannot run containers)"
   exit 0
 fi
+scripts/deploy/tools.sh # helm renders the chart's NOTES, whose curl line the TLS test runs
+eval "$(scripts/deploy/tools.sh env)"
 t0=$SECONDS
 CONCORD_TEST_IMAGE="$(scripts/deploy/image.sh build)"
 export CONCORD_TEST_IMAGE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import ssl
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -19,7 +21,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tests.conftest import engine_url, isolated
 from tests.podman import ADMIN_KEY, Container, Volume, podman
 
-SMOKE_TEST = Path(__file__).resolve().parents[1] / "helm" / "concord" / "files"
+CHART = Path(__file__).resolve().parents[1] / "helm" / "concord"
+SMOKE_TEST = CHART / "files"
 CERTS_TOOL = Path(__file__).resolve().parents[1] / "tools" / "certs.py"
 
 
@@ -56,6 +59,26 @@ def _helm_test(
         image, "/smoke/smoke_test.py",
         check=False,
     )  # fmt: skip
+
+
+def _notes_try_it(server: Container, *values: Path, ca: Path | None = None) -> dict[str, Any]:
+    """Runs the curl line of the chart's NOTES (release rel, namespace default) against `server`,
+    as a user does after the port-forward (port 8080 there is the container's port here)."""
+    helm = os.environ.get("CONCORD_HELM", "")
+    args = [helm, "install", "rel", str(CHART), "--dry-run=client", "-n", "default"]
+    for file in values:
+        args += ["-f", str(file)]
+    notes = subprocess.run(args, capture_output=True, text=True, timeout=120, check=True).stdout
+    lines = [ln.strip() for ln in notes.split("NOTES:")[1].splitlines()]
+    [line] = [ln for ln in lines if ln.startswith("curl ")]
+    line = line.replace(":8080", f":{server.http_port}")
+    if ca is not None:
+        line = line.replace("--cacert ca.crt", f"--cacert {ca}")
+    env = {**os.environ, "CONCORD_API_KEY": ADMIN_KEY}
+    done = subprocess.run(["bash", "-c", line], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, f"{line}\n{done.stderr}"
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
 
 
 def test_image_metadata(image: str) -> None:
@@ -114,6 +137,7 @@ def test_embedded_default(image: str, volume: Volume) -> None:
         smoke = _helm_test(image, first)
         assert smoke.returncode == 0, smoke.stdout + smoke.stderr
         assert smoke.stdout.count("ok  ") == 5, smoke.stdout
+        assert _notes_try_it(first)["lock"]["owner"] == "me"
         assert first.stop() == 0, first.logs()
         assert "shutdown complete" in first.logs()
     finally:
@@ -215,6 +239,8 @@ def test_tls_as_the_chart_mounts_it(image: str, volume: Volume, tmp_path: Path) 
         assert podman("healthcheck", "run", server.name, check=False).returncode == 0
         smoke = _helm_test(image, server, "https")
         assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+        tls_values = CHART / "ci" / "autoscaling-tls-values.yaml"
+        assert _notes_try_it(server, tls_values, ca=certs / "ca.pem")["lock"]["owner"] == "me"
         pair = {
             "private_key": (certs / "client-key.pem").read_bytes(),
             "certificate_chain": (certs / "client.pem").read_bytes(),

@@ -1,5 +1,6 @@
-"""Makes throwaway certificates for TLS tests: a CA, a server certificate for localhost and
-127.0.0.1, a client certificate, and a second CA with its own client (which must be refused).
+"""Makes throwaway certificates for TLS tests: a CA, a server certificate for localhost,
+127.0.0.1 and rel-concord.default.svc (the name the chart's NOTES give curl for release `rel`),
+a client certificate, and a second CA with its own client (which must be refused).
 
     python3 deploy/tools/certs.py DIR
 
@@ -65,14 +66,19 @@ def authority(name: str) -> tuple[x509.Certificate, Key]:
 
 
 def leaf(ca: tuple[x509.Certificate, Key], name: str, server: bool) -> tuple[x509.Certificate, Key]:
-    """A server certificate (localhost, 127.0.0.1) or a client certificate signed by `ca`."""
+    """A server certificate (localhost, 127.0.0.1, the chart's service name for release `rel`)
+    or a client certificate signed by `ca`."""
     key = ec.generate_private_key(ec.SECP256R1())
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
     builder = _builder(name, ca[0].subject, key).add_extension(
         x509.ExtendedKeyUsage([usage]), critical=False
     )
     if server:
-        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        names = [
+            x509.DNSName("localhost"),
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            x509.DNSName("rel-concord.default.svc"),
+        ]
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     return builder.sign(ca[1], hashes.SHA256()), key
 
