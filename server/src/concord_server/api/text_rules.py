@@ -9,6 +9,7 @@ MAX_VALUE_DEPTH, so that every engine can store it and every protobuf reader can
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any
@@ -50,16 +51,34 @@ def check_document(
     request body whose keys are the message's fields passes `path=""` so that the place is
     named as on gRPC, `events[0].data.k`).
 
-    Cheap for ordinary bodies: the walk runs only when the raw text has enough brackets to be
-    deep, or a `\\u` escape (the only way JSON text can carry NUL or a lone surrogate).
+    Cheap for ordinary bodies: the walk runs only when the raw text may nest deeper than
+    MAX_DEPTH (`may_nest_deeper`), or has a `\\u` escape (the only way JSON text can carry NUL
+    or a lone surrogate).
     """
-    if isinstance(raw, str):
-        escapes, brackets = "\\u" in raw, raw.count("[") + raw.count("{")
-    else:
-        escapes, brackets = b"\\u" in raw, raw.count(b"[") + raw.count(b"{")
-    check_text = text and escapes
-    if check_text or brackets > MAX_DEPTH:
+    encoded = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    check_text = text and b"\\u" in encoded
+    if check_text or may_nest_deeper(encoded, MAX_DEPTH):
         _walk(value, where, check_text=check_text, path=path)
+
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_PAIRS = bytes.maketrans(b"[]{}", b"()()")
+
+
+def may_nest_deeper(raw: bytes, limit: int) -> bool:
+    """Whether well-formed JSON text may nest deeper than `limit`. Exact when the text has no
+    backslash (every quote then delimits a string, so the brackets left outside the strings
+    are its structure): each pass removes the innermost pairs, one level; True otherwise."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    if b"\\" in raw:
+        return True
+    brackets = b"".join(raw.split(b'"')[::2]).translate(_PAIRS, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets = brackets.replace(b"()", b"")
+    return bool(brackets)
 
 
 def too_deep(where: str, limit: int) -> ConcordError:
@@ -141,7 +160,15 @@ def _refuse(root: Any, where: str, root_path: str, *, check_text: bool, limit: i
 
 
 def check_message_text(message: Message, path: str = "") -> None:
-    """Refuses NUL and lone surrogates in a message's strings, map keys and JSON values."""
+    """Refuses NUL and lone surrogates in a message's strings, map keys and JSON values, and
+    JSON values nesting deeper than MAX_VALUE_DEPTH: a quick pass first, and the pass that
+    names the offending place only when there is one."""
+    if not message_text_clean(message):
+        _refuse_message_text(message, path)
+
+
+def _refuse_message_text(message: Message, path: str) -> None:
+    """Raises INVALID_ARGUMENT naming the first refused string or too deep JSON value."""
     for field, value in message.ListFields():
         where = f"{path}.{field.name}" if path else field.name
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
@@ -169,7 +196,7 @@ def _check_field_value(field: Any, value: Any, where: str) -> None:
         if name in (_VALUE, _STRUCT, _LIST):
             _check_json_message(value, where)
         elif not name.startswith("google.protobuf."):
-            check_message_text(value, where)
+            _refuse_message_text(value, where)
 
 
 def _check_json_message(root: Message, where: str) -> None:
@@ -192,3 +219,74 @@ def _check_json_message(root: Message, where: str) -> None:
                 refuse_text(node.string_value, path)
             elif kind in ("struct_value", "list_value"):
                 stack.append((getattr(node, kind), path, depth))
+
+
+# The quick pass: what `_refuse_message_text` checks, as one boolean, building no paths.
+_SKIP, _TEXT, _JSON, _MESSAGE = range(4)
+
+
+@functools.cache
+def _text_kind(field: FieldDescriptor) -> int:
+    """How the quick pass checks values of this field (or of a map's value field)."""
+    if field.type == FieldDescriptor.TYPE_STRING:
+        return _TEXT
+    if field.type != FieldDescriptor.TYPE_MESSAGE or field.message_type is None:
+        return _SKIP
+    name = field.message_type.full_name
+    if name in (_VALUE, _STRUCT, _LIST):
+        return _JSON
+    return _SKIP if name.startswith("google.protobuf.") else _MESSAGE
+
+
+def message_text_clean(message: Message) -> bool:
+    """Whether no string, map key or JSON value of a message is refused, nor too deep."""
+    bad = _BAD_TEXT.search
+    for field, value in message.ListFields():
+        entry = field.message_type
+        if entry is not None and entry.GetOptions().map_entry:
+            string_keys = entry.fields_by_name["key"].type == FieldDescriptor.TYPE_STRING
+            if string_keys and any(map(bad, value)):
+                return False
+            kind = _text_kind(entry.fields_by_name["value"])
+            items: Any = value.values()
+        else:
+            kind = _text_kind(field)
+            items = value if field.is_repeated else (value,)
+        if kind == _TEXT:
+            if any(map(bad, items)):
+                return False
+        elif kind == _JSON:
+            if not all(map(_json_clean, items)):
+                return False
+        elif kind == _MESSAGE and not all(map(message_text_clean, items)):
+            return False
+    return True
+
+
+def _json_clean(root: Message) -> bool:
+    """Whether a Value/Struct/ListValue tree holds no refused text and nests at most
+    MAX_VALUE_DEPTH containers, iteratively."""
+    bad = _BAD_TEXT.search
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, struct_pb2.Value):
+            kind = node.WhichOneof("kind")
+            if kind == "string_value":
+                if bad(node.string_value):
+                    return False
+                continue
+            if kind not in ("struct_value", "list_value"):
+                continue
+            node = getattr(node, kind)
+        depth += 1
+        if depth > MAX_VALUE_DEPTH:
+            return False
+        if isinstance(node, struct_pb2.Struct):
+            fields = node.fields
+            if any(map(bad, fields)):
+                return False
+            stack.extend((item, depth) for item in fields.values())
+        else:
+            stack.extend((item, depth) for item in node.values)
+    return True
