@@ -188,28 +188,63 @@ def integral_numbers(value: Any) -> Any:
 M = TypeVar("M", bound=Message)
 
 
+@dataclass(frozen=True)
+class _FieldIn:
+    """How one field is read: its shape, the field its values are read as (a map's value
+    field), whether JSON null is a value, and the real oneof it belongs to."""
+
+    field: FieldDesc
+    shape: int
+    item: FieldDesc
+    is_message: bool
+    nullable: bool
+    oneof: str | None
+    plain_text: bool  # a string field, or a map of strings to strings: a str is taken as is
+
+
 def from_json(data: Any, message: M, path: str = "") -> M:
     """Fills a message from a JSON object, rejecting unknown fields and wrong types."""
     if not isinstance(data, dict):
         raise invalid_argument(f"{path or 'body'} must be a JSON object", path or "body")
-    desc: Any = message.DESCRIPTOR
+    plan = _plan_in(message.DESCRIPTOR)
     oneofs: dict[str, str] = {}
     for key, value in data.items():
-        field = desc.fields_by_name.get(key)
+        spec = plan.get(key)
         where = f"{path}.{key}" if path else key
-        if field is None:
+        if spec is None:
             raise invalid_argument(f"unknown field {where!r}", where)
-        if value is None and not _is_json_value(field):
+        if value is None and not spec.nullable:
             continue
-        group = field.containing_oneof
-        if group is not None and not _is_synthetic(group):
-            other = oneofs.setdefault(group.name, key)
+        if spec.oneof is not None:
+            other = oneofs.setdefault(spec.oneof, key)
             if other != key:
                 raise invalid_argument(
-                    f"{where} and {other!r} are members of oneof {group.name!r}; give one", where
+                    f"{where} and {other!r} are members of oneof {spec.oneof!r}; give one", where
                 )
-        _assign(message, field, value, where)
+        _assign(message, spec, value, where)
     return message
+
+
+@functools.cache
+def _plan_in(desc: Any) -> dict[str, _FieldIn]:
+    """The fields of a message type by JSON name, each with how it is read (once per type)."""
+    plan = {}
+    for field in desc.fields:
+        shape, item = _SCALAR, field
+        if is_map(field):
+            shape, item = _MAP, field.message_type.fields_by_name["value"]
+        elif _is_repeated(field):
+            shape = _LIST
+        group = field.containing_oneof
+        oneof = group.name if group is not None and not _is_synthetic(group) else None
+        is_string = item.type == FieldDescriptor.TYPE_STRING
+        if shape == _MAP:
+            key_field = field.message_type.fields_by_name["key"]
+            is_string = is_string and key_field.type == FieldDescriptor.TYPE_STRING
+        is_message = item.type == FieldDescriptor.TYPE_MESSAGE
+        nullable = _is_json_value(field)
+        plan[field.name] = _FieldIn(field, shape, item, is_message, nullable, oneof, is_string)
+    return plan
 
 
 def _is_synthetic(oneof: Any) -> bool:
@@ -223,32 +258,36 @@ def _is_json_value(field: FieldDesc) -> bool:
     return msg is not None and msg.full_name == "google.protobuf.Value" and not field.is_repeated
 
 
-def _assign(message: Message, field: FieldDesc, value: Any, where: str) -> None:
+def _assign(message: Message, spec: _FieldIn, value: Any, where: str) -> None:
     """Sets one field from its JSON value; messages are filled where they sit (no copies)."""
-    is_message = field.type == FieldDescriptor.TYPE_MESSAGE
-    if is_map(field):
+    field, item = spec.field, spec.item
+    if spec.shape == _MAP:
         if not isinstance(value, dict):
             raise invalid_argument(f"{where} must be a JSON object", where)
-        value_field = field.message_type.fields_by_name["value"]
         target = getattr(message, field.name)
+        if spec.plain_text and all(isinstance(v, str) for v in value.values()):
+            target.update(value)
+            return
         for k, v in value.items():
-            if value_field.type == FieldDescriptor.TYPE_MESSAGE:
-                _message_into(value_field, v, f"{where}.{k}", target[k])
+            if spec.is_message:
+                _message_into(item, v, f"{where}.{k}", target[k])
             else:
-                target[k] = _scalar_in(value_field, v, f"{where}.{k}")
-    elif _is_repeated(field):
+                target[k] = _scalar_in(item, v, f"{where}.{k}")
+    elif spec.shape == _LIST:
         if not isinstance(value, list):
             raise invalid_argument(f"{where} must be a JSON array", where)
         target = getattr(message, field.name)
-        if is_message:
+        if spec.is_message:
             for i, v in enumerate(value):
                 _message_into(field, v, f"{where}[{i}]", target.add())
         else:
             target.extend([_scalar_in(field, v, f"{where}[{i}]") for i, v in enumerate(value)])
-    elif is_message:
+    elif spec.is_message:
         target = getattr(message, field.name)
         target.SetInParent()
         _message_into(field, value, where, target)
+    elif spec.plain_text and isinstance(value, str):
+        setattr(message, field.name, value)
     else:
         setattr(message, field.name, _scalar_in(field, value, where))
 
