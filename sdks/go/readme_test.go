@@ -17,8 +17,15 @@ import (
 var (
 	goBlock    = regexp.MustCompile("(?s)```go\n(.*?)```")
 	topDeclare = regexp.MustCompile(`(?m)^([A-Za-z_]\w*(?:, *[A-Za-z_]\w*)*) *:=`)
-	stdImports = []string{"errors", "fmt", "log", "time"}
+	// the standard packages a snippet may use, by the pattern of their use
+	stdImports = map[string]*regexp.Regexp{}
 )
+
+func init() {
+	for _, pkg := range []string{"errors", "fmt", "log", "time"} {
+		stdImports[pkg] = regexp.MustCompile(`\b` + pkg + `\.`)
+	}
+}
 
 // readmeFree are the names a snippet may use without declaring them, as parameters.
 var readmeFree = [][2]string{
@@ -33,18 +40,12 @@ var readmeFree = [][2]string{
 
 const readmeShared = `package main
 
-import (
-	"context"
-
-	concord "github.com/concordhq/concord/sdks/go"
-)
+import "context"
 
 // exampleStore is the README's storage that takes fencing tokens.
 type exampleStore interface {
 	Write(ctx context.Context, row any, fencingToken int64) error
 }
-
-var _ = concord.NewClient
 
 func main() {}
 `
@@ -119,8 +120,8 @@ func snippetProgram(i, line int, body string) string {
 	if strings.Contains(body, "concordgrpc.") {
 		imports = append(imports, `concordgrpc "github.com/concordhq/concord/sdks/go/grpc"`)
 	}
-	for _, pkg := range stdImports {
-		if regexp.MustCompile(`\b` + pkg + `\.`).MatchString(body) {
+	for pkg, use := range stdImports {
+		if use.MatchString(body) {
 			imports = append(imports, fmt.Sprintf("%q", pkg))
 		}
 	}

@@ -238,19 +238,26 @@ def _text_kind(field: FieldDescriptor) -> int:
     return _SKIP if name.startswith("google.protobuf.") else _MESSAGE
 
 
+@functools.cache
+def _text_plan(field: FieldDescriptor) -> tuple[bool, bool, int]:
+    """Whether a field is a map, whether its keys are strings, and how its values are checked."""
+    entry = field.message_type
+    if entry is not None and entry.GetOptions().map_entry:
+        string_keys = entry.fields_by_name["key"].type == FieldDescriptor.TYPE_STRING
+        return True, string_keys, _text_kind(entry.fields_by_name["value"])
+    return False, False, _text_kind(field)
+
+
 def message_text_clean(message: Message) -> bool:
     """Whether no string, map key or JSON value of a message is refused, nor too deep."""
     bad = _BAD_TEXT.search
     for field, value in message.ListFields():
-        entry = field.message_type
-        if entry is not None and entry.GetOptions().map_entry:
-            string_keys = entry.fields_by_name["key"].type == FieldDescriptor.TYPE_STRING
+        is_map, string_keys, kind = _text_plan(field)
+        if is_map:
             if string_keys and any(map(bad, value)):
                 return False
-            kind = _text_kind(entry.fields_by_name["value"])
             items: Any = value.values()
         else:
-            kind = _text_kind(field)
             items = value if field.is_repeated else (value,)
         if kind == _TEXT:
             if any(map(bad, items)):
