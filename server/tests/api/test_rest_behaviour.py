@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -228,6 +229,37 @@ async def test_sse_client_disconnect_closes_the_handler_stream(harness: Harness)
                 if line.startswith("data:"):
                     break
         await asyncio.wait_for(harness.locks.watch_closed.wait(), 5)
+
+
+async def test_a_hung_up_sse_watch_leaves_no_reference_cycles(harness: Harness) -> None:
+    """What a closed watch held is freed as it ends, not at some later full collection."""
+    gc.collect()
+    gc.disable()
+    try:
+        async with serve(harness.app) as address, httpx.AsyncClient() as c:
+            url = f"http://{address}/v1/locks:watch?prefix=forever"
+            async with c.stream("GET", url, headers=AUTH) as response:
+                async for line in response.aiter_lines():
+                    if line.startswith("data:"):
+                        break
+            await asyncio.wait_for(harness.locks.watch_closed.wait(), 5)
+            await asyncio.sleep(0.1)  # the answer's task ends after the handler's stream
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            gc.collect()
+            left = [o for o in gc.garbage if _of_a_watch(o)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == []
+
+
+def _of_a_watch(thing: object) -> bool:
+    """The handler's stream, or a frame or coroutine of the SSE answer or of the handler."""
+    if isinstance(thing, OpenStream):
+        return True
+    code = getattr(thing, "f_code", None) or getattr(thing, "ag_code", None)
+    return getattr(code, "co_name", "") in {"sse_events", "WatchLocks", "stream_response"}
 
 
 # ---------------------------------------------------------------- fault injection

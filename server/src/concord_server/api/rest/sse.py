@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from typing import Any
 
 from google.protobuf.message import Message
 
@@ -26,10 +27,12 @@ async def sse_events(
     keepalive: float = KEEPALIVE_SECONDS,
     rpc_name: str = "",
     end: StreamEnd | None = None,
-) -> AsyncIterator[bytes]:
+    gone: asyncio.Future[None] | None = None,
+) -> AsyncGenerator[bytes, None]:
     """`data:` frames per message (with an `id:` where the stream can resume), `: keep-alive`
     when idle, `event: error` at a failure; `end` (a test fault) breaks the connection, or ends
-    the stream as a draining server does, after that many messages."""
+    the stream as a draining server does, after that many messages. The frames end when `gone`
+    completes (the client hung up)."""
     iterator = stream.__aiter__()
     pending: asyncio.Future[Message] | None = None
     connections = STREAM_CONNECTIONS.labels("sse")
@@ -46,8 +49,13 @@ async def sse_events(
                 raise InjectedCut("test fault: the stream's connection breaks here")
             if pending is None:
                 pending = asyncio.ensure_future(iterator.__anext__())
-            done, _ = await asyncio.wait({pending}, timeout=keepalive)
-            if not done:
+            watched: set[asyncio.Future[Any]] = {pending} if gone is None else {pending, gone}
+            done, _ = await asyncio.wait(
+                watched, timeout=keepalive, return_when=asyncio.FIRST_COMPLETED
+            )
+            if gone in done:
+                return
+            if pending not in done:
                 yield b": keep-alive\n\n"
                 continue
             try:

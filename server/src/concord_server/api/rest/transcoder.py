@@ -10,7 +10,7 @@ from urllib.parse import unquote_to_bytes
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from concord_server import json_text
@@ -18,6 +18,7 @@ from concord_server.api import codec
 from concord_server.api.dispatch import Dispatcher
 from concord_server.api.headers import client_address, merge_headers
 from concord_server.api.idempotency import REPLAYED_HEADER
+from concord_server.api.rest.event_stream import EventStreamResponse
 from concord_server.api.rest.resume import apply_last_event_id
 from concord_server.api.rest.route_index import RouteIndex
 from concord_server.api.rest.sse import sse_events
@@ -30,7 +31,7 @@ from concord_server.middleware.metrics import NamedRoute
 JSON = "application/json"
 WATCH_AFTER_SECONDS = 0.05  # how long a call runs before its client's hang-up is watched for
 CLIENT_CLOSED = 499  # the client went away before the answer (nginx's "client closed request")
-Endpoint = Callable[[Request], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response | EventStreamResponse]]
 
 
 def request_context(request: Request, transport: str = "rest") -> CallContext:
@@ -208,15 +209,17 @@ async def unless_disconnected(request: Request, call: Awaitable[Message]) -> Mes
 def make_endpoint(rpc: Rpc, dispatcher: Dispatcher, body_limit: int) -> Endpoint:
     """The Starlette endpoint of one RPC."""
 
-    async def endpoint(request: Request) -> Response:
+    async def endpoint(request: Request) -> Response | EventStreamResponse:
         message = await build_request(rpc, request, body_limit)
         ctx = request_context(request)
         if rpc.server_streaming:
             apply_last_event_id(rpc.name, request.headers, message)
             stream = await dispatcher.stream(rpc, message, ctx)
-            return StreamingResponse(
-                sse_events(stream, ctx.request_id, rpc_name=rpc.name, end=ctx.stream_end),
-                media_type="text/event-stream",
+            end = ctx.stream_end
+            return EventStreamResponse(
+                lambda gone: sse_events(
+                    stream, ctx.request_id, rpc_name=rpc.name, end=end, gone=gone
+                ),
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
         response = await unless_disconnected(request, dispatcher.call(rpc, message, ctx))
