@@ -4,7 +4,9 @@
   own, every cycle on a lock name of its own; wrk with bench/wrk_keyed_lock_cycle.lua), against
   the issue's budget of 30 MB above idle;
 - while 1,000 SSE watches (`GET /v1/locks:watch`) are open and after they are closed: what is
-  left after closing, against what they took while open.
+  left after closing, against what they took while open;
+- the same for 1,000 WebSocket connections to `/v1/ws`, each with one `WatchLocks` subscription,
+  opened after the SSE watches closed (so they first reuse the memory the watches freed).
 
 Once with the embedded default (SQLite locks, in-process idempotency answers) and once with
 locks and idempotency answers on Redis when CONCORD_TEST_REDIS_URL (or --redis-url) names one.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -27,6 +30,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
+import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -104,6 +108,33 @@ async def open_watches(server: LiveServer, count: int) -> tuple[float, float]:
     return while_open, after
 
 
+async def open_sockets(server: LiveServer, count: int) -> tuple[float, float]:
+    """Opens `count` WebSocket connections, each subscribed to lock events, then closes them;
+    RSS while open and after."""
+    assert server.process is not None
+    pid = server.process.pid
+    url = server.base_url.replace("http", "ws", 1) + "/v1/ws"
+    subscribe = json.dumps({"type": "subscribe", "id": "w", "rpc": "WatchLocks", "request": {}})
+
+    async def subscribed() -> websockets.ClientConnection:
+        socket = await websockets.connect(url, additional_headers={"X-API-Key": ADMIN_KEY})
+        await socket.send(subscribe)
+        while json.loads(await socket.recv())["type"] != "subscribed":
+            pass
+        return socket
+
+    sockets: list[websockets.ClientConnection] = []
+    try:
+        for start in range(0, count, 100):
+            batch = min(count, start + 100) - start
+            sockets += await asyncio.gather(*(subscribed() for _ in range(batch)))
+        while_open = await asyncio.to_thread(settled_rss, pid)
+    finally:
+        await asyncio.gather(*(socket.close() for socket in sockets))
+    after = await asyncio.to_thread(settled_rss, pid)
+    return while_open, after
+
+
 def measure(server: LiveServer, args: argparse.Namespace) -> dict[str, float]:
     """Idle RSS, RSS after the lock cycles, and RSS with the watches open and closed."""
     assert server.process is not None
@@ -115,12 +146,16 @@ def measure(server: LiveServer, args: argparse.Namespace) -> dict[str, float]:
     seconds = time.perf_counter() - started
     after_cycles = settled_rss(pid)
     while_open, after_watches = asyncio.run(open_watches(server, args.watches))
+    sockets_open, after_sockets = asyncio.run(open_sockets(server, args.watches))
     return {
         "idle": idle,
         "after_cycles": after_cycles,
         "cycles_per_s": args.cycles / seconds,
         "watches_open": while_open,
         "watches_closed": after_watches,
+        "sockets_before": after_watches,
+        "sockets_open": sockets_open,
+        "sockets_closed": after_sockets,
     }
 
 
@@ -147,6 +182,15 @@ def rows(storage: str, args: argparse.Namespace, figures: dict[str, float]) -> l
             "MB",
             f"RSS growth while the {args.watches:,} watches were open",
             watched,
+            better="lower",
+        ),
+        Row(
+            f"server RSS left after closing {args.watches:,} WebSocket subscriptions, opened once"
+            f" the SSE watches had closed ({storage})",
+            figures["sockets_closed"] - figures["sockets_before"],
+            "MB",
+            f"RSS growth while the {args.watches:,} WebSocket connections were open",
+            figures["sockets_open"] - figures["sockets_before"],
             better="lower",
         ),
     ]

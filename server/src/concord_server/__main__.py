@@ -141,6 +141,7 @@ def main() -> None:
         log_config=None,
         access_log=False,
         ws_max_size=settings.max_body_bytes,
+        ws_per_message_deflate=settings.ws_compression,
         http=http_protocol(),
         timeout_graceful_shutdown=settings.shutdown_grace_seconds + ANSWER_SECONDS,
         **tls.uvicorn_options(settings),

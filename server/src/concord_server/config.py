@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = 1_048_576
     ws_max_queue: int = 1000
+    # permessage-deflate on WebSocket connections: off, since the contract's messages are small
+    # and each compressing connection holds zlib state (about 40 KB) and spends CPU per message.
+    ws_compression: bool = False
     test_hooks: bool = False
     openapi_path: str = ""
     swagger_ui_dir: str = ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -115,6 +116,25 @@ async def test_websocket_subscription_with_real_event_store(live_server: LiveSer
     assert got[1]["message"]["event"]["type"] == "Before"
     assert got[2]["message"] == {"caught_up": True}
     assert live["message"]["event"]["type"] == "After"
+
+
+async def test_websocket_connections_are_not_compressed_unless_asked(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    offer = {"X-API-Key": ADMIN_KEY}  # websockets offers permessage-deflate by default
+    url = live_server.base_url.replace("http", "ws") + "/v1/ws"
+    async with websockets.connect(url, additional_headers=offer) as ws:
+        assert "sec-websocket-extensions" not in ws.response.headers
+    compressing = LiveServer(tmp_path, env_overrides={"CONCORD_WS_COMPRESSION": "true"}).start()
+    try:
+        url = compressing.base_url.replace("http", "ws") + "/v1/ws"
+        async with websockets.connect(url, additional_headers=offer) as ws:
+            extensions = ws.response.headers["sec-websocket-extensions"]
+            assert extensions.startswith("permessage-deflate")
+            await ws.send(json.dumps({"type": "ping"}))
+            assert json.loads(await ws.recv())["type"] == "pong"
+    finally:
+        compressing.stop()
 
 
 async def test_websocket_rejects_a_bad_credential(live_server: LiveServer) -> None:
