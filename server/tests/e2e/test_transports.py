@@ -124,11 +124,13 @@ async def test_websocket_connections_are_not_compressed_unless_asked(
     offer = {"X-API-Key": ADMIN_KEY}  # websockets offers permessage-deflate by default
     url = live_server.base_url.replace("http", "ws") + "/v1/ws"
     async with websockets.connect(url, additional_headers=offer) as ws:
+        assert ws.response is not None
         assert "sec-websocket-extensions" not in ws.response.headers
     compressing = LiveServer(tmp_path, env_overrides={"CONCORD_WS_COMPRESSION": "true"}).start()
     try:
         url = compressing.base_url.replace("http", "ws") + "/v1/ws"
         async with websockets.connect(url, additional_headers=offer) as ws:
+            assert ws.response is not None
             extensions = ws.response.headers["sec-websocket-extensions"]
             assert extensions.startswith("permessage-deflate")
             await ws.send(json.dumps({"type": "ping"}))

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
+from starlette.types import Message
 
 from concord_server.api.rest.event_stream import EventStreamResponse
 
@@ -17,18 +18,18 @@ class Client:
     """The ASGI side of one connection: what was sent, and a hang-up to trigger."""
 
     def __init__(self, fail_send_after: int | None = None) -> None:
-        self.sent: list[dict[str, Any]] = []
+        self.sent: list[Message] = []
         self.hang_up = asyncio.Event()
         self._fail_after = fail_send_after
 
-    async def receive(self) -> dict[str, Any]:
+    async def receive(self) -> Message:
         if not any(m["type"] == "request-read" for m in self.sent):
             self.sent.append({"type": "request-read"})
             return {"type": "http.request", "body": b"", "more_body": False}
         await self.hang_up.wait()
         return {"type": "http.disconnect"}
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: Message) -> None:
         bodies = [m for m in self.sent if m["type"] == "http.response.body"]
         if self._fail_after is not None and len(bodies) >= self._fail_after:
             raise OSError("connection reset")
@@ -52,7 +53,7 @@ def _frames(items: list[bytes], ended: list[str], wait_for_gone: bool = False) -
 
 
 async def test_frames_then_the_end_of_the_body() -> None:
-    client, ended = Client(), []
+    client, ended = Client(), list[str]()
     answer = EventStreamResponse(_frames([b"data: 1\n\n", b"data: 2\n\n"], ended), HEADERS)
     await answer({"type": "http"}, client.receive, client.send)
     start = next(m for m in client.sent if m["type"] == "http.response.start")
@@ -67,7 +68,7 @@ async def test_frames_then_the_end_of_the_body() -> None:
 
 
 async def test_a_hang_up_ends_the_frames_and_sends_nothing_more() -> None:
-    client, ended = Client(), []
+    client, ended = Client(), list[str]()
     answer = EventStreamResponse(_frames([b"data: 1\n\n"], ended, wait_for_gone=True), HEADERS)
     serving = asyncio.ensure_future(answer({"type": "http"}, client.receive, client.send))
     await asyncio.sleep(0.01)
@@ -79,7 +80,7 @@ async def test_a_hang_up_ends_the_frames_and_sends_nothing_more() -> None:
 
 
 async def test_a_failed_send_counts_as_a_hang_up() -> None:
-    client, ended = Client(fail_send_after=1), []
+    client, ended = Client(fail_send_after=1), list[str]()
     frames = _frames([b"data: 1\n\n", b"data: 2\n\n"], ended, wait_for_gone=True)
     await EventStreamResponse(frames, HEADERS)({"type": "http"}, client.receive, client.send)
     assert client.bodies() == [(b"data: 1\n\n", True)]
