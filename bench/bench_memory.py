@@ -153,7 +153,6 @@ def measure(server: LiveServer, args: argparse.Namespace) -> dict[str, float]:
         "cycles_per_s": args.cycles / seconds,
         "watches_open": while_open,
         "watches_closed": after_watches,
-        "sockets_before": after_watches,
         "sockets_open": sockets_open,
         "sockets_closed": after_sockets,
     }
@@ -187,10 +186,10 @@ def rows(storage: str, args: argparse.Namespace, figures: dict[str, float]) -> l
         Row(
             f"server RSS left after closing {args.watches:,} WebSocket subscriptions, opened once"
             f" the SSE watches had closed ({storage})",
-            figures["sockets_closed"] - figures["sockets_before"],
+            figures["sockets_closed"] - figures["watches_closed"],
             "MB",
             f"RSS growth while the {args.watches:,} WebSocket connections were open",
-            figures["sockets_open"] - figures["sockets_before"],
+            figures["sockets_open"] - figures["watches_closed"],
             better="lower",
         ),
     ]

@@ -27,7 +27,7 @@ class EventStreamResponse:
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        gone = asyncio.ensure_future(_until_disconnect(receive))
+        gone = asyncio.ensure_future(until_disconnect(receive))
         frames = self._frames(gone)
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self._headers})
@@ -44,7 +44,7 @@ class EventStreamResponse:
                 await gone
 
 
-async def _until_disconnect(receive: Receive) -> None:
+async def until_disconnect(receive: Receive) -> None:
     """Returns when the client closes the connection (the request body was read before)."""
     while (await receive())["type"] != "http.disconnect":
         pass

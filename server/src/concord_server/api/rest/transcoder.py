@@ -18,7 +18,7 @@ from concord_server.api import codec
 from concord_server.api.dispatch import Dispatcher
 from concord_server.api.headers import client_address, merge_headers
 from concord_server.api.idempotency import REPLAYED_HEADER
-from concord_server.api.rest.event_stream import EventStreamResponse
+from concord_server.api.rest.event_stream import EventStreamResponse, until_disconnect
 from concord_server.api.rest.resume import apply_last_event_id
 from concord_server.api.rest.route_index import RouteIndex
 from concord_server.api.rest.sse import sse_events
@@ -165,12 +165,6 @@ def _status_for(rpc: Rpc, response: Message) -> int:
     return 200
 
 
-async def _disconnect(request: Request) -> None:
-    """Returns when the client closes the connection (the body has been read already)."""
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
 async def unless_disconnected(request: Request, call: Awaitable[Message]) -> Message | None:
     """The call's answer, or None when the client goes away first: then the call is cancelled
     (its clean-up runs before this returns), as gRPC cancels a handler, so that a waiter who
@@ -184,7 +178,7 @@ async def unless_disconnected(request: Request, call: Awaitable[Message]) -> Mes
 
     async def watch() -> None:
         nonlocal gone
-        await _disconnect(request)
+        await until_disconnect(request.receive)
         gone = True
         current.cancel()
 
