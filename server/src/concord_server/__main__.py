@@ -140,6 +140,7 @@ def main() -> None:
         port=settings.http_port,
         log_config=None,
         access_log=False,
+        proxy_headers=False,  # the client address is the TCP peer (docs/auth.md), as on gRPC
         ws_max_size=settings.max_body_bytes,
         ws_per_message_deflate=settings.ws_compression,
         http=http_protocol(),

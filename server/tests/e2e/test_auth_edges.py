@@ -96,3 +96,21 @@ def test_failed_authentications_are_limited_per_address(server: LiveServer) -> N
         metrics = other.get("/metrics").text
     assert 'concord_auth_failures_total{outcome="refused"}' in metrics
     assert 'concord_auth_failures_total{outcome="throttled"}' in metrics
+
+
+def test_forwarded_headers_do_not_change_the_client_address(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The address is the TCP peer, even from loopback: X-Forwarded-For cannot dodge the limit
+    (a server of its own, whose loopback bucket no other test has used)."""
+    env = {"CONCORD_AUTH_FAILURE_BURST": str(BURST), "CONCORD_AUTH_FAILURE_RATE_PER_SECOND": "0.01"}
+    live = LiveServer(tmp_path_factory.mktemp("forwarded"), env).start()
+    try:
+        with client_from(live, "127.0.0.1") as guesser:
+            statuses = [
+                whoami(guesser, [("X-API-Key", f"guess-{i}"), ("X-Forwarded-For", f"10.0.0.{i}")])
+                for i in range(BURST + 1)
+            ]
+    finally:
+        live.stop()
+    assert [s.status_code for s in statuses] == [401] * BURST + [429]
