@@ -33,9 +33,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import grpc
@@ -49,9 +50,16 @@ sys.path.insert(0, str(ROOT / "server"))
 from concord_server._gen.concord.v1 import locks_pb2
 from tests.e2e.live import ADMIN_KEY, LiveServer, free_port
 
-from benchrows import SERVER_ENV, Row, add_json_argument, go_tool, write_rows
+from benchrows import SERVER_ENV, Row, add_json_argument, cpu_seconds, go_tool, write_rows
 
 Op = Callable[[int, int], Awaitable[None]]
+
+
+class Rate(NamedTuple):
+    """Requests per second, and a process's CPU microseconds per request meanwhile."""
+
+    per_second: float
+    cpu_us: float
 
 
 async def run_for(seconds: float, concurrency: int, op: Op) -> float:
@@ -228,9 +236,16 @@ def dapr_resources(directory: Path, redis_url: str) -> Path:
     return resources
 
 
+class Daprd(NamedTuple):
+    """A running daprd-lock: its HTTP base URL and process id."""
+
+    url: str
+    pid: int
+
+
 @contextmanager
-def daprd(binary: Path, resources: Path) -> Iterator[str]:
-    """daprd-lock standalone (no app, no placement) on free ports; yields its HTTP base URL."""
+def daprd(binary: Path, resources: Path) -> Iterator[Daprd]:
+    """daprd-lock standalone (no app, no placement) on free ports."""
     http_port = free_port()
     cmd = [str(binary), "--app-id", "bench", "--mode", "standalone"]
     cmd += ["--dapr-http-port", str(http_port), "--dapr-grpc-port", str(free_port())]
@@ -240,7 +255,7 @@ def daprd(binary: Path, resources: Path) -> Iterator[str]:
     try:
         url = f"http://127.0.0.1:{http_port}"
         wait_for_dapr(url, process)
-        yield url
+        yield Daprd(url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -265,20 +280,37 @@ def wait_for_dapr(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"daprd-lock did not serve locks at {url}")
 
 
+def wrk_with_cpu(
+    pids: Sequence[int], url: str, seconds: float, connections: int, script: str
+) -> Rate:
+    """wrk's rate, and the CPU microseconds the processes `pids` spent per request meanwhile."""
+    before = sum(cpu_seconds(pid) for pid in pids)
+    rate = wrk(url, seconds, connections, script)
+    spent = sum(cpu_seconds(pid) for pid in pids) - before
+    return Rate(rate, 1e6 * spent / (rate * max(1, round(seconds))))
+
+
 def measure(args: argparse.Namespace, server: LiveServer, echo: str) -> dict[str, list[float]]:
     """Each figure once per round, the baseline and the lock figure taking turns."""
     rates: dict[str, list[float]] = {}
     target = f"127.0.0.1:{server.grpc_port}"
+    assert server.process is not None
     for _ in range(args.rounds):
         sec, conns = args.seconds, args.connections
         rates.setdefault("echo", []).append(wrk(echo, sec, conns, "wrk_echo.lua"))
         live = wrk(f"{server.base_url}/v1/health/live", sec, conns, "wrk_get.lua")
         rates.setdefault("live", []).append(live)
-        locks = wrk(server.base_url, sec, conns, "wrk_lock_cycle.lua")
-        rates.setdefault("rest", []).append(locks)
-        if args.dapr_url:
-            dapr = wrk(args.dapr_url, sec, conns, "wrk_dapr_lock_cycle.lua")
-            rates.setdefault("dapr", []).append(dapr)
+        locks = wrk_with_cpu(
+            [server.process.pid], server.base_url, sec, conns, "wrk_lock_cycle.lua"
+        )
+        rates.setdefault("rest", []).append(locks.per_second)
+        rates.setdefault("rest_cpu_us", []).append(locks.cpu_us)
+        if args.dapr is not None:
+            dapr = wrk_with_cpu(
+                [args.dapr.pid], args.dapr.url, sec, conns, "wrk_dapr_lock_cycle.lua"
+            )
+            rates.setdefault("dapr", []).append(dapr.per_second)
+            rates.setdefault("dapr_cpu_us", []).append(dapr.cpu_us)
         if args.grpc_client is not None:
             figures = grpc_rates_go(args.grpc_client, target, sec, args.concurrency)
         else:
@@ -331,7 +363,15 @@ def dapr_rows(m: dict[str, float]) -> list[Row]:
             "Dapr lock API on the same Redis (daprd-lock, wrk, lock/unlock)",
             m["dapr"],
             goal=0.5,
-        )
+        ),
+        Row(
+            "Server CPU per REST lock request on Redis, one process, vs Dapr lock API",
+            m["rest_cpu_us"],
+            "µs",
+            "daprd-lock's CPU per lock request, same wrk run (both cores, Go)",
+            m["dapr_cpu_us"],
+            better="lower",
+        ),
     ]
 
 
@@ -359,10 +399,10 @@ def main() -> None:
     binary, skipped = dapr_peer(args.locks_url)
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         echo = stack.enter_context(echo_server())
-        args.dapr_url = ""
+        args.dapr = None
         if binary is not None:
             resources = dapr_resources(Path(tmp), args.locks_url)
-            args.dapr_url = stack.enter_context(daprd(binary, resources))
+            args.dapr = stack.enter_context(daprd(binary, resources))
         server = LiveServer(Path(tmp), env_overrides=env).start()
         try:
             rates = measure(args, server, echo)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +25,7 @@ from tests.e2e.collector import Collector, collector_binary
 from tests.e2e.live import LiveServer
 
 from bench_locks import rest_figures
-from benchrows import Row, add_json_argument, write_rows
+from benchrows import Row, add_json_argument, cpu_seconds, write_rows
 
 UNLIMITED = {
     "CONCORD_RATE_LIMIT_PER_SECOND": "1000000",
@@ -34,11 +33,10 @@ UNLIMITED = {
 }
 
 
-def cpu_seconds(server: LiveServer) -> float:
-    """CPU time (user + system) the server process has used so far, from /proc."""
+def server_cpu_seconds(server: LiveServer) -> float:
+    """CPU time the server process has used so far."""
     assert server.process is not None
-    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(server.process.pid)
 
 
 def measure(
@@ -48,9 +46,9 @@ def measure(
     rates: dict[str, list[float]] = {}
     for _round in range(rounds):
         for name, server in servers.items():
-            cpu = cpu_seconds(server)
+            cpu = server_cpu_seconds(server)
             figures = asyncio.run(rest_figures(server.base_url, seconds, conc))
-            cpu = cpu_seconds(server) - cpu
+            cpu = server_cpu_seconds(server) - cpu
             calls = (1 + seconds) * figures["rest_liveness_per_s"]  # warm-up + liveness
             calls += 2 * seconds * figures["rest_lock_cycles_per_s"]  # acquire + release
             rates.setdefault(f"{name}_server_cpu_ms_per_call", []).append(1000 * cpu / calls)

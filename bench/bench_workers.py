@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "server"))
 from tests.e2e.live import LiveServer
 from tests.e2e.procfs import LISTENING, children, socket_inodes, tcp_inodes
 
-from bench_locks import dapr_peer, dapr_resources, daprd, grpc_rates_go, wrk
+from bench_locks import dapr_peer, dapr_resources, daprd, grpc_rates_go, wrk_with_cpu
 from benchrows import SERVER_ENV, Row, add_json_argument, go_tool, write_rows
 
 ENGINE_ENV = {
@@ -63,6 +63,12 @@ def store_env(engines: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def server_pids(server: LiveServer) -> list[int]:
+    """The server's process and its workers (a supervisor's children)."""
+    assert server.process is not None
+    return [server.process.pid, *children(server.process.pid)]
+
+
 def serving_workers(server: LiveServer) -> int:
     """How many of the server's processes listen on both its ports (the process itself when it
     is a single worker, else the supervisor's children)."""
@@ -91,15 +97,29 @@ def measure(args: argparse.Namespace, servers: dict[int, LiveServer]) -> dict[st
     rates: dict[str, list[float]] = {}
     for _ in range(args.rounds):
         for n, server in servers.items():
-            rest = wrk(server.base_url, args.seconds, args.connections, "wrk_lock_cycle.lua")
-            rates.setdefault(f"rest_{n}", []).append(rest)
+            rest = wrk_with_cpu(
+                server_pids(server),
+                server.base_url,
+                args.seconds,
+                args.connections,
+                "wrk_lock_cycle.lua",
+            )
+            rates.setdefault(f"rest_{n}", []).append(rest.per_second)
+            rates.setdefault(f"rest_cpu_us_{n}", []).append(rest.cpu_us)
             target = f"127.0.0.1:{server.grpc_port}"
             loops = args.concurrency
             grpc = grpc_rates_go(args.grpc_client, target, args.seconds, loops, loops)
             rates.setdefault(f"grpc_{n}", []).append(grpc["locks"])
-        if args.dapr_url:
-            dapr = wrk(args.dapr_url, args.seconds, args.connections, "wrk_dapr_lock_cycle.lua")
-            rates.setdefault("dapr", []).append(dapr)
+        if args.dapr is not None:
+            dapr = wrk_with_cpu(
+                [args.dapr.pid],
+                args.dapr.url,
+                args.seconds,
+                args.connections,
+                "wrk_dapr_lock_cycle.lua",
+            )
+            rates.setdefault("dapr", []).append(dapr.per_second)
+            rates.setdefault("dapr_cpu_us", []).append(dapr.cpu_us)
     return rates
 
 
@@ -127,6 +147,16 @@ def rows(rates: dict[str, list[float]], counts: list[int], cores: int) -> list[R
                 "Dapr lock API on the same Redis (daprd-lock, wrk, lock/unlock)",
                 m["dapr"],
                 goal=0.5,
+            )
+        )
+        out.append(
+            Row(
+                f"Server CPU per REST lock request on Redis, {cores} workers, vs Dapr lock API",
+                m[f"rest_cpu_us_{cores}"],
+                "µs",
+                "daprd-lock's CPU per lock request, same rounds",
+                m["dapr_cpu_us"],
+                better="lower",
             )
         )
     return out
@@ -165,10 +195,10 @@ def main() -> None:
         return
     binary, skipped = dapr_peer(engines["redis"])
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
-        args.dapr_url = ""
+        args.dapr = None
         if binary is not None:
             resources = dapr_resources(Path(tmp), engines["redis"])
-            args.dapr_url = stack.enter_context(daprd(binary, resources))
+            args.dapr = stack.enter_context(daprd(binary, resources))
         servers = {}
         for n in counts:
             folder = Path(tmp) / f"workers-{n}"

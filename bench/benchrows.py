@@ -50,6 +50,12 @@ class Row:
         return data
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def add_json_argument(parser: argparse.ArgumentParser) -> None:
     """Adds the `--json PATH` option every benchmark script takes."""
     parser.add_argument("--json", type=Path, help="write the rows here (bench/README.md schema)")
