@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import uvicorn
 from pydantic import ValidationError
 
-from concord_server import preflight, tls, workers
+from concord_server import gc_tuning, preflight, tls, workers
 from concord_server.api.rest.http_protocol import http_protocol
 from concord_server.app import create_app
 from concord_server.config import Settings
@@ -128,6 +128,7 @@ def main() -> None:
     """Runs the server until SIGTERM or SIGINT, then drains it; with CONCORD_WORKERS=N > 1,
     runs N such servers sharing the ports (workers.py)."""
     settings, env_log_level = _settings()
+    gc_tuning.tune()
     if settings.workers > 1:
         supervisor = workers.Supervisor(settings.workers, settings.shutdown_grace_seconds)
         raise SystemExit(supervisor.run())
