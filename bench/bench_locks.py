@@ -103,13 +103,18 @@ async def rest_figures(base: str, seconds: float, concurrency: int) -> dict[str,
         }
 
 
+def wrk_seconds(seconds: float) -> int:
+    """How long wrk runs for `seconds`: whole seconds, at least one."""
+    return max(1, round(seconds))
+
+
 def wrk(url: str, seconds: float, connections: int, script: str) -> float:
     """Requests per second wrk reaches (one thread); fails on errors wrk reports."""
     cmd = [
         "wrk",
         "-t1",
         f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
+        f"-d{wrk_seconds(seconds)}s",
         "-s",
         str(BENCH / script),
         url,
@@ -287,7 +292,7 @@ def wrk_with_cpu(
     before = sum(cpu_seconds(pid) for pid in pids)
     rate = wrk(url, seconds, connections, script)
     spent = sum(cpu_seconds(pid) for pid in pids) - before
-    return Rate(rate, 1e6 * spent / (rate * max(1, round(seconds))))
+    return Rate(rate, 1e6 * spent / (rate * wrk_seconds(seconds)))
 
 
 def measure(args: argparse.Namespace, server: LiveServer, echo: str) -> dict[str, list[float]]:

@@ -15,16 +15,16 @@ from tests.e2e.live import ADMIN_KEY, LiveServer
 
 pytestmark = pytest.mark.slow
 BURST = 5
+GUARD_ENV = {  # BURST failures allowed per address, refilling slowly
+    "CONCORD_AUTH_FAILURE_BURST": str(BURST),
+    "CONCORD_AUTH_FAILURE_RATE_PER_SECOND": "0.01",
+}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server whose failed-authentication guard allows BURST failures, refilling slowly."""
-    env = {
-        "CONCORD_AUTH_FAILURE_BURST": str(BURST),
-        "CONCORD_AUTH_FAILURE_RATE_PER_SECOND": "0.01",
-    }
-    live = LiveServer(tmp_path_factory.mktemp("auth"), env).start()
+    live = LiveServer(tmp_path_factory.mktemp("auth"), GUARD_ENV).start()
     try:
         yield live
     finally:
@@ -103,8 +103,7 @@ def test_forwarded_headers_do_not_change_the_client_address(
 ) -> None:
     """The address is the TCP peer, even from loopback: X-Forwarded-For cannot dodge the limit
     (a server of its own, whose loopback bucket no other test has used)."""
-    env = {"CONCORD_AUTH_FAILURE_BURST": str(BURST), "CONCORD_AUTH_FAILURE_RATE_PER_SECOND": "0.01"}
-    live = LiveServer(tmp_path_factory.mktemp("forwarded"), env).start()
+    live = LiveServer(tmp_path_factory.mktemp("forwarded"), GUARD_ENV).start()
     try:
         with client_from(live, "127.0.0.1") as guesser:
             statuses = [
