@@ -212,6 +212,16 @@ async def test_unknown_body_field(client: httpx.AsyncClient) -> None:
     assert problem(response, 400, "INVALID_ARGUMENT")["details"]["field"] == "ownr"
 
 
+async def test_a_path_parameter_given_differently_in_the_body(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/locks/a:acquire", json={**ACQUIRE, "name": "b"})
+    body = problem(response, 400, "INVALID_ARGUMENT")
+    assert body["details"]["field"] == "name"
+    assert body["message"] == "name in the body differs from the path"
+    same = await client.post("/v1/locks/a:acquire", json={**ACQUIRE, "name": "a"})
+    assert same.status_code == 200, same.text
+    assert same.json()["lock"]["name"] == "a"
+
+
 async def test_a_body_over_the_limit_with_content_length(client: httpx.AsyncClient) -> None:
     big = json.dumps({**ACQUIRE, "owner": "x" * 5000})
     response = await client.post("/v1/locks/a:acquire", content=big)

@@ -17,6 +17,9 @@ async def _endpoint(request: Any) -> Any:
 
 ROUTES = [
     NamedRoute("/v1/locks/{name}:acquire", _endpoint, methods=["POST"]),
+    NamedRoute("/v1/locks/{name}:release", _endpoint, methods=["POST"]),
+    NamedRoute("/v1/locks:watch", _endpoint, methods=["GET"]),
+    NamedRoute("/v1/{anything}:go", _endpoint, methods=["POST"]),
     NamedRoute("/v1/locks/{name}", _endpoint, methods=["GET"]),
     NamedRoute("/v1/locks", _endpoint, methods=["GET"]),
     NamedRoute("/v1/{anything}/x", _endpoint, methods=["GET"]),
@@ -43,6 +46,18 @@ def _starlette(scope: dict[str, Any]) -> tuple[Match, Any]:
     [
         ("POST", "/v1/locks/a:acquire"),
         ("GET", "/v1/locks/a:acquire"),
+        ("POST", "/v1/locks/a:release"),
+        ("POST", "/v1/locks/a:b:release"),
+        ("GET", "/v1/locks/a:release"),
+        ("POST", "/v1/locks/a:b"),
+        ("GET", "/v1/locks/a:b"),
+        ("GET", "/v1/locks/a:"),
+        ("POST", "/v1/locks/a:acquire/b"),
+        ("GET", "/v1/locks:watch"),
+        ("POST", "/v1/locks:watch"),
+        ("POST", "/v1/locks:go"),
+        ("POST", "/v1/other:go"),
+        ("POST", "/v1/locks/a:go"),
         ("GET", "/v1/locks/a"),
         ("DELETE", "/v1/locks/a"),
         ("GET", "/v1/locks"),

@@ -225,6 +225,12 @@ def from_json(data: Any, message: M, path: str = "") -> M:
     return message
 
 
+def set_field(message: M, name: str, value: Any, where: str) -> M:
+    """Sets one known field from its JSON value, as `from_json` sets it."""
+    _assign(message, _plan_in(message.DESCRIPTOR)[name], value, where)
+    return message
+
+
 @functools.cache
 def _plan_in(desc: Any) -> dict[str, _FieldIn]:
     """The fields of a message type by JSON name, each with how it is read (once per type)."""

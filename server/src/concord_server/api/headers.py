@@ -17,6 +17,11 @@ def merge_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     return merged
 
 
+def merge_raw_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """`merge_headers` of an ASGI scope's raw header pairs (latin-1 bytes, as HTTP carries)."""
+    return merge_headers((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw)
+
+
 def client_address(host: str | None) -> str:
     """The caller's network address for per-address limits ("unknown" when not known)."""
     return host or "unknown"

@@ -1,8 +1,11 @@
 """The contract's routes as one route that finds a request's candidates by its path's first two
-segments, instead of Starlette trying every route's regular expression on every request.
+segments and its custom verb (`:acquire`), instead of Starlette trying every route's regular
+expression on every request.
 
 Only routes that cannot match are skipped, so the answer is Starlette's: the first full match
-in order, else the first partial one (a path served with another method: 405)."""
+in order, else the first partial one (a path served with another method: 405). A route whose
+template ends in a custom verb matches only paths that end in it, and the text after a path's
+last colon is the only verb it can end in."""
 
 from __future__ import annotations
 
@@ -19,6 +22,28 @@ Key = tuple[str, ...]
 DEPTH = 2  # "/v1/locks/{name}:acquire" -> ("v1", "locks")
 
 
+def _verb(path: str) -> str:
+    """The text after a path's last colon ("" without one): the one custom verb it can end in."""
+    return path.rpartition(":")[2] if ":" in path else ""
+
+
+def _template_verb(template: str) -> str | None:
+    """The custom verb a route template ends in, or None when it ends in none."""
+    head, colon, verb = template.rpartition(":")
+    if not colon or not head or not verb or any(c in verb for c in "/{}"):
+        return None
+    return verb
+
+
+def _by_verb(group: list[NamedRoute]) -> dict[str, list[NamedRoute]]:
+    """A group's candidates per verb ("" for paths with none of the group's verbs), in order."""
+    verbs = {_template_verb(r.path) for r in group} - {None}
+    return {
+        verb: [r for r in group if _template_verb(r.path) in (None, verb)]
+        for verb in ("", *sorted(v for v in verbs if v is not None))
+    }
+
+
 def _key(path: str) -> Key | None:
     """The literal first segments of a route template, or None when a parameter is among them."""
     parts = tuple(path.split("/")[1 : DEPTH + 1])
@@ -33,13 +58,11 @@ class RouteIndex(BaseRoute):
     def __init__(self, routes: Sequence[NamedRoute]) -> None:
         self.routes = list(routes)
         everywhere = [r for r in self.routes if _key(r.path) is None]
-        self._by_key: dict[Key, list[NamedRoute]] = {}
-        for route in self.routes:
-            key = _key(route.path)
-            if key is not None:
-                self._by_key.setdefault(key, [])
-        for key, group in self._by_key.items():
-            group.extend(r for r in self.routes if r in everywhere or _key(r.path) == key)
+        keys = dict.fromkeys(k for k in map(_key, (r.path for r in self.routes)) if k is not None)
+        self._by_key: dict[Key, dict[str, list[NamedRoute]]] = {
+            key: _by_verb([r for r in self.routes if r in everywhere or _key(r.path) == key])
+            for key in keys
+        }
         self._everywhere = everywhere
         self._matched: NamedRoute | None = None
 
@@ -50,7 +73,10 @@ class RouteIndex(BaseRoute):
         return self._matched.path_format if self._matched is not None else None
 
     def _candidates(self, path: str) -> list[NamedRoute]:
-        return self._by_key.get(tuple(path.split("/")[1 : DEPTH + 1]), self._everywhere)
+        by_verb = self._by_key.get(tuple(path.split("/")[1 : DEPTH + 1]))
+        if by_verb is None:
+            return self._everywhere
+        return by_verb.get(_verb(path)) or by_verb[""]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """The first full match among the candidates, else the first partial one."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -16,9 +15,10 @@ from starlette.routing import BaseRoute
 from concord_server import json_text
 from concord_server.api import codec
 from concord_server.api.dispatch import Dispatcher
-from concord_server.api.headers import client_address, merge_headers
+from concord_server.api.headers import client_address, merge_raw_headers
 from concord_server.api.idempotency import REPLAYED_HEADER
-from concord_server.api.rest.event_stream import EventStreamResponse, until_disconnect
+from concord_server.api.rest.event_stream import EventStreamResponse
+from concord_server.api.rest.hangups import unless_disconnected
 from concord_server.api.rest.resume import apply_last_event_id
 from concord_server.api.rest.route_index import RouteIndex
 from concord_server.api.rest.sse import sse_events
@@ -29,7 +29,6 @@ from concord_server.errors import ConcordError, ErrorCode, invalid_argument
 from concord_server.middleware.metrics import NamedRoute
 
 JSON = "application/json"
-WATCH_AFTER_SECONDS = 0.05  # how long a call runs before its client's hang-up is watched for
 CLIENT_CLOSED = 499  # the client went away before the answer (nginx's "client closed request")
 Endpoint = Callable[[Request], Awaitable[Response | EventStreamResponse]]
 
@@ -37,8 +36,10 @@ Endpoint = Callable[[Request], Awaitable[Response | EventStreamResponse]]
 def request_context(request: Request, transport: str = "rest") -> CallContext:
     """The call context of an HTTP request (headers lower-cased), kept in the request state
     so the access log can name the principal."""
-    headers = merge_headers(request.headers.items())
-    state = request.scope.setdefault("state", {})
+    scope = request.scope
+    headers = merge_raw_headers(scope["headers"])
+    state = scope.setdefault("state", {})
+    client = scope.get("client")
     ctx = CallContext(
         request_id=state.get("request_id", ""),
         idempotency_key=headers.get("idempotency-key", ""),
@@ -48,7 +49,7 @@ def request_context(request: Request, transport: str = "rest") -> CallContext:
         traceparent=state.get("traceparent", ""),
         span_id=state.get("span_id", ""),
         span=state.get("span"),
-        client_address=client_address(request.client.host if request.client else None),
+        client_address=client_address(client[0] if client else None),
     )
     state["call_context"] = ctx
     return ctx
@@ -56,8 +57,8 @@ def request_context(request: Request, transport: str = "rest") -> CallContext:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, or PAYLOAD_TOO_LARGE as soon as it passes the limit."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = _content_length(request.scope["headers"])
+    if declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
@@ -72,6 +73,14 @@ async def read_body(request: Request, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The Content-Length a request declares (b"" without one)."""
+    for name, value in headers:
+        if name.lower() == b"content-length":
+            return value
+    return b""
 
 
 def _too_large(limit: int) -> ConcordError:
@@ -140,7 +149,7 @@ def _path_into(rpc: Rpc, request: Request, message: Message) -> None:
         current = getattr(message, name)
         if current and current != value:
             raise invalid_argument(f"{name} in the body differs from the path", name)
-        codec.from_json({name: codec.parse_text(field, value, name)}, message)
+        codec.set_field(message, name, codec.parse_text(field, value, name), name)
 
 
 async def build_request(rpc: Rpc, request: Request, body_limit: int) -> Message:
@@ -153,51 +162,34 @@ async def build_request(rpc: Rpc, request: Request, body_limit: int) -> Message:
     return message
 
 
+class JsonAnswer(Response):
+    """A JSON response whose two headers are written directly: the same bytes as Starlette's
+    `Response(body, media_type=JSON)`, without its header-building pass on every answer."""
+
+    media_type = JSON
+
+    def __init__(self, body: bytes, status_code: int = 200) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.background = None
+        self.raw_headers = [
+            (b"content-length", str(len(body)).encode("ascii")),
+            (b"content-type", _JSON_BYTES),
+        ]
+
+
+_JSON_BYTES = JSON.encode("ascii")
+
+
 def json_response(message: Message, status: int = 200) -> Response:
-    """A 200 JSON response of a message in the contract's JSON mapping."""
-    body = json_text.dumps(codec.to_json(message))
-    return Response(body, status_code=status, media_type=JSON)
+    """A JSON response (200 unless told) of a message in the contract's JSON mapping."""
+    return JsonAnswer(json_text.dumps(codec.to_json(message)), status)
 
 
 def _status_for(rpc: Rpc, response: Message) -> int:
     if rpc.name == "GetReadiness" and codec.to_json(response).get("status") != "SERVING":
         return 503
     return 200
-
-
-async def unless_disconnected(request: Request, call: Awaitable[Message]) -> Message | None:
-    """The call's answer, or None when the client goes away first: then the call is cancelled
-    (its clean-up runs before this returns), as gRPC cancels a handler, so that a waiter who
-    left gives up its place in line instead of taking the lock for nobody. The call runs in
-    this task; the watch for the disconnect is a task of its own, started only once the call
-    has run for WATCH_AFTER_SECONDS (most calls end sooner, and a hang-up is seen then)."""
-    current = asyncio.current_task()
-    assert current is not None
-    gone = False
-    watcher: asyncio.Future[None] | None = None
-
-    async def watch() -> None:
-        nonlocal gone
-        await until_disconnect(request.receive)
-        gone = True
-        current.cancel()
-
-    def start_watching() -> None:
-        nonlocal watcher
-        watcher = asyncio.ensure_future(watch())
-
-    timer = asyncio.get_running_loop().call_later(WATCH_AFTER_SECONDS, start_watching)
-    try:
-        return await call
-    except asyncio.CancelledError:
-        if not gone:
-            raise
-        current.uncancel()
-        return None
-    finally:
-        timer.cancel()
-        if watcher is not None:
-            watcher.cancel()
 
 
 def make_endpoint(rpc: Rpc, dispatcher: Dispatcher, body_limit: int) -> Endpoint:
@@ -216,7 +208,7 @@ def make_endpoint(rpc: Rpc, dispatcher: Dispatcher, body_limit: int) -> Endpoint
                 ),
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        response = await unless_disconnected(request, dispatcher.call(rpc, message, ctx))
+        response = await unless_disconnected(request.receive, dispatcher.call(rpc, message, ctx))
         if response is None:
             return Response(status_code=CLIENT_CLOSED)
         answer = json_response(response, _status_for(rpc, response))
