@@ -109,3 +109,69 @@ async def test_an_unfinished_head_past_16_kib_is_answered_400(head: bytes) -> No
     answer = b"".join(transport.writes)
     assert answer.startswith(b"HTTP/1.1 400") and b"unreadable_http_request" in answer
     assert transport.closing
+
+
+def _connection(keep_alive_seconds: float) -> tuple[HttpToolsProblemProtocol, RecordingTransport]:
+    config = uvicorn.Config(
+        app=echo,
+        http=HttpToolsProblemProtocol,
+        lifespan="off",
+        timeout_keep_alive=keep_alive_seconds,  # type: ignore[arg-type]
+    )
+    config.load()
+    protocol = HttpToolsProblemProtocol(config, ServerState(), app_state={})
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    return protocol, transport
+
+
+async def _answered(protocol: HttpToolsProblemProtocol, transport: RecordingTransport) -> int:
+    """Sends one GET and waits for its answer; returns how many answers the connection sent."""
+    before = b"".join(transport.writes).count(b"HTTP/1.1 200")
+    protocol.data_received(b"GET /k HTTP/1.1\r\nHost: a\r\n\r\n")
+    for _ in range(50):
+        await asyncio.sleep(0)
+        answers = b"".join(transport.writes).count(b"HTTP/1.1 200")
+        if answers > before:
+            return answers
+    raise AssertionError("no answer")
+
+
+async def _closed_within(transport: RecordingTransport, seconds: float) -> float:
+    """Waits up to `seconds` for the connection to close; returns how long it took."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for _ in range(round(seconds / 0.01)):
+        if transport.closing:
+            break
+        await asyncio.sleep(0.01)
+    assert transport.closing, f"still open after {seconds} s"
+    return loop.time() - start
+
+
+async def test_an_idle_connection_is_closed_after_the_keep_alive_timeout() -> None:
+    protocol, transport = _connection(0.5)
+    await _answered(protocol, transport)
+    assert not transport.closing
+    assert await _closed_within(transport, 10) >= 0.25
+
+
+async def test_a_connection_in_use_stays_open_with_one_timer_rearmed_lazily() -> None:
+    protocol, transport = _connection(2)
+    timers = set()
+    for _ in range(12):
+        await _answered(protocol, transport)
+        timers.add(protocol._idle_timer)
+        await asyncio.sleep(0.02)
+    assert not transport.closing
+    assert len(timers) < 8  # a timer per response would be 12
+    assert await _closed_within(transport, 10) >= 1.5
+
+
+async def test_a_lost_connection_cancels_its_idle_timer() -> None:
+    protocol, transport = _connection(5)
+    await _answered(protocol, transport)
+    timer = protocol._idle_timer
+    assert timer is not None
+    protocol.connection_lost(None)
+    assert timer.cancelled() and protocol._idle_timer is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import keyword
 import math
 import re
 from collections.abc import Callable
@@ -124,21 +125,48 @@ class _FieldOut:
 
 def to_json(message: Message) -> dict[str, Any]:
     """A message as a JSON object: proto field names, int64 as numbers, stripped enum names."""
-    out: dict[str, Any] = {}
-    for field in _plan_out(message.DESCRIPTOR):
-        if field.has_presence and not message.HasField(field.name):
-            continue
-        raw = getattr(message, field.name)
-        convert = field.convert
-        if field.shape == _MAP:
-            out[field.name] = {k: convert(v) if convert else v for k, v in raw.items()}
-        elif field.shape == _LIST:
-            out[field.name] = [convert(v) for v in raw] if convert else list(raw)
-        else:
-            value = convert(raw) if convert else raw
-            if value is not None or not field.is_enum:
-                out[field.name] = value
-    return out
+    return _writer(message.DESCRIPTOR)(message)
+
+
+Writer = Callable[[Message], dict[str, Any]]
+
+
+@functools.cache
+def _writer(desc: Any) -> Writer:
+    """The JSON writer of a message type, built once per type from its `_plan_out`: one
+    statement per field, so a message is written without a loop that looks every field's
+    shape, presence and converter up again."""
+    scope: dict[str, Any] = {}
+    lines = ["def write(m):", "    out = {}"]
+    for i, field in enumerate(_plan_out(desc)):
+        lines += _field_lines(field, f"c{i}")
+        scope[f"c{i}"] = field.convert
+    lines.append("    return out")
+    exec("\n".join(lines), scope)  # the source holds only field names and converter slots
+    writer: Writer = scope["write"]
+    return writer
+
+
+def _field_lines(field: _FieldOut, convert: str) -> list[str]:
+    """The statements that write one field (`convert` names its converter in the scope)."""
+    name = field.name
+    get = f"getattr(m, {name!r})" if keyword.iskeyword(name) else f"m.{name}"
+    if field.shape == _MAP:
+        value = (
+            f"{{k: {convert}(v) for k, v in {get}.items()}}"
+            if field.convert
+            else f"dict({get}.items())"
+        )
+    elif field.shape == _LIST:
+        value = f"[{convert}(v) for v in {get}]" if field.convert else f"list({get})"
+    else:
+        value = f"{convert}({get})" if field.convert else get
+    body = [f"out[{name!r}] = {value}"]
+    if field.shape == _SCALAR and field.is_enum:  # an unknown or zero enum number is left out
+        body = [f"v = {value}", "if v is not None:", f"    out[{name!r}] = v"]
+    if not field.has_presence:
+        return ["    " + line for line in body]
+    return [f"    if m.HasField({name!r}):", *("        " + line for line in body)]
 
 
 @functools.cache

@@ -14,6 +14,7 @@ with their parser's message; these follow the mapping exactly:
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -92,8 +93,14 @@ def timestamp_text(value: timestamp_pb2.Timestamp) -> str:
     seconds, nanos = value.seconds, value.nanos
     if not (0 <= seconds < _TIMESTAMP_END and 0 <= nanos < _NANOS):
         return str(value.ToJsonString())  # before 1970 or out of range: protobuf's own
-    moment = _EPOCH_NAIVE + timedelta(0, seconds)
-    return f"{moment.isoformat()}{_fraction(nanos)}Z"
+    return f"{_second_text(seconds)}{_fraction(nanos)}Z"
+
+
+@functools.lru_cache(maxsize=1024)
+def _second_text(seconds: int) -> str:
+    """The date and time of a second since the epoch, without zone (cached: the answers of
+    one second share their times)."""
+    return (_EPOCH_NAIVE + timedelta(0, seconds)).isoformat()
 
 
 def duration_text(value: duration_pb2.Duration) -> str:

@@ -1,6 +1,7 @@
 """uvicorn's httptools (llhttp) protocol with the two behaviours h11 gives and httptools lacks:
 a bound on an unfinished request head, and a body read for a request that offers an upgrade the
-server declines (HTTP/2 over `Upgrade: h2c`, which Java's HttpClient offers on plain HTTP)."""
+server declines (HTTP/2 over `Upgrade: h2c`, which Java's HttpClient offers on plain HTTP); and
+one keep-alive timer per connection instead of a new timer after every response."""
 
 from __future__ import annotations
 
@@ -39,6 +40,60 @@ class _HeadLimit:
     def head_complete(self) -> None:
         """The request's head is complete: the bound stops counting."""
         self._in_head = False
+
+
+class _OneIdleTimer:
+    """The keep-alive timeout with one timer per connection. uvicorn arms a fresh timer after
+    every response and cancels it when the next request's bytes arrive; here the connection
+    notes when it fell idle, and its one timer, when it fires, closes a connection idle for the
+    whole timeout, waits for the rest of it, or (busy) leaves the next response to re-arm it.
+    `on_response_complete` is uvicorn 0.54's (constraints.txt pins it) with that one change."""
+
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    timeout_keep_alive: int
+    _idle_since: float | None = None  # None while a request is being read or answered
+    _idle_timer: asyncio.TimerHandle | None = None
+
+    def _unset_keepalive_if_required(self) -> None:
+        """Bytes arrived, or a response ended: the connection is busy (the timer may stay)."""
+        self._idle_since = None
+
+    def on_response_complete(self) -> None:
+        """Counts the request, reads on, starts a queued request or falls idle."""
+        self.server_state.total_requests += 1  # type: ignore[attr-defined]
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()  # type: ignore[attr-defined]
+        if self.pipeline:  # type: ignore[attr-defined]
+            cycle, app = self.pipeline.pop()  # type: ignore[attr-defined]
+            self._start_asgi_task(cycle, app)  # type: ignore[attr-defined]
+            return
+        self._idle_since = self.loop.time()
+        if self._idle_timer is None:
+            self._arm(self._idle_since + self.timeout_keep_alive)
+
+    def _arm(self, deadline: float) -> None:
+        self._idle_timer = self.loop.call_at(deadline, self._on_idle_timer)
+
+    def _on_idle_timer(self) -> None:
+        """Closes the connection if it stayed idle for the whole timeout."""
+        self._idle_timer = None
+        if self._idle_since is None:
+            return
+        deadline = self._idle_since + self.timeout_keep_alive
+        if self.loop.time() < deadline:
+            self._arm(deadline)
+        elif not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The connection ended: its timer goes too."""
+        super().connection_lost(exc)  # type: ignore[misc]
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
 
 
 class _DeclinedUpgradeBody:
@@ -93,7 +148,9 @@ def _framing_head(headers: list[tuple[bytes, bytes]]) -> bytes:
     return b"POST / HTTP/1.1\r\n" + b"".join(framing) + b"\r\n"
 
 
-class HttpToolsProblemProtocol(ProblemOnUnreadable, JoinedWrites, _HeadLimit, HttpToolsProtocol):
+class HttpToolsProblemProtocol(
+    ProblemOnUnreadable, JoinedWrites, _HeadLimit, _OneIdleTimer, HttpToolsProtocol
+):
     """httptools' protocol with contract error bodies and joined writes, which declines
     upgrades other than WebSocket and reads on.
 
