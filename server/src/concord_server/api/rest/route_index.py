@@ -37,10 +37,9 @@ def _template_verb(template: str) -> str | None:
 
 def _by_verb(group: list[NamedRoute]) -> dict[str, list[NamedRoute]]:
     """A group's candidates per verb ("" for paths with none of the group's verbs), in order."""
-    verbs = {_template_verb(r.path) for r in group} - {None}
+    verbs = sorted({verb for r in group if (verb := _template_verb(r.path)) is not None})
     return {
-        verb: [r for r in group if _template_verb(r.path) in (None, verb)]
-        for verb in ("", *sorted(v for v in verbs if v is not None))
+        verb: [r for r in group if _template_verb(r.path) in (None, verb)] for verb in ("", *verbs)
     }
 
 
